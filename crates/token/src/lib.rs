@@ -1,0 +1,1 @@
+//! blindmatch-token.

@@ -1,0 +1,2 @@
+//! The `blindmatch` command-line tool.
+fn main() {}
