@@ -1,2 +1,57 @@
-//! The `blindmatch` command-line tool.
-fn main() {}
+//! The `blindmatch` command-line tool: argument parsing, logging set-up, dispatch
+//! to one module per command, and turning errors into one-line messages with a hint
+//! and a documented exit code.
+
+mod cmd;
+mod error;
+mod logging;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::ExitStatus;
+
+/// Privacy-preserving cross-party matching: keyed tokens, private set
+/// intersection over TLS, and compliance audits.
+#[derive(Debug, Parser)]
+#[command(name = "blindmatch", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    log: logging::LogArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    // Each variant's arguments live in the command's own module (src/cmd/NAME.rs).
+    // @command-variants (keep this marker: engineers add variants below it)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout and usage errors to stderr itself.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitStatus::BadInput.into()
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    logging::init(&cli.log);
+    let result = run(cli.command);
+    error::report(result)
+}
+
+fn run(command: Command) -> anyhow::Result<ExitStatus> {
+    match command {
+        // @command-dispatch (keep this marker: engineers add arms below it)
+    }
+}

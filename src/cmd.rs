@@ -1,0 +1,4 @@
+//! One module per command. Each module owns its clap `Args` struct, validates it
+//! into a config, and exposes `run(args) -> anyhow::Result<ExitStatus>`.
+
+// @command-modules (keep this marker: engineers add `pub(crate) mod NAME;` below it)

@@ -1,0 +1,279 @@
+//! Output files that appear only when complete.
+//!
+//! Every file a command writes goes to a temporary name in the destination folder
+//! and is renamed into place only after the last byte is written and synced, so a
+//! crash, a bad row or a lost peer never leaves a half-written file under the real
+//! name. Existing files are never overwritten unless the command allows it. The
+//! writer also computes the SHA-256 of everything written, for manifests and
+//! receipts.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{FailWith, Failure};
+
+/// Where a command's main output goes: a file path, or stdout for `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OutputTarget {
+    /// Standard output (`-`): streamed, so it cannot be made atomic.
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+impl OutputTarget {
+    /// Parses a command-line output argument: `-` is stdout.
+    pub(crate) fn parse(arg: &Path) -> Self {
+        if arg.as_os_str() == "-" {
+            OutputTarget::Stdout
+        } else {
+            OutputTarget::File(arg.to_path_buf())
+        }
+    }
+}
+
+/// Fails with a bad-input error (exit 2) if `path` exists and `overwrite` is false.
+/// Commands call this for every output before doing any work.
+///
+/// # Errors
+/// The file exists and may not be replaced.
+pub(crate) fn ensure_absent(path: &Path, overwrite: bool) -> anyhow::Result<()> {
+    if !overwrite && fs::symlink_metadata(path).is_ok() {
+        return Err(Failure::bad_input(format!(
+            "output file '{}' already exists",
+            path.display()
+        ))
+        .hint("choose another name, remove the file, or pass --force to replace it")
+        .into());
+    }
+    Ok(())
+}
+
+/// A file being written under a temporary name; [`AtomicFile::commit`] renames it
+/// into place. Dropping it without commit removes the temporary file.
+#[derive(Debug)]
+pub(crate) struct AtomicFile {
+    final_path: PathBuf,
+    temp_path: PathBuf,
+    writer: Option<BufWriter<File>>,
+    hasher: Sha256,
+    bytes: u64,
+    overwrite: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file beside `path`. With `private`, the file is
+    /// created with mode 0600 (Unix) because it holds data that must not leave
+    /// the party.
+    ///
+    /// # Errors
+    /// The destination exists (and `overwrite` is false) or the folder is not
+    /// writable.
+    pub(crate) fn create(path: &Path, overwrite: bool, private: bool) -> anyhow::Result<Self> {
+        ensure_absent(path, overwrite)?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".to_owned());
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(if private { 0o600 } else { 0o644 });
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        // A few attempts with fresh random suffixes in case a stale temp file
+        // from a killed run has the same name.
+        let mut last_err = None;
+        for _ in 0..8 {
+            let temp_path = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+            match options.open(&temp_path) {
+                Ok(file) => {
+                    return Ok(AtomicFile {
+                        final_path: path.to_path_buf(),
+                        temp_path,
+                        writer: Some(BufWriter::with_capacity(1 << 16, file)),
+                        hasher: Sha256::new(),
+                        bytes: 0,
+                        overwrite,
+                    });
+                }
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
+                Err(err) => {
+                    return Err(err).fail_with(|| {
+                        Failure::bad_input(format!(
+                            "cannot create output file in '{}'",
+                            dir.display()
+                        ))
+                        .hint("check that the folder exists and is writable")
+                    });
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name"))).fail_with(
+            || Failure::failed(format!("cannot create a temporary file in '{}'", dir.display())),
+        )
+    }
+
+    /// The path the file will have once committed.
+    pub(crate) fn path(&self) -> &Path {
+        &self.final_path
+    }
+
+    /// Flushes, syncs and renames the file into place; returns its SHA-256 and
+    /// size. Without `overwrite`, a file that appeared at the destination
+    /// meanwhile is not replaced.
+    ///
+    /// # Errors
+    /// Writing, syncing or renaming failed; the temporary file is removed.
+    pub(crate) fn commit(mut self) -> anyhow::Result<WrittenFile> {
+        let writer = self.writer.take();
+        let result = (|| -> io::Result<()> {
+            if let Some(writer) = writer {
+                let file = writer.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+            }
+            if self.overwrite {
+                fs::rename(&self.temp_path, &self.final_path)
+            } else {
+                // hard_link fails if the destination exists: no-overwrite rename.
+                fs::hard_link(&self.temp_path, &self.final_path)?;
+                fs::remove_file(&self.temp_path)
+            }
+        })();
+        match result {
+            Ok(()) => {
+                let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
+                Ok(WrittenFile {
+                    path: self.final_path.clone(),
+                    sha256,
+                    bytes: self.bytes,
+                })
+            }
+            Err(err) => Err(err).fail_with(|| {
+                Failure::failed(format!("cannot finish output file '{}'", self.final_path.display()))
+            }),
+        }
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("output already committed"))?;
+        let n = writer.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.writer.as_mut() {
+            Some(writer) => writer.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Still holding the writer means commit never ran: remove the partial file.
+        // After a commit the temp name is gone already and this is a no-op.
+        self.writer = None;
+        let _ = fs::remove_file(&self.temp_path);
+    }
+}
+
+/// A committed output: where it is, its SHA-256 (hex) and its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WrittenFile {
+    /// The final path.
+    pub(crate) path: PathBuf,
+    /// SHA-256 of the content, lowercase hex.
+    pub(crate) sha256: String,
+    /// Size in bytes.
+    pub(crate) bytes: u64,
+}
+
+/// Writes a small file (manifest, receipt, rejects) atomically in one go.
+///
+/// # Errors
+/// As [`AtomicFile::create`] and [`AtomicFile::commit`].
+pub(crate) fn write_atomic(
+    path: &Path,
+    content: &[u8],
+    overwrite: bool,
+    private: bool,
+) -> anyhow::Result<WrittenFile> {
+    let mut file = AtomicFile::create(path, overwrite, private)?;
+    file.write_all(content)
+        .fail_with(|| Failure::failed(format!("cannot write '{}'", path.display())))?;
+    file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn uncommitted_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        {
+            let mut file = AtomicFile::create(&path, false, false).unwrap();
+            file.write_all(b"half a row").unwrap();
+        }
+        assert!(names_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn committed_file_has_content_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let written = write_atomic(&path, b"abc", false, true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"abc");
+        assert_eq!(
+            written.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(names_in(dir.path()), vec!["out.csv".to_owned()]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
+
+    #[test]
+    fn existing_file_is_refused_unless_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        fs::write(&path, b"keep me").unwrap();
+        assert!(AtomicFile::create(&path, false, false).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"keep me");
+        write_atomic(&path, b"new", true, false).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+}

@@ -1,0 +1,42 @@
+//! Progress bars on stderr, shown only when stderr is a terminal and `--quiet` was
+//! not given, so scripts and logs stay clean.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Whether progress bars are drawn in this process.
+pub(crate) fn enabled() -> bool {
+    !crate::logging::quiet() && std::io::stderr().is_terminal()
+}
+
+/// A bar counting `len` items of `what` (e.g. "rows"), or a spinner when the total
+/// is unknown. Hidden when progress is disabled; updating a hidden bar is cheap.
+pub(crate) fn bar(len: Option<u64>, what: &str) -> ProgressBar {
+    if !enabled() {
+        return ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(len) => {
+            let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(&format!(
+                "{{prefix:>10}} [{{bar:30}}] {{human_pos}}/{{human_len}} {what} ({{per_sec}}, {{eta}} left)"
+            )) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        }
+        None => {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(&format!(
+                "{{prefix:>10}} {{spinner}} {{human_pos}} {what} ({{per_sec}})"
+            )) {
+                bar.set_style(style);
+            }
+            bar
+        }
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
