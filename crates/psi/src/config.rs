@@ -1,0 +1,261 @@
+//! Session parameters both parties agreed on before the protocol starts: roles, mode,
+//! who learns, batch size, session context and declared set sizes, plus the
+//! comparison-length rule derived from the sizes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::PsiError;
+
+/// Largest accepted set (distinct items per side). Positions are kept as `u32`.
+pub const MAX_SET_SIZE: u64 = u32::MAX as u64;
+
+/// Largest accepted batch size; a `Blinded` message then carries at most 2 MiB of
+/// points (see [`crate::Message::max_encoded_len`]).
+pub const MAX_BATCH_SIZE: u32 = 1 << 16;
+
+/// A batch size that keeps both cores busy without holding much in flight.
+pub const DEFAULT_BATCH_SIZE: u32 = 4096;
+
+/// Statistical security parameter: the probability that any two distinct items are
+/// reported as a match stays at or below `2^-STATISTICAL_SECURITY_BITS`.
+pub const STATISTICAL_SECURITY_BITS: u32 = 40;
+
+/// Shortest comparison value sent, in bytes, whatever the set sizes.
+pub const MIN_COMPARISON_LEN: usize = 8;
+
+/// Full length of a compressed ristretto255 point.
+pub const POINT_LEN: usize = 32;
+
+/// Which end of the session this party is. The network layer maps its connector and
+/// listener onto these; the protocol itself is symmetric apart from who learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The side that opened the session.
+    Initiator,
+    /// The side that accepted it.
+    Responder,
+}
+
+impl Role {
+    /// The other role.
+    #[must_use]
+    pub fn peer(self) -> Role {
+        match self {
+            Role::Initiator => Role::Responder,
+            Role::Responder => Role::Initiator,
+        }
+    }
+}
+
+/// What the learning side(s) find out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Which of its own rows matched, with a shared match ID per matched value.
+    Intersection,
+    /// Only how many distinct values matched.
+    Cardinality,
+}
+
+/// Which roles learn the result; the other learns only the two set sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reveal {
+    /// Only the initiator learns.
+    Initiator,
+    /// Only the responder learns.
+    Responder,
+    /// Both learn.
+    Both,
+}
+
+impl Reveal {
+    /// Whether `role` learns the result under this setting.
+    #[must_use]
+    pub fn learns(self, role: Role) -> bool {
+        matches!(
+            (self, role),
+            (Reveal::Both, _)
+                | (Reveal::Initiator, Role::Initiator)
+                | (Reveal::Responder, Role::Responder)
+        )
+    }
+}
+
+/// Everything a [`crate::Party`] needs besides its items. Both sides must hold the same
+/// `mode`, `reveal`, `batch_size` and `context`, opposite `role`s, and each other's
+/// counts swapped; agreeing on them is the handshake's job (the network layer's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// This party's role.
+    pub role: Role,
+    /// Intersection or cardinality.
+    pub mode: Mode,
+    /// Who learns.
+    pub reveal: Reveal,
+    /// Items per message, `1..=MAX_BATCH_SIZE`.
+    pub batch_size: u32,
+    /// Session context: a hash over the handshake (both sides' fresh nonces included),
+    /// so that hashes, blinded values and match IDs are unrelated across sessions.
+    pub context: [u8; 32],
+    /// Our distinct item count ([`crate::PreparedSet::len`]).
+    pub local_count: u64,
+    /// The peer's declared distinct item count.
+    pub peer_count: u64,
+}
+
+impl SessionConfig {
+    /// Whether this party learns the result.
+    #[must_use]
+    pub fn i_learn(&self) -> bool {
+        self.reveal.learns(self.role)
+    }
+
+    /// Whether the peer learns the result (and so needs our doubly blinded values).
+    #[must_use]
+    pub fn peer_learns(&self) -> bool {
+        self.reveal.learns(self.role.peer())
+    }
+
+    /// Bytes per comparison value for these sizes: see [`comparison_len`].
+    #[must_use]
+    pub fn comparison_len(&self) -> usize {
+        comparison_len(self.local_count, self.peer_count)
+    }
+
+    /// Checks the limits on sizes and batch size.
+    ///
+    /// # Errors
+    ///
+    /// [`PsiError::InvalidBatchSize`] or [`PsiError::SetTooLarge`].
+    pub fn validate(&self) -> Result<(), PsiError> {
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
+            return Err(PsiError::InvalidBatchSize {
+                batch_size: self.batch_size,
+                max: MAX_BATCH_SIZE,
+            });
+        }
+        for count in [self.local_count, self.peer_count] {
+            if count > MAX_SET_SIZE {
+                return Err(PsiError::SetTooLarge {
+                    count,
+                    max: MAX_SET_SIZE,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of each doubly blinded point kept for comparison when the two sides hold `n`
+/// and `m` distinct items.
+///
+/// Treating doubly blinded points as uniform, two distinct items collide on `L` bytes
+/// with probability `2^(-8L)`; over all `n·m` pairs the chance of any false match is at
+/// most `n·m·2^(-8L)`. `L = ceil((40 + ceil(log2(n·m))) / 8)` is the least `L` with
+/// `n·m·2^(-8L) ≤ 2^-40`; it is raised to [`MIN_COMPARISON_LEN`] (8 bytes, so tiny
+/// sessions keep a wide margin for at most 3 extra bytes per item) and capped at the
+/// full 32-byte point.
+#[must_use]
+pub fn comparison_len(n: u64, m: u64) -> usize {
+    let pairs = u128::from(n) * u128::from(m);
+    let log2_pairs = if pairs <= 1 {
+        0
+    } else {
+        // ceil(log2(pairs)) for pairs >= 2
+        128 - (pairs - 1).leading_zeros()
+    };
+    let bits = STATISTICAL_SECURITY_BITS + log2_pairs;
+    let len = bits.div_ceil(8) as usize;
+    len.clamp(MIN_COMPARISON_LEN, POINT_LEN)
+}
+
+/// Number of batches needed for `items` items at `batch_size` per batch.
+#[must_use]
+pub fn batch_count(items: u64, batch_size: u32) -> u32 {
+    if batch_size == 0 {
+        return 0;
+    }
+    u32::try_from(items.div_ceil(u64::from(batch_size))).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n·m·2^(-8L) ≤ 2^-40` ⇔ `n·m ≤ 2^(8L-40)`, checked in exact integers.
+    fn bound_holds(n: u64, m: u64) -> bool {
+        let l = comparison_len(n, m) as u32;
+        let pairs = u128::from(n) * u128::from(m);
+        let exp = 8 * l - STATISTICAL_SECURITY_BITS;
+        exp >= 128 || pairs <= (1u128 << exp)
+    }
+
+    #[test]
+    fn comparison_len_meets_the_false_match_bound() {
+        let sizes = [
+            0u64,
+            1,
+            2,
+            3,
+            255,
+            256,
+            257,
+            1 << 12,
+            (1 << 16) - 1,
+            1 << 16,
+            (1 << 16) + 1,
+            1 << 20,
+            1 << 24,
+            1 << 30,
+            MAX_SET_SIZE,
+        ];
+        for &n in &sizes {
+            for &m in &sizes {
+                assert!(bound_holds(n, m), "bound fails for n={n}, m={m}");
+                let l = comparison_len(n, m);
+                assert!((MIN_COMPARISON_LEN..=POINT_LEN).contains(&l));
+            }
+        }
+    }
+
+    #[test]
+    fn comparison_len_is_minimal_above_the_floor() {
+        // One byte less would break the bound whenever the floor is not what set L.
+        for (n, m) in [(1u64 << 20, 1u64 << 20), (1 << 16, 1 << 16), (1 << 32, 3)] {
+            let l = comparison_len(n, m) as u32;
+            if l as usize > MIN_COMPARISON_LEN {
+                let pairs = u128::from(n) * u128::from(m);
+                assert!(pairs > 1u128 << (8 * (l - 1) - STATISTICAL_SECURITY_BITS));
+            }
+        }
+    }
+
+    #[test]
+    fn comparison_len_known_values() {
+        assert_eq!(comparison_len(0, 0), 8);
+        assert_eq!(comparison_len(1 << 12, 1 << 12), 8); // 40 + 24 = 64 bits
+        assert_eq!(comparison_len((1 << 12) + 1, 1 << 12), 9);
+        assert_eq!(comparison_len(1 << 16, 1 << 16), 9); // 40 + 32 = 72 bits
+        assert_eq!(comparison_len(1 << 20, 1 << 20), 10); // 40 + 40 = 80 bits
+        assert_eq!(comparison_len(MAX_SET_SIZE, MAX_SET_SIZE), 13); // 40 + 64 = 104 bits
+    }
+
+    #[test]
+    fn batch_count_rounds_up() {
+        assert_eq!(batch_count(0, 4), 0);
+        assert_eq!(batch_count(1, 4), 1);
+        assert_eq!(batch_count(4, 4), 1);
+        assert_eq!(batch_count(5, 4), 2);
+    }
+
+    #[test]
+    fn reveal_learners() {
+        assert!(Reveal::Both.learns(Role::Initiator) && Reveal::Both.learns(Role::Responder));
+        assert!(Reveal::Initiator.learns(Role::Initiator));
+        assert!(!Reveal::Initiator.learns(Role::Responder));
+        assert!(Reveal::Responder.learns(Role::Responder));
+        assert!(!Reveal::Responder.learns(Role::Initiator));
+    }
+}

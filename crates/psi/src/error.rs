@@ -1,0 +1,241 @@
+//! The crate's one error type, [`PsiError`], and the small enums its variants carry.
+//!
+//! Variants name the batch and index where a peer message went wrong, never an
+//! identifier value, a point or key bytes.
+
+use std::fmt;
+
+/// The two kinds of protocol message, used to say which one an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// A batch of the sender's own singly blinded points.
+    Blinded,
+    /// A batch of doubly blinded values returned to a learner.
+    Reblinded,
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MessageKind::Blinded => "blinded",
+            MessageKind::Reblinded => "reblinded",
+        })
+    }
+}
+
+/// Which part of the protocol was still outstanding when [`crate::Party::finish`] was
+/// called too early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pending {
+    /// Not all of our own blinded batches were taken with `poll_transmit`.
+    OwnBatches {
+        /// Batches handed out so far.
+        sent: u32,
+        /// Batches in the whole set.
+        total: u32,
+    },
+    /// Not all of the peer's blinded batches have arrived.
+    PeerBatches {
+        /// Batches received so far.
+        received: u32,
+        /// Batches the peer's declared size implies.
+        total: u32,
+    },
+    /// Responses for the peer are computed but not yet taken with `poll_transmit`.
+    Responses {
+        /// Messages still queued.
+        queued: usize,
+    },
+    /// Not all of our values have come back doubly blinded.
+    Reblinded {
+        /// Batches received so far.
+        received: u32,
+        /// Batches expected.
+        total: u32,
+    },
+}
+
+impl fmt::Display for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pending::OwnBatches { sent, total } => {
+                write!(f, "own blinded batches sent: {sent} of {total}")
+            }
+            Pending::PeerBatches { received, total } => {
+                write!(f, "peer blinded batches received: {received} of {total}")
+            }
+            Pending::Responses { queued } => {
+                write!(f, "{queued} response message(s) not yet transmitted")
+            }
+            Pending::Reblinded { received, total } => {
+                write!(f, "reblinded batches received: {received} of {total}")
+            }
+        }
+    }
+}
+
+/// Everything that can go wrong in `blindmatch-psi`.
+///
+/// Errors caused by the peer (`InvalidPoint` … `MessageNotAllowed`) are final: the
+/// party refuses every later call with [`PsiError::Aborted`], and the session must be
+/// abandoned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PsiError {
+    /// The operating system's random number generator failed.
+    #[error("the operating system random number generator failed")]
+    Rng(#[source] rand::rngs::SysError),
+
+    /// The random generator produced a zero scalar (a broken generator, in practice).
+    #[error("the random generator produced a zero scalar")]
+    BadRandomness,
+
+    /// An identifier type label is empty, too long or uses characters outside
+    /// `[A-Za-z0-9._-]`.
+    #[error("invalid identifier type label: {reason}")]
+    InvalidIdentifierType {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// More distinct identifier types than [`crate::MAX_IDENTIFIER_TYPES`].
+    #[error("too many distinct identifier types (at most {max})")]
+    TooManyIdentifierTypes {
+        /// The limit.
+        max: usize,
+    },
+
+    /// An item with an empty normalised value; it would match every empty value of the
+    /// peer, so it is refused rather than silently hashed.
+    #[error("row {row}: empty identifier value")]
+    EmptyValue {
+        /// The caller's row reference.
+        row: u64,
+    },
+
+    /// A set (ours or the peer's declared one) is larger than [`crate::MAX_SET_SIZE`].
+    #[error("set of {count} distinct items exceeds the limit of {max}")]
+    SetTooLarge {
+        /// The size.
+        count: u64,
+        /// The limit.
+        max: u64,
+    },
+
+    /// `batch_size` is zero or larger than [`crate::MAX_BATCH_SIZE`].
+    #[error("batch size {batch_size} is outside 1..={max}")]
+    InvalidBatchSize {
+        /// The configured batch size.
+        batch_size: u32,
+        /// The limit.
+        max: u32,
+    },
+
+    /// `SessionConfig::local_count` differs from the prepared set's distinct count.
+    #[error("configured local count {configured} differs from the prepared set's {actual}")]
+    LocalCountMismatch {
+        /// What the configuration says.
+        configured: u64,
+        /// What the prepared set holds.
+        actual: u64,
+    },
+
+    /// `expand_message_xmd` was asked for something RFC 9380 does not allow (empty or
+    /// over-long DST, output too long).
+    #[error("invalid expand_message_xmd parameters: {reason}")]
+    InvalidHashParameters {
+        /// Which parameter.
+        reason: &'static str,
+    },
+
+    /// A point from the peer is not a canonical ristretto255 encoding.
+    #[error("{kind} batch {batch}, index {index}: invalid ristretto255 point encoding")]
+    InvalidPoint {
+        /// Message kind.
+        kind: MessageKind,
+        /// Batch number.
+        batch: u32,
+        /// Position within the batch.
+        index: u32,
+    },
+
+    /// A batch holds a different number of bytes than its position implies.
+    #[error("{kind} batch {batch}: payload of {actual} bytes, expected {expected}")]
+    WrongBatchLength {
+        /// Message kind.
+        kind: MessageKind,
+        /// Batch number.
+        batch: u32,
+        /// Expected payload length in bytes.
+        expected: usize,
+        /// Received payload length in bytes.
+        actual: usize,
+    },
+
+    /// A batch number that was already received.
+    #[error("{kind} batch {batch} received twice")]
+    DuplicateBatch {
+        /// Message kind.
+        kind: MessageKind,
+        /// Batch number.
+        batch: u32,
+    },
+
+    /// A batch arrived ahead of its predecessors.
+    #[error("{kind} batch {got} arrived out of order, expected batch {expected}")]
+    BatchOutOfOrder {
+        /// Message kind.
+        kind: MessageKind,
+        /// The batch that should have come next.
+        expected: u32,
+        /// The batch that came.
+        got: u32,
+    },
+
+    /// A batch beyond what the declared set size allows.
+    #[error("{kind} batch {batch} exceeds the declared size of {declared} items")]
+    TooManyItems {
+        /// Message kind.
+        kind: MessageKind,
+        /// Batch number.
+        batch: u32,
+        /// The declared size the batch would exceed.
+        declared: u64,
+    },
+
+    /// Doubly blinded values for a batch of ours that we have not sent yet (in
+    /// cardinality mode: before we sent all our batches).
+    #[error("reblinded batch {batch} answers a batch that was never sent")]
+    ReblindedNotSent {
+        /// Batch number.
+        batch: u32,
+    },
+
+    /// A message kind this party must never receive in the agreed mode and reveal.
+    #[error("{kind} message not allowed: {reason}")]
+    MessageNotAllowed {
+        /// Message kind.
+        kind: MessageKind,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// [`crate::Party::finish`] was called before the protocol completed.
+    #[error("protocol not complete: {pending}")]
+    Incomplete {
+        /// What is still outstanding.
+        pending: Pending,
+    },
+
+    /// An encoded message could not be decoded.
+    #[error("malformed message: {reason}")]
+    Malformed {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// An earlier call failed; the session cannot continue.
+    #[error("session aborted after an earlier error")]
+    Aborted,
+}

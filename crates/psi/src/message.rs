@@ -1,0 +1,199 @@
+//! [`Message`]: what the two parties exchange, and a small byte encoding for it that the
+//! network layer can put inside its frames.
+//!
+//! Encoding: `kind (1 byte: 1 = Blinded, 2 = Reblinded) ‖ batch (u32 big-endian) ‖
+//! payload`, where the payload is the points (32 bytes each) or the flat values. The
+//! element count is implied by the frame length, which the framing layer carries.
+
+use crate::config::POINT_LEN;
+use crate::{MessageKind, PsiError};
+
+const TAG_BLINDED: u8 = 1;
+const TAG_REBLINDED: u8 = 2;
+/// Bytes before the payload in an encoded message.
+pub const MESSAGE_HEADER_LEN: usize = 5;
+
+/// One protocol message. Both kinds carry only blinded group elements: nothing in them
+/// can be linked to an identifier without the sender's secret scalar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A batch of the sender's own items, `k·H(x)` compressed, in the sender's secret
+    /// random order. Batch `i` holds items `i·batch_size ..`, all batches full except the
+    /// last.
+    Blinded {
+        /// Batch number, from 0, consecutive.
+        batch: u32,
+        /// Compressed ristretto255 points.
+        points: Vec<[u8; 32]>,
+    },
+    /// Doubly blinded values `k_peer·k·H(x)` for a learner, each truncated to the
+    /// session's comparison length and concatenated. In intersection mode batch `i`
+    /// answers the learner's `Blinded` batch `i` in its order; in cardinality mode the
+    /// whole set is shuffled first and cut into batches of the same sizes.
+    Reblinded {
+        /// Batch number, from 0, consecutive.
+        batch: u32,
+        /// `count × comparison_len` bytes.
+        values: Vec<u8>,
+    },
+}
+
+impl Message {
+    /// The message's kind.
+    #[must_use]
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Blinded { .. } => MessageKind::Blinded,
+            Message::Reblinded { .. } => MessageKind::Reblinded,
+        }
+    }
+
+    /// The message's batch number.
+    #[must_use]
+    pub fn batch(&self) -> u32 {
+        match self {
+            Message::Blinded { batch, .. } | Message::Reblinded { batch, .. } => *batch,
+        }
+    }
+
+    /// Payload size in bytes (without the header).
+    #[must_use]
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Message::Blinded { points, .. } => points.len() * POINT_LEN,
+            Message::Reblinded { values, .. } => values.len(),
+        }
+    }
+
+    /// Length of [`Message::encode`]'s output.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        MESSAGE_HEADER_LEN + self.payload_len()
+    }
+
+    /// The largest encoded message a session with this batch size can produce; a frame
+    /// limit of at least this much never rejects an honest peer.
+    #[must_use]
+    pub fn max_encoded_len(batch_size: u32) -> usize {
+        MESSAGE_HEADER_LEN + batch_size as usize * POINT_LEN
+    }
+
+    /// Appends the encoding to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        match self {
+            Message::Blinded { batch, points } => {
+                out.push(TAG_BLINDED);
+                out.extend_from_slice(&batch.to_be_bytes());
+                for p in points {
+                    out.extend_from_slice(p);
+                }
+            }
+            Message::Reblinded { batch, values } => {
+                out.push(TAG_REBLINDED);
+                out.extend_from_slice(&batch.to_be_bytes());
+                out.extend_from_slice(values);
+            }
+        }
+    }
+
+    /// The encoding as a new vector.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Parses one encoded message (a whole frame's payload). Only the layout is checked
+    /// here; points, sizes and ordering are checked by [`crate::Party::handle`].
+    ///
+    /// # Errors
+    ///
+    /// [`PsiError::Malformed`] for a short header, an unknown kind, or a `Blinded`
+    /// payload that is not a whole number of points.
+    pub fn decode(bytes: &[u8]) -> Result<Message, PsiError> {
+        let (header, payload) =
+            bytes
+                .split_first_chunk::<MESSAGE_HEADER_LEN>()
+                .ok_or(PsiError::Malformed {
+                    reason: "shorter than the 5-byte header",
+                })?;
+        let [tag, b0, b1, b2, b3] = *header;
+        let batch = u32::from_be_bytes([b0, b1, b2, b3]);
+        match tag {
+            TAG_BLINDED => {
+                let (chunks, rest) = payload.as_chunks::<POINT_LEN>();
+                if !rest.is_empty() {
+                    return Err(PsiError::Malformed {
+                        reason: "blinded payload is not a whole number of 32-byte points",
+                    });
+                }
+                Ok(Message::Blinded {
+                    batch,
+                    points: chunks.to_vec(),
+                })
+            }
+            TAG_REBLINDED => Ok(Message::Reblinded {
+                batch,
+                values: payload.to_vec(),
+            }),
+            _ => Err(PsiError::Malformed {
+                reason: "unknown message kind",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let msgs = [
+            Message::Blinded {
+                batch: 7,
+                points: vec![[1u8; 32], [2u8; 32]],
+            },
+            Message::Blinded {
+                batch: 0,
+                points: vec![],
+            },
+            Message::Reblinded {
+                batch: u32::MAX,
+                values: vec![9u8; 27],
+            },
+        ];
+        for m in msgs {
+            let enc = m.encode();
+            assert_eq!(enc.len(), m.encoded_len());
+            assert_eq!(Message::decode(&enc).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn decode_rejects_bad_layouts() {
+        for bad in [
+            &[][..],
+            &[1, 0, 0, 0][..],
+            &[3, 0, 0, 0, 0][..],
+            &[1, 0, 0, 0, 0, 1][..],
+        ] {
+            assert!(matches!(
+                Message::decode(bad),
+                Err(PsiError::Malformed { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn max_len_covers_a_full_batch() {
+        let m = Message::Blinded {
+            batch: 0,
+            points: vec![[0u8; 32]; 4],
+        };
+        assert_eq!(m.encoded_len(), Message::max_encoded_len(4));
+    }
+}

@@ -1,0 +1,801 @@
+//! [`Party`]: one side of an ECDH-PSI session as a sans-IO state machine, and the
+//! [`Outcome`] it ends with.
+//!
+//! A party owns its secret scalar, its items (raw values dropped batch by batch as they
+//! are blinded), the peer's doubly blinded points if it learns, and the responses it
+//! owes the peer. Work inside a call runs on the current rayon pool.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use curve25519_dalek::Scalar;
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use rand::rngs::{StdRng, SysRng};
+use rand::seq::SliceRandom;
+use rand::{CryptoRng, Rng, RngExt, SeedableRng, TryRng};
+use rayon::prelude::*;
+use sha2::{Digest, Sha512};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::config::{POINT_LEN, batch_count};
+use crate::error::Pending;
+use crate::hash::{Expander, h2g_dst};
+use crate::{Message, MessageKind, Mode, PreparedSet, PsiError, Role, SessionConfig};
+
+/// Versioned label of the match-ID hash.
+pub const MATCH_ID_LABEL: &[u8] = b"blindmatch/v1/psi/match-id";
+
+/// Secret random material of one party for one session. Zeroised on drop; no `Clone`,
+/// no `Serialize`, and `Debug` prints nothing of it.
+#[derive(Zeroize, ZeroizeOnDrop)]
+struct SessionSecret {
+    /// `k / 2`: every multiplication is followed by `double_and_compress_batch`, which
+    /// doubles, so the encodings come out as `k·P`.
+    half_key: Scalar,
+    /// Seeds the whole-set shuffle of cardinality-mode responses.
+    shuffle_seed: [u8; 32],
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionSecret").finish_non_exhaustive()
+    }
+}
+
+/// Bytes of randomness a party draws: 64 for the scalar, 32 for the order of its own
+/// items (and, from that generator, the response shuffle seed).
+const SEED_LEN: usize = 96;
+
+/// A shared identifier for one matched value: `SHA-512(MATCH_ID_LABEL ‖ context ‖
+/// k_a·k_b·H(x))` truncated to 32 bytes. Both learners derive the same ID for the same
+/// value; IDs from different sessions are unrelated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MatchId(pub [u8; 32]);
+
+impl MatchId {
+    /// The raw bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for MatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One of our rows whose value the peer also holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Match {
+    /// The caller's row reference.
+    pub row: u64,
+    /// The shared match ID of the value.
+    pub match_id: MatchId,
+}
+
+/// What this party learned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MatchResult {
+    /// This party does not learn the result; it knows only the two sizes.
+    NotRevealed,
+    /// Cardinality mode: the number of distinct values both sides hold.
+    Cardinality {
+        /// Distinct matched values.
+        matched: u64,
+    },
+    /// Intersection mode: our matched rows.
+    Intersection {
+        /// Distinct matched values (what a cardinality session would report).
+        matched: u64,
+        /// Every row carrying a matched value, sorted by row (then match ID).
+        matches: Vec<Match>,
+    },
+}
+
+/// The end result of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Our role.
+    pub role: Role,
+    /// The session's mode.
+    pub mode: Mode,
+    /// Our distinct item count.
+    pub local_count: u64,
+    /// The peer's distinct item count.
+    pub peer_count: u64,
+    /// Bytes per comparison value used.
+    pub comparison_len: usize,
+    /// What we learned.
+    pub result: MatchResult,
+}
+
+impl Outcome {
+    /// Matched rows, empty unless this is an intersection result.
+    #[must_use]
+    pub fn matches(&self) -> &[Match] {
+        match &self.result {
+            MatchResult::Intersection { matches, .. } => matches,
+            _ => &[],
+        }
+    }
+
+    /// Distinct matched values, if this party learned anything.
+    #[must_use]
+    pub fn matched_count(&self) -> Option<u64> {
+        match &self.result {
+            MatchResult::Intersection { matched, .. } | MatchResult::Cardinality { matched } => {
+                Some(*matched)
+            }
+            MatchResult::NotRevealed => None,
+        }
+    }
+}
+
+/// How far a session has come, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Own `Blinded` batches handed out by `poll_transmit`.
+    pub own_batches_sent: u32,
+    /// Own `Blinded` batches in total.
+    pub own_batches_total: u32,
+    /// Peer `Blinded` batches handled.
+    pub peer_batches_received: u32,
+    /// Peer `Blinded` batches in total.
+    pub peer_batches_total: u32,
+    /// `Reblinded` batches handled (0 if we do not learn).
+    pub reblinded_received: u32,
+    /// `Reblinded` batches expected (0 if we do not learn).
+    pub reblinded_total: u32,
+}
+
+/// Cardinality-mode responses: the peer's doubly blinded values, shuffled over the
+/// whole set, handed out one batch at a time.
+struct ShuffledResponses {
+    values: Vec<u8>,
+    next_batch: u32,
+    total_batches: u32,
+}
+
+/// One side of a PSI session. Drive it with [`Party::poll_transmit`] and
+/// [`Party::handle`] until [`Party::is_finished`], then call [`Party::finish`].
+///
+/// Any error from `handle` is final: later calls return [`PsiError::Aborted`] and
+/// `poll_transmit` returns `None`.
+pub struct Party {
+    config: SessionConfig,
+    secret: SessionSecret,
+    cmp_len: usize,
+    /// Per identifier type (index as in the prepared set).
+    expanders: Vec<Expander>,
+    /// Own items in sending order: (type index, value). Values are wiped and dropped
+    /// as their batch is blinded.
+    own_items: Vec<(u16, Box<[u8]>)>,
+    /// Sending position → distinct index (for rows).
+    own_order: Vec<u32>,
+    row_offsets: Vec<usize>,
+    rows: Vec<u64>,
+    own_total: u32,
+    own_sent: u32,
+    peer_total: u32,
+    peer_received: u32,
+    /// Learner: the peer's items doubly blinded, full encodings.
+    peer_double: Vec<[u8; 32]>,
+    /// Intersection-mode responses waiting for `poll_transmit`.
+    outbox: VecDeque<Message>,
+    /// Cardinality mode, peer learns: truncated values collected before the shuffle.
+    card_buffer: Vec<u8>,
+    card_responses: Option<ShuffledResponses>,
+    /// Learner: our own items doubly blinded, truncated, as returned by the peer.
+    returned: Vec<u8>,
+    returned_batches: u32,
+    failed: bool,
+}
+
+impl fmt::Debug for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Party")
+            .field("config", &self.config)
+            .field("progress", &self.progress())
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Party {
+    /// Starts a session with a fresh secret scalar and item order from the operating
+    /// system's random number generator.
+    ///
+    /// # Errors
+    ///
+    /// [`PsiError::Rng`] if the OS generator fails; otherwise as [`Party::with_rng`].
+    pub fn new(config: SessionConfig, items: PreparedSet) -> Result<Party, PsiError> {
+        let mut seed = Zeroizing::new([0u8; SEED_LEN]);
+        SysRng
+            .try_fill_bytes(&mut seed[..])
+            .map_err(PsiError::Rng)?;
+        Party::from_seed(config, items, &seed)
+    }
+
+    /// Starts a session drawing its secrets from `rng` (for reproducible tests; use
+    /// [`Party::new`] otherwise).
+    ///
+    /// # Errors
+    ///
+    /// [`PsiError::InvalidBatchSize`] or [`PsiError::SetTooLarge`] for a bad
+    /// configuration, [`PsiError::LocalCountMismatch`] if `config.local_count` is not
+    /// `items.declared_size()`, [`PsiError::BadRandomness`] if the generator produced a
+    /// zero scalar.
+    pub fn with_rng<R: CryptoRng + ?Sized>(
+        config: SessionConfig,
+        items: PreparedSet,
+        rng: &mut R,
+    ) -> Result<Party, PsiError> {
+        let mut seed = Zeroizing::new([0u8; SEED_LEN]);
+        rng.fill_bytes(&mut seed[..]);
+        Party::from_seed(config, items, &seed)
+    }
+
+    fn from_seed(
+        config: SessionConfig,
+        items: PreparedSet,
+        seed: &[u8; SEED_LEN],
+    ) -> Result<Party, PsiError> {
+        config.validate()?;
+        let actual = items.declared_size();
+        if actual != config.local_count {
+            return Err(PsiError::LocalCountMismatch {
+                configured: config.local_count,
+                actual,
+            });
+        }
+        let (key_bytes, order_seed) = seed.split_at(64);
+        let mut wide = Zeroizing::new([0u8; 64]);
+        wide.copy_from_slice(key_bytes);
+        let mut key = Scalar::from_bytes_mod_order_wide(&wide);
+        if key == Scalar::ZERO {
+            return Err(PsiError::BadRandomness);
+        }
+        let half_key = key.div_by_2();
+        key.zeroize();
+
+        let mut order_rng_seed = Zeroizing::new([0u8; 32]);
+        order_rng_seed.copy_from_slice(order_seed);
+        let mut order_rng = StdRng::from_seed(*order_rng_seed);
+        let mut shuffle_seed = [0u8; 32];
+        order_rng.fill_bytes(&mut shuffle_seed);
+        let secret = SessionSecret {
+            half_key,
+            shuffle_seed,
+        };
+        shuffle_seed.zeroize();
+
+        let parts = items.into_parts();
+        let expanders = parts
+            .types
+            .iter()
+            .map(|t| Expander::new(&h2g_dst(t, &config.context)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Fits: the prepared set holds at most MAX_SET_SIZE = u32::MAX items.
+        let mut own_order: Vec<u32> = (0..parts.keys.len() as u32).collect();
+        own_order.shuffle(&mut order_rng);
+        let mut keys: Vec<Option<(u16, Box<[u8]>)>> = parts.keys.into_iter().map(Some).collect();
+        let own_items = own_order
+            .iter()
+            .filter_map(|&i| keys.get_mut(i as usize).and_then(Option::take))
+            .collect();
+        drop(keys);
+
+        let cmp_len = config.comparison_len();
+        let own_total = batch_count(config.local_count, config.batch_size);
+        let peer_total = batch_count(config.peer_count, config.batch_size);
+        let i_learn = config.i_learn();
+        let peer_learns = config.peer_learns();
+        Ok(Party {
+            secret,
+            cmp_len,
+            expanders,
+            own_items,
+            own_order,
+            row_offsets: parts.row_offsets,
+            rows: parts.rows,
+            own_total,
+            own_sent: 0,
+            peer_total,
+            peer_received: 0,
+            peer_double: if i_learn {
+                Vec::with_capacity(config.peer_count as usize)
+            } else {
+                Vec::new()
+            },
+            outbox: VecDeque::new(),
+            card_buffer: if peer_learns && config.mode == Mode::Cardinality {
+                Vec::with_capacity(config.peer_count as usize * cmp_len)
+            } else {
+                Vec::new()
+            },
+            card_responses: None,
+            returned: if i_learn {
+                Vec::with_capacity(config.local_count as usize * cmp_len)
+            } else {
+                Vec::new()
+            },
+            returned_batches: 0,
+            failed: false,
+            config,
+        })
+    }
+
+    /// The session configuration.
+    #[must_use]
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Bytes per doubly blinded value in `Reblinded` messages.
+    #[must_use]
+    pub fn comparison_len(&self) -> usize {
+        self.cmp_len
+    }
+
+    /// Counters for progress reporting.
+    #[must_use]
+    pub fn progress(&self) -> Progress {
+        let i_learn = self.config.i_learn();
+        Progress {
+            own_batches_sent: self.own_sent,
+            own_batches_total: self.own_total,
+            peer_batches_received: self.peer_received,
+            peer_batches_total: self.peer_total,
+            reblinded_received: self.returned_batches,
+            reblinded_total: if i_learn { self.own_total } else { 0 },
+        }
+    }
+
+    /// The next message to send, if one is ready: first any responses owed to the peer,
+    /// then our next own batch (hashed and blinded during this call). `None` means
+    /// nothing can be sent until more peer messages arrive (or ever, once finished, or
+    /// after an error). Never blocks.
+    pub fn poll_transmit(&mut self) -> Option<Message> {
+        if self.failed {
+            return None;
+        }
+        if let Some(m) = self.outbox.pop_front() {
+            return Some(m);
+        }
+        if let Some(m) = self.next_shuffled_response() {
+            return Some(m);
+        }
+        if self.own_sent < self.own_total {
+            return Some(self.blind_own_batch());
+        }
+        None
+    }
+
+    /// Whether the party still expects messages from the peer.
+    #[must_use]
+    pub fn needs_input(&self) -> bool {
+        !self.failed
+            && (self.peer_received < self.peer_total
+                || (self.config.i_learn() && self.returned_batches < self.own_total))
+    }
+
+    /// Whether everything has been sent and received, so [`Party::finish`] will succeed.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        !self.failed && self.pending().is_none()
+    }
+
+    /// Processes one message from the peer.
+    ///
+    /// # Errors
+    ///
+    /// A typed error naming the batch (and index for a bad point) for anything an
+    /// honest peer would not send: [`PsiError::InvalidPoint`],
+    /// [`PsiError::WrongBatchLength`], [`PsiError::DuplicateBatch`],
+    /// [`PsiError::BatchOutOfOrder`], [`PsiError::TooManyItems`],
+    /// [`PsiError::ReblindedNotSent`], [`PsiError::MessageNotAllowed`];
+    /// [`PsiError::Aborted`] after an earlier error. Any error ends the session.
+    pub fn handle(&mut self, message: Message) -> Result<(), PsiError> {
+        if self.failed {
+            return Err(PsiError::Aborted);
+        }
+        let result = match message {
+            Message::Blinded { batch, points } => self.handle_blinded(batch, &points),
+            Message::Reblinded { batch, values } => self.handle_reblinded(batch, &values),
+        };
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+
+    /// Ends the session and computes what this party learns.
+    ///
+    /// # Errors
+    ///
+    /// [`PsiError::Incomplete`] if messages are still to be sent or received,
+    /// [`PsiError::Aborted`] after an earlier error.
+    pub fn finish(self) -> Result<Outcome, PsiError> {
+        if self.failed {
+            return Err(PsiError::Aborted);
+        }
+        if let Some(pending) = self.pending() {
+            return Err(PsiError::Incomplete { pending });
+        }
+        let mut outcome = Outcome {
+            role: self.config.role,
+            mode: self.config.mode,
+            local_count: self.config.local_count,
+            peer_count: self.config.peer_count,
+            comparison_len: self.cmp_len,
+            result: MatchResult::NotRevealed,
+        };
+        if self.config.i_learn() {
+            outcome.result = self.compare();
+        }
+        Ok(outcome)
+    }
+
+    fn pending(&self) -> Option<Pending> {
+        if self.own_sent < self.own_total {
+            return Some(Pending::OwnBatches {
+                sent: self.own_sent,
+                total: self.own_total,
+            });
+        }
+        if self.peer_received < self.peer_total {
+            return Some(Pending::PeerBatches {
+                received: self.peer_received,
+                total: self.peer_total,
+            });
+        }
+        let queued = self.outbox.len()
+            + self
+                .card_responses
+                .as_ref()
+                .map_or(0, |r| (r.total_batches - r.next_batch) as usize);
+        if queued > 0 {
+            return Some(Pending::Responses { queued });
+        }
+        if self.config.i_learn() && self.returned_batches < self.own_total {
+            return Some(Pending::Reblinded {
+                received: self.returned_batches,
+                total: self.own_total,
+            });
+        }
+        None
+    }
+
+    /// Hashes, blinds and compresses our next batch, dropping its raw values.
+    fn blind_own_batch(&mut self) -> Message {
+        let batch = self.own_sent;
+        let range = batch_range(batch, self.config.batch_size, self.own_items.len());
+        let expanders = &self.expanders;
+        let half_key = &self.secret.half_key;
+        let items = self.own_items.get_mut(range).unwrap_or_default();
+        let chunk = chunk_len(items.len());
+        let points: Vec<[u8; 32]> = items
+            .par_chunks_mut(chunk)
+            .flat_map_iter(|chunk| {
+                let blinded: Vec<RistrettoPoint> = chunk
+                    .iter_mut()
+                    .map(|(t, value)| {
+                        let p = expanders
+                            .get(usize::from(*t))
+                            .map(|e| e.hash_to_group(value))
+                            .unwrap_or_default();
+                        value.zeroize();
+                        *value = Box::default();
+                        half_key * p
+                    })
+                    .collect();
+                RistrettoPoint::double_and_compress_batch(&blinded)
+                    .into_iter()
+                    .map(|c| c.to_bytes())
+            })
+            .collect();
+        self.own_sent += 1;
+        if self.own_sent == self.own_total {
+            self.own_items = Vec::new();
+        }
+        Message::Blinded { batch, points }
+    }
+
+    fn handle_blinded(&mut self, batch: u32, points: &[[u8; 32]]) -> Result<(), PsiError> {
+        let kind = MessageKind::Blinded;
+        check_batch_index(
+            kind,
+            batch,
+            self.peer_received,
+            self.peer_total,
+            self.config.peer_count,
+        )?;
+        let expected = batch_len(batch, self.config.batch_size, self.config.peer_count);
+        if points.len() != expected {
+            return Err(PsiError::WrongBatchLength {
+                kind,
+                batch,
+                expected: expected * POINT_LEN,
+                actual: points.len() * POINT_LEN,
+            });
+        }
+
+        let half_key = &self.secret.half_key;
+        let chunk = chunk_len(points.len());
+        let chunks: Vec<Result<Vec<[u8; 32]>, usize>> = points
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(ci, chunk_points)| {
+                let mut blinded = Vec::with_capacity(chunk_points.len());
+                for (j, bytes) in chunk_points.iter().enumerate() {
+                    // The identity is a valid encoding but never k·H(x) for an honest
+                    // peer; refusing it keeps degenerate inputs out.
+                    let point = (*bytes != [0u8; 32])
+                        .then(|| CompressedRistretto(*bytes).decompress())
+                        .flatten()
+                        .ok_or(ci * chunk + j)?;
+                    blinded.push(half_key * point);
+                }
+                Ok(RistrettoPoint::double_and_compress_batch(&blinded)
+                    .into_iter()
+                    .map(|c| c.to_bytes())
+                    .collect())
+            })
+            .collect();
+        let mut doubled = Vec::with_capacity(points.len());
+        for c in chunks {
+            match c {
+                Ok(v) => doubled.extend(v),
+                Err(index) => {
+                    return Err(PsiError::InvalidPoint {
+                        kind,
+                        batch,
+                        // index < batch_size <= MAX_BATCH_SIZE
+                        index: index as u32,
+                    });
+                }
+            }
+        }
+
+        let l = self.cmp_len;
+        if self.config.peer_learns() {
+            match self.config.mode {
+                Mode::Intersection => {
+                    let mut values = Vec::with_capacity(doubled.len() * l);
+                    for d in &doubled {
+                        values.extend_from_slice(d.get(..l).unwrap_or_default());
+                    }
+                    self.outbox.push_back(Message::Reblinded { batch, values });
+                }
+                Mode::Cardinality => {
+                    for d in &doubled {
+                        self.card_buffer
+                            .extend_from_slice(d.get(..l).unwrap_or_default());
+                    }
+                }
+            }
+        }
+        if self.config.i_learn() {
+            self.peer_double.extend_from_slice(&doubled);
+        }
+        self.peer_received += 1;
+        if self.peer_received == self.peer_total
+            && self.config.peer_learns()
+            && self.config.mode == Mode::Cardinality
+        {
+            self.shuffle_responses();
+        }
+        Ok(())
+    }
+
+    /// Cardinality mode: shuffles all doubly blinded values for the peer at once, so
+    /// their order says nothing about which of the peer's items they belong to.
+    fn shuffle_responses(&mut self) {
+        let l = self.cmp_len;
+        let mut values = std::mem::take(&mut self.card_buffer);
+        let count = values.len() / l;
+        let mut rng = StdRng::from_seed(self.secret.shuffle_seed);
+        // Fisher–Yates over l-byte records.
+        for i in (1..count).rev() {
+            let j = rng.random_range(0..=i);
+            if j != i {
+                let (head, tail) = values.split_at_mut(i * l);
+                if let (Some(a), Some(b)) = (head.get_mut(j * l..(j + 1) * l), tail.get_mut(..l)) {
+                    a.swap_with_slice(b);
+                }
+            }
+        }
+        self.card_responses = Some(ShuffledResponses {
+            values,
+            next_batch: 0,
+            total_batches: self.peer_total,
+        });
+    }
+
+    fn next_shuffled_response(&mut self) -> Option<Message> {
+        let l = self.cmp_len;
+        let batch_size = self.config.batch_size;
+        let responses = self.card_responses.as_mut()?;
+        if responses.next_batch >= responses.total_batches {
+            self.card_responses = None;
+            return None;
+        }
+        let batch = responses.next_batch;
+        let range = batch_range(batch, batch_size, responses.values.len() / l);
+        let values = responses
+            .values
+            .get(range.start * l..range.end * l)
+            .unwrap_or_default()
+            .to_vec();
+        responses.next_batch += 1;
+        if responses.next_batch == responses.total_batches {
+            self.card_responses = None;
+        }
+        Some(Message::Reblinded { batch, values })
+    }
+
+    fn handle_reblinded(&mut self, batch: u32, values: &[u8]) -> Result<(), PsiError> {
+        let kind = MessageKind::Reblinded;
+        if !self.config.i_learn() {
+            return Err(PsiError::MessageNotAllowed {
+                kind,
+                reason: "this party does not learn the result",
+            });
+        }
+        if batch < self.returned_batches {
+            return Err(PsiError::DuplicateBatch { kind, batch });
+        }
+        if batch >= self.own_total {
+            return Err(PsiError::TooManyItems {
+                kind,
+                batch,
+                declared: self.config.local_count,
+            });
+        }
+        let answered = match self.config.mode {
+            Mode::Intersection => batch < self.own_sent,
+            // The peer can shuffle only after it has all of our batches.
+            Mode::Cardinality => self.own_sent == self.own_total,
+        };
+        if !answered {
+            return Err(PsiError::ReblindedNotSent { batch });
+        }
+        if batch > self.returned_batches {
+            return Err(PsiError::BatchOutOfOrder {
+                kind,
+                expected: self.returned_batches,
+                got: batch,
+            });
+        }
+        let expected =
+            batch_len(batch, self.config.batch_size, self.config.local_count) * self.cmp_len;
+        if values.len() != expected {
+            return Err(PsiError::WrongBatchLength {
+                kind,
+                batch,
+                expected,
+                actual: values.len(),
+            });
+        }
+        self.returned.extend_from_slice(values);
+        self.returned_batches += 1;
+        Ok(())
+    }
+
+    /// Learner: compares our returned values with the peer's doubly blinded points.
+    fn compare(self) -> MatchResult {
+        let l = self.cmp_len;
+        let mut peer = self.peer_double;
+        peer.par_sort_unstable();
+        let find = |value: &[u8]| -> Option<&[u8; 32]> {
+            let i = peer.partition_point(|p| p.get(..l).unwrap_or_default() < value);
+            peer.get(i).filter(|p| p.get(..l) == Some(value))
+        };
+        match self.config.mode {
+            Mode::Cardinality => {
+                let matched = self
+                    .returned
+                    .par_chunks(l)
+                    .filter(|v| find(v).is_some())
+                    .count() as u64;
+                MatchResult::Cardinality { matched }
+            }
+            Mode::Intersection => {
+                let context = self.config.context;
+                let hits: Vec<(usize, MatchId)> = self
+                    .returned
+                    .par_chunks(l)
+                    .enumerate()
+                    .filter_map(|(pos, v)| find(v).map(|full| (pos, match_id(&context, full))))
+                    .collect();
+                let mut matches = Vec::new();
+                for &(pos, match_id) in &hits {
+                    let Some(&distinct) = self.own_order.get(pos) else {
+                        continue;
+                    };
+                    let d = distinct as usize;
+                    let (Some(&start), Some(&end)) =
+                        (self.row_offsets.get(d), self.row_offsets.get(d + 1))
+                    else {
+                        continue;
+                    };
+                    for &row in self.rows.get(start..end).unwrap_or_default() {
+                        matches.push(Match { row, match_id });
+                    }
+                }
+                matches.par_sort_unstable();
+                MatchResult::Intersection {
+                    matched: hits.len() as u64,
+                    matches,
+                }
+            }
+        }
+    }
+}
+
+/// The match ID of a full doubly blinded point.
+fn match_id(context: &[u8; 32], point: &[u8; 32]) -> MatchId {
+    let digest = Sha512::new()
+        .chain_update(MATCH_ID_LABEL)
+        .chain_update(context)
+        .chain_update(point)
+        .finalize();
+    let mut id = [0u8; 32];
+    id.copy_from_slice(digest.get(..32).unwrap_or_default());
+    MatchId(id)
+}
+
+/// Items in batch `batch` of a set of `total` items.
+fn batch_len(batch: u32, batch_size: u32, total: u64) -> usize {
+    let start = u64::from(batch) * u64::from(batch_size);
+    total.saturating_sub(start).min(u64::from(batch_size)) as usize
+}
+
+fn batch_range(batch: u32, batch_size: u32, total: usize) -> std::ops::Range<usize> {
+    let start = (batch as usize)
+        .saturating_mul(batch_size as usize)
+        .min(total);
+    let end = start.saturating_add(batch_size as usize).min(total);
+    start..end
+}
+
+/// Work unit for one rayon task: big enough that the one field inversion of a batch
+/// compression is amortised, small enough to spread a batch over all threads. The
+/// results do not depend on it.
+fn chunk_len(items: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    items.div_ceil(4 * threads).clamp(64, 1024)
+}
+
+fn check_batch_index(
+    kind: MessageKind,
+    got: u32,
+    next: u32,
+    total: u32,
+    declared: u64,
+) -> Result<(), PsiError> {
+    if got < next {
+        return Err(PsiError::DuplicateBatch { kind, batch: got });
+    }
+    if got >= total {
+        return Err(PsiError::TooManyItems {
+            kind,
+            batch: got,
+            declared,
+        });
+    }
+    if got > next {
+        return Err(PsiError::BatchOutOfOrder {
+            kind,
+            expected: next,
+            got,
+        });
+    }
+    Ok(())
+}
