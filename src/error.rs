@@ -51,6 +51,9 @@ pub(crate) struct Failure {
     message: String,
     hint: Option<String>,
     status: ExitStatus,
+    // The cause, kept as `source()` so `{:#}` prints it and `chain()` yields the
+    // Failure itself (anyhow's `.context()` wrapper would hide it from downcasts).
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Failure {
@@ -60,6 +63,7 @@ impl Failure {
             message: message.into(),
             hint: None,
             status,
+            source: None,
         }
     }
 
@@ -91,7 +95,13 @@ impl fmt::Display for Failure {
     }
 }
 
-impl std::error::Error for Failure {}
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Attaches a [`Failure`] (message, status, hint) to any error, keeping the
 /// original as its cause so `{:#}` prints `message: cause`.
@@ -108,7 +118,11 @@ where
     E: Into<anyhow::Error>,
 {
     fn fail_with(self, failure: impl FnOnce() -> Failure) -> anyhow::Result<T> {
-        self.map_err(|err| err.into().context(failure()))
+        self.map_err(|err| {
+            let mut failure = failure();
+            failure.source = Some(err.into().into());
+            anyhow::Error::new(failure)
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 //! and a documented exit code.
 
 mod cmd;
+mod dataset;
 mod error;
 mod logging;
 mod output;
