@@ -53,6 +53,20 @@ const SEED_LEN: usize = 96;
 pub struct MatchId(pub [u8; 32]);
 
 impl MatchId {
+    /// The match ID of a value whose full doubly blinded encoding is `double_blinded`
+    /// in the session with this `context`.
+    #[must_use]
+    pub fn derive(context: &[u8; 32], double_blinded: &[u8; 32]) -> MatchId {
+        let digest = Sha512::new()
+            .chain_update(MATCH_ID_LABEL)
+            .chain_update(context)
+            .chain_update(double_blinded)
+            .finalize();
+        let mut id = [0u8; 32];
+        id.copy_from_slice(digest.get(..32).unwrap_or_default());
+        MatchId(id)
+    }
+
     /// The raw bytes.
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -712,7 +726,9 @@ impl Party {
                     .returned
                     .par_chunks(l)
                     .enumerate()
-                    .filter_map(|(pos, v)| find(v).map(|full| (pos, match_id(&context, full))))
+                    .filter_map(|(pos, v)| {
+                        find(v).map(|full| (pos, MatchId::derive(&context, full)))
+                    })
                     .collect();
                 let mut matches = Vec::new();
                 for &(pos, match_id) in &hits {
@@ -737,18 +753,6 @@ impl Party {
             }
         }
     }
-}
-
-/// The match ID of a full doubly blinded point.
-fn match_id(context: &[u8; 32], point: &[u8; 32]) -> MatchId {
-    let digest = Sha512::new()
-        .chain_update(MATCH_ID_LABEL)
-        .chain_update(context)
-        .chain_update(point)
-        .finalize();
-    let mut id = [0u8; 32];
-    id.copy_from_slice(digest.get(..32).unwrap_or_default());
-    MatchId(id)
 }
 
 /// Items in batch `batch` of a set of `total` items.
