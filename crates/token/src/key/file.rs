@@ -1,0 +1,670 @@
+//! The versioned key file format: parse with typed errors, write 0600 without ever
+//! overwriting, and check the permissions of an existing file.
+//!
+//! ```text
+//! blindmatch-key v1
+//! # blindmatch key file: keep it secret. Anyone holding it can compute your tokens.
+//! key-id: 5f0c8a1b2c3d4e5f
+//! created: 2026-11-22T13:45:00Z
+//! algorithm: hmac-sha256
+//! purpose: master
+//! derivation: random
+//! key: <43 characters of unpadded base64url>
+//! ```
+
+use std::fmt;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroizing;
+
+use super::derive::check_label;
+use super::{Key, KeyId, KeyPurpose};
+use crate::{Error, KeyFileProblem};
+
+/// Header line of the current format version.
+const HEADER: &str = "blindmatch-key v1";
+const HEADER_PREFIX: &str = "blindmatch-key v";
+/// The only algorithm of format version 1.
+const ALGORITHM: &str = "hmac-sha256";
+/// No valid key file comes close to this size; refuse to read anything bigger.
+pub const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
+
+/// How a key came to be; recorded in the key file for humans and audits.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Derivation {
+    /// Drawn from the operating system's random number generator.
+    Random,
+    /// Derived with [`Key::derive`] from the master key with this ID.
+    Master {
+        /// ID of the master key.
+        master: KeyId,
+        /// The partner name, if the key is per partner.
+        partner: Option<String>,
+    },
+    /// Derived with [`Key::derive_shared`] from a secret shared with a partner.
+    Shared {
+        /// The collaboration ID both partners used.
+        collaboration_id: String,
+    },
+}
+
+impl fmt::Display for Derivation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Derivation::Random => f.write_str("random"),
+            Derivation::Master { master, partner } => {
+                write!(f, "hkdf-sha256 master={master}")?;
+                if let Some(p) = partner {
+                    write!(f, " partner={p}")?;
+                }
+                Ok(())
+            }
+            Derivation::Shared { collaboration_id } => {
+                write!(f, "hkdf-sha256 shared collaboration={collaboration_id}")
+            }
+        }
+    }
+}
+
+impl Derivation {
+    fn parse(s: &str) -> Option<Derivation> {
+        let mut words = s.split(' ').filter(|w| !w.is_empty());
+        match words.next()? {
+            "random" => words.next().is_none().then_some(Derivation::Random),
+            "hkdf-sha256" => match words.next()? {
+                "shared" => {
+                    let id = words.next()?.strip_prefix("collaboration=")?;
+                    check_label("collaboration ID", id).ok()?;
+                    words.next().is_none().then(|| Derivation::Shared {
+                        collaboration_id: id.to_owned(),
+                    })
+                }
+                first => {
+                    let master = first.strip_prefix("master=")?.parse().ok()?;
+                    let partner = match words.next() {
+                        None => None,
+                        Some(w) => {
+                            let p = w.strip_prefix("partner=")?;
+                            check_label("partner", p).ok()?;
+                            Some(p.to_owned())
+                        }
+                    };
+                    words
+                        .next()
+                        .is_none()
+                        .then_some(Derivation::Master { master, partner })
+                }
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A key with the metadata of its key file.
+pub struct KeyFile {
+    key: Key,
+    created: OffsetDateTime,
+    purpose: KeyPurpose,
+    derivation: Derivation,
+}
+
+impl KeyFile {
+    /// Bundles a key with its metadata; `created` is kept to whole seconds in UTC.
+    pub fn new(
+        key: Key,
+        purpose: KeyPurpose,
+        derivation: Derivation,
+        created: OffsetDateTime,
+    ) -> KeyFile {
+        let created = created.to_offset(time::UtcOffset::UTC);
+        let created = created.replace_nanosecond(0).unwrap_or(created);
+        KeyFile {
+            key,
+            created,
+            purpose,
+            derivation,
+        }
+    }
+
+    /// A fresh random key for `purpose`, created now.
+    ///
+    /// # Errors
+    /// [`Error::Rng`] if the system has no randomness.
+    pub fn generate(purpose: KeyPurpose) -> Result<KeyFile, Error> {
+        Ok(KeyFile::new(
+            Key::generate()?,
+            purpose,
+            Derivation::Random,
+            OffsetDateTime::now_utc(),
+        ))
+    }
+
+    /// The secret key.
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Takes the key out, dropping (and so zeroising nothing else of) the metadata.
+    pub fn into_key(self) -> Key {
+        self.key
+    }
+
+    /// The key's ID.
+    pub fn key_id(&self) -> KeyId {
+        self.key.id()
+    }
+
+    /// When the key was created (UTC, whole seconds).
+    pub fn created(&self) -> OffsetDateTime {
+        self.created
+    }
+
+    /// What the key is for.
+    pub fn purpose(&self) -> KeyPurpose {
+        self.purpose
+    }
+
+    /// How the key was made.
+    pub fn derivation(&self) -> &Derivation {
+        &self.derivation
+    }
+
+    /// The file text. Contains the key: zeroised when dropped, never log it.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        let created = self
+            .created
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"));
+        let mut text = Zeroizing::new(String::with_capacity(512));
+        text.push_str(HEADER);
+        text.push('\n');
+        text.push_str(
+            "# blindmatch key file. Keep it secret: anyone holding it can compute your tokens.\n\
+             # Do not edit; the key-id line is checked against the key.\n",
+        );
+        text.push_str(&format!("key-id: {}\n", self.key_id()));
+        text.push_str(&format!("created: {created}\n"));
+        text.push_str(&format!("algorithm: {ALGORITHM}\n"));
+        text.push_str(&format!("purpose: {}\n", self.purpose));
+        text.push_str(&format!("derivation: {}\n", self.derivation));
+        text.push_str("key: ");
+        URL_SAFE_NO_PAD.encode_string(self.key.expose(), &mut text);
+        text.push('\n');
+        text
+    }
+
+    /// Parses key file text.
+    ///
+    /// # Errors
+    /// [`Error::KeyFileMalformed`] with the 1-based line and what is wrong,
+    /// [`Error::KeyFileVersion`] for another format version,
+    /// [`Error::KeyFileMissingField`] if a field is absent. Messages never contain
+    /// the file's content.
+    pub fn parse(text: &str) -> Result<KeyFile, Error> {
+        let bad = |line: usize, problem: KeyFileProblem| Error::KeyFileMalformed { line, problem };
+        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let header = lines.next().unwrap_or("").trim_end();
+        if header != HEADER {
+            let version = header
+                .strip_prefix(HEADER_PREFIX)
+                .and_then(|v| v.parse::<u32>().ok());
+            return Err(match version {
+                Some(found) => Error::KeyFileVersion { found },
+                None => bad(1, KeyFileProblem::MissingHeader),
+            });
+        }
+        let mut key_id: Option<(usize, KeyId)> = None;
+        let mut created = None;
+        let mut algorithm = false;
+        let mut purpose = None;
+        let mut derivation = None;
+        let mut key: Option<Key> = None;
+        for (i, raw) in lines.enumerate() {
+            let line_no = i + 2;
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (field, value) = line
+                .split_once(':')
+                .map(|(f, v)| (f.trim(), v.trim()))
+                .ok_or(bad(line_no, KeyFileProblem::NotAField))?;
+            let dup = bad(line_no, KeyFileProblem::DuplicateField);
+            match field {
+                "key-id" => {
+                    let id = value
+                        .parse()
+                        .map_err(|_| bad(line_no, KeyFileProblem::BadKeyId))?;
+                    if key_id.replace((line_no, id)).is_some() {
+                        return Err(dup);
+                    }
+                }
+                "created" => {
+                    let t = OffsetDateTime::parse(value, &Rfc3339)
+                        .map_err(|_| bad(line_no, KeyFileProblem::BadTimestamp))?;
+                    if created.replace(t).is_some() {
+                        return Err(dup);
+                    }
+                }
+                "algorithm" => {
+                    if value != ALGORITHM {
+                        return Err(bad(line_no, KeyFileProblem::UnknownAlgorithm));
+                    }
+                    if std::mem::replace(&mut algorithm, true) {
+                        return Err(dup);
+                    }
+                }
+                "purpose" => {
+                    let p: KeyPurpose = value
+                        .parse()
+                        .map_err(|_| bad(line_no, KeyFileProblem::UnknownPurpose))?;
+                    if purpose.replace(p).is_some() {
+                        return Err(dup);
+                    }
+                }
+                "derivation" => {
+                    let d = Derivation::parse(value)
+                        .ok_or(bad(line_no, KeyFileProblem::BadDerivation))?;
+                    if derivation.replace(d).is_some() {
+                        return Err(dup);
+                    }
+                }
+                "key" => {
+                    let bytes = Zeroizing::new(
+                        URL_SAFE_NO_PAD
+                            .decode(value)
+                            .map_err(|_| bad(line_no, KeyFileProblem::BadKeyEncoding))?,
+                    );
+                    let k = Key::from_slice(&bytes).map_err(|_| {
+                        bad(line_no, KeyFileProblem::BadKeyLength { found: bytes.len() })
+                    })?;
+                    if key.replace(k).is_some() {
+                        return Err(dup);
+                    }
+                }
+                _ => return Err(bad(line_no, KeyFileProblem::UnknownField)),
+            }
+        }
+        let missing = |field| Error::KeyFileMissingField { field };
+        let key = key.ok_or(missing("key"))?;
+        let (id_line, id) = key_id.ok_or(missing("key-id"))?;
+        if !bool::from(id.ct_eq(&key.id())) {
+            return Err(bad(id_line, KeyFileProblem::KeyIdMismatch));
+        }
+        if !algorithm {
+            return Err(missing("algorithm"));
+        }
+        Ok(KeyFile::new(
+            key,
+            purpose.ok_or(missing("purpose"))?,
+            derivation.ok_or(missing("derivation"))?,
+            created.ok_or(missing("created"))?,
+        ))
+    }
+
+    /// Parses key file bytes (which must be UTF-8).
+    ///
+    /// # Errors
+    /// As [`KeyFile::parse`]; `NotUtf8` on line 1 for non-UTF-8 input.
+    pub fn parse_bytes(bytes: &[u8]) -> Result<KeyFile, Error> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::KeyFileMalformed {
+            line: 1,
+            problem: KeyFileProblem::NotUtf8,
+        })?;
+        KeyFile::parse(text)
+    }
+
+    /// Reads and parses a key file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be read, [`Error::KeyFileTooLarge`], or as
+    /// [`KeyFile::parse`].
+    pub fn read(path: &Path) -> Result<KeyFile, Error> {
+        let io = |op, source| Error::Io {
+            op,
+            path: path.to_owned(),
+            source,
+        };
+        let file = fs::File::open(path).map_err(|e| io("open", e))?;
+        let mut buf = Zeroizing::new(Vec::with_capacity(512));
+        file.take(MAX_KEY_FILE_LEN + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| io("read", e))?;
+        if buf.len() as u64 > MAX_KEY_FILE_LEN {
+            return Err(Error::KeyFileTooLarge {
+                max: MAX_KEY_FILE_LEN,
+            });
+        }
+        KeyFile::parse_bytes(&buf)
+    }
+
+    /// Writes the key file to `path` with mode 0600, refusing to overwrite anything.
+    ///
+    /// The text goes to a temporary 0600 file in the same directory, is flushed to
+    /// disk, and is then hard-linked to `path`; linking fails if `path` exists, so
+    /// the final name appears complete or not at all, and never replaces a file.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] if `path` exists; [`Error::Io`] otherwise.
+    pub fn write_new(&self, path: &Path) -> Result<(), Error> {
+        let io = |op, p: &Path, source| Error::Io {
+            op,
+            path: p.to_owned(),
+            source,
+        };
+        if fs::symlink_metadata(path).is_ok() {
+            return Err(Error::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let name = path.file_name().ok_or_else(|| {
+            io(
+                "create",
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+            )
+        })?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let mut nonce = [0u8; 8];
+        rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut nonce).map_err(Error::Rng)?;
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            hex::encode(nonce)
+        ));
+        let result = write_private(&tmp, self.to_text().as_bytes())
+            .map_err(|e| io("write", &tmp, e))
+            .and_then(|()| match fs::hard_link(&tmp, path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(Error::AlreadyExists {
+                        path: path.to_owned(),
+                    })
+                }
+                Err(e) => Err(io("link", path, e)),
+            });
+        // The temporary name is only scaffolding; remove it whatever happened.
+        let _ = fs::remove_file(&tmp);
+        result?;
+        if let Ok(d) = fs::File::open(&dir) {
+            // Persist the new directory entry; failure here loses nothing written.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+impl fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("key_id", &self.key_id())
+            .field("created", &self.created)
+            .field("purpose", &self.purpose)
+            .field("derivation", &self.derivation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an existing key file is accessible to group or others.
+///
+/// Returns `Some(mode)` (the permission bits, e.g. `0o644`) if any group/other bit is
+/// set, `None` if only the owner has access (or on platforms without Unix modes).
+///
+/// # Errors
+/// [`Error::Io`] if the file's metadata cannot be read.
+pub fn key_file_exposure(path: &Path) -> Result<Option<u32>, Error> {
+    let meta = fs::metadata(path).map_err(|source| Error::Io {
+        op: "stat",
+        path: path.to_owned(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        Ok((mode & 0o077 != 0).then_some(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sample() -> KeyFile {
+        KeyFile::new(
+            Key::from_bytes([9; 32]),
+            KeyPurpose::Master,
+            Derivation::Random,
+            OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap(),
+        )
+    }
+
+    fn err_of(text: &str) -> Error {
+        KeyFile::parse(text).err().unwrap()
+    }
+
+    #[test]
+    fn text_round_trips() {
+        let kf = sample();
+        let text = kf.to_text();
+        let back = KeyFile::parse(&text).unwrap();
+        assert!(bool::from(back.key().ct_eq(kf.key())));
+        assert_eq!(back.created(), kf.created());
+        assert_eq!(back.purpose(), KeyPurpose::Master);
+        assert_eq!(back.derivation(), &Derivation::Random);
+        assert!(text.starts_with("blindmatch-key v1\n"));
+        // CRLF line endings from a Windows editor are accepted.
+        let crlf = text.replace('\n', "\r\n");
+        assert!(KeyFile::parse(&crlf).is_ok());
+        let derived = KeyFile::new(
+            Key::from_bytes([1; 32]),
+            KeyPurpose::Token,
+            Derivation::Master {
+                master: kf.key_id(),
+                partner: Some("acme".into()),
+            },
+            kf.created(),
+        );
+        let back = KeyFile::parse(&derived.to_text()).unwrap();
+        assert_eq!(back.derivation(), derived.derivation());
+        let shared = KeyFile::new(
+            Key::from_bytes([2; 32]),
+            KeyPurpose::Token,
+            Derivation::Shared {
+                collaboration_id: "acme-globex".into(),
+            },
+            kf.created(),
+        );
+        assert_eq!(
+            KeyFile::parse(&shared.to_text()).unwrap().derivation(),
+            shared.derivation()
+        );
+    }
+
+    #[test]
+    fn malformed_files_give_line_numbers_and_never_echo_content() {
+        let good = sample().to_text().to_string();
+        let key_line = good.lines().position(|l| l.starts_with("key:")).unwrap() + 1;
+        let key_value = good.lines().nth(key_line - 1).unwrap()[5..].to_owned();
+
+        assert!(matches!(
+            err_of("hello\n"),
+            Error::KeyFileMalformed {
+                line: 1,
+                problem: KeyFileProblem::MissingHeader
+            }
+        ));
+        assert!(matches!(
+            err_of(""),
+            Error::KeyFileMalformed { line: 1, .. }
+        ));
+        assert!(matches!(
+            err_of(&good.replace("blindmatch-key v1", "blindmatch-key v2")),
+            Error::KeyFileVersion { found: 2 }
+        ));
+        let cases: Vec<(String, KeyFileProblem)> = vec![
+            (
+                good.replace("algorithm: hmac-sha256", "algorithm: md5"),
+                KeyFileProblem::UnknownAlgorithm,
+            ),
+            (
+                good.replace("purpose: master", "purpose: psi"),
+                KeyFileProblem::UnknownPurpose,
+            ),
+            (
+                good.replace("derivation: random", "derivation: magic"),
+                KeyFileProblem::BadDerivation,
+            ),
+            (
+                good.replace("created: ", "created: yesterday "),
+                KeyFileProblem::BadTimestamp,
+            ),
+            (
+                good.replace("purpose: master", "purpose: master\ncolour: blue"),
+                KeyFileProblem::UnknownField,
+            ),
+            (
+                good.replace("purpose: master", "purpose: master\npurpose: token"),
+                KeyFileProblem::DuplicateField,
+            ),
+            (
+                good.replace("purpose: master", "purpose master"),
+                KeyFileProblem::NotAField,
+            ),
+            (
+                good.replace(&key_value, &format!("{key_value}=")),
+                KeyFileProblem::BadKeyEncoding,
+            ),
+            (
+                good.replace(&key_value, &key_value[..40]),
+                KeyFileProblem::BadKeyLength { found: 30 },
+            ),
+        ];
+        for (text, problem) in cases {
+            let err = err_of(&text);
+            assert!(
+                matches!(&err, Error::KeyFileMalformed { problem: p, .. } if *p == problem),
+                "{problem:?}: {err:?}"
+            );
+            assert!(!err.to_string().contains(&key_value[..10]), "{err}");
+        }
+        // The key ID line must match the key.
+        let other_id = Key::from_bytes([3; 32]).id().to_string();
+        let kid = sample().key_id().to_string();
+        let err = err_of(&good.replace(&kid, &other_id));
+        assert!(
+            matches!(
+                err,
+                Error::KeyFileMalformed {
+                    line: 4,
+                    problem: KeyFileProblem::KeyIdMismatch
+                }
+            ),
+            "{err:?}"
+        );
+        let err = err_of(&good.replace(&format!("key: {key_value}\n"), ""));
+        assert!(
+            matches!(err, Error::KeyFileMissingField { field: "key" }),
+            "{err:?}"
+        );
+        assert!(matches!(
+            KeyFile::parse_bytes(b"\xff\xfe"),
+            Err(Error::KeyFileMalformed {
+                problem: KeyFileProblem::NotUtf8,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn write_is_0600_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acme.key");
+        let kf = sample();
+        kf.write_new(&path).unwrap();
+        let back = KeyFile::read(&path).unwrap();
+        assert!(bool::from(back.key().ct_eq(kf.key())));
+        assert_eq!(key_file_exposure(&path).unwrap(), None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let before = fs::read(&path).unwrap();
+        let again = KeyFile::new(
+            Key::from_bytes([5; 32]),
+            KeyPurpose::Master,
+            Derivation::Random,
+            kf.created(),
+        );
+        assert!(matches!(
+            again.write_new(&path),
+            Err(Error::AlreadyExists { .. })
+        ));
+        assert_eq!(fs::read(&path).unwrap(), before);
+        // No temporary files are left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(matches!(
+            kf.write_new(&dir.path().join("missing-dir").join("k.key")),
+            Err(Error::Io { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn exposure_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        sample().write_new(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(key_file_exposure(&path).unwrap(), Some(0o644));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(key_file_exposure(&path).unwrap(), Some(0o640));
+        assert!(key_file_exposure(&dir.path().join("nope")).is_err());
+    }
+
+    #[test]
+    fn read_refuses_huge_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.key");
+        fs::write(&path, vec![b'#'; (MAX_KEY_FILE_LEN + 10) as usize]).unwrap();
+        assert!(matches!(
+            KeyFile::read(&path),
+            Err(Error::KeyFileTooLarge { .. })
+        ));
+    }
+}

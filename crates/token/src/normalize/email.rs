@@ -1,0 +1,292 @@
+//! E-mail addresses: trim, NFKC, lowercase, check the shape; optional provider rules.
+//!
+//! Provider rules (Gmail ignores dots and `+suffix` in the local part) change which
+//! addresses are considered equal, so they are off by default and, when on, named in
+//! the profile: two partners only match if both use the same rules.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{is_space, nfkc_into};
+use crate::{Error, Rejection};
+
+/// Longest local part RFC 5321 allows, in bytes.
+const MAX_LOCAL: usize = 64;
+/// Longest domain RFC 5321 allows, in bytes.
+const MAX_DOMAIN: usize = 253;
+/// Longest DNS label, in bytes.
+const MAX_LABEL: usize = 63;
+
+/// Provider-specific equivalences applied after the generic rules.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum EmailProviderRules {
+    /// No provider rules: only trim, NFKC and lowercase (the default).
+    #[default]
+    None,
+    /// For `gmail.com` and `googlemail.com`: drop dots and any `+suffix` from the
+    /// local part and write the domain as `gmail.com`.
+    Gmail,
+}
+
+impl EmailProviderRules {
+    /// Stable name used in profile names and digests: `none` or `gmail`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EmailProviderRules::None => "none",
+            EmailProviderRules::Gmail => "gmail",
+        }
+    }
+}
+
+impl fmt::Display for EmailProviderRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EmailProviderRules {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(EmailProviderRules::None),
+            "gmail" => Ok(EmailProviderRules::Gmail),
+            _ => Err(Error::UnknownEmailProviderRules {
+                given: crate::error::clip(s),
+            }),
+        }
+    }
+}
+
+/// Normalises an e-mail address.
+///
+/// # Errors
+/// A [`Rejection`] if the value is not a plausible address.
+pub fn normalize(input: &str, rules: EmailProviderRules) -> Result<String, Rejection> {
+    let mut out = String::with_capacity(input.len());
+    normalize_into(input, rules, &mut out)?;
+    Ok(out)
+}
+
+/// As [`normalize`], appending to `out`.
+///
+/// # Errors
+/// As [`normalize`].
+pub fn normalize_into(
+    input: &str,
+    rules: EmailProviderRules,
+    out: &mut String,
+) -> Result<(), Rejection> {
+    let trimmed = input.trim_matches(is_space);
+    let trimmed = strip_mailto(trimmed);
+    if trimmed.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    let start = out.len();
+    if trimmed.is_ascii() {
+        // Fast path: ASCII is already NFKC; lowercasing cannot change the length.
+        out.extend(trimmed.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        fold_unicode(trimmed, out);
+    }
+    let addr = out.get(start..).unwrap_or("");
+    let (local, domain) = split_and_check(addr)?;
+    if rules == EmailProviderRules::Gmail && matches!(domain, "gmail.com" | "googlemail.com") {
+        let base = local.split('+').next().unwrap_or("");
+        let rewritten: String = base.chars().filter(|&c| c != '.').collect();
+        if rewritten.is_empty() {
+            return Err(Rejection::InvalidLocalPart);
+        }
+        out.truncate(start);
+        out.push_str(&rewritten);
+        out.push_str("@gmail.com");
+    } else if addr.ends_with('.') {
+        // A fully qualified `example.com.` is the same domain.
+        out.pop();
+    }
+    Ok(())
+}
+
+fn strip_mailto(s: &str) -> &str {
+    match s.get(..7) {
+        Some(head) if head.eq_ignore_ascii_case("mailto:") => s.get(7..).unwrap_or(""),
+        _ => s,
+    }
+}
+
+/// NFKC, lowercase and ideographic full stops to `.`, repeated until stable so that
+/// the result is a fixed point (lowercasing can, rarely, un-normalise a string).
+fn fold_unicode(s: &str, out: &mut String) {
+    let mut cur = String::with_capacity(s.len());
+    nfkc_into(s, &mut cur);
+    for _ in 0..4 {
+        let mut lowered = String::with_capacity(cur.len());
+        lowered.extend(cur.chars().flat_map(char::to_lowercase).map(|c| match c {
+            '\u{3002}' | '\u{FF61}' | '\u{FF0E}' => '.',
+            c => c,
+        }));
+        let mut next = String::with_capacity(lowered.len());
+        nfkc_into(&lowered, &mut next);
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    out.push_str(&cur);
+}
+
+fn split_and_check(addr: &str) -> Result<(&str, &str), Rejection> {
+    let mut parts = addr.splitn(3, '@');
+    let local = parts.next().unwrap_or("");
+    let domain = parts.next().ok_or(Rejection::MissingAt)?;
+    if parts.next().is_some() {
+        return Err(Rejection::MultipleAt);
+    }
+    for c in addr.chars() {
+        if c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}') {
+            return Err(Rejection::ControlCharacter);
+        }
+        if c.is_whitespace() {
+            return Err(Rejection::InvalidCharacter);
+        }
+    }
+    check_local(local)?;
+    check_domain(domain.strip_suffix('.').unwrap_or(domain))?;
+    Ok((local, domain.strip_suffix('.').unwrap_or(domain)))
+}
+
+fn check_local(local: &str) -> Result<(), Rejection> {
+    let ok = !local.is_empty()
+        && local.len() <= MAX_LOCAL
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| {
+            c.is_ascii_alphanumeric() || !c.is_ascii() || "!#$%&'*+/=?^_`{|}~-.".contains(c)
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Rejection::InvalidLocalPart)
+    }
+}
+
+fn check_domain(domain: &str) -> Result<(), Rejection> {
+    if domain.is_empty() || domain.len() > MAX_DOMAIN {
+        return Err(Rejection::InvalidDomain);
+    }
+    let mut labels = 0;
+    let mut last = "";
+    for label in domain.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= MAX_LABEL
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || c == '-'
+                    || (!c.is_ascii() && c.is_alphanumeric())
+                    || (!c.is_ascii() && is_mark(c))
+            });
+        if !ok {
+            return Err(Rejection::InvalidDomain);
+        }
+        labels += 1;
+        last = label;
+    }
+    // A single label (`localhost`) is no customer's address, and an all-digit top
+    // label means an IP address, which is no stable identity either.
+    if labels < 2 || last.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Rejection::InvalidDomain);
+    }
+    Ok(())
+}
+
+/// Combining marks appear in normalised internationalised domain names.
+fn is_mark(c: char) -> bool {
+    unicode_normalization::char::is_combining_mark(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Result<String, Rejection> {
+        normalize(s, EmailProviderRules::None)
+    }
+    fn g(s: &str) -> Result<String, Rejection> {
+        normalize(s, EmailProviderRules::Gmail)
+    }
+
+    #[test]
+    fn generic_rules() {
+        assert_eq!(
+            n("  Alice.Smith@Example.COM ").as_deref(),
+            Ok("alice.smith@example.com")
+        );
+        assert_eq!(
+            n("ＡＬＩＣＥ＠ｅｘａｍｐｌｅ．ｃｏｍ").as_deref(),
+            Ok("alice@example.com")
+        );
+        assert_eq!(n("alice@qq。com").as_deref(), Ok("alice@qq.com"));
+        assert_eq!(
+            n("mailto:Bob@Example.org").as_deref(),
+            Ok("bob@example.org")
+        );
+        assert_eq!(n("bob@example.org.").as_deref(), Ok("bob@example.org"));
+        assert_eq!(
+            n("bob+news@example.org").as_deref(),
+            Ok("bob+news@example.org")
+        );
+        assert_eq!(
+            n("Zhang.San@例子.中国").as_deref(),
+            Ok("zhang.san@例子.中国")
+        );
+        assert_eq!(n("ÉLODIE@exemple.fr").as_deref(), Ok("élodie@exemple.fr"));
+        // Gmail rules are off by default.
+        assert_eq!(n("A.B+x@gmail.com").as_deref(), Ok("a.b+x@gmail.com"));
+    }
+
+    #[test]
+    fn rejections() {
+        assert_eq!(n(""), Err(Rejection::Empty));
+        assert_eq!(n("   "), Err(Rejection::Empty));
+        assert_eq!(n("alice.example.com"), Err(Rejection::MissingAt));
+        assert_eq!(n("a@b@example.com"), Err(Rejection::MultipleAt));
+        assert_eq!(n("@example.com"), Err(Rejection::InvalidLocalPart));
+        assert_eq!(n(".a@example.com"), Err(Rejection::InvalidLocalPart));
+        assert_eq!(n("a..b@example.com"), Err(Rejection::InvalidLocalPart));
+        assert_eq!(n("\"a b\"@example.com"), Err(Rejection::InvalidCharacter));
+        assert_eq!(n("a(b)@example.com"), Err(Rejection::InvalidLocalPart));
+        assert_eq!(n("alice@"), Err(Rejection::InvalidDomain));
+        assert_eq!(n("alice@localhost"), Err(Rejection::InvalidDomain));
+        assert_eq!(n("alice@example..com"), Err(Rejection::InvalidDomain));
+        assert_eq!(n("alice@-example.com"), Err(Rejection::InvalidDomain));
+        assert_eq!(n("alice@[10.0.0.1]"), Err(Rejection::InvalidDomain));
+        assert_eq!(n("alice@10.0.0.1"), Err(Rejection::InvalidDomain));
+        assert_eq!(n("al ice@example.com"), Err(Rejection::InvalidCharacter));
+        assert_eq!(
+            n("alice@exa\u{0}mple.com"),
+            Err(Rejection::ControlCharacter)
+        );
+        assert_eq!(
+            n(&format!("{}@example.com", "a".repeat(65))),
+            Err(Rejection::InvalidLocalPart)
+        );
+    }
+
+    #[test]
+    fn gmail_rules() {
+        assert_eq!(g("A.B+promo@Gmail.com").as_deref(), Ok("ab@gmail.com"));
+        assert_eq!(g("a.b@googlemail.com").as_deref(), Ok("ab@gmail.com"));
+        assert_eq!(g("ab@gmail.com").as_deref(), Ok("ab@gmail.com"));
+        assert_eq!(g("a.b+x@example.com").as_deref(), Ok("a.b+x@example.com"));
+        assert_eq!(g("+x@gmail.com"), Err(Rejection::InvalidLocalPart));
+        assert_eq!(
+            "gmail".parse::<EmailProviderRules>().ok(),
+            Some(EmailProviderRules::Gmail)
+        );
+        assert!("yahoo".parse::<EmailProviderRules>().is_err());
+    }
+}

@@ -1,0 +1,322 @@
+//! Normalisation profiles: the rules and options both partners must share, with a stable
+//! name and a digest that proves two installations normalise alike.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+use crate::normalize::{cn_id, email, name, phone, text, uscc};
+use crate::{CallingCode, EmailProviderRules, Error, IdType, Rejection};
+
+/// Domain label of the profile digest.
+const PROFILE_DIGEST_DOMAIN: &[u8] = b"blindmatch/v1/profile-digest";
+/// Domain label of the per-type profile digest.
+const TYPE_DIGEST_DOMAIN: &[u8] = b"blindmatch/v1/profile-type-digest";
+/// Base name of the standard profile; the number changes whenever any rule changes.
+const BASE_NAME: &str = "bm-std-v1";
+
+/// Rule versions per type. Bump one whenever that normaliser's output can change for
+/// some input; the digest then changes, and partners notice before matching.
+const RULES: [(IdType, &str); 7] = [
+    (IdType::Phone, "phone/1"),
+    (IdType::Email, "email/1"),
+    (IdType::Uscc, "uscc/1 gb32100-2015"),
+    (IdType::CnId, "cn_id/1 gb11643-1999 legacy15=convert"),
+    (IdType::Name, "name/1"),
+    (IdType::Text, "text/1"),
+    (IdType::Raw, "raw/1"),
+];
+
+/// A normalisation profile: which rules apply, with which options.
+///
+/// [`Profile::name`] is a stable, parseable name (`bm-std-v1`, or with options
+/// `bm-std-v1,phone-region=86,email-rules=gmail`). [`Profile::digest`] hashes the
+/// full canonical description ([`Profile::description`]), which also names the
+/// Unicode version of the NFKC tables and the mobile range table, so two builds
+/// that would normalise differently have different digests even under one name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Profile {
+    phone_default_region: Option<CallingCode>,
+    email_provider_rules: EmailProviderRules,
+}
+
+impl Profile {
+    /// The standard profile: no default phone region, no e-mail provider rules.
+    pub fn standard() -> Profile {
+        Profile::default()
+    }
+
+    /// Sets the calling code assumed for phone numbers written without one.
+    #[must_use]
+    pub fn with_phone_default_region(mut self, region: Option<CallingCode>) -> Profile {
+        self.phone_default_region = region;
+        self
+    }
+
+    /// Sets the e-mail provider rules.
+    #[must_use]
+    pub fn with_email_provider_rules(mut self, rules: EmailProviderRules) -> Profile {
+        self.email_provider_rules = rules;
+        self
+    }
+
+    /// The configured default phone region, if any.
+    pub fn phone_default_region(&self) -> Option<CallingCode> {
+        self.phone_default_region
+    }
+
+    /// The configured e-mail provider rules.
+    pub fn email_provider_rules(&self) -> EmailProviderRules {
+        self.email_provider_rules
+    }
+
+    /// Stable name; options that differ from the standard are appended in a fixed order.
+    pub fn name(&self) -> String {
+        let mut name = String::from(BASE_NAME);
+        if let Some(cc) = self.phone_default_region {
+            name.push_str(&format!(",phone-region={cc}"));
+        }
+        if self.email_provider_rules != EmailProviderRules::None {
+            name.push_str(&format!(",email-rules={}", self.email_provider_rules));
+        }
+        name
+    }
+
+    /// Canonical description: one `key=value` line per rule and option, in a fixed order.
+    ///
+    /// This text is what [`Profile::digest`] hashes; it is meant to be shown when two
+    /// partners' digests differ.
+    pub fn description(&self) -> String {
+        let mut d = String::new();
+        d.push_str(&format!("profile={BASE_NAME}\n"));
+        let (major, minor, patch) = unicode_normalization::UNICODE_VERSION;
+        d.push_str(&format!("unicode={major}.{minor}.{patch}\n"));
+        for t in IdType::ALL {
+            d.push_str(&self.type_lines(t));
+        }
+        d
+    }
+
+    fn type_lines(&self, t: IdType) -> String {
+        let rule = RULES
+            .iter()
+            .find(|(rt, _)| *rt == t)
+            .map_or("", |(_, r)| *r);
+        let mut lines = format!("{t}.rules={rule}\n");
+        match t {
+            IdType::Phone => {
+                let region = self
+                    .phone_default_region
+                    .map_or_else(|| "none".to_owned(), |cc| cc.to_string());
+                lines.push_str(&format!("phone.default_region={region}\n"));
+                lines.push_str(&format!(
+                    "phone.cn_mobile_table={}\n",
+                    phone::CN_MOBILE_TABLE
+                ));
+            }
+            IdType::Email => {
+                lines.push_str(&format!(
+                    "email.provider_rules={}\n",
+                    self.email_provider_rules
+                ));
+            }
+            _ => {}
+        }
+        lines
+    }
+
+    /// SHA-256 over [`Profile::description`] (with a domain label): equal digests mean
+    /// equal rules, options and tables.
+    pub fn digest(&self) -> ProfileDigest {
+        let mut h = Sha256::new();
+        h.update(PROFILE_DIGEST_DOMAIN);
+        h.update([0u8]);
+        h.update(self.description().as_bytes());
+        ProfileDigest(h.finalize().into())
+    }
+
+    /// Digest of only what matters for one identifier type (plus the Unicode version),
+    /// for handshakes that agree on one column at a time: partners matching phones
+    /// need not agree on e-mail rules.
+    pub fn type_digest(&self, id_type: IdType) -> ProfileDigest {
+        let (major, minor, patch) = unicode_normalization::UNICODE_VERSION;
+        let mut h = Sha256::new();
+        h.update(TYPE_DIGEST_DOMAIN);
+        h.update([0u8]);
+        h.update(format!("profile={BASE_NAME}\nunicode={major}.{minor}.{patch}\n").as_bytes());
+        h.update(self.type_lines(id_type).as_bytes());
+        ProfileDigest(h.finalize().into())
+    }
+
+    /// Normalises `input` as an identifier of type `id_type` under this profile.
+    ///
+    /// # Errors
+    /// The [`Rejection`] of the type's normaliser.
+    pub fn normalize(&self, id_type: IdType, input: &str) -> Result<String, Rejection> {
+        let mut out = String::with_capacity(input.len() + 4);
+        self.normalize_into(id_type, input, &mut out)?;
+        Ok(out)
+    }
+
+    /// As [`Profile::normalize`], but clears `out` and writes the result into it, so one
+    /// buffer can serve a whole file without allocating per value.
+    ///
+    /// # Errors
+    /// As [`Profile::normalize`]; `out` holds no meaningful value afterwards.
+    pub fn normalize_into(
+        &self,
+        id_type: IdType,
+        input: &str,
+        out: &mut String,
+    ) -> Result<(), Rejection> {
+        out.clear();
+        match id_type {
+            IdType::Phone => phone::normalize_into(input, self.phone_default_region, out),
+            IdType::Email => email::normalize_into(input, self.email_provider_rules, out),
+            IdType::Uscc => uscc::normalize_into(input, out),
+            IdType::CnId => cn_id::normalize_into(input, out),
+            IdType::Name => name::normalize_into(input, out),
+            IdType::Text => text::normalize_into(input, out),
+            IdType::Raw => {
+                out.push_str(text::raw(input)?);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = Error;
+
+    /// Parses a name written by [`Profile::name`] (options in any order).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || Error::UnknownProfile {
+            given: crate::error::clip(s),
+        };
+        let mut parts = s.split(',');
+        if parts.next() != Some(BASE_NAME) {
+            return Err(unknown());
+        }
+        let mut profile = Profile::standard();
+        let (mut seen_region, mut seen_email) = (false, false);
+        for part in parts {
+            match part.split_once('=') {
+                Some(("phone-region", v)) if !seen_region => {
+                    seen_region = true;
+                    profile.phone_default_region = Some(v.parse()?);
+                }
+                Some(("email-rules", v)) if !seen_email => {
+                    seen_email = true;
+                    profile.email_provider_rules = v.parse()?;
+                }
+                _ => return Err(unknown()),
+            }
+        }
+        Ok(profile)
+    }
+}
+
+/// A SHA-256 profile digest; shown as 64 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProfileDigest([u8; 32]);
+
+impl ProfileDigest {
+    /// The digest bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for ProfileDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let std = Profile::standard();
+        assert_eq!(std.name(), "bm-std-v1");
+        let custom = Profile::standard()
+            .with_phone_default_region(Some(CallingCode::CN))
+            .with_email_provider_rules(EmailProviderRules::Gmail);
+        assert_eq!(custom.name(), "bm-std-v1,phone-region=86,email-rules=gmail");
+        for p in [std, custom] {
+            assert_eq!(p.name().parse::<Profile>().unwrap(), p);
+        }
+        assert_eq!(
+            "bm-std-v1,email-rules=gmail,phone-region=86"
+                .parse::<Profile>()
+                .unwrap()
+                .name(),
+            "bm-std-v1,phone-region=86,email-rules=gmail"
+        );
+        for bad in [
+            "",
+            "bm-std-v2",
+            "bm-std-v1,phone-region=28",
+            "bm-std-v1,x=1",
+            "bm-std-v1,email-rules=gmail,email-rules=none",
+        ] {
+            assert!(bad.parse::<Profile>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn digests_separate_options_and_types() {
+        let std = Profile::standard();
+        let cn = Profile::standard().with_phone_default_region(Some(CallingCode::CN));
+        let gm = Profile::standard().with_email_provider_rules(EmailProviderRules::Gmail);
+        assert_eq!(std.digest(), Profile::standard().digest());
+        assert_ne!(std.digest(), cn.digest());
+        assert_ne!(std.digest(), gm.digest());
+        assert_eq!(std.digest().to_hex().len(), 64);
+        // Per-type digests only see their own options.
+        assert_eq!(
+            std.type_digest(IdType::Email),
+            cn.type_digest(IdType::Email)
+        );
+        assert_ne!(
+            std.type_digest(IdType::Phone),
+            cn.type_digest(IdType::Phone)
+        );
+        assert_eq!(
+            std.type_digest(IdType::Phone),
+            gm.type_digest(IdType::Phone)
+        );
+        let mut all: Vec<_> = IdType::ALL.iter().map(|&t| std.type_digest(t)).collect();
+        all.dedup();
+        assert_eq!(all.len(), IdType::ALL.len());
+        assert!(std.description().contains("unicode="));
+    }
+
+    #[test]
+    fn dispatch_reuses_buffer() {
+        let p = Profile::standard();
+        let mut buf = String::from("stale");
+        p.normalize_into(IdType::Phone, "138 1234 5678", &mut buf)
+            .unwrap();
+        assert_eq!(buf, "+8613812345678");
+        p.normalize_into(IdType::Email, "A@B.CN", &mut buf).unwrap();
+        assert_eq!(buf, "a@b.cn");
+        assert_eq!(p.normalize(IdType::Raw, ""), Err(Rejection::Empty));
+        assert_eq!(p.normalize(IdType::Raw, " x ").as_deref(), Ok(" x "));
+    }
+}

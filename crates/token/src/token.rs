@@ -1,0 +1,336 @@
+//! Keyed tokens: `HMAC-SHA256(K, "blindmatch/v1/token/" ‖ type ‖ 0x00 ‖ value)`,
+//! written `bm1.<kid>.<base64url>`; and parsing of token strings for audits.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::Mac;
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::key::HmacSha256;
+use crate::{Error, IdType, Key, KeyId, TokenProblem};
+
+/// Domain label that starts every token's HMAC input (version 1).
+pub const TOKEN_DOMAIN: &[u8] = b"blindmatch/v1/token/";
+/// Version prefix of the text form.
+pub const TOKEN_PREFIX: &str = "bm1";
+/// Full token length in bytes (the default).
+pub const FULL_LEN: usize = 32;
+/// Shortest truncation offered: 128 bits keeps collisions negligible for any data set
+/// (see `docs/token-format.md`).
+pub const MIN_LEN: usize = 16;
+
+/// Computes tokens under one key, fast: the key schedule and the domain/type prefix
+/// are absorbed once, and each token clones a prepared HMAC state.
+///
+/// Holds key-derived state: zeroised on drop, no `Clone`, `Debug` shows only the key ID.
+/// It is `Sync`, so one tokeniser can serve many threads.
+pub struct Tokenizer {
+    kid: KeyId,
+    kid_hex: [u8; KeyId::TEXT_LEN],
+    /// One prepared state per [`IdType`], indexed by [`IdType::index`].
+    states: [HmacSha256; 7],
+    len: usize,
+}
+
+impl Tokenizer {
+    /// A tokeniser producing full 256-bit tokens.
+    pub fn new(key: &Key) -> Tokenizer {
+        let base = key.hmac();
+        let states = IdType::ALL.map(|t| {
+            let mut s = base.clone();
+            s.update(TOKEN_DOMAIN);
+            s.update(t.as_str().as_bytes());
+            s.update(&[0u8]);
+            s
+        });
+        let kid = key.id();
+        Tokenizer {
+            kid,
+            kid_hex: kid.to_hex_array(),
+            states,
+            len: FULL_LEN,
+        }
+    }
+
+    /// A tokeniser producing tokens truncated to `len` bytes (16 to 32).
+    ///
+    /// # Errors
+    /// [`Error::TokenLength`] outside 16..=32.
+    pub fn with_len(key: &Key, len: usize) -> Result<Tokenizer, Error> {
+        if !(MIN_LEN..=FULL_LEN).contains(&len) {
+            return Err(Error::TokenLength {
+                given: len,
+                min: MIN_LEN,
+                max: FULL_LEN,
+            });
+        }
+        let mut t = Tokenizer::new(key);
+        t.len = len;
+        Ok(t)
+    }
+
+    /// The ID of the key, as written in every token.
+    pub fn key_id(&self) -> KeyId {
+        self.kid
+    }
+
+    /// Token length in bytes.
+    pub fn token_len(&self) -> usize {
+        self.len
+    }
+
+    /// Length of the text form, `bm1.` + 16 + `.` + base64url.
+    pub fn encoded_len(&self) -> usize {
+        TOKEN_PREFIX.len() + 2 + KeyId::TEXT_LEN + self.len.div_ceil(3) * 4 - (3 - self.len % 3) % 3
+    }
+
+    /// The full 32-byte HMAC of a normalised value (before any truncation).
+    pub fn mac(&self, id_type: IdType, normalised: &[u8]) -> [u8; 32] {
+        let mut s = self.state(id_type);
+        s.update(normalised);
+        s.finalize().into_bytes().into()
+    }
+
+    /// The token of a normalised value.
+    pub fn token(&self, id_type: IdType, normalised: &[u8]) -> Token {
+        Token {
+            kid: self.kid,
+            mac: self.mac(id_type, normalised),
+            len: self.len as u8,
+        }
+    }
+
+    /// Appends the text form of the token to `out`; no allocation if `out` has room.
+    pub fn write_token(&self, id_type: IdType, normalised: &[u8], out: &mut String) {
+        let mac = self.mac(id_type, normalised);
+        write_text(&self.kid_hex, mac.get(..self.len).unwrap_or(&mac), out);
+    }
+
+    fn state(&self, id_type: IdType) -> HmacSha256 {
+        // `states` has one entry per IdType, so the index is always in range.
+        self.states
+            .get(id_type.index())
+            .cloned()
+            .unwrap_or_else(|| self.states[0].clone())
+    }
+}
+
+impl fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("key_id", &self.kid)
+            .field("token_len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn write_text(kid_hex: &[u8; KeyId::TEXT_LEN], mac: &[u8], out: &mut String) {
+    let mut buf = [0u8; 44];
+    let n = URL_SAFE_NO_PAD.encode_slice(mac, &mut buf).unwrap_or(0);
+    out.reserve(TOKEN_PREFIX.len() + 2 + kid_hex.len() + n);
+    out.push_str(TOKEN_PREFIX);
+    out.push('.');
+    out.push_str(std::str::from_utf8(kid_hex).unwrap_or(""));
+    out.push('.');
+    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""));
+}
+
+/// A parsed token: version 1, the key ID and the MAC bytes (16 to 32).
+///
+/// A token is a pseudonym, not a secret, but equal tokens link records; compare with
+/// [`ConstantTimeEq`] where timing could matter.
+#[derive(Clone, Copy)]
+pub struct Token {
+    kid: KeyId,
+    mac: [u8; 32],
+    len: u8,
+}
+
+impl Token {
+    /// The format version (1 for `bm1`).
+    pub const fn version(&self) -> u32 {
+        1
+    }
+
+    /// The ID of the key that made the token.
+    pub fn key_id(&self) -> KeyId {
+        self.kid
+    }
+
+    /// The MAC bytes (32 unless truncated).
+    pub fn mac(&self) -> &[u8] {
+        self.mac.get(..usize::from(self.len)).unwrap_or(&self.mac)
+    }
+
+    /// Parses `bm1.<kid>.<base64url>`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] saying which part is malformed.
+    pub fn parse(s: &str) -> Result<Token, Error> {
+        let bad = |problem| Error::InvalidToken { problem };
+        let mut parts = s.split('.');
+        let (Some(version), Some(kid), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad(TokenProblem::Shape));
+        };
+        if version != TOKEN_PREFIX {
+            return Err(bad(TokenProblem::UnknownVersion));
+        }
+        let kid: KeyId = kid.parse().map_err(|_| bad(TokenProblem::KeyId))?;
+        // Room for any well-encoded MAC a little over 32 bytes, so that an overlong
+        // one is reported as a length problem rather than an encoding problem.
+        if mac.len() > 64 {
+            return Err(bad(TokenProblem::Length {
+                found: mac.len() * 3 / 4,
+            }));
+        }
+        let mut buf = [0u8; 48];
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(mac, &mut buf)
+            .map_err(|_| bad(TokenProblem::Encoding))?;
+        if !(MIN_LEN..=FULL_LEN).contains(&n) {
+            return Err(bad(TokenProblem::Length { found: n }));
+        }
+        let mut out = [0u8; 32];
+        out[..n].copy_from_slice(&buf[..n]);
+        Ok(Token {
+            kid,
+            mac: out,
+            len: n as u8,
+        })
+    }
+}
+
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        self.kid == other.kid && self.mac() == other.mac()
+    }
+}
+
+impl Eq for Token {}
+
+impl std::hash::Hash for Token {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kid.hash(state);
+        self.mac().hash(state);
+    }
+}
+
+impl ConstantTimeEq for Token {
+    fn ct_eq(&self, other: &Token) -> Choice {
+        let same_len = Choice::from(u8::from(self.len == other.len));
+        self.kid.ct_eq(&other.kid) & same_len & self.mac.ct_eq(&other.mac)
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(64);
+        write_text(&self.kid.to_hex_array(), self.mac(), &mut s);
+        f.write_str(&s)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token({self})")
+    }
+}
+
+impl FromStr for Token {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Token::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn same_inputs_same_token_other_inputs_unrelated() {
+        let k = Key::from_bytes([1; 32]);
+        let t = Tokenizer::new(&k);
+        let a = t.token(IdType::Phone, b"+8613812345678");
+        assert_eq!(
+            a,
+            Tokenizer::new(&Key::from_bytes([1; 32])).token(IdType::Phone, b"+8613812345678")
+        );
+        assert_ne!(a, t.token(IdType::Raw, b"+8613812345678"));
+        assert_ne!(a, t.token(IdType::Phone, b"+8613812345679"));
+        let other =
+            Tokenizer::new(&Key::from_bytes([2; 32])).token(IdType::Phone, b"+8613812345678");
+        assert_ne!(a.mac(), other.mac());
+        assert_ne!(a.key_id(), other.key_id());
+    }
+
+    #[test]
+    fn text_form_round_trips() {
+        let t = Tokenizer::new(&Key::from_bytes([1; 32]));
+        let mut s = String::new();
+        t.write_token(IdType::Email, b"a@b.cn", &mut s);
+        assert_eq!(s.len(), t.encoded_len());
+        assert_eq!(s.len(), 64);
+        assert!(s.starts_with(&format!("bm1.{}.", t.key_id())));
+        let parsed: Token = s.parse().unwrap();
+        assert_eq!(parsed, t.token(IdType::Email, b"a@b.cn"));
+        assert_eq!(parsed.to_string(), s);
+        assert!(bool::from(parsed.ct_eq(&t.token(IdType::Email, b"a@b.cn"))));
+        assert_eq!(parsed.version(), 1);
+        // Appends, does not clear.
+        t.write_token(IdType::Email, b"a@b.cn", &mut s);
+        assert_eq!(s.len(), 128);
+    }
+
+    #[test]
+    fn truncation() {
+        let k = Key::from_bytes([1; 32]);
+        let full = Tokenizer::new(&k);
+        for len in [16, 20, 24, 31] {
+            let t = Tokenizer::with_len(&k, len).unwrap();
+            let tok = t.token(IdType::Name, b"x");
+            assert_eq!(tok.mac(), &full.mac(IdType::Name, b"x")[..len]);
+            let mut s = String::new();
+            t.write_token(IdType::Name, b"x", &mut s);
+            assert_eq!(s.len(), t.encoded_len(), "{len}");
+            assert_eq!(Token::parse(&s).unwrap(), tok);
+        }
+        assert!(Tokenizer::with_len(&k, 15).is_err());
+        assert!(Tokenizer::with_len(&k, 33).is_err());
+    }
+
+    #[test]
+    fn malformed_tokens() {
+        let good = Tokenizer::new(&Key::from_bytes([1; 32]))
+            .token(IdType::Raw, b"v")
+            .to_string();
+        let (_, rest) = good.split_at(4);
+        let cases = [
+            ("", TokenProblem::Shape),
+            ("bm1.abc", TokenProblem::Shape),
+            (&format!("{good}.x") as &str, TokenProblem::Shape),
+            (&format!("bm2.{rest}"), TokenProblem::UnknownVersion),
+            (&good.replacen('.', ".X", 1), TokenProblem::KeyId),
+            (
+                &format!("{}=", &good[..good.len() - 1]),
+                TokenProblem::Encoding,
+            ),
+            (&format!("{good}!"), TokenProblem::Encoding),
+            (&good[..good.len() - 31], TokenProblem::Length { found: 9 }),
+            (&format!("{good}AAAA"), TokenProblem::Length { found: 35 }),
+        ];
+        for (s, want) in cases {
+            match Token::parse(s) {
+                Err(Error::InvalidToken { problem }) => assert_eq!(problem, want, "{s}"),
+                other => panic!("{s}: {other:?}"),
+            }
+        }
+    }
+}
