@@ -1,0 +1,112 @@
+//! Checks the published test vectors in `docs/test-vectors/` against this crate.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::PathBuf;
+
+use blindmatch_token::{IdType, Key, KeyPurpose, Profile, Rejection, Token, Tokenizer};
+use serde_json::Value;
+
+fn load(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/test-vectors")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn s<'a>(v: &'a Value, field: &str) -> &'a str {
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("missing {field} in {v}"))
+}
+
+#[test]
+fn normalize_vectors() {
+    let doc = load("normalize.json");
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() > 50);
+    let mut failures = Vec::new();
+    for case in cases {
+        let t: IdType = s(case, "type").parse().unwrap();
+        let profile: Profile = s(case, "profile").parse().unwrap();
+        let input = s(case, "input");
+        let got = profile.normalize(t, input);
+        let ok = match (case.get("expected"), case.get("rejection")) {
+            (Some(want), None) => got.as_deref() == Ok(want.as_str().unwrap()),
+            (None, Some(code)) => {
+                let code = code.as_str().unwrap();
+                assert!(Rejection::from_code(code).is_some(), "unknown code {code}");
+                got.as_ref().map_err(|r| r.code()) == Err(code)
+            }
+            _ => panic!("case needs exactly one of expected/rejection: {case}"),
+        };
+        if !ok {
+            failures.push(format!(
+                "{t} {input:?} [{}]: got {got:?}, case {case}",
+                profile.name()
+            ));
+        }
+        // Every expected output is a fixed point.
+        if let Some(want) = case.get("expected").and_then(Value::as_str) {
+            assert_eq!(
+                profile.normalize(t, want).as_deref(),
+                Ok(want),
+                "not idempotent: {case}"
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn token_vectors() {
+    let doc = load("tokens.json");
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 10);
+    for v in vectors {
+        let key = Key::from_slice(&hex::decode(s(v, "key_hex")).unwrap()).unwrap();
+        assert_eq!(key.id().to_string(), s(v, "key_id"));
+        let t: IdType = s(v, "type").parse().unwrap();
+        let value = s(v, "normalised").as_bytes();
+        let len = v["token_len"].as_u64().unwrap() as usize;
+        let tokenizer = Tokenizer::with_len(&key, len).unwrap();
+        assert_eq!(hex::encode(tokenizer.mac(t, value)), s(v, "mac_hex"), "{v}");
+        let mut text = String::new();
+        tokenizer.write_token(t, value, &mut text);
+        assert_eq!(text, s(v, "token"), "{v}");
+        assert_eq!(tokenizer.token(t, value).to_string(), text);
+        let parsed: Token = text.parse().unwrap();
+        assert_eq!(parsed.key_id(), key.id());
+        assert_eq!(parsed.mac().len(), len);
+    }
+}
+
+#[test]
+fn derivation_vectors() {
+    let doc = load("tokens.json");
+    for d in doc["derivations"].as_array().unwrap() {
+        let secret = hex::decode(s(d, "secret_hex")).unwrap();
+        let purpose: KeyPurpose = s(d, "purpose").parse().unwrap();
+        let context = s(d, "context");
+        let derived = match s(d, "kind") {
+            "master" => {
+                let master = Key::from_slice(&secret).unwrap();
+                let partner = (!context.is_empty()).then_some(context);
+                master.derive(purpose, partner).unwrap()
+            }
+            "shared" => Key::derive_shared_from_bytes(&secret, context, purpose).unwrap(),
+            other => panic!("unknown kind {other}"),
+        };
+        assert_eq!(derived.id().to_string(), s(d, "derived_key_id"), "{d}");
+        let expected = Key::from_slice(&hex::decode(s(d, "derived_key_hex")).unwrap()).unwrap();
+        assert!(
+            bool::from(subtle::ConstantTimeEq::ct_eq(&derived, &expected)),
+            "{d}"
+        );
+    }
+}
