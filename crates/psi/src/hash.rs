@@ -3,6 +3,8 @@
 //! domain-separation tag, which binds the protocol version, the identifier type and
 //! the session context.
 
+use std::fmt;
+
 use curve25519_dalek::ristretto::RistrettoPoint;
 use sha2::{Digest, Sha512};
 
@@ -101,8 +103,42 @@ pub fn hash_identifier(
     value: &[u8],
     context: &[u8; 32],
 ) -> Result<[u8; 32], PsiError> {
-    let dst = h2g_dst(id_type, context)?;
-    Ok(hash_to_ristretto255(value, &dst)?.compress().to_bytes())
+    Ok(IdentifierHasher::new(id_type, context)?
+        .hash(value)
+        .compress()
+        .to_bytes())
+}
+
+/// Hashes values of one identifier type in one session: [`hash_identifier`] with the
+/// DST-dependent work done once. This is what a [`crate::Party`] uses internally.
+#[derive(Clone)]
+pub struct IdentifierHasher {
+    expander: Expander,
+}
+
+impl fmt::Debug for IdentifierHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentifierHasher").finish_non_exhaustive()
+    }
+}
+
+impl IdentifierHasher {
+    /// A hasher for `id_type` values in the session `context`.
+    ///
+    /// # Errors
+    ///
+    /// [`PsiError::InvalidIdentifierType`] for a bad label.
+    pub fn new(id_type: &str, context: &[u8; 32]) -> Result<Self, PsiError> {
+        Ok(IdentifierHasher {
+            expander: Expander::new(&h2g_dst(id_type, context)?)?,
+        })
+    }
+
+    /// `H(value)`: the unblinded group element (never sent).
+    #[must_use]
+    pub fn hash(&self, value: &[u8]) -> RistrettoPoint {
+        self.expander.hash_to_group(value)
+    }
 }
 
 /// `expand_message_xmd` with a fixed DST, precomputing what does not depend on the

@@ -19,7 +19,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::config::{POINT_LEN, batch_count};
 use crate::error::Pending;
-use crate::hash::{Expander, h2g_dst};
+use crate::hash::IdentifierHasher;
 use crate::{Message, MessageKind, Mode, PreparedSet, PsiError, Role, SessionConfig};
 
 /// Versioned label of the match-ID hash.
@@ -186,7 +186,7 @@ pub struct Party {
     secret: SessionSecret,
     cmp_len: usize,
     /// Per identifier type (index as in the prepared set).
-    expanders: Vec<Expander>,
+    hashers: Vec<IdentifierHasher>,
     /// Own items in sending order: (type index, value). Values are wiped and dropped
     /// as their batch is blinded.
     own_items: Vec<(u16, Box<[u8]>)>,
@@ -290,10 +290,10 @@ impl Party {
         shuffle_seed.zeroize();
 
         let parts = items.into_parts();
-        let expanders = parts
+        let hashers = parts
             .types
             .iter()
-            .map(|t| Expander::new(&h2g_dst(t, &config.context)?))
+            .map(|t| IdentifierHasher::new(t, &config.context))
             .collect::<Result<Vec<_>, _>>()?;
         // Fits: the prepared set holds at most MAX_SET_SIZE = u32::MAX items.
         let mut own_order: Vec<u32> = (0..parts.keys.len() as u32).collect();
@@ -313,7 +313,7 @@ impl Party {
         Ok(Party {
             secret,
             cmp_len,
-            expanders,
+            hashers,
             own_items,
             own_order,
             row_offsets: parts.row_offsets,
@@ -490,7 +490,7 @@ impl Party {
     fn blind_own_batch(&mut self) -> Message {
         let batch = self.own_sent;
         let range = batch_range(batch, self.config.batch_size, self.own_items.len());
-        let expanders = &self.expanders;
+        let hashers = &self.hashers;
         let half_key = &self.secret.half_key;
         let items = self.own_items.get_mut(range).unwrap_or_default();
         let chunk = chunk_len(items.len());
@@ -500,9 +500,9 @@ impl Party {
                 let blinded: Vec<RistrettoPoint> = chunk
                     .iter_mut()
                     .map(|(t, value)| {
-                        let p = expanders
+                        let p = hashers
                             .get(usize::from(*t))
-                            .map(|e| e.hash_to_group(value))
+                            .map(|h| h.hash(value))
                             .unwrap_or_default();
                         value.zeroize();
                         *value = Box::default();
