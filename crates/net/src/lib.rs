@@ -1,1 +1,29 @@
-//! blindmatch-net.
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod fingerprint;
+pub mod frame;
+mod framed;
+mod handshake;
+mod identity;
+mod listener;
+mod session;
+mod tls;
+
+pub use error::NetError;
+pub use fingerprint::{FINGERPRINT_PREFIX, Fingerprint};
+pub use frame::{AbortCode, Frame, FrameError, decode_frame};
+pub use framed::{CountingStream, WireCounters};
+pub use handshake::{
+    CONTEXT_LABEL, Learner, Policy, SESSION_ID_LABEL, SessionParams, session_context, session_id,
+};
+pub use identity::{Identity, IdentityPaths, MAX_IDENTITY_NAME_LEN};
+pub use listener::{Listener, connect};
+pub use session::{
+    ConnectionInfo, Event, EventSink, SessionOptions, SessionReport, Stage, TRANSCRIPT_LABEL,
+    Timings, Traffic, run_session,
+};
+pub use tls::{PeerAuth, TlsEstablished, TlsSettings, Transport, tls_accept, tls_connect};
+
+/// The PSI types a caller needs, re-exported so that it uses the same version.
+pub use blindmatch_psi::{Match, MatchId, MatchResult, Mode, Outcome, PreparedSet, Reveal, Role};

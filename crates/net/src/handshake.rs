@@ -1,0 +1,586 @@
+//! The handshake: each side sends its [`Hello`] at once, checks the peer's against its
+//! own settings and policy, and answers `Accept` (with the session context it derived)
+//! or `Abort` (with the reason, so both sides report it). No identifier-derived byte is
+//! sent before both `Accept`s are in.
+
+use std::time::Duration;
+
+use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, Reveal, Role, comparison_len};
+use rand::TryRng;
+use rand::rngs::SysRng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::frame::{
+    Control, Frame, FrameError, Hello, MAX_ABORT_REASON_LEN, MAX_FRAME_LEN, MAX_HELLO_ID_TYPES,
+    MAX_ID_TYPE_LEN, MAX_PROFILE_LEN, MIN_FRAME_LEN, PROTOCOL_VERSION,
+};
+use crate::framed::{FrameReader, FrameWriter};
+use crate::{NetError, SessionOptions};
+
+/// Label of the session-context hash over both hellos.
+pub const CONTEXT_LABEL: &[u8] = b"blindmatch/v1/net/session-context";
+/// Label of the session-ID hash over the context.
+pub const SESSION_ID_LABEL: &[u8] = b"blindmatch/v1/net/session-id";
+
+pub(crate) const PHASE: &str = "handshake";
+
+/// Written into every hello, and shown in the peer's report.
+pub(crate) const IMPLEMENTATION: &str = concat!("blindmatch-net/", env!("CARGO_PKG_VERSION"));
+
+/// What a side refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Smallest de-duplicated set the peer may declare (against probing with tiny sets).
+    pub min_peer_set: u64,
+    /// Modes this side accepts; the session's mode must be among them.
+    pub allowed_modes: Vec<Mode>,
+}
+
+impl Default for Policy {
+    /// No minimum, both modes allowed.
+    fn default() -> Self {
+        Self {
+            min_peer_set: 0,
+            allowed_modes: vec![Mode::Intersection, Mode::Cardinality],
+        }
+    }
+}
+
+/// Who learns the result, from one side's point of view (what `--reveal me|peer|both`
+/// says); [`Learner::to_reveal`] turns it into the absolute setting both sides compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Learner {
+    /// Only this side learns.
+    Me,
+    /// Only the peer learns.
+    Peer,
+    /// Both learn.
+    Both,
+}
+
+impl Learner {
+    /// The absolute reveal setting for a party in `role`.
+    #[must_use]
+    pub fn to_reveal(self, role: Role) -> Reveal {
+        match (self, role) {
+            (Learner::Both, _) => Reveal::Both,
+            (Learner::Me, Role::Initiator) | (Learner::Peer, Role::Responder) => Reveal::Initiator,
+            (Learner::Me, Role::Responder) | (Learner::Peer, Role::Initiator) => Reveal::Responder,
+        }
+    }
+}
+
+/// What this side brings to the handshake besides its set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionParams {
+    /// Intersection or cardinality; must equal the peer's.
+    pub mode: Mode,
+    /// Who learns, in absolute terms (see [`Learner::to_reveal`]); must equal the peer's.
+    pub reveal: Reveal,
+    /// Identifier type names the items use (e.g. `["phone"]`); must equal the peer's as
+    /// a set. Every type in the prepared set must be listed.
+    pub id_types: Vec<String>,
+    /// Digest or name of the normalisation profile (opaque; must equal the peer's).
+    pub profile: String,
+    /// Preferred batch size; the session uses the smaller of the two sides'.
+    pub batch_size: u32,
+    /// What this side refuses.
+    pub policy: Policy,
+}
+
+impl SessionParams {
+    /// Parameters with the default batch size and policy.
+    #[must_use]
+    pub fn new(mode: Mode, reveal: Reveal, id_types: Vec<String>, profile: String) -> Self {
+        Self {
+            mode,
+            reveal,
+            id_types,
+            profile,
+            batch_size: blindmatch_psi::DEFAULT_BATCH_SIZE,
+            policy: Policy::default(),
+        }
+    }
+
+    /// Checks the settings against each other and the limits.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::InvalidConfig`] naming the problem.
+    pub fn validate(
+        &self,
+        set: &blindmatch_psi::PreparedSet,
+        options: &SessionOptions,
+    ) -> Result<(), NetError> {
+        let bad = |reason: String| Err(NetError::InvalidConfig { reason });
+        if !self.policy.allowed_modes.contains(&self.mode) {
+            return bad(format!(
+                "mode {:?} is not among the allowed modes {:?}",
+                self.mode, self.policy.allowed_modes
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
+            return bad(format!(
+                "batch size {} is outside 1..={MAX_BATCH_SIZE}",
+                self.batch_size
+            ));
+        }
+        if self.id_types.is_empty() || self.id_types.len() > MAX_HELLO_ID_TYPES {
+            return bad("between 1 and 256 identifier types must be declared".to_owned());
+        }
+        if let Some(t) = self.id_types.iter().find(|t| {
+            blindmatch_psi::hash::validate_identifier_type(t).is_err() || t.len() > MAX_ID_TYPE_LEN
+        }) {
+            return bad(format!("invalid identifier type name {t:?}"));
+        }
+        if self.profile.len() > MAX_PROFILE_LEN {
+            return bad(format!(
+                "the profile string is longer than {MAX_PROFILE_LEN} bytes"
+            ));
+        }
+        if let Some(t) = set
+            .identifier_types()
+            .iter()
+            .find(|t| !self.id_types.contains(t))
+        {
+            return bad(format!(
+                "the set holds identifier type {t:?}, which is not declared"
+            ));
+        }
+        if options.max_frame_len < MIN_FRAME_LEN || options.max_frame_len > MAX_FRAME_LEN {
+            return bad(format!(
+                "frame limit must be within {MIN_FRAME_LEN}..={MAX_FRAME_LEN} bytes"
+            ));
+        }
+        let biggest = blindmatch_psi::Message::max_encoded_len(self.batch_size) as u64;
+        if biggest > u64::from(options.max_frame_len) {
+            return bad(format!(
+                "batch size {} needs frames of {biggest} bytes, above the frame limit of {}",
+                self.batch_size, options.max_frame_len
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What both sides agreed.
+#[derive(Debug, Clone)]
+pub(crate) struct Agreed {
+    pub(crate) role: Role,
+    pub(crate) mode: Mode,
+    pub(crate) reveal: Reveal,
+    pub(crate) batch_size: u32,
+    pub(crate) local_size: u64,
+    pub(crate) peer_size: u64,
+    pub(crate) comparison_len: usize,
+    pub(crate) context: [u8; 32],
+    pub(crate) session_id: String,
+    pub(crate) peer_implementation: String,
+}
+
+/// Why a handshake failed, and whether the listener should keep waiting for another
+/// connection (a stranger) or give up (its real partner refused or was refused).
+pub(crate) struct HandshakeFailure {
+    pub(crate) error: NetError,
+    /// A valid hello came in and the session was refused on its content.
+    pub(crate) fatal: bool,
+}
+
+/// Runs the handshake over a reader/writer pair. On a refusal by us an Abort carrying
+/// the reason has been sent before this returns.
+pub(crate) async fn handshake<R, W>(
+    reader: &mut FrameReader<R>,
+    writer: &mut FrameWriter<W>,
+    role: Role,
+    params: &SessionParams,
+    local_size: u64,
+    grace: Duration,
+) -> Result<Agreed, HandshakeFailure>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut nonce = [0u8; 32];
+    SysRng
+        .try_fill_bytes(&mut nonce)
+        .map_err(|_| HandshakeFailure {
+            error: NetError::Internal {
+                what: "the operating system random number generator failed",
+            },
+            fatal: true,
+        })?;
+    let ours = Hello {
+        role,
+        mode: params.mode,
+        reveal: params.reveal,
+        id_types: params.id_types.clone(),
+        profile: params.profile.clone(),
+        set_size: local_size,
+        min_peer_set: params.policy.min_peer_set,
+        allowed_modes: params.policy.allowed_modes.clone(),
+        batch_size: params.batch_size,
+        nonce,
+        implementation: IMPLEMENTATION.to_owned(),
+    };
+    let stranger = |error| HandshakeFailure {
+        error,
+        fatal: false,
+    };
+    let our_raw = writer
+        .write_frame(&Frame::Hello(ours.clone()), PHASE, true)
+        .await
+        .map_err(stranger)?
+        .unwrap_or_default();
+
+    let (frame, peer_raw) = match reader.read_frame(PHASE, true).await {
+        Ok(x) => x,
+        Err(NetError::Frame {
+            source: FrameError::UnsupportedVersion { version },
+            ..
+        }) => {
+            let error = NetError::VersionMismatch {
+                local: PROTOCOL_VERSION,
+                peer: version,
+            };
+            send_abort(writer, reader, &error, grace).await;
+            return Err(HandshakeFailure { error, fatal: true });
+        }
+        Err(error) => {
+            if matches!(error, NetError::Frame { .. }) {
+                send_abort(writer, reader, &error, grace).await;
+            }
+            return Err(stranger(error));
+        }
+    };
+    let peer = match frame {
+        Frame::Hello(h) => h,
+        Frame::Control(Control::Abort { code, reason }) => {
+            return Err(HandshakeFailure {
+                error: NetError::PeerAborted {
+                    code,
+                    reason: sanitize(&reason),
+                },
+                fatal: true,
+            });
+        }
+        other => {
+            let error = NetError::UnexpectedFrame {
+                phase: PHASE,
+                got: other.kind_name(),
+            };
+            send_abort(writer, reader, &error, grace).await;
+            return Err(stranger(error));
+        }
+    };
+    let peer_raw = peer_raw.unwrap_or_default();
+
+    if let Err(error) = check_peer(&ours, &peer, &params.policy) {
+        send_abort(writer, reader, &error, grace).await;
+        return Err(HandshakeFailure { error, fatal: true });
+    }
+
+    let (first, second) = match role {
+        Role::Initiator => (&our_raw, &peer_raw),
+        Role::Responder => (&peer_raw, &our_raw),
+    };
+    let context = session_context(first, second);
+    writer
+        .write_frame(&Frame::Control(Control::Accept { context }), PHASE, false)
+        .await
+        .map_err(stranger)?;
+
+    let (frame, _) = reader.read_frame(PHASE, false).await.map_err(stranger)?;
+    match frame {
+        Frame::Control(Control::Accept { context: theirs }) => {
+            if !bool::from(theirs.ct_eq(&context)) {
+                let error = NetError::ContextMismatch;
+                send_abort(writer, reader, &error, grace).await;
+                return Err(HandshakeFailure { error, fatal: true });
+            }
+        }
+        Frame::Control(Control::Abort { code, reason }) => {
+            return Err(HandshakeFailure {
+                error: NetError::PeerAborted {
+                    code,
+                    reason: sanitize(&reason),
+                },
+                fatal: true,
+            });
+        }
+        other => {
+            let error = NetError::UnexpectedFrame {
+                phase: PHASE,
+                got: other.kind_name(),
+            };
+            send_abort(writer, reader, &error, grace).await;
+            return Err(stranger(error));
+        }
+    }
+
+    let batch_size = ours.batch_size.min(peer.batch_size);
+    Ok(Agreed {
+        role,
+        mode: ours.mode,
+        reveal: ours.reveal,
+        batch_size,
+        local_size,
+        peer_size: peer.set_size,
+        comparison_len: comparison_len(local_size, peer.set_size),
+        context,
+        session_id: session_id(&context),
+        peer_implementation: sanitize(&peer.implementation),
+    })
+}
+
+/// Compares the peer's hello with ours and our policy; the first disagreement wins.
+pub(crate) fn check_peer(ours: &Hello, peer: &Hello, policy: &Policy) -> Result<(), NetError> {
+    if peer.role == ours.role {
+        return Err(NetError::RoleConflict {
+            role: match ours.role {
+                Role::Initiator => "initiator (connecting)",
+                Role::Responder => "responder (listening)",
+            },
+        });
+    }
+    if !policy.allowed_modes.contains(&peer.mode) {
+        return Err(NetError::ModeNotAllowed {
+            peer: peer.mode,
+            allowed: policy.allowed_modes.clone(),
+        });
+    }
+    if peer.mode != ours.mode {
+        return Err(NetError::ModeMismatch {
+            local: ours.mode,
+            peer: peer.mode,
+        });
+    }
+    if peer.reveal != ours.reveal {
+        return Err(NetError::RevealMismatch {
+            local: ours.reveal,
+            peer: peer.reveal,
+        });
+    }
+    let mut a = ours.id_types.clone();
+    let mut b = peer.id_types.clone();
+    a.sort();
+    a.dedup();
+    b.sort();
+    b.dedup();
+    if a != b {
+        return Err(NetError::IdTypeMismatch {
+            local: a,
+            peer: b.iter().map(|t| sanitize(t)).collect(),
+        });
+    }
+    if peer.profile != ours.profile {
+        return Err(NetError::ProfileMismatch {
+            local: ours.profile.clone(),
+            peer: sanitize(&peer.profile),
+        });
+    }
+    if peer.set_size > MAX_SET_SIZE {
+        return Err(NetError::SizeLimit {
+            what: "declared set size",
+            value: peer.set_size,
+            max: MAX_SET_SIZE,
+        });
+    }
+    if peer.batch_size == 0 || peer.batch_size > MAX_BATCH_SIZE {
+        return Err(NetError::SizeLimit {
+            what: "batch size",
+            value: u64::from(peer.batch_size),
+            max: u64::from(MAX_BATCH_SIZE),
+        });
+    }
+    if peer.set_size < policy.min_peer_set {
+        return Err(NetError::PeerSetTooSmall {
+            declared: peer.set_size,
+            min: policy.min_peer_set,
+        });
+    }
+    Ok(())
+}
+
+/// SHA-256 over the label and both hello frames (initiator's first), each preceded by
+/// its length as a u32 big-endian.
+#[must_use]
+pub fn session_context(initiator_hello: &[u8], responder_hello: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(CONTEXT_LABEL);
+    for part in [initiator_hello, responder_hello] {
+        h.update((part.len() as u32).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// The first 16 bytes of SHA-256(label ‖ context), as 32 lowercase hex digits.
+#[must_use]
+pub fn session_id(context: &[u8; 32]) -> String {
+    let d: [u8; 32] = Sha256::new()
+        .chain_update(SESSION_ID_LABEL)
+        .chain_update(context)
+        .finalize()
+        .into();
+    hex::encode(d.get(..16).unwrap_or_default())
+}
+
+/// Sends an Abort for `error` (best effort), closes our direction and waits briefly
+/// for the peer to close, so it reads the Abort instead of a reset.
+pub(crate) async fn send_abort<R, W>(
+    writer: &mut FrameWriter<W>,
+    reader: &mut FrameReader<R>,
+    error: &NetError,
+    grace: Duration,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let frame = abort_frame(error);
+    let sent = tokio::time::timeout(grace, writer.write_frame(&frame, "abort", false)).await;
+    if matches!(sent, Ok(Ok(_))) {
+        tracing::debug!(code = %error.abort_code(), "abort sent to the peer");
+    }
+    writer.shutdown(grace).await;
+    reader.drain(grace).await;
+}
+
+pub(crate) fn abort_frame(error: &NetError) -> Frame {
+    let mut reason = error.to_string();
+    if reason.len() > MAX_ABORT_REASON_LEN {
+        let mut cut = MAX_ABORT_REASON_LEN;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    Frame::Control(Control::Abort {
+        code: error.abort_code(),
+        reason,
+    })
+}
+
+/// Peer-supplied text made safe to print: control characters replaced.
+pub(crate) fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn hello(role: Role) -> Hello {
+        Hello {
+            role,
+            mode: Mode::Intersection,
+            reveal: Reveal::Both,
+            id_types: vec!["phone".into(), "email".into()],
+            profile: "p1".into(),
+            set_size: 100,
+            min_peer_set: 0,
+            allowed_modes: vec![Mode::Intersection],
+            batch_size: 64,
+            nonce: [0; 32],
+            implementation: "x".into(),
+        }
+    }
+
+    #[test]
+    fn agreement_and_each_refusal() {
+        let ours = hello(Role::Initiator);
+        let policy = Policy {
+            min_peer_set: 50,
+            allowed_modes: vec![Mode::Intersection],
+        };
+        let mut peer = hello(Role::Responder);
+        peer.id_types.reverse();
+        assert!(check_peer(&ours, &peer, &policy).is_ok());
+
+        type Change = Box<dyn Fn(&mut Hello)>;
+        type Expect = fn(&NetError) -> bool;
+        let cases: Vec<(Change, Expect)> = vec![
+            (Box::new(|h| h.role = Role::Initiator), |e| {
+                matches!(e, NetError::RoleConflict { .. })
+            }),
+            (Box::new(|h| h.mode = Mode::Cardinality), |e| {
+                matches!(e, NetError::ModeNotAllowed { .. })
+            }),
+            (Box::new(|h| h.reveal = Reveal::Initiator), |e| {
+                matches!(e, NetError::RevealMismatch { .. })
+            }),
+            (Box::new(|h| h.id_types = vec!["phone".into()]), |e| {
+                matches!(e, NetError::IdTypeMismatch { .. })
+            }),
+            (Box::new(|h| h.profile = "p2".into()), |e| {
+                matches!(e, NetError::ProfileMismatch { .. })
+            }),
+            (Box::new(|h| h.set_size = 49), |e| {
+                matches!(
+                    e,
+                    NetError::PeerSetTooSmall {
+                        declared: 49,
+                        min: 50
+                    }
+                )
+            }),
+            (Box::new(|h| h.set_size = MAX_SET_SIZE + 1), |e| {
+                matches!(e, NetError::SizeLimit { .. })
+            }),
+            (Box::new(|h| h.batch_size = 0), |e| {
+                matches!(e, NetError::SizeLimit { .. })
+            }),
+        ];
+        for (i, (change, expect)) in cases.iter().enumerate() {
+            let mut p = peer.clone();
+            change(&mut p);
+            let err = check_peer(&ours, &p, &policy).unwrap_err();
+            assert!(expect(&err), "case {i}: {err}");
+        }
+        // A mode both allow but that differs is a mismatch.
+        let wide = Policy::default();
+        let mut p = peer.clone();
+        p.mode = Mode::Cardinality;
+        assert!(matches!(
+            check_peer(&ours, &p, &wide),
+            Err(NetError::ModeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn learner_maps_to_absolute_reveal() {
+        assert_eq!(Learner::Me.to_reveal(Role::Initiator), Reveal::Initiator);
+        assert_eq!(Learner::Me.to_reveal(Role::Responder), Reveal::Responder);
+        assert_eq!(Learner::Peer.to_reveal(Role::Initiator), Reveal::Responder);
+        assert_eq!(Learner::Peer.to_reveal(Role::Responder), Reveal::Initiator);
+        assert_eq!(Learner::Both.to_reveal(Role::Responder), Reveal::Both);
+    }
+
+    #[test]
+    fn context_depends_on_order_and_content() {
+        let a = session_context(b"hello-a", b"hello-b");
+        assert_ne!(a, session_context(b"hello-b", b"hello-a"));
+        assert_ne!(a, session_context(b"hello-a", b"hello-c"));
+        // The length prefix keeps the split unambiguous.
+        assert_ne!(session_context(b"ab", b"c"), session_context(b"a", b"bc"));
+        assert_eq!(session_id(&a).len(), 32);
+    }
+
+    #[test]
+    fn abort_reason_is_bounded_and_sanitized() {
+        let err = NetError::ProfileMismatch {
+            local: "x".repeat(2000),
+            peer: "y".into(),
+        };
+        let Frame::Control(Control::Abort { reason, code }) = abort_frame(&err) else {
+            panic!("not an abort");
+        };
+        assert!(reason.len() <= MAX_ABORT_REASON_LEN);
+        assert_eq!(code, crate::AbortCode::ProfileMismatch);
+        assert_eq!(sanitize("a\u{1b}[31mb\n"), "a\u{FFFD}[31mb\u{FFFD}");
+    }
+}
