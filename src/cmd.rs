@@ -2,3 +2,7 @@
 //! into a config, and exposes `run(args) -> anyhow::Result<ExitStatus>`.
 
 // @command-modules (keep this marker: engineers add `pub(crate) mod NAME;` below it)
+pub(crate) mod key;
+pub(crate) mod keygen;
+pub(crate) mod normalize;
+pub(crate) mod tokenize;

@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use blindmatch_token::{IdType, Rejection};
+use blindmatch_token::{CallingCode, EmailProviderRules, IdType, Profile, Rejection};
 use clap::Args;
 use csv_core::ReadRecordResult;
 use sha2::{Digest, Sha256};
@@ -384,11 +384,6 @@ impl Record {
         self.fields
     }
 
-    /// Whether the record has no fields.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.fields == 0
-    }
-
     /// The bytes of field `i`, if present.
     pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
         if i >= self.fields {
@@ -557,11 +552,6 @@ impl CsvReader {
         self.input.get_ref().bytes
     }
 
-    /// Data rows read so far.
-    pub(crate) fn rows(&self) -> u64 {
-        self.rows
-    }
-
     /// Columns whose every value must be UTF-8; others are passed over unread.
     pub(crate) fn check_text_columns(&mut self, indices: Vec<usize>) {
         self.text_columns = indices;
@@ -723,6 +713,131 @@ fn utf8_hint(name: &str) -> String {
     format!("save the file as UTF-8, e.g. iconv -f GBK -t UTF-8 '{name}' > converted.csv")
 }
 
+/// Normalisation options shared by every command that normalises identifiers
+/// (`tokenize`, `normalize`, `match`): both partners must use the same profile.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ProfileArgs {
+    /// Normalisation profile by name, as printed in manifests (e.g.
+    /// `bm-std-v1,phone-region=86`). --phone-region and --email-rules override
+    /// its parts.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<Profile>,
+
+    /// Calling code assumed for phone numbers written without one, e.g. 86 or 1.
+    /// Without it, only numbers with a country code and Chinese mainland mobile
+    /// numbers are accepted.
+    #[arg(long, value_name = "CODE")]
+    pub(crate) phone_region: Option<CallingCode>,
+
+    /// E-mail provider rules: `none` (default) or `gmail` (for gmail.com and
+    /// googlemail.com, drop dots and +suffix from the part before @).
+    #[arg(long, value_name = "RULES")]
+    pub(crate) email_rules: Option<EmailProviderRules>,
+}
+
+impl ProfileArgs {
+    /// The profile these options select.
+    pub(crate) fn profile(&self) -> Profile {
+        let mut profile = self.profile.clone().unwrap_or_default();
+        if let Some(region) = self.phone_region {
+            profile = profile.with_phone_default_region(Some(region));
+        }
+        if let Some(rules) = self.email_rules {
+            profile = profile.with_email_provider_rules(rules);
+        }
+        profile
+    }
+}
+
+/// What normalising one cell gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cell {
+    /// The cell is empty (or blank): it stays empty and is never tokenised.
+    Empty,
+    /// The normalised value is in the caller's buffer.
+    Value,
+    /// The normaliser refused the value.
+    Rejected(Rejection),
+}
+
+/// Normalises one cell into `out`. An empty cell, or one the normaliser finds empty
+/// after trimming, is [`Cell::Empty`], not a rejection: blank is not wrong.
+pub(crate) fn normalize_cell(
+    profile: &Profile,
+    id_type: IdType,
+    cell: &str,
+    out: &mut String,
+) -> Cell {
+    if cell.is_empty() {
+        out.clear();
+        return Cell::Empty;
+    }
+    match profile.normalize_into(id_type, cell, out) {
+        Ok(()) => Cell::Value,
+        Err(Rejection::Empty) => Cell::Empty,
+        Err(reason) => Cell::Rejected(reason),
+    }
+}
+
+/// What became of one identifier column's cells.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ColumnCounts {
+    /// Cells normalised (and tokenised or matched).
+    pub(crate) values: u64,
+    /// Empty cells.
+    pub(crate) empty: u64,
+    /// Cells rejected by the normaliser.
+    pub(crate) rejected: u64,
+}
+
+impl ColumnCounts {
+    /// Counts one outcome.
+    pub(crate) fn add(&mut self, cell: Cell) {
+        match cell {
+            Cell::Empty => self.empty += 1,
+            Cell::Value => self.values += 1,
+            Cell::Rejected(_) => self.rejected += 1,
+        }
+    }
+
+    /// Adds another column count into this one.
+    pub(crate) fn merge(&mut self, other: &ColumnCounts) {
+        self.values += other.values;
+        self.empty += other.empty;
+        self.rejected += other.rejected;
+    }
+
+    /// Rejected share of the non-empty cells (0 when there are none).
+    pub(crate) fn reject_rate(&self) -> f64 {
+        let non_empty = self.values + self.rejected;
+        if non_empty == 0 {
+            0.0
+        } else {
+            self.rejected as f64 / non_empty as f64
+        }
+    }
+}
+
+/// Parses a rate given as a fraction (`0.05`) or a percentage (`5%`).
+///
+/// # Errors
+/// Not a number, or outside 0..=1 (0%..=100%).
+pub(crate) fn parse_rate(arg: &str) -> Result<f64, String> {
+    let (number, scale) = match arg.trim().strip_suffix('%') {
+        Some(pct) => (pct, 100.0),
+        None => (arg.trim(), 1.0),
+    };
+    let rate = number
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("'{arg}' is not a rate; use e.g. 0.05 or 5%"))?
+        / scale;
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(format!("'{arg}' is outside 0 to 1 (0% to 100%)"));
+    }
+    Ok(rate)
+}
+
 /// Rejected cells counted per column and reason, for summaries and manifests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RejectTally {
@@ -761,11 +876,6 @@ impl RejectTally {
     /// All rejected cells.
     pub(crate) fn total(&self) -> u64 {
         self.total
-    }
-
-    /// Rejected cells of one column.
-    pub(crate) fn column_total(&self, column: usize) -> u64 {
-        self.per_column.get(column).map_or(0, |c| c.values().sum())
     }
 
     /// Counts per reason for one column, in a stable order.
@@ -995,6 +1105,67 @@ mod tests {
     }
 
     #[test]
+    fn cells_empty_value_rejected() {
+        let p = Profile::standard();
+        let mut out = String::new();
+        assert_eq!(normalize_cell(&p, IdType::Phone, "", &mut out), Cell::Empty);
+        assert_eq!(
+            normalize_cell(&p, IdType::Phone, "   ", &mut out),
+            Cell::Empty
+        );
+        assert_eq!(
+            normalize_cell(&p, IdType::Phone, "+86 138 1234 5678", &mut out),
+            Cell::Value
+        );
+        assert_eq!(out, "+8613812345678");
+        assert!(matches!(
+            normalize_cell(&p, IdType::Phone, "12", &mut out),
+            Cell::Rejected(_)
+        ));
+        let mut counts = ColumnCounts::default();
+        for cell in [
+            Cell::Empty,
+            Cell::Value,
+            Cell::Value,
+            Cell::Rejected(Rejection::TooShort),
+        ] {
+            counts.add(cell);
+        }
+        assert_eq!((counts.values, counts.empty, counts.rejected), (2, 1, 1));
+        assert!((counts.reject_rate() - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(ColumnCounts::default().reject_rate(), 0.0);
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("0.05"), Ok(0.05));
+        assert_eq!(parse_rate("5%"), Ok(0.05));
+        assert_eq!(parse_rate("0"), Ok(0.0));
+        assert!(parse_rate("150%").is_err());
+        assert!(parse_rate("-0.1").is_err());
+        assert!(parse_rate("lots").is_err());
+    }
+
+    #[test]
+    fn profile_options_override_the_named_profile() {
+        let args = ProfileArgs {
+            profile: Some("bm-std-v1,email-rules=gmail".parse().unwrap()),
+            phone_region: Some("86".parse().unwrap()),
+            email_rules: None,
+        };
+        assert_eq!(
+            args.profile().name(),
+            "bm-std-v1,phone-region=86,email-rules=gmail"
+        );
+        let none = ProfileArgs {
+            profile: None,
+            phone_region: None,
+            email_rules: None,
+        };
+        assert_eq!(none.profile(), Profile::standard());
+    }
+
+    #[test]
     fn tally_counts_and_merges() {
         let mut a = RejectTally::new(2);
         a.add(0, Rejection::TooShort);
@@ -1004,7 +1175,6 @@ mod tests {
         b.add(0, Rejection::InvalidMobilePrefix);
         a.merge(&b);
         assert_eq!(a.total(), 4);
-        assert_eq!(a.column_total(0), 3);
         assert_eq!(
             a.by_reason(0).collect::<Vec<_>>(),
             vec![

@@ -35,7 +35,8 @@ pub(crate) fn init(args: &LogArgs) {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_env("BLINDMATCH_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let filter =
+        EnvFilter::try_from_env("BLINDMATCH_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     // A second init (only possible in tests) is harmless, hence the ignored result.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -6,6 +6,7 @@ mod cmd;
 mod dataset;
 mod error;
 mod logging;
+mod manifest;
 mod output;
 mod progress;
 
@@ -31,6 +32,14 @@ struct Cli {
 enum Command {
     // Each variant's arguments live in the command's own module (src/cmd/NAME.rs).
     // @command-variants (keep this marker: engineers add variants below it)
+    /// Generate a new random key file (0600); prints its key ID, never the key.
+    Keygen(cmd::keygen::Args),
+    /// Derive per-partner, per-purpose or shared keys; show a key file's metadata.
+    Key(cmd::key::Args),
+    /// Replace identifier columns of a CSV with keyed tokens, with a manifest.
+    Tokenize(cmd::tokenize::Args),
+    /// Show what the normaliser makes of values (a local diagnostic: prints them).
+    Normalize(cmd::normalize::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +63,9 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<ExitStatus> {
     match command {
         // @command-dispatch (keep this marker: engineers add arms below it)
+        Command::Keygen(args) => cmd::keygen::run(args),
+        Command::Key(args) => cmd::key::run(args),
+        Command::Tokenize(args) => cmd::tokenize::run(args),
+        Command::Normalize(args) => cmd::normalize::run(args),
     }
 }

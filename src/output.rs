@@ -42,12 +42,11 @@ impl OutputTarget {
 /// The file exists and may not be replaced.
 pub(crate) fn ensure_absent(path: &Path, overwrite: bool) -> anyhow::Result<()> {
     if !overwrite && fs::symlink_metadata(path).is_ok() {
-        return Err(Failure::bad_input(format!(
-            "output file '{}' already exists",
-            path.display()
-        ))
-        .hint("choose another name, remove the file, or pass --force to replace it")
-        .into());
+        return Err(
+            Failure::bad_input(format!("output file '{}' already exists", path.display()))
+                .hint("choose another name, remove the file, or pass --force to replace it")
+                .into(),
+        );
     }
     Ok(())
 }
@@ -120,7 +119,12 @@ impl AtomicFile {
             }
         }
         Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name"))).fail_with(
-            || Failure::failed(format!("cannot create a temporary file in '{}'", dir.display())),
+            || {
+                Failure::failed(format!(
+                    "cannot create a temporary file in '{}'",
+                    dir.display()
+                ))
+            },
         )
     }
 
@@ -160,7 +164,10 @@ impl AtomicFile {
                 })
             }
             Err(err) => Err(err).fail_with(|| {
-                Failure::failed(format!("cannot finish output file '{}'", self.final_path.display()))
+                Failure::failed(format!(
+                    "cannot finish output file '{}'",
+                    self.final_path.display()
+                ))
             }),
         }
     }

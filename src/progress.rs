@@ -40,3 +40,22 @@ pub(crate) fn bar(len: Option<u64>, what: &str) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
+
+/// A bar over `len` bytes of input (a file of known size), labelled with what is
+/// being done; falls back to [`bar`]'s spinner when the size is unknown (stdin).
+pub(crate) fn bytes(len: Option<u64>, what: &str) -> ProgressBar {
+    let Some(len) = len else {
+        return bar(None, what);
+    };
+    if !enabled() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{what:>10} [{{bar:30}}] {{binary_bytes}}/{{binary_total_bytes}} ({{binary_bytes_per_sec}}, {{eta}} left)"
+    )) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}

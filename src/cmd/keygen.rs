@@ -1,0 +1,49 @@
+//! `blindmatch keygen`: a new random 256-bit key in a versioned key file, mode 0600,
+//! never overwriting an existing file. Prints the key ID, never the key.
+
+use std::path::PathBuf;
+
+use blindmatch_token::{KeyFile, KeyPurpose};
+use clap::Args as ClapArgs;
+
+use crate::cmd::key;
+use crate::error::{ExitStatus, FailWith, Failure};
+
+/// Generate a new random 256-bit key file (mode 0600). The key ID is printed; the
+/// key never is. Existing files are never overwritten.
+///
+/// Keep the master key offline and derive one key per partner and purpose with
+/// `blindmatch key derive`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct Args {
+    /// Where to write the key file.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+
+    /// What the key is for: master (derive other keys from it, or tokenise with
+    /// it directly), token or short-code.
+    #[arg(long, value_name = "PURPOSE", default_value = "master")]
+    purpose: KeyPurpose,
+}
+
+/// Runs `blindmatch keygen`.
+///
+/// # Errors
+/// The output exists or cannot be written (exit 2); no randomness (exit 1).
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    key::refuse_stdout(&args.output)?;
+    key::ensure_new(&args.output)?;
+    let file = KeyFile::generate(args.purpose).fail_with(|| {
+        Failure::failed("cannot generate a key")
+            .hint("the operating system's random number generator failed")
+    })?;
+    key::write_new(&file, &args.output)?;
+    tracing::info!(path = %args.output.display(), key_id = %file.key_id(), "key file written");
+    println!(
+        "created {} (key ID {}, purpose {}, mode 0600)",
+        args.output.display(),
+        file.key_id(),
+        file.purpose()
+    );
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,1049 @@
+//! `blindmatch tokenize`: a CSV of customer records in, a CSV of keyed tokens out,
+//! with a JSON manifest beside it and an optional rejects file.
+//!
+//! The pipeline streams in constant memory: a reader thread parses batches of
+//! records into reused buffers; the main thread normalises and tokenises each batch
+//! in parallel chunks (rayon) and writes the chunks in input order. Short-code
+//! registries (one entry per distinct code) are the only state that grows with the
+//! input, and only when `--short-code` is used.
+//!
+//! A rejected cell is written as an empty cell and counted (per column and reason,
+//! and in the rejects file by row number): its row is kept so row counts and kept
+//! columns stay aligned, and the raw value never reaches any output.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use blindmatch_token::{
+    DerivedCode, KeyFile, KeyPurpose, Profile, Rejection, ShortCodeRegistry, ShortCoder, Tokenizer,
+    token,
+};
+use clap::Args as ClapArgs;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::cmd::key;
+use crate::dataset::{
+    Cell, ColumnCounts, Columns, CsvReader, InputArgs, InputSource, OutputColumn, ProfileArgs,
+    Record, RejectTally, normalize_cell, parse_rate,
+};
+use crate::error::{ExitStatus, FailWith, Failure};
+use crate::manifest::{
+    self, ColumnInfo, FileInfo, KeyInfo, RateCheck, RowCounts, TokenizeManifest,
+};
+use crate::output::{AtomicFile, OutputTarget, WrittenFile, ensure_absent};
+use crate::progress;
+
+/// Records per batch handed from the reader thread to the workers.
+const BATCH_ROWS: usize = 8192;
+/// Records per parallel work item.
+const CHUNK_ROWS: usize = 1024;
+/// What the manifest says happens to a rejected cell.
+const REJECTED_CELLS: &str = "written empty; counted by reason; listed by row in the rejects file";
+
+/// Replace identifier columns of a CSV with keyed tokens (`bm1.<key-id>.<base64url>`).
+///
+/// Identifier columns (--column NAME:TYPE) are normalised and replaced by their
+/// tokens, --keep columns are copied, all other columns are dropped. Empty cells
+/// stay empty. A cell the normaliser rejects is written empty, counted per column
+/// and reason, summarised on stderr and, with --rejects, listed by row number and
+/// reason (never the value). A JSON manifest (tool, profile, key ID, column
+/// mapping, input and output SHA-256, counts) is written beside the output.
+///
+/// Example:
+///
+///   blindmatch tokenize --key acme.key --input customers.csv \
+///       --column phone:phone --column email:email --keep customer_id -o tokens.csv
+#[derive(Debug, ClapArgs)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+
+    #[command(flatten)]
+    profile: ProfileArgs,
+
+    /// Key file for the tokens (from `blindmatch keygen` or `blindmatch key derive`).
+    #[arg(long, value_name = "KEY_FILE", required_unless_present = "passthrough")]
+    key: Option<PathBuf>,
+
+    /// An older key: adds a NAME_prev column with each value's token under that
+    /// key beside the new token, an old→new mapping for migrating stored tokens.
+    #[arg(long, value_name = "KEY_FILE")]
+    previous_key: Option<PathBuf>,
+
+    /// Token file to write, `-` for standard output. Written under a temporary
+    /// name and renamed only when complete; mode 0600.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+
+    /// Where to write the JSON manifest [default: OUTPUT.manifest.json; with
+    /// `-o -`, no manifest unless this is given].
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+
+    /// Also write one line per rejected cell to this CSV file: row, line, column,
+    /// type and reason code; never the value.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+
+    /// Exit with code 3 when, in any identifier column, more than this share of
+    /// the non-empty cells is rejected: a fraction (0.01) or a percentage (1%).
+    /// The files are still written; the manifest records the failed check.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    max_reject_rate: Option<f64>,
+
+    /// Also write a short customer code (Crockford base32 plus a check
+    /// character) for this identifier column, in a NAME_code column
+    /// (repeatable). Two different values with one code stop the run.
+    #[arg(long = "short-code", value_name = "COLUMN")]
+    short_codes: Vec<String>,
+
+    /// Data characters per short code, 8 to 24 (5 bits each).
+    #[arg(long, value_name = "N", default_value_t = ShortCoder::DEFAULT_LEN)]
+    short_code_len: usize,
+
+    /// Token MAC length in bytes, 16 to 32 (32 is the full HMAC-SHA256; see
+    /// docs/token-format.md for the collision bound of shorter tokens).
+    #[arg(long, value_name = "BYTES", default_value_t = token::FULL_LEN)]
+    token_bytes: usize,
+
+    /// Replace existing output, manifest and rejects files.
+    #[arg(long)]
+    force: bool,
+
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Diagnostic for benchmarks: copy identifier cells unchanged instead of
+    /// tokenising them (no key, no manifest). The output holds raw identifiers.
+    #[arg(long, hide = true)]
+    passthrough: bool,
+}
+
+/// Everything the workers need, shared read-only across threads.
+struct Plan<'a> {
+    columns: &'a Columns,
+    profile: &'a Profile,
+    current: Option<&'a Tokenizer>,
+    previous: Option<&'a Tokenizer>,
+    coder: Option<&'a ShortCoder>,
+    /// Per identifier column: whether it gets a short-code column.
+    coded: &'a [bool],
+    delimiter: u8,
+}
+
+/// One rejected cell, for the rejects file.
+#[derive(Debug, Clone, Copy)]
+struct RejectRow {
+    row: u64,
+    line: u64,
+    column: usize,
+    reason: Rejection,
+}
+
+/// A worker's output for one chunk of records, reused from batch to batch.
+#[derive(Default)]
+struct ChunkOut {
+    bytes: Vec<u8>,
+    counts: Vec<ColumnCounts>,
+    tally: RejectTally,
+    rejects: Vec<RejectRow>,
+    codes: Vec<(u64, usize, DerivedCode)>,
+    rows_with_rejects: u64,
+    normalised: String,
+    token: String,
+}
+
+impl ChunkOut {
+    fn reset(&mut self, columns: usize) {
+        self.bytes.clear();
+        self.counts.clear();
+        self.counts.resize(columns, ColumnCounts::default());
+        self.tally = RejectTally::new(columns);
+        self.rejects.clear();
+        self.codes.clear();
+        self.rows_with_rejects = 0;
+    }
+}
+
+/// A batch of records travelling from the reader thread to the workers and back.
+struct Batch {
+    records: Vec<Record>,
+    len: usize,
+}
+
+/// Where the tokens go: an atomic file, or stdout (hashed as it is written).
+enum Sink {
+    File(AtomicFile),
+    Stdout {
+        out: io::StdoutLock<'static>,
+        hasher: Sha256,
+        bytes: u64,
+    },
+}
+
+impl Sink {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::File(file) => file.write_all(buf),
+            Sink::Stdout { out, hasher, bytes } => {
+                out.write_all(buf)?;
+                hasher.update(buf);
+                *bytes += buf.len() as u64;
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<WrittenFile> {
+        match self {
+            Sink::File(file) => file.commit(),
+            Sink::Stdout {
+                mut out,
+                hasher,
+                bytes,
+            } => {
+                out.flush()
+                    .fail_with(|| Failure::failed("cannot write to standard output"))?;
+                Ok(WrittenFile {
+                    path: PathBuf::from("-"),
+                    sha256: hex::encode(hasher.finalize()),
+                    bytes,
+                })
+            }
+        }
+    }
+}
+
+/// Runs `blindmatch tokenize`.
+///
+/// # Errors
+/// Bad input (exit 2) before anything is written; a failed reject-rate check (exit
+/// 3) after the files are written; I/O failures and short-code collisions (exit 1)
+/// with no output left behind.
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let started_at = manifest::now_rfc3339();
+    let spec = args.input.validate()?;
+    let profile = args.profile.profile();
+    let target = OutputTarget::parse(&args.output);
+
+    // Every output path is checked before any work, so bad usage writes nothing.
+    let manifest_path = match (&args.manifest, &target) {
+        _ if args.passthrough => None,
+        (Some(path), _) => Some(path.clone()),
+        (None, OutputTarget::File(path)) => Some(with_suffix(path, ".manifest.json")),
+        (None, OutputTarget::Stdout) => None,
+    };
+    check_paths(
+        &spec.source,
+        &target,
+        manifest_path.as_deref(),
+        args.rejects.as_deref(),
+        args.force,
+    )?;
+
+    let (current, current_info) = match (&args.key, args.passthrough) {
+        (Some(path), false) => {
+            let (tokenizer, info) = load_tokenizer(path, "--key", args.token_bytes)?;
+            (Some(tokenizer), Some(info))
+        }
+        _ => (None, None),
+    };
+    let (previous, previous_info) = match (&args.previous_key, args.passthrough) {
+        (Some(path), false) => {
+            let (tokenizer, info) = load_tokenizer(path, "--previous-key", args.token_bytes)?;
+            if current.as_ref().map(|t| t.key_id()) == Some(tokenizer.key_id()) {
+                return Err(Failure::bad_input(format!(
+                    "--previous-key '{}' is the same key as --key",
+                    path.display()
+                ))
+                .hint("give the key the stored tokens were made with")
+                .into());
+            }
+            (Some(tokenizer), Some(info))
+        }
+        _ => (None, None),
+    };
+    let coder = match (&args.key, args.short_codes.is_empty() || args.passthrough) {
+        (Some(path), false) => {
+            let file = key::load(path, "--key")?;
+            Some(
+                ShortCoder::new(file.key(), args.short_code_len).fail_with(|| {
+                    Failure::bad_input(format!("--short-code-len {}", args.short_code_len)).hint(
+                        format!(
+                            "use {} to {} characters",
+                            ShortCoder::MIN_LEN,
+                            ShortCoder::MAX_LEN
+                        ),
+                    )
+                })?,
+            )
+        }
+        _ => None,
+    };
+    if let Some(threads) = args.threads {
+        // Fails only if a pool exists already, which cannot happen this early.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global();
+    }
+
+    let mut reader = CsvReader::open(&spec.source, spec.delimiter)?;
+    let columns = Columns::resolve(reader.header(), &spec.columns, &spec.keep, reader.name())?;
+    reader.check_text_columns(columns.used_indices());
+    let mut coded = vec![false; columns.ids.len()];
+    for name in &args.short_codes {
+        let Some(n) = columns.ids.iter().position(|c| &c.name == name) else {
+            return Err(Failure::bad_input(format!(
+                "--short-code '{name}' is not an identifier column"
+            ))
+            .hint("name a column also given as --column NAME:TYPE")
+            .into());
+        };
+        if let Some(flag) = coded.get_mut(n) {
+            *flag = true;
+        }
+    }
+    let header = output_header(&columns, previous.is_some(), &coded)?;
+    let dropped: Vec<String> = {
+        let used: HashSet<usize> = columns.used_indices().into_iter().collect();
+        reader
+            .header()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !used.contains(i))
+            .map(|(_, h)| h.clone())
+            .collect()
+    };
+    tracing::info!(
+        input = %reader.name(),
+        profile = %profile.name(),
+        key_id = ?current.as_ref().map(|t| t.key_id().to_string()),
+        columns = columns.ids.len(),
+        kept = columns.keep.len(),
+        dropped = dropped.len(),
+        "tokenize: starting"
+    );
+    if args.passthrough {
+        tracing::warn!("passthrough mode: identifier cells are copied unchanged, not tokenised");
+    }
+
+    let mut sink = match &target {
+        OutputTarget::File(path) => Sink::File(AtomicFile::create(path, args.force, true)?),
+        OutputTarget::Stdout => Sink::Stdout {
+            out: io::stdout().lock(),
+            hasher: Sha256::new(),
+            bytes: 0,
+        },
+    };
+    let mut rejects_file = match &args.rejects {
+        Some(path) => {
+            let mut file = AtomicFile::create(path, args.force, false)?;
+            file.write_all(b"row,line,column,type,reason\n")
+                .fail_with(|| write_failure(path))?;
+            Some(file)
+        }
+        None => None,
+    };
+    let mut line = Vec::with_capacity(256);
+    for (i, name) in header.iter().enumerate() {
+        if i > 0 {
+            line.push(spec.delimiter);
+        }
+        write_field(&mut line, name.as_bytes(), spec.delimiter);
+    }
+    line.push(b'\n');
+    sink.write_all(&line)
+        .fail_with(|| write_failure(&args.output))?;
+
+    let plan = Plan {
+        columns: &columns,
+        profile: &profile,
+        current: current.as_ref(),
+        previous: previous.as_ref(),
+        coder: coder.as_ref(),
+        coded: &coded,
+        delimiter: spec.delimiter,
+    };
+    let mut totals = Totals::new(columns.ids.len());
+    let bar = progress::bytes(reader.size(), "tokenize");
+    let reader = std::thread::scope(|scope| -> anyhow::Result<CsvReader> {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(2);
+        let (free_tx, free_rx) = mpsc::channel::<Batch>();
+        let bar = &bar;
+        let reading = scope.spawn(move || read_batches(reader, &full_tx, &free_rx, bar));
+        let consumed = consume_batches(
+            &plan,
+            full_rx,
+            &free_tx,
+            &mut sink,
+            rejects_file.as_mut(),
+            &mut totals,
+            &args,
+        );
+        let read = reading
+            .join()
+            .map_err(|_| anyhow::Error::new(Failure::failed("the reader thread panicked")))?;
+        // A consumer error comes first: once it stops, the reader only stops too.
+        consumed?;
+        read
+    })?;
+    bar.finish_and_clear();
+    let input = reader.finish()?;
+    if input.rows == 0 {
+        tracing::warn!(input = %spec.source.name(), "the input has a header but no data rows");
+    }
+
+    let written = sink.finish()?;
+    let rejects_written = match rejects_file {
+        Some(file) => Some(file.commit()?),
+        None => None,
+    };
+
+    // The reject-rate check: the worst column against the limit.
+    let (worst_column, worst_rate) = columns
+        .ids
+        .iter()
+        .zip(&totals.counts)
+        .map(|(c, n)| (c.name.clone(), n.reject_rate()))
+        .fold(
+            (None, 0.0f64),
+            |(wc, wr), (c, r)| if r > wr { (Some(c), r) } else { (wc, wr) },
+        );
+    let rate_check = args.max_reject_rate.map(|max_rate| RateCheck {
+        max_rate,
+        worst_rate,
+        worst_column: worst_column.clone(),
+        passed: worst_rate <= max_rate,
+    });
+
+    let input_path = match &spec.source {
+        InputSource::Stdin => PathBuf::from("-"),
+        InputSource::File(path) => path.clone(),
+    };
+    let elapsed = started.elapsed();
+    let manifest_written = match (&manifest_path, current_info) {
+        (Some(path), Some(key_info)) => {
+            let manifest = TokenizeManifest {
+                format: manifest::FORMAT,
+                version: manifest::VERSION,
+                command: "tokenize",
+                tool: manifest::Tool::current(),
+                profile: manifest::ProfileInfo {
+                    name: profile.name(),
+                    digest: profile.digest().to_hex(),
+                },
+                token: manifest::TokenInfo {
+                    format: token::TOKEN_PREFIX,
+                    mac_bytes: args.token_bytes,
+                },
+                key: key_info,
+                previous_key: previous_info,
+                input: FileInfo::new(&input_path, input.sha256.clone(), input.bytes),
+                output: FileInfo::new(&written.path, written.sha256.clone(), written.bytes),
+                rejects_file: rejects_written
+                    .as_ref()
+                    .map(|w| FileInfo::new(&w.path, w.sha256.clone(), w.bytes)),
+                columns: column_infos(&columns, &totals, previous.is_some(), &coded),
+                kept_columns: columns.keep.iter().map(|c| c.name.clone()).collect(),
+                dropped_columns: dropped,
+                rejected_cells: REJECTED_CELLS,
+                rows: RowCounts {
+                    read: input.rows,
+                    written: input.rows,
+                    with_rejects: totals.rows_with_rejects,
+                },
+                rejects: totals.by_reason(),
+                reject_rate_check: rate_check.clone(),
+                started_at,
+                finished_at: manifest::now_rfc3339(),
+                elapsed_seconds: elapsed.as_secs_f64(),
+            };
+            let json = manifest.to_json()?;
+            Some(crate::output::write_atomic(path, &json, args.force, false)?)
+        }
+        _ => None,
+    };
+
+    if !crate::logging::quiet() {
+        print_summary(
+            &columns,
+            &totals,
+            input.rows,
+            &spec.source.name(),
+            &written,
+            manifest_written.as_ref(),
+            rejects_written.as_ref(),
+            elapsed,
+            args.passthrough,
+        );
+    }
+    tracing::info!(
+        rows = input.rows,
+        rejected = totals.tally.total(),
+        seconds = elapsed.as_secs_f64(),
+        "tokenize: done"
+    );
+
+    if let Some(check) = rate_check.filter(|c| !c.passed) {
+        let column = check.worst_column.unwrap_or_default();
+        return Err(Failure::check_failed(format!(
+            "column '{column}': {:.2}% of non-empty cells rejected, above --max-reject-rate {:.2}%",
+            check.worst_rate * 100.0,
+            check.max_rate * 100.0
+        ))
+        .hint(match &args.rejects {
+            Some(path) => format!(
+                "the rejected rows are listed in '{}'; the output was written",
+                path.display()
+            ),
+            None => "rerun with --rejects FILE to list the rejected rows; the output was written"
+                .to_owned(),
+        })
+        .into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Counts over the whole run, merged from the chunks.
+struct Totals {
+    counts: Vec<ColumnCounts>,
+    tally: RejectTally,
+    rows_with_rejects: u64,
+    registries: Vec<ShortCodeRegistry>,
+}
+
+impl Totals {
+    fn new(columns: usize) -> Self {
+        Totals {
+            counts: vec![ColumnCounts::default(); columns],
+            tally: RejectTally::new(columns),
+            rows_with_rejects: 0,
+            registries: (0..columns).map(|_| ShortCodeRegistry::new()).collect(),
+        }
+    }
+
+    fn by_reason(&self) -> BTreeMap<&'static str, u64> {
+        let mut out = BTreeMap::new();
+        for column in 0..self.counts.len() {
+            for (reason, n) in self.tally.by_reason(column) {
+                *out.entry(reason.code()).or_default() += n;
+            }
+        }
+        out
+    }
+}
+
+/// The reader thread: fills batches until the input ends or the consumer stops.
+fn read_batches(
+    mut reader: CsvReader,
+    full: &mpsc::SyncSender<Batch>,
+    free: &mpsc::Receiver<Batch>,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<CsvReader> {
+    loop {
+        let mut batch = free.try_recv().unwrap_or_else(|_| Batch {
+            records: Vec::with_capacity(BATCH_ROWS),
+            len: 0,
+        });
+        batch.len = 0;
+        let mut more = true;
+        while batch.len < BATCH_ROWS {
+            if batch.records.len() == batch.len {
+                batch.records.push(Record::default());
+            }
+            let Some(record) = batch.records.get_mut(batch.len) else {
+                break;
+            };
+            if !reader.read(record)? {
+                more = false;
+                break;
+            }
+            batch.len += 1;
+        }
+        bar.set_position(reader.bytes_read());
+        tracing::trace!(rows = batch.len, "batch read");
+        if batch.len > 0 && full.send(batch).is_err() {
+            // The consumer stopped (it failed); its error is the one reported.
+            break;
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(reader)
+}
+
+/// The main thread: tokenises each batch in parallel chunks and writes them in order.
+fn consume_batches(
+    plan: &Plan<'_>,
+    full: mpsc::Receiver<Batch>,
+    free: &mpsc::Sender<Batch>,
+    sink: &mut Sink,
+    mut rejects: Option<&mut AtomicFile>,
+    totals: &mut Totals,
+    args: &Args,
+) -> anyhow::Result<()> {
+    let ids = plan.columns.ids.len();
+    let mut chunks: Vec<ChunkOut> = Vec::new();
+    let mut reject_line = Vec::with_capacity(128);
+    for batch in full.iter() {
+        let records = batch.records.get(..batch.len).unwrap_or_default();
+        let n_chunks = records.len().div_ceil(CHUNK_ROWS);
+        while chunks.len() < n_chunks {
+            chunks.push(ChunkOut::default());
+        }
+        let outs = chunks.get_mut(..n_chunks).unwrap_or_default();
+        records
+            .par_chunks(CHUNK_ROWS)
+            .zip(outs.par_iter_mut())
+            .for_each(|(records, out)| {
+                out.reset(ids);
+                process_chunk(plan, records, out);
+            });
+        for out in chunks.iter_mut().take(n_chunks) {
+            sink.write_all(&out.bytes)
+                .fail_with(|| write_failure(&args.output))?;
+            for (total, n) in totals.counts.iter_mut().zip(&out.counts) {
+                total.merge(n);
+            }
+            totals.tally.merge(&out.tally);
+            totals.rows_with_rejects += out.rows_with_rejects;
+            if let Some(file) = rejects.as_deref_mut() {
+                for r in &out.rejects {
+                    reject_line.clear();
+                    let column = plan.columns.ids.get(r.column);
+                    let name = column.map(|c| c.name.as_str()).unwrap_or("");
+                    let id_type = column.map(|c| c.id_type.as_str()).unwrap_or("");
+                    let _ = write!(reject_line, "{},{},", r.row, r.line);
+                    write_field(&mut reject_line, name.as_bytes(), b',');
+                    let _ = writeln!(reject_line, ",{id_type},{}", r.reason.code());
+                    file.write_all(&reject_line)
+                        .fail_with(|| write_failure(file.path()))?;
+                }
+            }
+            for (row, column, code) in out.codes.drain(..) {
+                let registry = totals.registries.get_mut(column);
+                if let Some(registry) = registry {
+                    registry.insert(&code, row).fail_with(|| {
+                        let name = plan
+                            .columns
+                            .ids
+                            .get(column)
+                            .map(|c| c.name.as_str())
+                            .unwrap_or("");
+                        Failure::failed(format!("column '{name}': short codes collide")).hint(
+                            format!(
+                                "use longer codes, e.g. --short-code-len {}; no output was written",
+                                (args.short_code_len + 2).min(ShortCoder::MAX_LEN)
+                            ),
+                        )
+                    })?;
+                }
+            }
+        }
+        let _ = free.send(batch);
+    }
+    Ok(())
+}
+
+/// Normalises and tokenises one chunk of records into `out`.
+fn process_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
+    let delimiter = plan.delimiter;
+    for record in records {
+        let line_start = out.bytes.len();
+        let mut rejected_here = false;
+        for (position, column) in plan.columns.output_order.iter().enumerate() {
+            if position > 0 {
+                out.bytes.push(delimiter);
+            }
+            match *column {
+                OutputColumn::Keep(n) => {
+                    let index = plan.columns.keep.get(n).map_or(usize::MAX, |c| c.index);
+                    write_field(
+                        &mut out.bytes,
+                        record.get(index).unwrap_or_default(),
+                        delimiter,
+                    );
+                }
+                OutputColumn::Id(n) => {
+                    let Some(column) = plan.columns.ids.get(n) else {
+                        continue;
+                    };
+                    let cell = record.text(column.index);
+                    let coded = plan.coded.get(n).copied().unwrap_or(false);
+                    let Some(current) = plan.current else {
+                        // Passthrough: the plain read-and-rewrite baseline.
+                        write_field(&mut out.bytes, cell.as_bytes(), delimiter);
+                        if let Some(counts) = out.counts.get_mut(n) {
+                            counts.add(if cell.is_empty() {
+                                Cell::Empty
+                            } else {
+                                Cell::Value
+                            });
+                        }
+                        continue;
+                    };
+                    let outcome =
+                        normalize_cell(plan.profile, column.id_type, cell, &mut out.normalised);
+                    if let Some(counts) = out.counts.get_mut(n) {
+                        counts.add(outcome);
+                    }
+                    match outcome {
+                        Cell::Value => {
+                            let value = out.normalised.as_bytes();
+                            out.token.clear();
+                            current.write_token(column.id_type, value, &mut out.token);
+                            out.bytes.extend_from_slice(out.token.as_bytes());
+                            if let Some(previous) = plan.previous {
+                                out.token.clear();
+                                previous.write_token(column.id_type, value, &mut out.token);
+                                out.bytes.push(delimiter);
+                                out.bytes.extend_from_slice(out.token.as_bytes());
+                            }
+                            if let (true, Some(coder)) = (coded, plan.coder) {
+                                let code = coder.derive(column.id_type, value);
+                                out.bytes.push(delimiter);
+                                out.bytes.extend_from_slice(code.code().as_str().as_bytes());
+                                out.codes.push((record.row(), n, code));
+                            }
+                        }
+                        Cell::Empty | Cell::Rejected(_) => {
+                            if let Cell::Rejected(reason) = outcome {
+                                rejected_here = true;
+                                out.tally.add(n, reason);
+                                out.rejects.push(RejectRow {
+                                    row: record.row(),
+                                    line: record.line(),
+                                    column: n,
+                                    reason,
+                                });
+                            }
+                            // The companion columns stay empty too.
+                            if plan.previous.is_some() {
+                                out.bytes.push(delimiter);
+                            }
+                            if coded {
+                                out.bytes.push(delimiter);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if out.bytes.len() == line_start {
+            // A one-column row with an empty cell: a blank line would be skipped by
+            // CSV readers and shift every later row, so write an explicit "".
+            out.bytes.extend_from_slice(b"\"\"");
+        }
+        out.bytes.push(b'\n');
+        out.rows_with_rejects += u64::from(rejected_here);
+    }
+}
+
+/// Writes one CSV field, quoted only when it must be.
+fn write_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
+    if field
+        .iter()
+        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+    {
+        out.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(field);
+    }
+}
+
+/// The output header: kept and identifier columns in input order, each identifier
+/// column followed by its `_prev` and `_code` companions.
+fn output_header(columns: &Columns, previous: bool, coded: &[bool]) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for column in &columns.output_order {
+        match *column {
+            OutputColumn::Keep(n) => names.extend(columns.keep.get(n).map(|c| c.name.clone())),
+            OutputColumn::Id(n) => {
+                let Some(id) = columns.ids.get(n) else {
+                    continue;
+                };
+                names.push(id.name.clone());
+                if previous {
+                    names.push(format!("{}_prev", id.name));
+                }
+                if coded.get(n).copied().unwrap_or(false) {
+                    names.push(format!("{}_code", id.name));
+                }
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    for name in &names {
+        if !seen.insert(name.as_str()) {
+            return Err(Failure::bad_input(format!("output column '{name}' would appear twice"))
+                .hint("an input column has the name of a generated column (NAME_prev, NAME_code); rename it or leave it out of --keep")
+                .into());
+        }
+    }
+    Ok(names)
+}
+
+fn column_infos(
+    columns: &Columns,
+    totals: &Totals,
+    previous: bool,
+    coded: &[bool],
+) -> Vec<ColumnInfo> {
+    columns
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            let counts = totals.counts.get(n).copied().unwrap_or_default();
+            ColumnInfo {
+                input: c.name.clone(),
+                id_type: c.id_type.as_str().to_owned(),
+                output: c.name.clone(),
+                previous_output: previous.then(|| format!("{}_prev", c.name)),
+                short_code_output: coded
+                    .get(n)
+                    .copied()
+                    .unwrap_or(false)
+                    .then(|| format!("{}_code", c.name)),
+                tokens: counts.values,
+                empty: counts.empty,
+                rejected: counts.rejected,
+                rejects: totals
+                    .tally
+                    .by_reason(n)
+                    .map(|(r, k)| (r.code(), k))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Loads a key file for tokens and builds its tokeniser.
+fn load_tokenizer(
+    path: &Path,
+    role: &str,
+    token_bytes: usize,
+) -> anyhow::Result<(Tokenizer, KeyInfo)> {
+    let file: KeyFile = key::load(path, role)?;
+    if !matches!(file.purpose(), KeyPurpose::Token | KeyPurpose::Master) {
+        return Err(Failure::bad_input(format!(
+            "{role}: key file '{}' is a {} key, not a token key",
+            path.display(),
+            file.purpose()
+        ))
+        .hint("a key serves one purpose: use a master or token key (`blindmatch key derive --purpose token`)")
+        .into());
+    }
+    let tokenizer = Tokenizer::with_len(file.key(), token_bytes).fail_with(|| {
+        Failure::bad_input(format!("--token-bytes {token_bytes}")).hint(format!(
+            "use {} to {} bytes",
+            token::MIN_LEN,
+            token::FULL_LEN
+        ))
+    })?;
+    let info = KeyInfo {
+        id: file.key_id().to_string(),
+        purpose: file.purpose().to_string(),
+        file: path.display().to_string(),
+    };
+    Ok((tokenizer, info))
+}
+
+/// Refuses outputs that exist (unless --force), collide with each other, or are
+/// the input.
+fn check_paths(
+    input: &InputSource,
+    output: &OutputTarget,
+    manifest: Option<&Path>,
+    rejects: Option<&Path>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let OutputTarget::File(path) = output {
+        outputs.push(("-o", path));
+    }
+    outputs.extend(manifest.map(|p| ("--manifest", p)));
+    outputs.extend(rejects.map(|p| ("--rejects", p)));
+    for (i, (option, path)) in outputs.iter().enumerate() {
+        if path.as_os_str() == "-" && *option != "-o" {
+            return Err(
+                Failure::bad_input(format!("{option} cannot be standard output"))
+                    .hint(format!("give {option} a file name"))
+                    .into(),
+            );
+        }
+        if let Some((other, _)) = outputs.iter().take(i).find(|(_, p)| p == path) {
+            return Err(Failure::bad_input(format!(
+                "{option} and {other} name the same file '{}'",
+                path.display()
+            ))
+            .hint("give each output its own file name")
+            .into());
+        }
+        if let InputSource::File(input) = input {
+            let same = input == *path
+                || matches!(
+                    (std::fs::canonicalize(input), std::fs::canonicalize(path)),
+                    (Ok(a), Ok(b)) if a == b
+                );
+            if same {
+                return Err(Failure::bad_input(format!(
+                    "{option} '{}' is the input file",
+                    path.display()
+                ))
+                .hint("write the output to a new file")
+                .into());
+            }
+        }
+        ensure_absent(path, force)?;
+    }
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn write_failure(path: &Path) -> Failure {
+    Failure::failed(format!("cannot write '{}'", path.display()))
+        .hint("check the free space and permissions of the output folder")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_summary(
+    columns: &Columns,
+    totals: &Totals,
+    rows: u64,
+    input: &str,
+    written: &WrittenFile,
+    manifest: Option<&WrittenFile>,
+    rejects: Option<&WrittenFile>,
+    elapsed: std::time::Duration,
+    passthrough: bool,
+) {
+    let seconds = elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 {
+        rows as f64 / seconds
+    } else {
+        0.0
+    };
+    let output = if written.path.as_os_str() == "-" {
+        "standard output".to_owned()
+    } else {
+        format!("'{}'", written.path.display())
+    };
+    let verb = if passthrough {
+        "copied (passthrough)"
+    } else {
+        "tokenized"
+    };
+    eprintln!(
+        "{verb} {} rows from '{input}' into {output} in {seconds:.2} s ({} rows/s)",
+        group(rows),
+        group(rate as u64)
+    );
+    for (n, column) in columns.ids.iter().enumerate() {
+        let counts = totals.counts.get(n).copied().unwrap_or_default();
+        let mut reasons: Vec<String> = totals
+            .tally
+            .by_reason(n)
+            .map(|(r, k)| format!("{} {}", r.code(), group(k)))
+            .collect();
+        let detail = if reasons.is_empty() {
+            String::new()
+        } else {
+            reasons.sort();
+            format!(" ({})", reasons.join(", "))
+        };
+        eprintln!(
+            "  {} ({}): {} tokens, {} empty, {} rejected{detail}",
+            column.name,
+            column.id_type,
+            group(counts.values),
+            group(counts.empty),
+            group(counts.rejected)
+        );
+    }
+    if totals.tally.total() > 0 {
+        eprintln!(
+            "  rejected cells are written empty; rows with a rejected cell: {}",
+            group(totals.rows_with_rejects)
+        );
+    }
+    if let Some(m) = manifest {
+        eprintln!("manifest: '{}'", m.path.display());
+    }
+    if let Some(r) = rejects {
+        eprintln!("rejects: '{}'", r.path.display());
+    }
+}
+
+/// 1234567 → "1,234,567".
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_only_when_needed() {
+        let mut out = Vec::new();
+        write_field(&mut out, b"plain", b',');
+        out.push(b'|');
+        write_field(&mut out, b"a,b", b',');
+        out.push(b'|');
+        write_field(&mut out, b"say \"hi\"", b',');
+        out.push(b'|');
+        write_field(&mut out, b"a;b", b';');
+        out.push(b'|');
+        write_field(&mut out, b"two\nlines", b',');
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"a;b\"|\"two\nlines\""
+        );
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn manifest_sits_beside_the_output() {
+        assert_eq!(
+            with_suffix(Path::new("out/tokens.csv"), ".manifest.json"),
+            PathBuf::from("out/tokens.csv.manifest.json")
+        );
+    }
+}
