@@ -15,7 +15,9 @@ const N: usize = 1024;
 fn lcg(seed: u64) -> impl Iterator<Item = u64> {
     let mut x = seed;
     std::iter::repeat_with(move || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         x >> 16
     })
 }
@@ -38,7 +40,10 @@ fn messy_mobiles() -> Vec<String> {
                 0 => format!("+86 {a} {b} {c}"),
                 1 => format!("0086-{a}-{b}-{c}"),
                 2 => format!("tel:+86-{a}-{b}-{c}"),
-                3 => m.chars().map(|ch| char::from_u32(ch as u32 + 0xFEE0).unwrap_or(ch)).collect(),
+                3 => m
+                    .chars()
+                    .map(|ch| char::from_u32(ch as u32 + 0xFEE0).unwrap_or(ch))
+                    .collect(),
                 4 => format!("({a}) {b}.{c}"),
                 _ => format!("86 {m}"),
             }
@@ -47,7 +52,13 @@ fn messy_mobiles() -> Vec<String> {
 }
 
 fn emails(messy: bool) -> Vec<String> {
-    const DOMAINS: [&str; 5] = ["example.com", "qq.com", "163.com", "gmail.com", "corp.example.cn"];
+    const DOMAINS: [&str; 5] = [
+        "example.com",
+        "qq.com",
+        "163.com",
+        "gmail.com",
+        "corp.example.cn",
+    ];
     lcg(3)
         .take(N)
         .enumerate()
@@ -66,11 +77,13 @@ fn emails(messy: bool) -> Vec<String> {
 
 fn uscc_codes(messy: bool) -> Vec<String> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let weights: Vec<u64> = (0..17).scan(1u64, |w, _| {
-        let cur = *w;
-        *w = *w * 3 % 31;
-        Some(cur)
-    }).collect();
+    let weights: Vec<u64> = (0..17)
+        .scan(1u64, |w, _| {
+            let cur = *w;
+            *w = *w * 3 % 31;
+            Some(cur)
+        })
+        .collect();
     lcg(4)
         .take(N)
         .map(|r| {
@@ -81,12 +94,18 @@ fn uscc_codes(messy: bool) -> Vec<String> {
                 code.push(ALPHABET[(x % 31) as usize]);
                 x /= 31;
             }
-            let sum: u64 = code.iter().zip(&weights).map(|(c, w)| {
-                ALPHABET.iter().position(|a| a == c).unwrap_or(0) as u64 * w
-            }).sum();
+            let sum: u64 = code
+                .iter()
+                .zip(&weights)
+                .map(|(c, w)| ALPHABET.iter().position(|a| a == c).unwrap_or(0) as u64 * w)
+                .sum();
             code.push(ALPHABET[((31 - sum % 31) % 31) as usize]);
             let s = String::from_utf8(code).unwrap_or_default();
-            if messy { format!("{}-{}", &s[..9], &s[9..]).to_lowercase() } else { s }
+            if messy {
+                format!("{}-{}", &s[..9], &s[9..]).to_lowercase()
+            } else {
+                s
+            }
         })
         .collect()
 }
@@ -103,21 +122,43 @@ fn id_numbers(messy: bool) -> Vec<String> {
                 1 + (r >> 16) % 28,
                 (r >> 24) % 1000
             );
-            let sum: u32 = first.bytes().zip(W).map(|(d, w)| u32::from(d - b'0') * w).sum();
+            let sum: u32 = first
+                .bytes()
+                .zip(W)
+                .map(|(d, w)| u32::from(d - b'0') * w)
+                .sum();
             let check = b"10X98765432"[(sum % 11) as usize] as char;
             let s = format!("{first}{check}");
-            if messy { format!("{} {} {}", &s[..6], &s[6..14], &s[14..]).to_lowercase() } else { s }
+            if messy {
+                format!("{} {} {}", &s[..6], &s[6..14], &s[14..]).to_lowercase()
+            } else {
+                s
+            }
         })
         .collect()
 }
 
 fn names(messy: bool) -> Vec<String> {
-    const GIVEN: [&str; 6] = ["John Smith", "Mary Jones", "张伟", "王芳", "阿卜杜拉·买买提", "José Ñúñez"];
+    const GIVEN: [&str; 6] = [
+        "John Smith",
+        "Mary Jones",
+        "张伟",
+        "王芳",
+        "阿卜杜拉·买买提",
+        "José Ñúñez",
+    ];
     lcg(6)
         .take(N)
         .map(|r| {
             let n = GIVEN[(r % 6) as usize];
-            if messy { format!("  {}  ", n.to_uppercase().replace('·', "・").replace(' ', "\u{3000}")) } else { n.to_lowercase() }
+            if messy {
+                format!(
+                    "  {}  ",
+                    n.to_uppercase().replace('·', "・").replace(' ', "\u{3000}")
+                )
+            } else {
+                n.to_lowercase()
+            }
         })
         .collect()
 }
@@ -127,8 +168,15 @@ fn bench_type(c: &mut Criterion, profile: &Profile, t: IdType, label: &str, inpu
     g.throughput(Throughput::Elements(inputs.len() as u64));
     let mut buf = String::with_capacity(64);
     // Sanity: the bench inputs are accepted, so we time the success path.
-    let accepted = inputs.iter().filter(|s| profile.normalize(t, s).is_ok()).count();
-    assert_eq!(accepted, inputs.len(), "{t}/{label}: some bench inputs are rejected");
+    let accepted = inputs
+        .iter()
+        .filter(|s| profile.normalize(t, s).is_ok())
+        .count();
+    assert_eq!(
+        accepted,
+        inputs.len(),
+        "{t}/{label}: some bench inputs are rejected"
+    );
     g.bench_function(label, |b| {
         b.iter(|| {
             for s in inputs {
@@ -144,7 +192,10 @@ fn normalisers(c: &mut Criterion) {
     bench_type(c, &std, IdType::Phone, "clean", &mobiles(1));
     bench_type(c, &std, IdType::Phone, "messy", &messy_mobiles());
     let cn = Profile::standard().with_phone_default_region(Some(CallingCode::CN));
-    let landlines: Vec<String> = mobiles(7).iter().map(|m| format!("0755-{}", &m[3..])).collect();
+    let landlines: Vec<String> = mobiles(7)
+        .iter()
+        .map(|m| format!("0755-{}", &m[3..]))
+        .collect();
     bench_type(c, &cn, IdType::Phone, "landline", &landlines);
     bench_type(c, &std, IdType::Email, "clean", &emails(false));
     bench_type(c, &std, IdType::Email, "messy", &emails(true));

@@ -32,13 +32,9 @@ struct Cli {
 enum Command {
     // Each variant's arguments live in the command's own module (src/cmd/NAME.rs).
     // @command-variants (keep this marker: engineers add variants below it)
-    /// Generate a new random key file (0600); prints its key ID, never the key.
     Keygen(cmd::keygen::Args),
-    /// Derive per-partner, per-purpose or shared keys; show a key file's metadata.
     Key(cmd::key::Args),
-    /// Replace identifier columns of a CSV with keyed tokens, with a manifest.
     Tokenize(cmd::tokenize::Args),
-    /// Show what the normaliser makes of values (a local diagnostic: prints them).
     Normalize(cmd::normalize::Args),
 }
 

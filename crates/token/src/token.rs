@@ -127,15 +127,48 @@ impl fmt::Debug for Tokenizer {
     }
 }
 
+/// Length of `bm1.<kid>.`.
+const PREFIX_LEN: usize = TOKEN_PREFIX.len() + 2 + KeyId::TEXT_LEN;
+
+/// Writes `bm1.<kid>.<base64url>` with one `push_str`; base64url is encoded by hand
+/// into a stack buffer because this runs once per identifier cell.
 fn write_text(kid_hex: &[u8; KeyId::TEXT_LEN], mac: &[u8], out: &mut String) {
-    let mut buf = [0u8; 44];
-    let n = URL_SAFE_NO_PAD.encode_slice(mac, &mut buf).unwrap_or(0);
-    out.reserve(TOKEN_PREFIX.len() + 2 + kid_hex.len() + n);
-    out.push_str(TOKEN_PREFIX);
-    out.push('.');
-    out.push_str(std::str::from_utf8(kid_hex).unwrap_or(""));
-    out.push('.');
-    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""));
+    let mut buf = [0u8; PREFIX_LEN + 43];
+    buf[..3].copy_from_slice(TOKEN_PREFIX.as_bytes());
+    buf[3] = b'.';
+    buf[4..PREFIX_LEN - 1].copy_from_slice(kid_hex);
+    buf[PREFIX_LEN - 1] = b'.';
+    let n = b64url(mac.get(..FULL_LEN).unwrap_or(mac), &mut buf[PREFIX_LEN..]);
+    // The buffer holds ASCII only, so this never falls back.
+    out.push_str(std::str::from_utf8(buf.get(..PREFIX_LEN + n).unwrap_or(&[])).unwrap_or(""));
+}
+
+/// Unpadded base64url (RFC 4648 §5) of `src` into `dst`; returns the length written.
+/// `dst` must hold `ceil(4 * src.len() / 3)` bytes (43 for 32 bytes).
+fn b64url(src: &[u8], dst: &mut [u8]) -> usize {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let sym = |v: u32| ALPHABET[(v & 63) as usize];
+    let mut n = 0;
+    let mut chunks = src.chunks_exact(3);
+    for c in &mut chunks {
+        let v = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+        if let Some(d) = dst.get_mut(n..n + 4) {
+            d.copy_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)]);
+        }
+        n += 4;
+    }
+    let rest = chunks.remainder();
+    let v = match rest {
+        [a] => u32::from(*a) << 16,
+        [a, b] => (u32::from(*a) << 16) | (u32::from(*b) << 8),
+        _ => return n.min(dst.len()),
+    };
+    let tail = [sym(v >> 18), sym(v >> 12), sym(v >> 6)];
+    let k = rest.len() + 1;
+    if let Some(d) = dst.get_mut(n..n + k) {
+        d.copy_from_slice(&tail[..k]);
+    }
+    (n + k).min(dst.len())
 }
 
 /// A parsed token: version 1, the key ID and the MAC bytes (16 to 32).
@@ -287,6 +320,20 @@ mod tests {
         // Appends, does not clear.
         t.write_token(IdType::Email, b"a@b.cn", &mut s);
         assert_eq!(s.len(), 128);
+    }
+
+    #[test]
+    fn hand_written_base64url_matches_the_base64_crate() {
+        let data: Vec<u8> = (0..=255u8).rev().collect();
+        for len in 0..=32 {
+            let mut buf = [0u8; 43];
+            let n = b64url(&data[..len], &mut buf);
+            assert_eq!(
+                &buf[..n],
+                URL_SAFE_NO_PAD.encode(&data[..len]).as_bytes(),
+                "{len}"
+            );
+        }
     }
 
     #[test]

@@ -86,7 +86,10 @@ pub fn normalize_into(
     let start = out.len();
     if trimmed.is_ascii() {
         // Fast path: ASCII is already NFKC; lowercasing cannot change the length.
-        out.extend(trimmed.chars().map(|c| c.to_ascii_lowercase()));
+        out.push_str(trimmed);
+        if let Some(tail) = out.get_mut(start..) {
+            tail.make_ascii_lowercase();
+        }
     } else {
         fold_unicode(trimmed, out);
     }
@@ -137,34 +140,74 @@ fn fold_unicode(s: &str, out: &mut String) {
 }
 
 fn split_and_check(addr: &str) -> Result<(&str, &str), Rejection> {
-    let mut parts = addr.splitn(3, '@');
-    let local = parts.next().unwrap_or("");
-    let domain = parts.next().ok_or(Rejection::MissingAt)?;
-    if parts.next().is_some() {
+    let at = addr.find('@').ok_or(Rejection::MissingAt)?;
+    if addr.rfind('@') != Some(at) {
         return Err(Rejection::MultipleAt);
     }
-    for c in addr.chars() {
-        if c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}') {
-            return Err(Rejection::ControlCharacter);
+    if addr.is_ascii() {
+        for &b in addr.as_bytes() {
+            if b < 0x20 || b == 0x7f {
+                return Err(Rejection::ControlCharacter);
+            }
+            if b == b' ' {
+                return Err(Rejection::InvalidCharacter);
+            }
         }
-        if c.is_whitespace() {
-            return Err(Rejection::InvalidCharacter);
+    } else {
+        for c in addr.chars() {
+            if c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}') {
+                return Err(Rejection::ControlCharacter);
+            }
+            if c.is_whitespace() {
+                return Err(Rejection::InvalidCharacter);
+            }
         }
     }
+    let local = addr.get(..at).unwrap_or("");
+    let domain = addr.get(at + 1..).unwrap_or("");
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
     check_local(local)?;
-    check_domain(domain.strip_suffix('.').unwrap_or(domain))?;
-    Ok((local, domain.strip_suffix('.').unwrap_or(domain)))
+    check_domain(domain)?;
+    Ok((local, domain))
+}
+
+/// RFC 5322 `atext` punctuation, plus the dot (placement is checked separately).
+fn is_local_punct(b: u8) -> bool {
+    matches!(
+        b,
+        b'!' | b'#'
+            | b'$'
+            | b'%'
+            | b'&'
+            | b'\''
+            | b'*'
+            | b'+'
+            | b'/'
+            | b'='
+            | b'?'
+            | b'^'
+            | b'_'
+            | b'`'
+            | b'{'
+            | b'|'
+            | b'}'
+            | b'~'
+            | b'-'
+            | b'.'
+    )
 }
 
 fn check_local(local: &str) -> Result<(), Rejection> {
-    let ok = !local.is_empty()
-        && local.len() <= MAX_LOCAL
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local.chars().all(|c| {
-            c.is_ascii_alphanumeric() || !c.is_ascii() || "!#$%&'*+/=?^_`{|}~-.".contains(c)
-        });
+    let bytes = local.as_bytes();
+    // Bytes >= 0x80 belong to non-ASCII characters, which RFC 6531 allows here.
+    let ok = !bytes.is_empty()
+        && bytes.len() <= MAX_LOCAL
+        && bytes.first() != Some(&b'.')
+        && bytes.last() != Some(&b'.')
+        && !bytes.windows(2).any(|w| w == b"..")
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b >= 0x80 || is_local_punct(b));
     if ok {
         Ok(())
     } else {
@@ -179,16 +222,20 @@ fn check_domain(domain: &str) -> Result<(), Rejection> {
     let mut labels = 0;
     let mut last = "";
     for label in domain.split('.') {
-        let ok = !label.is_empty()
-            && label.len() <= MAX_LABEL
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| {
-                c.is_ascii_alphanumeric()
-                    || c == '-'
-                    || (!c.is_ascii() && c.is_alphanumeric())
-                    || (!c.is_ascii() && is_mark(c))
-            });
+        let b = label.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= MAX_LABEL
+            && b.first() != Some(&b'-')
+            && b.last() != Some(&b'-')
+            && if label.is_ascii() {
+                b.iter().all(|&x| x.is_ascii_alphanumeric() || x == b'-')
+            } else {
+                label.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || c == '-'
+                        || (!c.is_ascii() && (c.is_alphanumeric() || is_mark(c)))
+                })
+            };
         if !ok {
             return Err(Rejection::InvalidDomain);
         }

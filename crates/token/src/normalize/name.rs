@@ -46,24 +46,53 @@ pub fn normalize_into(input: &str, out: &mut String) -> Result<(), Rejection> {
     if input.is_ascii() {
         fold_ascii(input, out)?;
     } else {
-        let mut nfkc = String::with_capacity(input.len());
-        nfkc_into(input, &mut nfkc);
-        // Lowercasing can leave a string that NFKC would change again (rarely);
-        // a second pass makes the output a fixed point.
-        let mut lowered: String = nfkc.chars().flat_map(char::to_lowercase).collect();
-        if unicode_normalization::is_nfkc_quick(lowered.chars())
-            != unicode_normalization::IsNormalized::Yes
-        {
-            let mut again = String::with_capacity(lowered.len());
-            nfkc_into(&lowered, &mut again);
-            lowered = again;
+        // Each step can expose work for an earlier one (dropping a zero-width space
+        // lets NFKC compose across it; lowercasing can un-normalise), so repeat the
+        // pipeline until the output is a fixed point. Real names settle in one pass.
+        let mut cur = one_pass(input)?;
+        for _ in 0..4 {
+            if settled(&cur) {
+                break;
+            }
+            let next = one_pass(&cur)?;
+            if next == cur {
+                break;
+            }
+            cur = next;
         }
-        fold_unicode(&lowered, out)?;
+        out.push_str(&cur);
     }
     if out.len() == start {
         return Err(Rejection::Empty);
     }
     Ok(())
+}
+
+fn one_pass(input: &str) -> Result<String, Rejection> {
+    let visible: String = input.chars().filter(|&c| !is_invisible(c)).collect();
+    let mut nfkc = String::with_capacity(visible.len());
+    nfkc_into(&visible, &mut nfkc);
+    let lowered: String = nfkc.chars().flat_map(char::to_lowercase).collect();
+    let mut renormalised = String::with_capacity(lowered.len());
+    nfkc_into(&lowered, &mut renormalised);
+    let mut out = String::with_capacity(renormalised.len());
+    fold_unicode(&renormalised, &mut out)?;
+    Ok(out)
+}
+
+/// Whether `one_pass` would return `s` unchanged: the layout step is idempotent on its
+/// own output, so it suffices that `s` is NFKC and has no uppercase left.
+fn settled(s: &str) -> bool {
+    unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+        && s.chars().flat_map(char::to_lowercase).eq(s.chars())
+}
+
+/// Zero-width and soft-hyphen characters that copy and paste leaves inside names.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
 }
 
 fn fold_ascii(input: &str, out: &mut String) -> Result<(), Rejection> {

@@ -214,6 +214,13 @@ fn scan(input: &str) -> Result<Scanned, Rejection> {
 /// Drops a leading label such as `tel:`, `Mobile：`, `手机号:` or a bare `tel`/`电话`.
 fn strip_label(s: &str) -> &str {
     const MAX_LABEL_CHARS: usize = 16;
+    // Fast path: the usual number starts with a digit, `+` or a bracket.
+    if s.as_bytes()
+        .first()
+        .is_none_or(|b| b.is_ascii_digit() || matches!(b, b'+' | b'('))
+    {
+        return s;
+    }
     if let Some((pos, c)) = s.char_indices().find(|&(_, c)| c == ':' || c == '：') {
         let label = s.get(..pos).unwrap_or("");
         let plausible = label.chars().count() <= MAX_LABEL_CHARS
@@ -383,11 +390,21 @@ fn other_country(cc: u16, nsn: &[u8], out: &mut String) -> Result<(), Rejection>
 }
 
 fn write_e164(cc: u16, nsn: &[u8], out: &mut String) {
-    use std::fmt::Write as _;
-    out.push('+');
-    // Writing a u16 into a String cannot fail.
-    let _ = write!(out, "{cc}");
-    out.extend(nsn.iter().map(|&d| char::from(b'0' + d)));
+    // At most `+`, 3 country-code digits and MAX_DIGITS national digits.
+    let mut buf = [0u8; 4 + MAX_DIGITS];
+    buf[0] = b'+';
+    let mut n = 1;
+    for div in [100, 10, 1] {
+        if cc >= div || div == 1 {
+            buf[n] = b'0' + ((cc / div) % 10) as u8;
+            n += 1;
+        }
+    }
+    for (slot, &d) in buf[n..].iter_mut().zip(nsn) {
+        *slot = b'0' + d;
+    }
+    n += nsn.len().min(MAX_DIGITS);
+    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""));
 }
 
 #[cfg(test)]
