@@ -512,6 +512,25 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        // The example in docs/token-format.md, key bytes 0..=31.
+        let text = "blindmatch-key v1\n\
+            # blindmatch key file. Keep it secret: anyone holding it can compute your tokens.\n\
+            # Do not edit; the key-id line is checked against the key.\n\
+            key-id: 79111f87b575303e\n\
+            created: 2026-11-22T13:45:00Z\n\
+            algorithm: hmac-sha256\n\
+            purpose: master\n\
+            derivation: random\n\
+            key: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n";
+        let kf = KeyFile::parse(text).unwrap();
+        let want: Vec<u8> = (0..32).collect();
+        assert!(bool::from(kf.key().ct_eq(&Key::from_slice(&want).unwrap())));
+        assert_eq!(kf.key_id().to_string(), "79111f87b575303e");
+        assert_eq!(*kf.to_text(), *text);
+    }
+
+    #[test]
     fn malformed_files_give_line_numbers_and_never_echo_content() {
         let good = sample().to_text().to_string();
         let key_line = good.lines().position(|l| l.starts_with("key:")).unwrap() + 1;
