@@ -830,6 +830,42 @@ mod tests {
         assert_eq!(&bytes[13..15], &[0, 1]);
     }
 
+    /// The example frames of docs/protocol.md, byte for byte.
+    #[test]
+    fn documented_examples() {
+        let hello = Hello {
+            role: Role::Initiator,
+            mode: Mode::Intersection,
+            reveal: Reveal::Both,
+            id_types: vec!["phone".into()],
+            profile: "p1".into(),
+            set_size: 300,
+            min_peer_set: 100,
+            allowed_modes: vec![Mode::Intersection, Mode::Cardinality],
+            batch_size: 4096,
+            nonce: [0x11; 32],
+            implementation: "bm".into(),
+        };
+        let mut expected = vec![0x00, 0x00, 0x00, 0x43, 0x01];
+        expected.extend_from_slice(&[0x89, 0x42, 0x4D, 0x50, 0x53, 0x49, 0x0D, 0x0A, 0x00, 0x01]);
+        expected.extend_from_slice(&[0x00, 0x00, 0x02]);
+        expected.extend_from_slice(&[0x01, 0x05, b'p', b'h', b'o', b'n', b'e']);
+        expected.extend_from_slice(&[0x02, b'p', b'1']);
+        expected.extend_from_slice(&[0xAC, 0x02, 0x64, 0x02, 0x00, 0x01, 0x80, 0x20]);
+        expected.extend_from_slice(&[0x11; 32]);
+        expected.extend_from_slice(&[0x02, b'b', b'm']);
+        assert_eq!(Frame::Hello(hello).encode().unwrap(), expected);
+
+        let done = Frame::Control(Control::Done(DoneSummary {
+            frames: 3,
+            bytes: 200,
+            stream_hash: [0xAA; 32],
+        }));
+        let mut expected = vec![0x00, 0x00, 0x00, 0x25, 0x02, 0x02, 0x03, 0xC8, 0x01];
+        expected.extend_from_slice(&[0xAA; 32]);
+        assert_eq!(done.encode().unwrap(), expected);
+    }
+
     #[test]
     fn limits_and_bad_layouts_are_refused() {
         assert_eq!(decode_frame(&[0, 0, 0, 0]), Err(FrameError::Empty));

@@ -178,6 +178,9 @@ pub(crate) struct Agreed {
     pub(crate) context: [u8; 32],
     pub(crate) session_id: String,
     pub(crate) peer_implementation: String,
+    pub(crate) peer_min_peer_set: u64,
+    pub(crate) id_types: Vec<String>,
+    pub(crate) profile: String,
 }
 
 /// Why a handshake failed, and whether the listener should keep waiting for another
@@ -331,6 +334,9 @@ where
         context,
         session_id: session_id(&context),
         peer_implementation: sanitize(&peer.implementation),
+        peer_min_peer_set: peer.min_peer_set,
+        id_types: sorted_types(&ours.id_types),
+        profile: ours.profile,
     })
 }
 
@@ -362,12 +368,8 @@ pub(crate) fn check_peer(ours: &Hello, peer: &Hello, policy: &Policy) -> Result<
             peer: peer.reveal,
         });
     }
-    let mut a = ours.id_types.clone();
-    let mut b = peer.id_types.clone();
-    a.sort();
-    a.dedup();
-    b.sort();
-    b.dedup();
+    let a = sorted_types(&ours.id_types);
+    let b = sorted_types(&peer.id_types);
     if a != b {
         return Err(NetError::IdTypeMismatch {
             local: a,
@@ -401,6 +403,13 @@ pub(crate) fn check_peer(ours: &Hello, peer: &Hello, policy: &Policy) -> Result<
         });
     }
     Ok(())
+}
+
+fn sorted_types(types: &[String]) -> Vec<String> {
+    let mut t = types.to_vec();
+    t.sort();
+    t.dedup();
+    t
 }
 
 /// SHA-256 over the label and both hello frames (initiator's first), each preceded by

@@ -185,13 +185,20 @@ pub struct Timings {
     /// Hello, checks, Accept.
     #[serde(serialize_with = "secs")]
     pub handshake: Duration,
-    /// The PSI exchange, from both Accepts to our result.
+    /// The PSI exchange, from both Accepts to our result (includes `hashing` and
+    /// `compare`, which overlap with the transfer).
     #[serde(serialize_with = "secs")]
     pub psi: Duration,
+    /// Time the PSI thread spent hashing our items to the group and blinding them.
+    #[serde(serialize_with = "secs")]
+    pub hashing: Duration,
+    /// Time the PSI thread spent on the final comparison.
+    #[serde(serialize_with = "secs")]
+    pub compare: Duration,
     /// Done exchange and closing.
     #[serde(serialize_with = "secs")]
     pub finish: Duration,
-    /// All of the above.
+    /// Connect, handshake, PSI and finish.
     #[serde(serialize_with = "secs")]
     pub total: Duration,
 }
@@ -235,6 +242,10 @@ pub struct SessionReport {
     pub mode: Mode,
     /// Agreed reveal.
     pub reveal: Reveal,
+    /// Identifier types of the session (sorted).
+    pub id_types: Vec<String>,
+    /// The normalisation profile string both sides declared.
+    pub profile: String,
     /// Our certificate fingerprint (TLS only).
     pub local_fingerprint: Option<Fingerprint>,
     /// The peer's certificate fingerprint (TLS only).
@@ -245,6 +256,8 @@ pub struct SessionReport {
     pub local_set_size: u64,
     /// The peer's declared set size.
     pub peer_set_size: u64,
+    /// The peer's policy: the smallest set it accepted from us.
+    pub peer_min_peer_set: u64,
     /// Agreed batch size.
     pub batch_size: u32,
     /// Bytes per doubly blinded comparison value.
@@ -412,7 +425,8 @@ where
             return Err(error);
         }
     };
-    let (reader, writer, outcome) = exchange(reader, writer, party, &agreed, options).await?;
+    let (reader, writer, (outcome, psi_times)) =
+        exchange(reader, writer, party, &agreed, options).await?;
     let psi_time = psi_started.elapsed();
 
     let finish_started = Instant::now();
@@ -445,11 +459,14 @@ where
         role: agreed.role,
         mode: agreed.mode,
         reveal: agreed.reveal,
+        id_types: agreed.id_types,
+        profile: agreed.profile,
         local_fingerprint: info.local_fingerprint,
         peer_fingerprint: info.peer_fingerprint,
         peer_addr: info.peer_addr,
         local_set_size: agreed.local_size,
         peer_set_size: agreed.peer_size,
+        peer_min_peer_set: agreed.peer_min_peer_set,
         batch_size: agreed.batch_size,
         comparison_len: agreed.comparison_len,
         matched_count: outcome.matched_count(),
@@ -458,6 +475,8 @@ where
             connect: info.connect_time,
             handshake: handshake_time,
             psi: psi_time,
+            hashing: psi_times.hashing,
+            compare: psi_times.compare,
             finish: finish_time,
             total: info.connect_time + handshake_time + psi_time + finish_time,
         },
@@ -539,7 +558,7 @@ async fn exchange<R, W>(
     party: Party,
     agreed: &Agreed,
     options: &SessionOptions,
-) -> Result<(FrameReader<R>, FrameWriter<W>, Outcome), NetError>
+) -> Result<(FrameReader<R>, FrameWriter<W>, (Outcome, PsiTimes)), NetError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -911,13 +930,21 @@ async fn writer_loop<W: AsyncWrite + Unpin>(
 /// The PSI thread: feeds peer messages to the party and its messages to the writer,
 /// never blocking on one channel while the other could move (which could deadlock
 /// two parties whose send buffers are both full).
+/// Compute time spent in the PSI thread on our own items.
+#[derive(Debug, Default, Clone, Copy)]
+struct PsiTimes {
+    hashing: Duration,
+    compare: Duration,
+}
+
 fn psi_loop(
     mut party: Party,
     mut in_rx: mpsc::Receiver<Message>,
     out_tx: mpsc::Sender<Outbound>,
     runtime: &tokio::runtime::Handle,
     progress: &Progress,
-) -> Result<Outcome, NetError> {
+) -> Result<(Outcome, PsiTimes), NetError> {
+    let mut times = PsiTimes::default();
     let cmp_len = party.comparison_len().max(1) as u64;
     let (mut hashed, mut received, mut compared) = (0u64, 0u64, 0u64);
     let mut pending: Option<Message> = None;
@@ -953,8 +980,10 @@ fn psi_loop(
             Err(mpsc::error::TryRecvError::Disconnected) => in_closed = true,
         }
         if pending.is_none() {
+            let started = Instant::now();
             pending = party.poll_transmit();
             if let Some(Message::Blinded { points, .. }) = &pending {
+                times.hashing += started.elapsed();
                 hashed += points.len() as u64;
                 progress.emit(Stage::Hashed, hashed);
             }
@@ -970,11 +999,13 @@ fn psi_loop(
             runtime
                 .block_on(out_tx.send(Outbound::Finished))
                 .map_err(|_| cancelled())?;
+            let started = Instant::now();
             let outcome = party.finish()?;
+            times.compare = started.elapsed();
             if outcome.matched_count().is_some() {
                 progress.emit(Stage::Compared, outcome.local_count);
             }
-            return Ok(outcome);
+            return Ok((outcome, times));
         }
         if progressed {
             continue;
