@@ -6,8 +6,10 @@
 //!
 //! SIZE is items per side (e.g. `65536` or `2^20`; default 2^16); the sides overlap by
 //! 50%. Prints, per phase and in total, core-µs per element (wall time × threads ÷
-//! items of both sides), and compares the total with the sum of the primitive
-//! operations every element needs, measured first on one thread.
+//! items of both sides), compares the total with the sum of the primitive operations
+//! every element needs (measured first, on one thread), and prints the wall time
+//! (for the speed-up between thread counts) and, on Linux, the CPU time the run
+//! really got: measure on an otherwise idle machine.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -70,7 +72,47 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// Mean time per operation of `f` over `n` runs.
+/// CPU time used so far by all threads of this process, from
+/// `/proc/self/task/*/schedstat` (nanoseconds on CPU); `None` off Linux.
+fn cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(entry.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// Wall and CPU time spent in some work. Per-phase figures use wall time × threads:
+/// the kernel updates a running thread's CPU time only at scheduler ticks, which is
+/// too coarse for one call. The CPU time of the whole run shows whether the threads
+/// really had their cores (utilisation near 100% means the figures are clean).
+#[derive(Default, Clone, Copy)]
+struct Spent {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Spent {
+    fn measure<T>(f: impl FnOnce() -> T) -> (T, Spent) {
+        let (w0, c0) = (Instant::now(), cpu_time());
+        let out = f();
+        let wall = w0.elapsed();
+        let cpu = c0.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
+        (out, Spent { wall, cpu })
+    }
+
+    fn add(&mut self, other: Spent) {
+        self.wall += other.wall;
+        self.cpu = self.cpu.zip(other.cpu).map(|(a, b)| a + b);
+    }
+
+    fn core(&self, threads: usize) -> Duration {
+        self.wall * threads as u32
+    }
+}
+
+/// Mean time per operation of `f` over `n` runs (single-threaded).
 fn per_op(n: u32, mut f: impl FnMut(u32)) -> Duration {
     let start = Instant::now();
     for i in 0..n {
@@ -88,17 +130,17 @@ struct Primitives {
 }
 
 impl Primitives {
-    fn measure() -> Primitives {
+    fn measure() -> Result<Primitives, PsiError> {
         const N: u32 = 4096;
         let wide: [u8; 64] = Sha512::digest(b"local_match scalar").into();
         let k = Scalar::from_bytes_mod_order_wide(&wide);
         let values: Vec<String> = (0..N).map(|i| format!("86{i:011}")).collect();
         let context = [1u8; 32];
-        let Ok(hasher) = IdentifierHasher::new("phone", &context) else {
-            unreachable!("\"phone\" is a valid identifier type");
-        };
+        let hasher = IdentifierHasher::new("phone", &context)?;
         let mut points = Vec::with_capacity(N as usize);
-        let hash_to_group = per_op(N, |i| points.push(hasher.hash(values[i as usize].as_bytes())));
+        let hash_to_group = per_op(N, |i| {
+            points.push(hasher.hash(values[i as usize].as_bytes()))
+        });
         let mut products = Vec::with_capacity(N as usize);
         let scalar_mul = per_op(N, |i| products.push(k * points[i as usize]));
         let start = Instant::now();
@@ -111,12 +153,12 @@ impl Primitives {
             black_box(encoded[i as usize].decompress());
         });
         let us = |d: Duration| d.as_secs_f64() * 1e6;
-        Primitives {
+        Ok(Primitives {
             hash_to_group: us(hash_to_group),
             scalar_mul: us(scalar_mul),
             compress_batched: us(compress_batched),
             decompress: us(decompress),
-        }
+        })
     }
 
     /// What each element of each side unavoidably costs: hashed once, multiplied twice
@@ -128,32 +170,29 @@ impl Primitives {
 
 #[derive(Default)]
 struct Phases {
-    prepare: Duration,
-    blind_own: Duration,
-    reblind_peer: Duration,
-    responses: Duration,
-    store_returned: Duration,
-    finish: Duration,
+    prepare: Spent,
+    blind_own: Spent,
+    reblind_peer: Spent,
+    responses: Spent,
+    store_returned: Spent,
+    finish: Spent,
 }
 
-fn timed<T>(slot: &mut Duration, f: impl FnOnce() -> T) -> T {
-    let start = Instant::now();
-    let out = f();
-    *slot += start.elapsed();
+fn timed<T>(slot: &mut Spent, f: impl FnOnce() -> T) -> T {
+    let (out, spent) = Spent::measure(f);
+    slot.add(spent);
     out
 }
 
 /// Moves one message from `from` to `to`, timing both ends; false if `from` had none.
 fn step(from: &mut Party, to: &mut Party, ph: &mut Phases) -> Result<bool, PsiError> {
     let sent_before = from.progress().own_batches_sent;
-    let start = Instant::now();
-    let m = from.poll_transmit();
-    let took = start.elapsed();
+    let (m, took) = Spent::measure(|| from.poll_transmit());
     let Some(m) = m else { return Ok(false) };
     if from.progress().own_batches_sent > sent_before {
-        ph.blind_own += took;
+        ph.blind_own.add(took);
     } else {
-        ph.responses += took;
+        ph.responses.add(took);
     }
     match m {
         Message::Blinded { .. } => timed(&mut ph.reblind_peer, || to.handle(m))?,
@@ -196,8 +235,14 @@ fn run(args: &Args) -> Result<(Phases, u64, u64), PsiError> {
             break;
         }
     }
-    let (oa, ob) = timed(&mut ph.finish, || Ok::<_, PsiError>((pa.finish()?, pb.finish()?)))?;
-    Ok((ph, oa.matched_count().unwrap_or(0), ob.matched_count().unwrap_or(0)))
+    let (oa, ob) = timed(&mut ph.finish, || {
+        Ok::<_, PsiError>((pa.finish()?, pb.finish()?))
+    })?;
+    Ok((
+        ph,
+        oa.matched_count().unwrap_or(0),
+        ob.matched_count().unwrap_or(0),
+    ))
 }
 
 fn main() -> ExitCode {
@@ -205,21 +250,30 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
-            eprintln!("usage: local_match [SIZE] [--threads N] [--batch N] [--mode intersection|cardinality]");
+            eprintln!(
+                "usage: local_match [SIZE] [--threads N] [--batch N] [--mode intersection|cardinality]"
+            );
             return ExitCode::from(2);
         }
     };
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(args.threads).build() {
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+    {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: thread pool: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let prim = Primitives::measure();
-    let total_start = Instant::now();
-    let result = pool.install(|| run(&args));
-    let total = total_start.elapsed();
+    let prim = match Primitives::measure() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (result, total) = Spent::measure(|| pool.install(|| run(&args)));
     let (ph, ma, mb) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -229,7 +283,7 @@ fn main() -> ExitCode {
     };
 
     let elements = 2.0 * args.size as f64;
-    let core_us = |d: Duration| d.as_secs_f64() * 1e6 * args.threads as f64 / elements;
+    let core_us = |s: Spent| s.core(args.threads).as_secs_f64() * 1e6 / elements;
     println!(
         "items per side: {} ({} overlap), mode: {:?}, batch: {}, threads: {}",
         args.size,
@@ -239,9 +293,14 @@ fn main() -> ExitCode {
         args.threads
     );
     println!("matched: initiator {ma}, responder {mb}");
-    println!("primitives, 1 thread, µs each: hash_to_group {:.2}, scalar_mul {:.2}, compress (batched) {:.2}, decompress {:.2}",
-        prim.hash_to_group, prim.scalar_mul, prim.compress_batched, prim.decompress);
-    println!("primitive sum per element (h2g + 2 mul + 2 compress + decompress): {:.2} µs", prim.per_element());
+    println!(
+        "primitives, 1 thread, µs each: hash_to_group {:.2}, scalar_mul {:.2}, compress (batched) {:.2}, decompress {:.2}",
+        prim.hash_to_group, prim.scalar_mul, prim.compress_batched, prim.decompress
+    );
+    println!(
+        "primitive sum per element (h2g + 2 mul + 2 compress + decompress): {:.2} µs",
+        prim.per_element()
+    );
     println!("phase                          core-µs/element");
     for (name, d) in [
         ("prepare (dedup, shuffle)", ph.prepare),
@@ -255,7 +314,19 @@ fn main() -> ExitCode {
     }
     let total_core = core_us(total);
     println!("  {:<29}{:>10.2}", "total", total_core);
-    println!("wall time: {:.3} s", total.as_secs_f64());
-    println!("ratio total / primitive sum: {:.3}", total_core / prim.per_element());
+    print!("wall time: {:.3} s", total.wall.as_secs_f64());
+    if let Some(cpu) = total.cpu {
+        print!(
+            "; CPU time {:.3} s = {:.0}% of {} thread(s)",
+            cpu.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / (total.wall.as_secs_f64() * args.threads as f64),
+            args.threads
+        );
+    }
+    println!();
+    println!(
+        "ratio total / primitive sum: {:.3}",
+        total_core / prim.per_element()
+    );
     ExitCode::SUCCESS
 }
