@@ -15,6 +15,7 @@ use rand::seq::SliceRandom;
 use rand::{CryptoRng, Rng, RngExt, SeedableRng, TryRng};
 use rayon::prelude::*;
 use sha2::{Digest, Sha512};
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::config::{POINT_LEN, batch_count};
@@ -271,23 +272,20 @@ impl Party {
         let (key_bytes, order_seed) = seed.split_at(64);
         let mut wide = Zeroizing::new([0u8; 64]);
         wide.copy_from_slice(key_bytes);
-        let mut key = Scalar::from_bytes_mod_order_wide(&wide);
-        if key == Scalar::ZERO {
+        let mut key = Zeroizing::new(Scalar::from_bytes_mod_order_wide(&wide));
+        if bool::from(key.ct_eq(&Scalar::ZERO)) {
             return Err(PsiError::BadRandomness);
         }
-        let half_key = key.div_by_2();
+        let mut secret = SessionSecret {
+            half_key: key.div_by_2(),
+            shuffle_seed: [0u8; 32],
+        };
         key.zeroize();
 
         let mut order_rng_seed = Zeroizing::new([0u8; 32]);
         order_rng_seed.copy_from_slice(order_seed);
         let mut order_rng = StdRng::from_seed(*order_rng_seed);
-        let mut shuffle_seed = [0u8; 32];
-        order_rng.fill_bytes(&mut shuffle_seed);
-        let secret = SessionSecret {
-            half_key,
-            shuffle_seed,
-        };
-        shuffle_seed.zeroize();
+        order_rng.fill_bytes(&mut secret.shuffle_seed);
 
         let parts = items.into_parts();
         let hashers = parts
@@ -322,14 +320,16 @@ impl Party {
             own_sent: 0,
             peer_total,
             peer_received: 0,
+            // The peer's count is only its word: reserve a bounded amount up front and
+            // grow as its items actually arrive.
             peer_double: if i_learn {
-                Vec::with_capacity(config.peer_count as usize)
+                Vec::with_capacity(prealloc(config.peer_count))
             } else {
                 Vec::new()
             },
             outbox: VecDeque::new(),
             card_buffer: if peer_learns && config.mode == Mode::Cardinality {
-                Vec::with_capacity(config.peer_count as usize * cmp_len)
+                Vec::with_capacity(prealloc(config.peer_count) * cmp_len)
             } else {
                 Vec::new()
             },
@@ -753,6 +753,12 @@ impl Party {
             }
         }
     }
+}
+
+/// Elements to reserve room for when the count comes from the peer.
+fn prealloc(peer_count: u64) -> usize {
+    const LIMIT: u64 = 1 << 16;
+    peer_count.min(LIMIT) as usize
 }
 
 /// Items in batch `batch` of a set of `total` items.

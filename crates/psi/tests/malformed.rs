@@ -472,3 +472,24 @@ fn arbitrary_bytes_never_panic() {
         }
     });
 }
+
+#[test]
+fn a_huge_declared_peer_size_reserves_nothing_up_front() {
+    use blindmatch_psi::{MAX_SET_SIZE, PreparedSet, Role, SessionConfig};
+    for mode in [Mode::Intersection, Mode::Cardinality] {
+        let set = PreparedSet::from_items([("phone", "1", 0)]).unwrap();
+        let config = SessionConfig {
+            role: Role::Responder,
+            mode,
+            reveal: Reveal::Both,
+            batch_size: 4,
+            context: CTX,
+            local_count: 1,
+            peer_count: MAX_SET_SIZE,
+        };
+        // Reserving room for 2^32 peer points would abort the process here.
+        let mut p = Party::new(config, set).unwrap();
+        assert!(p.needs_input());
+        assert!(matches!(p.poll_transmit(), Some(Message::Blinded { .. })));
+    }
+}
