@@ -9,6 +9,7 @@ mod logging;
 mod manifest;
 mod output;
 mod progress;
+mod receipt;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,9 @@ struct Cli {
 enum Command {
     // Each variant's arguments live in the command's own module (src/cmd/NAME.rs).
     // @command-variants (keep this marker: engineers add variants below it)
+    Identity(cmd::identity::Args),
+    Match(cmd::matching::Args),
+    Demo(cmd::demo::Args),
     Keygen(cmd::keygen::Args),
     Key(cmd::key::Args),
     Tokenize(cmd::tokenize::Args),
@@ -59,6 +63,9 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<ExitStatus> {
     match command {
         // @command-dispatch (keep this marker: engineers add arms below it)
+        Command::Identity(args) => cmd::identity::run(args),
+        Command::Match(args) => cmd::matching::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Key(args) => cmd::key::run(args),
         Command::Tokenize(args) => cmd::tokenize::run(args),

@@ -1,0 +1,572 @@
+//! `blindmatch demo`: the whole product on one machine in under a minute. Generates
+//! two partner files with a known overlap ([`generate`]), makes an identity for each
+//! partner, runs both parties of a real session (TLS 1.3 with pinned fingerprints on
+//! 127.0.0.1, a free port) as two tasks of this process through the same code as
+//! `blindmatch match`, prints what each side learned and where the receipts are, and
+//! checks the result against the ground truth: exit code 3 if anything is off.
+
+pub(crate) mod generate;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use blindmatch_net::{
+    Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage, TlsSettings, Transport,
+};
+use blindmatch_token::{IdType, Profile};
+use clap::Args as ClapArgs;
+use indicatif::{MultiProgress, ProgressBar};
+
+use crate::cmd::identity;
+use crate::cmd::matching::{
+    self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, Observer, PartyConfig, Prepared,
+    RunClock, group, human_bytes,
+};
+use crate::dataset::{ColumnSpec, InputSource, InputSpec};
+use crate::error::{ExitStatus, FailWith, Failure};
+use crate::output::write_atomic;
+use crate::progress;
+use generate::{Layout, Side, Truth};
+
+/// Default folder name; `-2`, `-3`, … are tried when it exists.
+const DEFAULT_DIR: &str = "blindmatch-demo";
+
+/// Run a complete two-party match on generated data, on this machine.
+///
+/// Generates two made-up partner files (a bank with 100,000 and an insurer with
+/// 80,000 customers, 30,000 in common, mobile numbers written in many messy
+/// ways), makes a TLS identity for each, runs both sides of a real session over
+/// TLS 1.3 on 127.0.0.1, prints what each side learned and where the receipts
+/// are, and checks the result against the known overlap (exit code 3 if wrong).
+/// Everything is written to a new folder; nothing is ever overwritten.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct Args {
+    /// Folder to write into: must not exist, or be empty [default:
+    /// ./blindmatch-demo, or ./blindmatch-demo-2, … if that exists].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+
+    /// Customers in the bank's file (the listening side).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    bank_rows: u64,
+
+    /// Customers in the insurer's file (the connecting side).
+    #[arg(long, value_name = "N", default_value_t = 80_000)]
+    insurer_rows: u64,
+
+    /// Customers both have.
+    #[arg(long, value_name = "N", default_value_t = 30_000)]
+    common: u64,
+
+    /// Seed of the generated data (same seed, same files).
+    #[arg(long, value_name = "N", default_value_t = 2024)]
+    seed: u64,
+}
+
+const BANK: Layout = Layout {
+    rows: 0,
+    id_prefix: 'B',
+    header: ["customer_id", "phone", "segment"],
+    extras: &["retail", "private", "sme", "student"],
+};
+
+const INSURER: Layout = Layout {
+    rows: 0,
+    id_prefix: 'P',
+    header: ["policy_no", "mobile", "product"],
+    extras: &["life", "health", "car", "home", "travel"],
+};
+
+/// Runs `blindmatch demo`.
+///
+/// # Errors
+/// A folder that exists and is not empty, sizes that do not fit (exit 2); a failed
+/// session (exit 1); a result that differs from the ground truth (exit 3).
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let clock = RunClock::start();
+    let dir = make_dir(args.dir.as_deref())?;
+    let show = |s: &str| dir.join(s);
+
+    // 1. Data.
+    let (bank, insurer) = generate::generate(
+        Layout {
+            rows: args.bank_rows,
+            ..BANK
+        },
+        Layout {
+            rows: args.insurer_rows,
+            ..INSURER
+        },
+        args.common,
+        args.seed,
+    )
+    .map_err(|e| {
+        Failure::bad_input(format!("cannot generate the demo data: {e}"))
+            .hint("choose --common below the smaller side's row count")
+    })?;
+    let bank_csv = show("bank.csv");
+    let insurer_csv = show("insurer.csv");
+    write_atomic(&bank_csv, bank.csv.as_bytes(), false, false)?;
+    write_atomic(&insurer_csv, insurer.csv.as_bytes(), false, false)?;
+    let truth_csv = show("expected-matches.csv");
+    write_atomic(
+        &truth_csv,
+        &expected_pairs(&bank, &insurer, args.common),
+        false,
+        false,
+    )?;
+    let generated = started.elapsed();
+
+    // 2. Identities.
+    let (bank_id, _) = identity::create(&show("bank"), "bank")?;
+    let (insurer_id, _) = identity::create(&show("insurer"), "insurer")?;
+    let bank_fp = bank_id.fingerprint();
+    let insurer_fp = insurer_id.fingerprint();
+
+    // 3. The two parties, as `blindmatch match` would configure them.
+    let min_peer_set = DEFAULT_MIN_PEER_SET.min(args.bank_rows.min(args.insurer_rows) / 2);
+    let party =
+        |csv: &Path, column: &str, keep: &str, me: Identity, peer: Fingerprint, stem: &str| {
+            PartyConfig {
+                input: InputSpec {
+                    source: InputSource::File(csv.to_path_buf()),
+                    columns: vec![ColumnSpec {
+                        name: column.to_owned(),
+                        id_type: IdType::Phone,
+                    }],
+                    keep: vec![keep.to_owned()],
+                    delimiter: b',',
+                },
+                profile: Profile::standard(),
+                address: Address::Listen("127.0.0.1:0".to_owned()),
+                transport: Transport::Tls(TlsSettings {
+                    identity: Arc::new(me),
+                    peer: PeerAuth::Fingerprint(peer),
+                }),
+                mode: Mode::Intersection,
+                learner: Learner::Both,
+                min_peer_set,
+                batch_size: blindmatch_psi::DEFAULT_BATCH_SIZE,
+                wait_timeout: Duration::from_secs(60),
+                read_timeout: Duration::from_secs(60),
+                output: Some(dir.join(format!("{stem}.matched.csv"))),
+                receipt: Some(dir.join(format!("{stem}.receipt.json"))),
+                rejects: None,
+                max_reject_rate: None,
+                force: false,
+            }
+        };
+    let bank_cfg = party(
+        &bank_csv,
+        "phone",
+        "customer_id",
+        bank_id,
+        insurer_fp,
+        "bank",
+    );
+    let mut insurer_cfg = party(
+        &insurer_csv,
+        "mobile",
+        "policy_no",
+        insurer_id,
+        bank_fp,
+        "insurer",
+    );
+    bank_cfg.check_outputs()?;
+
+    let (bank_prep, insurer_prep) = std::thread::scope(|s| {
+        let b = s.spawn(|| matching::prepare(&bank_cfg, false));
+        let i = matching::prepare(&insurer_cfg, false);
+        let b = b
+            .join()
+            .unwrap_or_else(|_| Err(Failure::failed("the reader thread panicked").into()));
+        (b, i)
+    });
+    let (mut bank_prep, mut insurer_prep) = (bank_prep?, insurer_prep?);
+
+    let bars = progress::enabled().then(MultiProgress::new);
+    let bank_obs = Observer::new(false, false);
+    let insurer_obs = Observer::new(false, false);
+    let bank_sink = with_bar(&bank_obs, bars.as_ref(), "bank");
+    let insurer_sink = with_bar(&insurer_obs, bars.as_ref(), "insurer");
+    let bank_set = std::mem::take(&mut bank_prep.set);
+    let insurer_set = std::mem::take(&mut insurer_prep.set);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("blindmatch-net")
+        .build()
+        .fail_with(|| Failure::failed("cannot start the network runtime"))?;
+    let session_started = Instant::now();
+    let (bank_report, insurer_report, addr) = runtime.block_on(async {
+        let bank_end = Endpoint::open(&bank_cfg).await?;
+        let addr = bank_end
+            .local_addr()
+            .ok_or_else(|| Failure::failed("the listener has no address"))?;
+        insurer_cfg.address = Address::Connect(addr.to_string());
+        let insurer_end = Endpoint::open(&insurer_cfg).await?;
+        let (b, i) = tokio::join!(
+            bank_end.run(&bank_cfg, bank_set, Some(bank_sink)),
+            insurer_end.run(&insurer_cfg, insurer_set, Some(insurer_sink)),
+        );
+        let b = b.map_err(|e| matching::session_failure(e, &bank_cfg))?;
+        let i = i.map_err(|e| matching::session_failure(e, &insurer_cfg))?;
+        anyhow::Ok((b, i, addr))
+    })?;
+    let session_time = session_started.elapsed();
+    if let Some(bars) = &bars {
+        let _ = bars.clear();
+    }
+    let bank_done = matching::finish(&bank_cfg, &bank_prep, bank_report, &bank_obs, &clock)?;
+    let insurer_done = matching::finish(
+        &insurer_cfg,
+        &insurer_prep,
+        insurer_report,
+        &insurer_obs,
+        &clock,
+    )?;
+
+    // 4. What each side learned, and the check against the ground truth.
+    println!("blindmatch demo: two partners on one machine, a real session over TLS 1.3 on {addr}");
+    println!();
+    println!(
+        "generated  '{}'     {} customers (mobile numbers written many messy ways)",
+        bank_csv.display(),
+        group(args.bank_rows)
+    );
+    println!(
+        "           '{}'  {} customers, {} of them also the bank's ('{}')",
+        insurer_csv.display(),
+        group(args.insurer_rows),
+        group(args.common),
+        truth_csv.display()
+    );
+    println!("identities bank     {bank_fp}");
+    println!("           insurer  {insurer_fp}");
+    println!(
+        "session    {} in {:.1} s (data generated in {:.1} s)",
+        bank_done.report.session_id,
+        session_time.as_secs_f64(),
+        generated.as_secs_f64()
+    );
+    println!();
+    describe("bank (listener)", &bank_prep, &bank_done);
+    describe("insurer (connector)", &insurer_prep, &insurer_done);
+    println!();
+
+    let problems = check(&bank, &insurer, args.common, &bank_done, &insurer_done);
+    if !problems.is_empty() {
+        for p in &problems {
+            println!("check      FAILED: {p}");
+        }
+        return Err(Failure::check_failed(format!(
+            "the demo's result differs from the ground truth ({} problem(s); first: {})",
+            problems.len(),
+            problems.first().map(String::as_str).unwrap_or_default()
+        ))
+        .hint("this is a bug; please report it with the output above")
+        .into());
+    }
+    println!(
+        "check      OK: both sides found exactly the {} shared customers (on {} and {} rows), \
+         with equal match IDs per customer and equal transcript hashes in both receipts",
+        group(args.common),
+        group(bank_done.matched_rows.unwrap_or_default()),
+        group(insurer_done.matched_rows.unwrap_or_default()),
+    );
+    println!();
+    println!("Run the two sides yourself (two terminals):");
+    println!(
+        "  blindmatch match --listen 127.0.0.1:7000 --identity {} --peer-fingerprint {insurer_fp} \\\n      --input {} --column phone:phone --keep customer_id -o {}",
+        show("bank").display(),
+        bank_csv.display(),
+        show("bank.rerun.csv").display()
+    );
+    println!(
+        "  blindmatch match --connect 127.0.0.1:7000 --identity {} --peer-fingerprint {bank_fp} \\\n      --input {} --column mobile:phone --keep policy_no -o {}",
+        show("insurer").display(),
+        insurer_csv.display(),
+        show("insurer.rerun.csv").display()
+    );
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: done");
+    Ok(ExitStatus::Success)
+}
+
+/// The folder to write into: `dir` if it does not exist or is empty; by default the
+/// first of `blindmatch-demo`, `blindmatch-demo-2`, … that does not exist.
+fn make_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let create = |path: &Path| {
+        fs::create_dir_all(path).fail_with(|| {
+            Failure::bad_input(format!("cannot create the folder '{}'", path.display()))
+                .hint("choose a writable place with --dir")
+        })
+    };
+    if let Some(dir) = dir {
+        if dir.exists() {
+            let empty = fs::read_dir(dir)
+                .fail_with(|| {
+                    Failure::bad_input(format!("cannot read the folder '{}'", dir.display()))
+                })?
+                .next()
+                .is_none();
+            if !empty {
+                return Err(Failure::bad_input(format!(
+                    "'{}' exists and is not empty",
+                    dir.display()
+                ))
+                .hint("the demo never overwrites anything: give --dir a new or empty folder")
+                .into());
+            }
+        }
+        create(dir)?;
+        return Ok(dir.to_path_buf());
+    }
+    for n in 1..1000 {
+        let path = match n {
+            1 => PathBuf::from(DEFAULT_DIR),
+            _ => PathBuf::from(format!("{DEFAULT_DIR}-{n}")),
+        };
+        // create_dir (not _all) fails if the folder exists, even if made just now.
+        match fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).fail_with(|| {
+                    Failure::bad_input(format!("cannot create the folder '{}'", path.display()))
+                        .hint("run the demo in a writable folder, or give --dir")
+                });
+            }
+        }
+    }
+    Err(Failure::bad_input("no free blindmatch-demo-N folder name")
+        .hint("remove old demo folders or give --dir")
+        .into())
+}
+
+/// `customer_id,policy_no` for every pair of rows holding the same shared customer.
+fn expected_pairs(a: &Side, b: &Side, common: u64) -> Vec<u8> {
+    fn by_customer(side: &Side, common: u64) -> HashMap<u64, Vec<&str>> {
+        let mut map: HashMap<u64, Vec<&str>> = HashMap::new();
+        for (id, truth) in &side.rows {
+            if let Truth::Phone(i) = truth
+                && *i < common
+            {
+                map.entry(*i).or_default().push(id.as_str());
+            }
+        }
+        map
+    }
+    let (ma, mb) = (by_customer(a, common), by_customer(b, common));
+    let mut out = String::from("customer_id,policy_no\n");
+    let mut keys: Vec<&u64> = ma.keys().collect();
+    keys.sort();
+    for k in keys {
+        for x in ma.get(k).into_iter().flatten() {
+            for y in mb.get(k).into_iter().flatten() {
+                out.push_str(&format!("{x},{y}\n"));
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// The observer's sink plus a progress bar for one party (when bars are shown).
+fn with_bar(
+    observer: &Arc<Observer>,
+    multi: Option<&MultiProgress>,
+    name: &'static str,
+) -> EventSink {
+    let inner = observer.sink();
+    let Some(multi) = multi else {
+        return inner;
+    };
+    let bar = multi.add(progress::bar(Some(1), "steps"));
+    bar.set_prefix(name);
+    let done: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
+    Arc::new(move |event: &Event| {
+        inner(event);
+        update_bar(&bar, &done, event);
+    })
+}
+
+fn update_bar(bar: &ProgressBar, done: &Mutex<BTreeMap<&'static str, u64>>, event: &Event) {
+    match event {
+        Event::HandshakeComplete {
+            role,
+            reveal,
+            local_set_size,
+            peer_set_size,
+            ..
+        } => {
+            // Hashed + sent (ours), received (theirs), answered if they learn,
+            // compared if we learn.
+            let mut total = 2 * local_set_size + peer_set_size;
+            if reveal.learns(role.peer()) {
+                total += peer_set_size;
+            }
+            if reveal.learns(*role) {
+                total += local_set_size;
+            }
+            bar.set_length(total);
+        }
+        Event::Progress { stage, done: n, .. } => {
+            let key = match stage {
+                Stage::Hashed => "hashed",
+                Stage::Sent => "sent",
+                Stage::Received => "received",
+                Stage::Answered => "answered",
+                Stage::Compared => "compared",
+            };
+            if let Ok(mut d) = done.lock() {
+                d.insert(key, *n);
+                bar.set_position(d.values().sum());
+            }
+        }
+        Event::Finished { .. } => bar.finish_and_clear(),
+        _ => {}
+    }
+}
+
+fn describe(who: &str, prepared: &Prepared, done: &Finished) {
+    let r = &done.report;
+    let c = &prepared.counts;
+    println!(
+        "{who} learned: {} shared customers, on {} of its {} rows → '{}'",
+        group(r.matched_count.unwrap_or_default()),
+        group(done.matched_rows.unwrap_or_default()),
+        group(prepared.summary.rows),
+        done.output
+            .as_ref()
+            .map(|o| o.path.display().to_string())
+            .unwrap_or_default()
+    );
+    let mut reasons: Vec<String> = prepared
+        .tally
+        .by_reason(0)
+        .map(|(reason, n)| format!("{} {}", reason.code(), group(n)))
+        .collect();
+    reasons.sort();
+    println!(
+        "  its {} distinct numbers met the partner's {}; {} empty and {} unusable cells were never sent{}",
+        group(r.local_set_size),
+        group(r.peer_set_size),
+        group(c.empty),
+        group(c.rejected),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        }
+    );
+    println!(
+        "  sent {}, received {}; receipt '{}'",
+        human_bytes(r.traffic.wire_bytes_sent.unwrap_or(r.traffic.bytes_sent)),
+        human_bytes(
+            r.traffic
+                .wire_bytes_received
+                .unwrap_or(r.traffic.bytes_received)
+        ),
+        done.receipt.path.display()
+    );
+}
+
+/// Everything that differs from the ground truth, in words.
+fn check(
+    bank: &Side,
+    insurer: &Side,
+    common: u64,
+    bank_done: &Finished,
+    insurer_done: &Finished,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut ids_by_customer: [HashMap<u64, BTreeSet<String>>; 2] = Default::default();
+    for (n, (name, side, done)) in [
+        ("bank", bank, bank_done),
+        ("insurer", insurer, insurer_done),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if done.report.matched_count != Some(common) {
+            problems.push(format!(
+                "{name} learned {:?} shared customers, expected {common}",
+                done.report.matched_count
+            ));
+        }
+        let rows = match read_output(done) {
+            Ok(rows) => rows,
+            Err(e) => {
+                problems.push(format!("{name}: cannot read its output: {e}"));
+                continue;
+            }
+        };
+        let expected: BTreeSet<u64> = side.expected_rows(common).into_iter().collect();
+        let got: BTreeSet<u64> = rows.keys().copied().collect();
+        if got != expected {
+            problems.push(format!(
+                "{name}: {} matched rows, expected {} ({} missing, {} unexpected)",
+                got.len(),
+                expected.len(),
+                expected.difference(&got).count(),
+                got.difference(&expected).count()
+            ));
+        }
+        for (row, (customer_id, match_id)) in &rows {
+            let truth = usize::try_from(*row)
+                .ok()
+                .and_then(|r| r.checked_sub(1))
+                .and_then(|i| side.rows.get(i));
+            match truth {
+                Some((id, Truth::Phone(c))) if id == customer_id => {
+                    if let Some(map) = ids_by_customer.get_mut(n) {
+                        map.entry(*c).or_default().insert(match_id.clone());
+                    }
+                }
+                _ => problems.push(format!("{name}: output row {row} does not fit the input")),
+            }
+        }
+    }
+    let [bank_ids, insurer_ids] = &ids_by_customer;
+    let mut all = BTreeSet::new();
+    for (customer, ids) in bank_ids {
+        let theirs = insurer_ids.get(customer);
+        if ids.len() != 1 || theirs != Some(ids) {
+            problems.push(format!(
+                "shared customer #{customer}: the two sides' match IDs differ"
+            ));
+        }
+        all.extend(ids.iter().cloned());
+    }
+    if all.len() != bank_ids.len() {
+        problems.push("two shared customers got the same match ID".to_owned());
+    }
+    let (b, i) = (&bank_done.report, &insurer_done.report);
+    if b.transcript_hash != i.transcript_hash || b.session_id != i.session_id {
+        problems.push("the two receipts name different sessions or transcripts".to_owned());
+    }
+    problems
+}
+
+/// The output file as row → (kept customer ID, match ID).
+fn read_output(done: &Finished) -> Result<BTreeMap<u64, (String, String)>, String> {
+    let output = done.output.as_ref().ok_or("no output was written")?;
+    let text = fs::read_to_string(&output.path).map_err(|e| e.to_string())?;
+    let mut rows = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let mut fields = line.split(',');
+        let (Some(row), Some(id), Some(match_id), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(format!("unexpected line {line:?}"));
+        };
+        let row: u64 = row
+            .parse()
+            .map_err(|_| format!("bad row number in {line:?}"))?;
+        rows.insert(row, (id.to_owned(), match_id.to_owned()));
+    }
+    Ok(rows)
+}
