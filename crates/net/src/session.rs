@@ -430,10 +430,9 @@ where
     let psi_time = psi_started.elapsed();
 
     let finish_started = Instant::now();
-    let (mut reader, mut writer) = (reader, writer);
-    // Our Done is out and our direction closed; wait for the peer's close so that
-    // dropping the socket never resets a peer still reading.
-    writer.shutdown(grace).await;
+    let mut reader = reader;
+    // Our Done is out and our direction closed (by the writer task); wait for the
+    // peer's close so that dropping the socket never resets a peer still reading.
     reader.drain(grace).await;
     let (to_responder, to_initiator) = match agreed.role {
         Role::Initiator => (writer.log.digest(), reader.log.digest()),
@@ -598,7 +597,9 @@ where
             source,
         })?;
     let mut reader_task = tokio::spawn(reader_loop(reader, in_tx, cancel_rx.clone(), bounds));
-    let mut writer_task = tokio::spawn(writer_loop(writer, out_rx, cancel_rx, width, progress));
+    let mut writer_task = tokio::spawn(writer_loop(
+        writer, out_rx, cancel_rx, width, progress, grace,
+    ));
 
     let mut reader_back = None;
     let mut writer_back = None;
@@ -873,6 +874,7 @@ async fn writer_loop<W: AsyncWrite + Unpin>(
     mut cancel: watch::Receiver<bool>,
     width: u8,
     progress: Progress,
+    grace: Duration,
 ) -> WriterOut<W> {
     let (mut sent, mut answered) = (0u64, 0u64);
     loop {
@@ -918,6 +920,11 @@ async fn writer_loop<W: AsyncWrite + Unpin>(
                 let r = writer
                     .write_frame(&Frame::Control(Control::Done(summary)), PSI_PHASE, false)
                     .await;
+                if r.is_ok() {
+                    // Nothing follows Done: close now, so the peer's final read ends
+                    // without waiting for our comparison to finish.
+                    writer.shutdown(grace).await;
+                }
                 return (writer, r.map(|_| WriterEnd::DoneSent));
             }
         };
