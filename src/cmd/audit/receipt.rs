@@ -1,0 +1,962 @@
+//! `blindmatch audit receipt`: do two session receipts describe the same session
+//! (the rules of `docs/receipt-format.md`), is each consistent in itself, and do the
+//! output files at hand still have the SHA-256, size and row count recorded?
+//!
+//! A receipt is not signed either; the cross-check is what gives it weight: the
+//! transcript hash, session ID, sizes and traffic of one side must mirror the
+//! other's, so changing one receipt alone is caught.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args as ClapArgs;
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::ReportArgs;
+use super::files::{self, FileCheck, Recorded};
+use super::json::{self, Walker};
+use super::manifest::describe_check;
+use super::report::{self, Finding, group, safe_name};
+use crate::dataset::{CsvReader, InputSource};
+use crate::error::{ExitStatus, Failure};
+
+/// Check that two session receipts describe the same session, and that output
+/// files still match what the receipts recorded.
+///
+/// The receipts must agree on session ID, transcript hash, mode, reveal,
+/// identifier type and profile; roles must be opposite; each side's declared size
+/// and certificate fingerprint must be what the other recorded for its peer; bytes
+/// sent by one must be bytes received by the other. Output files are found from
+/// the recorded paths (relative to the receipt's folder, then to the current
+/// folder) unless --output-a/--output-b name them. Exit code 0 when every check
+/// passes, 3 when any fails.
+///
+/// Example:
+///
+///   blindmatch audit receipt acme.receipt.json insurer.receipt.json
+#[derive(Debug, ClapArgs)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// One party's receipt.
+    #[arg(value_name = "A.json")]
+    a: PathBuf,
+
+    /// The other party's receipt.
+    #[arg(value_name = "B.json")]
+    b: PathBuf,
+
+    /// A's output file, when it is not where A's receipt says.
+    #[arg(long, value_name = "FILE")]
+    output_a: Option<PathBuf>,
+
+    /// B's output file, when it is not where B's receipt says.
+    #[arg(long, value_name = "FILE")]
+    output_b: Option<PathBuf>,
+
+    /// Field delimiter of the output files, for counting their rows.
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    delimiter: String,
+
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// The value of a receipt's `format` field.
+const FORMAT: &str = "blindmatch-receipt";
+/// The receipt version this build reads.
+const VERSION: u64 = 1;
+
+/// A receipt as read; every field optional so that a damaged receipt still gives
+/// every check its other fields allow.
+#[derive(Debug, Default)]
+struct Receipt {
+    label: &'static str,
+    tool_version: Option<String>,
+    protocol_version: Option<u64>,
+    session_id: Option<String>,
+    transcript_hash: Option<String>,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    mode: Option<String>,
+    reveal: Option<String>,
+    id_type: Option<String>,
+    profile_name: Option<String>,
+    profile_digest: Option<String>,
+    local_role: Option<String>,
+    network_role: Option<String>,
+    local_fingerprint: Option<Option<String>>,
+    local_size: Option<u64>,
+    input_rows: Option<u64>,
+    input_values: Option<u64>,
+    input_empty: Option<u64>,
+    input_rejected: Option<u64>,
+    input_rejects: Option<Vec<(String, u64)>>,
+    batch_size: Option<u64>,
+    comparison_bytes: Option<u64>,
+    learns: Option<bool>,
+    peer_role: Option<String>,
+    peer_fingerprint: Option<Option<String>>,
+    peer_size: Option<u64>,
+    min_peer_set: Option<Option<u64>>,
+    matched_rows: Option<Option<u64>>,
+    matched_values: Option<Option<u64>>,
+    cardinality: Option<Option<u64>>,
+    /// `Some(None)`: the receipt says there is no output.
+    output: Option<Option<Recorded>>,
+    bytes_sent: Option<u64>,
+    bytes_received: Option<u64>,
+    frames_sent: Option<u64>,
+    frames_received: Option<u64>,
+    findings: Vec<Finding>,
+}
+
+impl Receipt {
+    fn from_value(label: &'static str, v: &Value) -> Receipt {
+        let mut w = Walker::default();
+        let mut r = Receipt {
+            label,
+            ..Receipt::default()
+        };
+        r.tool_version = w.object(v, "", "tool").and_then(|t| {
+            w.string(t, "tool", "name");
+            w.string(t, "tool", "version")
+        });
+        r.protocol_version = w.uint(v, "", "protocol_version");
+        r.session_id = w.string(v, "", "session_id");
+        r.transcript_hash = w.string(v, "", "transcript_hash");
+        r.started_at = w.string(v, "", "started_at");
+        r.finished_at = w.string(v, "", "finished_at");
+        r.mode = w.string(v, "", "mode");
+        r.reveal = w.string(v, "", "reveal");
+        r.id_type = w.string(v, "", "id_type");
+        if let Some(p) = w.object(v, "", "profile") {
+            r.profile_name = w.string(p, "profile", "name");
+            r.profile_digest = w.string(p, "profile", "digest");
+        }
+        r.batch_size = w.uint(v, "", "batch_size");
+        r.comparison_bytes = w.uint(v, "", "comparison_bytes");
+        if let Some(l) = w.object(v, "", "local") {
+            r.local_role = w.string(l, "local", "role");
+            r.network_role = w.opt_string(l, "local", "network_role");
+            r.local_fingerprint = w.nullable_string(l, "local", "fingerprint");
+            r.local_size = w.uint(l, "local", "declared_size");
+            if let Some(i) = w.object(l, "local", "input") {
+                w.string(i, "local.input", "path");
+                w.string(i, "local.input", "sha256");
+                r.input_rows = w.uint(i, "local.input", "rows");
+                w.uint(i, "local.input", "bytes");
+                w.string(i, "local.input", "column");
+                r.input_values = w.uint(i, "local.input", "values");
+                r.input_empty = w.uint(i, "local.input", "empty");
+                r.input_rejected = w.uint(i, "local.input", "rejected");
+                r.input_rejects = w.counts(i, "local.input", "rejects");
+            }
+            r.learns = w.boolean(l, "local", "learns");
+        }
+        if let Some(p) = w.object(v, "", "peer") {
+            r.peer_role = w.string(p, "peer", "role");
+            r.peer_fingerprint = w.nullable_string(p, "peer", "fingerprint");
+            r.peer_size = w.uint(p, "peer", "declared_size");
+            r.min_peer_set = w.nullable_uint(p, "peer", "min_peer_set");
+        }
+        if let Some(res) = w.object(v, "", "result") {
+            r.matched_rows = w.nullable_uint(res, "result", "matched_rows");
+            r.matched_values = w.nullable_uint(res, "result", "matched_values");
+            r.cardinality = w.nullable_uint(res, "result", "cardinality");
+        }
+        r.output = w.nullable_object(v, "", "output").map(|o| {
+            o.and_then(|o| {
+                let path = w.string(o, "output", "path");
+                let sha256 = w.string(o, "output", "sha256");
+                let bytes = w.uint(o, "output", "bytes");
+                Some(Recorded {
+                    path: path?,
+                    sha256: sha256?,
+                    bytes: Some(bytes?),
+                })
+            })
+        });
+        if let Some(t) = w.object(v, "", "traffic") {
+            r.bytes_sent = w.uint(t, "traffic", "bytes_sent");
+            r.bytes_received = w.uint(t, "traffic", "bytes_received");
+            r.frames_sent = w.uint(t, "traffic", "frames_sent");
+            r.frames_received = w.uint(t, "traffic", "frames_received");
+        }
+        w.object(v, "", "timings_ms");
+        for p in w.problems {
+            let how = if p.missing {
+                "is missing"
+            } else {
+                "has the wrong type"
+            };
+            r.findings.push(
+                Finding::new(
+                    "receipt_malformed",
+                    format!(
+                        "receipt {label}: field `{}` {how} (expected {})",
+                        p.field, p.expected
+                    ),
+                )
+                .field(p.field),
+            );
+        }
+        r
+    }
+
+    fn finding(&self, check: &'static str, field: &str, message: String) -> Finding {
+        Finding::new(check, format!("receipt {}: {message}", self.label)).field(field)
+    }
+
+    /// Checks one receipt needs nothing else for.
+    fn internal(&self, out: &mut Vec<Finding>) {
+        // A 16-byte session ID and a 32-byte SHA-256 transcript hash, in hex.
+        for (field, value, len) in [
+            ("session_id", &self.session_id, 32),
+            ("transcript_hash", &self.transcript_hash, 64),
+        ] {
+            if value.as_deref().is_some_and(|v| !is_hex(v, len)) {
+                out.push(self.finding(
+                    "receipt_malformed",
+                    field,
+                    format!("`{field}` is not {len} lowercase hex digits"),
+                ));
+            }
+        }
+        for (field, value) in [
+            ("local.fingerprint", &self.local_fingerprint),
+            ("peer.fingerprint", &self.peer_fingerprint),
+        ] {
+            if let Some(Some(fp)) = value
+                && !is_fingerprint(fp)
+            {
+                out.push(self.finding(
+                    "receipt_malformed",
+                    field,
+                    format!("`{field}` is not a `sha256:` certificate fingerprint"),
+                ));
+            }
+        }
+        if let Some(m) = self
+            .mode
+            .as_deref()
+            .filter(|m| !matches!(*m, "intersection" | "cardinality"))
+        {
+            out.push(self.finding(
+                "receipt_malformed",
+                "mode",
+                format!("mode `{}` is not intersection or cardinality", safe_name(m)),
+            ));
+        }
+        if let Some(r) = self
+            .reveal
+            .as_deref()
+            .filter(|r| !matches!(*r, "initiator" | "responder" | "both"))
+        {
+            out.push(self.finding(
+                "receipt_malformed",
+                "reveal",
+                format!(
+                    "reveal `{}` is not initiator, responder or both",
+                    safe_name(r)
+                ),
+            ));
+        }
+        for (field, role) in [
+            ("local.role", &self.local_role),
+            ("peer.role", &self.peer_role),
+        ] {
+            if let Some(r) = role
+                .as_deref()
+                .filter(|r| !matches!(*r, "initiator" | "responder"))
+            {
+                out.push(self.finding(
+                    "receipt_malformed",
+                    field,
+                    format!("role `{}` is not initiator or responder", safe_name(r)),
+                ));
+            }
+        }
+        if let (Some(l), Some(p)) = (&self.local_role, &self.peer_role)
+            && l == p
+        {
+            out.push(self.finding(
+                "receipt_inconsistent",
+                "peer.role",
+                "local and peer have the same role".to_owned(),
+            ));
+        }
+        // Who learns follows from reveal and role.
+        if let (Some(reveal), Some(role), Some(learns)) =
+            (&self.reveal, &self.local_role, self.learns)
+        {
+            let should = reveal == "both" || reveal == role;
+            if learns != should {
+                out.push(self.finding(
+                    "receipt_inconsistent",
+                    "local.learns",
+                    format!(
+                        "`learns` is {learns}, but reveal `{}` for the {} means {should}",
+                        safe_name(reveal),
+                        safe_name(role)
+                    ),
+                ));
+            }
+        }
+        self.check_results(out);
+        self.check_input(out);
+        if let (Some(size), Some(Some(min))) = (self.peer_size, self.min_peer_set)
+            && size < min
+        {
+            out.push(self.finding(
+                "receipt_inconsistent",
+                "peer.declared_size",
+                format!("the peer's set of {size} is below --min-peer-set {min}: the session should have been refused"),
+            ));
+        }
+        let time = |field: &str, s: &Option<String>, out: &mut Vec<Finding>| {
+            let s = s.as_deref()?;
+            let t = OffsetDateTime::parse(s, &Rfc3339).ok();
+            if t.is_none() {
+                out.push(self.finding(
+                    "receipt_malformed",
+                    field,
+                    format!("`{field}` is not an RFC 3339 time"),
+                ));
+            }
+            t
+        };
+        let started = time("started_at", &self.started_at, out);
+        let finished = time("finished_at", &self.finished_at, out);
+        if let (Some(s), Some(f)) = (started, finished)
+            && f < s
+        {
+            out.push(self.finding(
+                "receipt_inconsistent",
+                "finished_at",
+                "finished_at is before started_at".to_owned(),
+            ));
+        }
+    }
+
+    /// The input counts: every row is a value, empty or rejected; the set is the
+    /// distinct values, so it is no larger than the values.
+    fn check_input(&self, out: &mut Vec<Finding>) {
+        if let (Some(rows), Some(v), Some(e), Some(r)) = (
+            self.input_rows,
+            self.input_values,
+            self.input_empty,
+            self.input_rejected,
+        ) && v.checked_add(e).and_then(|s| s.checked_add(r)) != Some(rows)
+        {
+            out.push(self.finding(
+                "receipt_inconsistent",
+                "local.input",
+                format!(
+                    "values {v} + empty {e} + rejected {r} do not add up to the {rows} input rows"
+                ),
+            ));
+        }
+        if let (Some(rejects), Some(r)) = (&self.input_rejects, self.input_rejected) {
+            let sum: u64 = rejects.iter().map(|(_, n)| *n).sum();
+            if sum != r {
+                out.push(self.finding(
+                    "receipt_inconsistent",
+                    "local.input.rejects",
+                    format!(
+                        "rejects by reason add up to {sum}, but {r} cells are recorded as rejected"
+                    ),
+                ));
+            }
+            if rejects
+                .iter()
+                .any(|(code, _)| blindmatch_token::Rejection::from_code(code).is_none())
+            {
+                out.push(self.finding(
+                    "receipt_inconsistent",
+                    "local.input.rejects",
+                    "a rejection reason code is not one this build knows".to_owned(),
+                ));
+            }
+        }
+        let most = self.input_values.or(self.input_rows);
+        if let (Some(size), Some(most)) = (self.local_size, most)
+            && size > most
+        {
+            out.push(self.finding(
+                "receipt_inconsistent",
+                "local.declared_size",
+                format!("declared set size {size} exceeds the {most} input values"),
+            ));
+        }
+    }
+
+    fn check_results(&self, out: &mut Vec<Finding>) {
+        let (Some(learns), Some(mode)) = (self.learns, self.mode.as_deref()) else {
+            return;
+        };
+        let rows = self.matched_rows.flatten();
+        let values = self.matched_values.flatten();
+        let card = self.cardinality.flatten();
+        let has_output = matches!(self.output, Some(Some(_)));
+        if !learns {
+            if rows.is_some() || values.is_some() || card.is_some() || has_output {
+                out.push(
+                    self.finding(
+                        "receipt_inconsistent",
+                        "result",
+                        "this side does not learn, yet the receipt records results or an output"
+                            .to_owned(),
+                    ),
+                );
+            }
+            return;
+        }
+        match mode {
+            "cardinality" => {
+                if card.is_none() || rows.is_some() || values.is_some() || has_output {
+                    out.push(self.finding(
+                        "receipt_inconsistent",
+                        "result",
+                        "in cardinality mode a learner records the cardinality only, and no output".to_owned(),
+                    ));
+                }
+            }
+            "intersection" => {
+                if rows.is_none() || values.is_none() {
+                    out.push(self.finding(
+                        "receipt_inconsistent",
+                        "result",
+                        "a learner in intersection mode records matched rows and values".to_owned(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let limit = self.local_size.zip(self.peer_size).map(|(a, b)| a.min(b));
+        for (field, n) in [
+            ("result.matched_values", values),
+            ("result.cardinality", card),
+        ] {
+            if let (Some(n), Some(limit)) = (n, limit)
+                && n > limit
+            {
+                out.push(self.finding(
+                    "receipt_inconsistent",
+                    field,
+                    format!("{n} matches is more than the smaller declared set ({limit})"),
+                ));
+            }
+        }
+        if let (Some(r), Some(v)) = (rows, values)
+            && r < v
+        {
+            out.push(self.finding(
+                "receipt_inconsistent",
+                "result.matched_rows",
+                format!("{r} matched rows cannot hold {v} matched values"),
+            ));
+        }
+        if let (Some(r), Some(input)) = (rows, self.input_rows)
+            && r > input
+        {
+            out.push(self.finding(
+                "receipt_inconsistent",
+                "result.matched_rows",
+                format!("{r} matched rows is more than the {input} input rows"),
+            ));
+        }
+    }
+}
+
+/// Whether `s` is exactly `len` lowercase hex digits.
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `sha256:` and 64 hex digits, the canonical certificate fingerprint.
+fn is_fingerprint(fp: &str) -> bool {
+    fp.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The cross-receipt rules of `docs/receipt-format.md`.
+fn same_session(a: &Receipt, b: &Receipt, out: &mut Vec<Finding>) {
+    fn mismatch(field: &str, what: String) -> Finding {
+        Finding::new("session_mismatch", what).field(field)
+    }
+    let pairs: [(&str, &Option<String>, &Option<String>); 7] = [
+        ("session_id", &a.session_id, &b.session_id),
+        ("transcript_hash", &a.transcript_hash, &b.transcript_hash),
+        ("mode", &a.mode, &b.mode),
+        ("reveal", &a.reveal, &b.reveal),
+        ("id_type", &a.id_type, &b.id_type),
+        ("profile.name", &a.profile_name, &b.profile_name),
+        ("profile.digest", &a.profile_digest, &b.profile_digest),
+    ];
+    for (field, x, y) in pairs {
+        if let (Some(x), Some(y)) = (x, y)
+            && x != y
+        {
+            out.push(mismatch(
+                field,
+                format!("`{field}` differs between the receipts"),
+            ));
+        }
+    }
+    for (field, x, y) in [
+        ("protocol_version", a.protocol_version, b.protocol_version),
+        ("batch_size", a.batch_size, b.batch_size),
+        ("comparison_bytes", a.comparison_bytes, b.comparison_bytes),
+    ] {
+        if let (Some(x), Some(y)) = (x, y)
+            && x != y
+        {
+            out.push(mismatch(
+                field,
+                format!("`{field}` is {x} in A, {y} in B; the handshake agrees on one"),
+            ));
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.local_role, &b.local_role)
+        && x == y
+    {
+        out.push(mismatch(
+            "local.role",
+            format!("both receipts are from the {} side", safe_name(x)),
+        ));
+    }
+    for (this, other) in [(a, b), (b, a)] {
+        if let (Some(p), Some(l)) = (&this.peer_role, &other.local_role)
+            && p != l
+        {
+            out.push(mismatch(
+                "peer.role",
+                format!(
+                    "receipt {} names its peer's role `{}`, but {} was `{}`",
+                    this.label,
+                    safe_name(p),
+                    other.label,
+                    safe_name(l)
+                ),
+            ));
+        }
+        if let (Some(p), Some(l)) = (this.peer_size, other.local_size)
+            && p != l
+        {
+            out.push(mismatch(
+                "peer.declared_size",
+                format!(
+                    "receipt {} records a peer set of {p}, but {} declared {l}",
+                    this.label, other.label
+                ),
+            ));
+        }
+        if let (Some(p), Some(l)) = (&this.peer_fingerprint, &other.local_fingerprint)
+            && p != l
+        {
+            out.push(mismatch(
+                "peer.fingerprint",
+                format!(
+                    "receipt {} pinned a peer fingerprint that is not {}'s own",
+                    this.label, other.label
+                ),
+            ));
+        }
+        if let (Some(sent), Some(received)) = (this.bytes_sent, other.bytes_received)
+            && sent != received
+        {
+            out.push(mismatch(
+                "traffic.bytes_sent",
+                format!(
+                    "{} sent {sent} bytes, {} received {received}",
+                    this.label, other.label
+                ),
+            ));
+        }
+        if let (Some(sent), Some(received)) = (this.frames_sent, other.frames_received)
+            && sent != received
+        {
+            out.push(mismatch(
+                "traffic.frames_sent",
+                format!(
+                    "{} sent {sent} frames, {} received {received}",
+                    this.label, other.label
+                ),
+            ));
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.network_role, &b.network_role)
+        && x == y
+    {
+        out.push(mismatch(
+            "local.network_role",
+            format!("both sides were the {}", safe_name(x)),
+        ));
+    }
+    // The intersection is one set: two learners must agree on its size.
+    for (field, x, y) in [
+        (
+            "result.matched_values",
+            a.matched_values.flatten(),
+            b.matched_values.flatten(),
+        ),
+        (
+            "result.cardinality",
+            a.cardinality.flatten(),
+            b.cardinality.flatten(),
+        ),
+    ] {
+        if let (Some(x), Some(y)) = (x, y)
+            && x != y
+        {
+            out.push(mismatch(
+                field,
+                format!("A learned {x}, B learned {y}; both learned the same intersection"),
+            ));
+        }
+    }
+}
+
+/// What the output-file check found.
+#[derive(Debug, Serialize)]
+struct OutputCheck {
+    #[serde(flatten)]
+    file: FileCheck,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_match_id: Option<bool>,
+}
+
+/// Checks one side's output file, if the receipt records one and it is at hand.
+fn check_output(
+    r: &Receipt,
+    receipt_path: &Path,
+    given: Option<&Path>,
+    delimiter: u8,
+    findings: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Option<OutputCheck>> {
+    let recorded = match (&r.output, given) {
+        (Some(Some(rec)), _) => rec,
+        (Some(None), Some(path)) => {
+            return Err(Failure::bad_input(format!(
+                "receipt {} records no output, but --output-{} '{}' was given",
+                r.label,
+                r.label.to_lowercase(),
+                path.display()
+            ))
+            .hint("a side that learned no rows writes no output file; leave the option out")
+            .into());
+        }
+        _ => return Ok(None),
+    };
+    let path = match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => files::locate(&recorded.path, receipt_path),
+    };
+    let Some(path) = path else {
+        notes.push(format!(
+            "receipt {}: the output file is not at hand; its SHA-256 was not checked (--output-{} FILE)",
+            r.label,
+            r.label.to_lowercase()
+        ));
+        return Ok(Some(OutputCheck {
+            file: files::check("output file", None, recorded, findings)?,
+            rows: None,
+            has_match_id: None,
+        }));
+    };
+    let file = files::check("output file", Some(&path), recorded, findings)?;
+    let reader = CsvReader::open(&InputSource::File(path.clone()), delimiter)?;
+    let has_match_id = reader.header().iter().any(|h| h == "match_id");
+    let rows = reader.finish()?.rows;
+    if let Some(Some(expected)) = r.matched_rows
+        && rows != expected
+    {
+        findings.push(
+            Finding::new(
+                "count_mismatch",
+                format!("receipt {}: the output file has {rows} rows, the receipt records {expected} matched rows", r.label),
+            )
+            .field("result.matched_rows"),
+        );
+    }
+    if !has_match_id {
+        notes.push(format!(
+            "receipt {}: the output file has no `match_id` column",
+            r.label
+        ));
+    }
+    Ok(Some(OutputCheck {
+        file,
+        rows: Some(rows),
+        has_match_id: Some(has_match_id),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct Side {
+    receipt: String,
+    role: Option<String>,
+    fingerprint: Option<String>,
+    declared_size: Option<u64>,
+    learns: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<OutputCheck>,
+}
+
+#[derive(Debug, Serialize)]
+struct Details {
+    session_id: Option<String>,
+    transcript_hash: Option<String>,
+    mode: Option<String>,
+    reveal: Option<String>,
+    a: Side,
+    b: Side,
+}
+
+/// Runs `blindmatch audit receipt`.
+///
+/// # Errors
+/// Bad input (exit 2) for unreadable receipts; check-failed (exit 3) for findings.
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    let delimiter = crate::dataset::parse_delimiter(&args.delimiter)?;
+    let a = Receipt::from_value("A", &json::load(&args.a, "receipt", FORMAT, VERSION)?);
+    let b = Receipt::from_value("B", &json::load(&args.b, "receipt", FORMAT, VERSION)?);
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut notes = Vec::new();
+    findings.extend(a.findings.iter().cloned());
+    findings.extend(b.findings.iter().cloned());
+    a.internal(&mut findings);
+    b.internal(&mut findings);
+    same_session(&a, &b, &mut findings);
+    if a.tool_version != b.tool_version {
+        notes.push("the two sides ran different blindmatch versions".to_owned());
+    }
+    let out_a = check_output(
+        &a,
+        &args.a,
+        args.output_a.as_deref(),
+        delimiter,
+        &mut findings,
+        &mut notes,
+    )?;
+    let out_b = check_output(
+        &b,
+        &args.b,
+        args.output_b.as_deref(),
+        delimiter,
+        &mut findings,
+        &mut notes,
+    )?;
+    notes.push(
+        "receipts are not signed: each is checked against the other; keep both sides' copies apart"
+            .to_owned(),
+    );
+    let side = |r: &Receipt, path: &Path, output| Side {
+        receipt: safe_name(&path.display().to_string()),
+        role: r.local_role.as_deref().map(safe_name),
+        fingerprint: r.local_fingerprint.clone().flatten().map(|f| safe_name(&f)),
+        declared_size: r.local_size,
+        learns: r.learns,
+        output,
+    };
+    let details = Details {
+        session_id: a.session_id.as_deref().map(safe_name),
+        transcript_hash: a.transcript_hash.as_deref().map(safe_name),
+        mode: a.mode.as_deref().map(safe_name),
+        reveal: a.reveal.as_deref().map(safe_name),
+        a: side(&a, &args.a, out_a),
+        b: side(&b, &args.b, out_b),
+    };
+    let subject = format!("'{}' and '{}'", details.a.receipt, details.b.receipt);
+    report::emit(
+        "receipt",
+        &subject,
+        details,
+        findings,
+        notes,
+        args.report.json,
+        human,
+    )
+}
+
+fn human(d: &Details) -> String {
+    let mut s = format!(
+        "audit receipt: '{}' (A) and '{}' (B)\n",
+        d.a.receipt, d.b.receipt
+    );
+    s.push_str(&format!(
+        "  session {}, transcript {}, mode {}, reveal {}\n",
+        d.session_id
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), files::short),
+        d.transcript_hash
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), files::short),
+        d.mode.as_deref().unwrap_or("-"),
+        d.reveal.as_deref().unwrap_or("-")
+    ));
+    for (label, side) in [("A", &d.a), ("B", &d.b)] {
+        s.push_str(&format!(
+            "  {label}: {} set of {}, {}{}\n",
+            side.role.as_deref().unwrap_or("?"),
+            side.declared_size.map_or_else(|| "?".to_owned(), group),
+            match side.learns {
+                Some(true) => "learns",
+                Some(false) => "does not learn",
+                None => "learns ?",
+            },
+            side.fingerprint
+                .as_deref()
+                .map(|f| format!(
+                    ", certificate {}",
+                    files::short(f.strip_prefix("sha256:").unwrap_or(f))
+                ))
+                .unwrap_or_default()
+        ));
+        if let Some(o) = &side.output {
+            s.push_str(&format!(
+                "     {}{}\n",
+                describe_check(&o.file),
+                o.rows
+                    .map(|r| format!("; {} rows", group(r)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn pair() -> (Value, Value) {
+        let fa = format!("sha256:{}", "aa".repeat(32));
+        let fb = format!("sha256:{}", "bb".repeat(32));
+        let base = serde_json::json!({
+            "format": "blindmatch-receipt", "version": 1,
+            "tool": {"name": "blindmatch", "version": "0.1.0"},
+            "protocol_version": 1,
+            "session_id": "11".repeat(16), "transcript_hash": "22".repeat(32),
+            "batch_size": 4096, "comparison_bytes": 8,
+            "started_at": "2026-11-22T10:00:00Z", "finished_at": "2026-11-22T10:00:05Z",
+            "mode": "intersection", "reveal": "both", "id_type": "phone",
+            "profile": {"name": "bm-std-v1", "digest": "33".repeat(32)},
+            "timings_ms": {"total": 5000}
+        });
+        let mut a = base.clone();
+        a["local"] = serde_json::json!({"role": "initiator", "network_role": "connector",
+            "fingerprint": fa, "declared_size": 80, "input": {"path": "a.csv", "sha256": "44".repeat(32), "rows": 90, "bytes": 900,
+                "column": "phone", "values": 85, "empty": 3, "rejected": 2, "rejects": {"too_short": 2}},
+            "learns": true});
+        a["peer"] = serde_json::json!({"role": "responder", "fingerprint": fb, "declared_size": 100, "min_peer_set": 10});
+        a["result"] =
+            serde_json::json!({"matched_rows": 31, "matched_values": 30, "cardinality": 30});
+        a["output"] =
+            serde_json::json!({"path": "a.out.csv", "sha256": "55".repeat(32), "bytes": 10});
+        a["traffic"] = serde_json::json!({"bytes_sent": 1000, "bytes_received": 2000, "frames_sent": 5, "frames_received": 6});
+        let mut b = base;
+        b["local"] = serde_json::json!({"role": "responder", "network_role": "listener",
+            "fingerprint": fb, "declared_size": 100, "input": {"path": "b.csv", "sha256": "66".repeat(32), "rows": 100, "bytes": 1000,
+                "column": "phone", "values": 100, "empty": 0, "rejected": 0, "rejects": {}},
+            "learns": true});
+        b["peer"] = serde_json::json!({"role": "initiator", "fingerprint": fa, "declared_size": 80, "min_peer_set": 10});
+        b["result"] =
+            serde_json::json!({"matched_rows": 30, "matched_values": 30, "cardinality": 30});
+        b["output"] =
+            serde_json::json!({"path": "b.out.csv", "sha256": "77".repeat(32), "bytes": 10});
+        b["traffic"] = serde_json::json!({"bytes_sent": 2000, "bytes_received": 1000, "frames_sent": 6, "frames_received": 5});
+        (a, b)
+    }
+
+    fn findings(a: &Value, b: &Value) -> Vec<(&'static str, Option<String>)> {
+        let (a, b) = (Receipt::from_value("A", a), Receipt::from_value("B", b));
+        let mut out: Vec<Finding> = a.findings.iter().chain(&b.findings).cloned().collect();
+        a.internal(&mut out);
+        b.internal(&mut out);
+        same_session(&a, &b, &mut out);
+        out.into_iter().map(|f| (f.check, f.field)).collect()
+    }
+
+    #[test]
+    fn matching_receipts_are_clean() {
+        let (a, b) = pair();
+        assert_eq!(findings(&a, &b), vec![]);
+    }
+
+    #[test]
+    fn every_rule_catches_a_one_field_change() {
+        let cases: Vec<(&str, Value, &str)> = vec![
+            (
+                "/transcript_hash",
+                "99".repeat(32).into(),
+                "transcript_hash",
+            ),
+            ("/session_id", "98".repeat(16).into(), "session_id"),
+            ("/session_id", "98".repeat(32).into(), "session_id"),
+            ("/batch_size", 1024.into(), "batch_size"),
+            ("/local/input/values", 84.into(), "local.input"),
+            (
+                "/local/input/rejects/too_short",
+                1.into(),
+                "local.input.rejects",
+            ),
+            ("/mode", "cardinality".into(), "mode"),
+            ("/reveal", "initiator".into(), "reveal"),
+            ("/id_type", "email".into(), "id_type"),
+            ("/profile/digest", "00".repeat(32).into(), "profile.digest"),
+            ("/local/declared_size", 81.into(), "peer.declared_size"),
+            ("/peer/declared_size", 99.into(), "peer.declared_size"),
+            (
+                "/local/fingerprint",
+                format!("sha256:{}", "cc".repeat(32)).into(),
+                "peer.fingerprint",
+            ),
+            ("/traffic/bytes_sent", 1001.into(), "traffic.bytes_sent"),
+            ("/traffic/frames_received", 7.into(), "traffic.frames_sent"),
+            ("/local/role", "responder".into(), "local.role"),
+            ("/result/matched_values", 29.into(), "result.matched_values"),
+            ("/result/matched_rows", 20.into(), "result.matched_rows"),
+            ("/local/learns", false.into(), "local.learns"),
+            ("/peer/min_peer_set", 200.into(), "peer.declared_size"),
+            ("/finished_at", "2026-11-22T09:00:00Z".into(), "finished_at"),
+            ("/transcript_hash", "not hex".into(), "transcript_hash"),
+        ];
+        for (pointer, value, field) in cases {
+            let (mut a, b) = pair();
+            *a.pointer_mut(pointer).unwrap() = value;
+            let found = findings(&a, &b);
+            assert!(
+                found.iter().any(|(_, f)| f.as_deref() == Some(field)),
+                "{pointer}: {found:?}"
+            );
+        }
+        let (mut a, b) = pair();
+        a.as_object_mut().unwrap().remove("transcript_hash");
+        assert!(findings(&a, &b).contains(&("receipt_malformed", Some("transcript_hash".into()))));
+    }
+
+    #[test]
+    fn non_learners_record_no_results() {
+        let (mut a, mut b) = pair();
+        for v in [&mut a, &mut b] {
+            v["reveal"] = "initiator".into();
+        }
+        b["local"]["learns"] = false.into();
+        b["result"] =
+            serde_json::json!({"matched_rows": null, "matched_values": null, "cardinality": null});
+        b["output"] = Value::Null;
+        assert_eq!(findings(&a, &b), vec![]);
+        b["result"]["cardinality"] = 30.into();
+        assert_eq!(
+            findings(&a, &b),
+            vec![("receipt_inconsistent", Some("result".into()))]
+        );
+    }
+}

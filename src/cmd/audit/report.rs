@@ -1,0 +1,302 @@
+//! What an audit reports and how: findings with stable check codes, capped row
+//! lists, the JSON envelope shared by every `audit` subcommand, and the short human
+//! summary.
+//!
+//! A report names files, columns, key IDs, counts and row numbers. It never holds a
+//! cell value: names taken from the audited files (column headers, paths in a
+//! manifest) go through [`safe_name`] first, so even a header that is itself a
+//! phone number is not echoed.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use serde::Serialize;
+
+use super::scan::Scanner;
+use crate::error::{ExitStatus, FailWith, Failure};
+use crate::manifest::Tool;
+
+/// The `format` field of a JSON audit report.
+pub(crate) const FORMAT: &str = "blindmatch-audit-report";
+/// The report layout version.
+pub(crate) const VERSION: u32 = 1;
+
+/// Row numbers of cells with some property: the total count and the first few.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct RowList {
+    /// How many rows.
+    pub(crate) count: u64,
+    /// The first rows (1-based data row numbers, the header excluded), at most the cap.
+    pub(crate) rows: Vec<u64>,
+    #[serde(skip)]
+    cap: usize,
+}
+
+impl RowList {
+    /// An empty list that keeps at most `cap` row numbers.
+    pub(crate) fn new(cap: usize) -> Self {
+        RowList {
+            count: 0,
+            rows: Vec::new(),
+            cap,
+        }
+    }
+
+    /// Counts one row (kept if the list is not full).
+    pub(crate) fn add(&mut self, row: u64) {
+        self.count += 1;
+        if self.rows.len() < self.cap {
+            self.rows.push(row);
+        }
+    }
+
+    /// Whether rows were counted but not listed.
+    pub(crate) fn truncated(&self) -> bool {
+        self.count > self.rows.len() as u64
+    }
+
+    /// `rows 3, 17, 230 and 12 more` (or `row 3`).
+    pub(crate) fn describe(&self) -> String {
+        let mut s = String::from(if self.count == 1 { "row " } else { "rows " });
+        for (i, r) in self.rows.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            let _ = write!(s, "{r}");
+        }
+        if self.truncated() {
+            let _ = write!(s, " and {} more", self.count - self.rows.len() as u64);
+        }
+        s
+    }
+}
+
+/// One problem an audit found. `check` is a stable code for automation.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Finding {
+    /// Stable code, e.g. `raw_identifier`, `file_hash_mismatch`, `session_mismatch`.
+    pub(crate) check: &'static str,
+    /// The column concerned, if any (as [`safe_name`] shows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) column: Option<String>,
+    /// The identifier kind, for raw-identifier findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) kind: Option<&'static str>,
+    /// The field of a manifest or receipt concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) field: Option<String>,
+    /// How many cells or rows are concerned, if counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) count: Option<u64>,
+    /// The first rows concerned, if rows apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rows: Option<Vec<u64>>,
+    /// Whether more rows were concerned than listed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) rows_truncated: bool,
+    /// One sentence for humans.
+    pub(crate) message: String,
+}
+
+impl Finding {
+    /// A finding with a check code and a message.
+    pub(crate) fn new(check: &'static str, message: impl Into<String>) -> Self {
+        Finding {
+            check,
+            column: None,
+            kind: None,
+            field: None,
+            count: None,
+            rows: None,
+            rows_truncated: false,
+            message: message.into(),
+        }
+    }
+
+    /// Names the column.
+    pub(crate) fn column(mut self, column: &str) -> Self {
+        self.column = Some(column.to_owned());
+        self
+    }
+
+    /// Names the identifier kind.
+    pub(crate) fn kind(mut self, kind: &'static str) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Names the document field.
+    pub(crate) fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Adds the count and row numbers.
+    pub(crate) fn rows(mut self, rows: &RowList) -> Self {
+        self.count = Some(rows.count);
+        self.rows = Some(rows.rows.clone());
+        self.rows_truncated = rows.truncated();
+        self
+    }
+}
+
+/// A name taken from an audited file (a column header, a recorded path), made safe
+/// to print: if it looks like it holds a raw identifier it is replaced.
+pub(crate) fn safe_name(name: &str) -> String {
+    if Scanner::new(None).scan(name).is_empty() {
+        name.to_owned()
+    } else {
+        "<redacted: looks like a raw identifier>".to_owned()
+    }
+}
+
+/// The JSON report: an envelope shared by every audit, with the audit's own details.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report<T: Serialize> {
+    format: &'static str,
+    version: u32,
+    /// Which audit: `tokens`, `manifest` or `receipt`.
+    audit: &'static str,
+    tool: Tool,
+    /// When the audit ran (RFC 3339, UTC).
+    audited_at: String,
+    /// True when there are no findings.
+    clean: bool,
+    findings: Vec<Finding>,
+    /// Things an auditor should know that are not failures (checks skipped, ...).
+    notes: Vec<String>,
+    #[serde(flatten)]
+    details: T,
+}
+
+/// Prints the report (JSON or `human`) on stdout and turns findings into exit code 3.
+///
+/// # Errors
+/// A check-failed error (exit 3) when there are findings; an I/O error when stdout
+/// cannot be written.
+pub(crate) fn emit<T: Serialize>(
+    audit: &'static str,
+    subject: &str,
+    details: T,
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+    json: bool,
+    human: impl FnOnce(&T) -> String,
+) -> anyhow::Result<ExitStatus> {
+    let n = findings.len();
+    let mut out = Vec::new();
+    if json {
+        let report = Report {
+            format: FORMAT,
+            version: VERSION,
+            audit,
+            tool: Tool::current(),
+            audited_at: crate::manifest::now_rfc3339(),
+            clean: findings.is_empty(),
+            findings,
+            notes,
+            details,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        out.push(b'\n');
+    } else {
+        let mut text = human(&details);
+        for note in &notes {
+            let _ = writeln!(text, "note: {note}");
+        }
+        if findings.is_empty() {
+            let _ = writeln!(text, "result: clean, no findings");
+        } else {
+            let _ = writeln!(text, "findings ({n}):");
+            for f in &findings {
+                let _ = writeln!(text, "  - [{}] {}", f.check, f.message);
+            }
+            let _ = writeln!(text, "result: FAILED, {n} finding{}", plural(n));
+        }
+        out.extend_from_slice(text.as_bytes());
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&out)
+        .and_then(|()| stdout.flush())
+        .fail_with(|| Failure::failed("cannot write the report to standard output"))?;
+    if n == 0 {
+        Ok(ExitStatus::Success)
+    } else {
+        Err(Failure::check_failed(format!(
+            "audit {audit} of {subject}: {n} finding{}",
+            plural(n)
+        ))
+        .hint(if json {
+            "the findings are listed in the JSON report"
+        } else {
+            "the findings are listed above; --json gives the full report"
+        })
+        .into())
+    }
+}
+
+/// `"s"` unless `n == 1`.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// 1234567 → "1,234,567".
+pub(crate) fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A share as a percentage with one decimal, e.g. `12.5%`.
+pub(crate) fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "0.0%".to_owned()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_lists_cap_and_describe() {
+        let mut rows = RowList::new(3);
+        assert_eq!(rows.describe(), "rows ");
+        rows.add(4);
+        assert_eq!(rows.describe(), "row 4");
+        for r in [9, 12, 40, 41] {
+            rows.add(r);
+        }
+        assert_eq!(rows.count, 5);
+        assert_eq!(rows.rows, vec![4, 9, 12]);
+        assert!(rows.truncated());
+        assert_eq!(rows.describe(), "rows 4, 9, 12 and 2 more");
+    }
+
+    #[test]
+    fn names_that_hold_identifiers_are_redacted() {
+        assert_eq!(safe_name("phone"), "phone");
+        assert_eq!(safe_name("customer_id"), "customer_id");
+        assert!(!safe_name("13800138000").contains("138"));
+        assert!(!safe_name("a@b.cn").contains('@'));
+    }
+
+    #[test]
+    fn numbers_and_shares_read_well() {
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(group(12), "12");
+        assert_eq!(percent(1, 8), "12.5%");
+        assert_eq!(percent(0, 0), "0.0%");
+        assert_eq!(plural(1), "");
+        assert_eq!(plural(2), "s");
+    }
+}
