@@ -397,12 +397,17 @@ impl Record {
         self.bytes.get(start..end)
     }
 
-    /// Field `i` as text. Empty when absent or not UTF-8; the reader has already
-    /// checked every used column, so callers only ask for those.
+    /// Field `i` as text. Empty when absent or not UTF-8: for columns the reader
+    /// checked ([`CsvReader::check_text_columns`]) that cannot happen.
     pub(crate) fn text(&self, i: usize) -> &str {
-        self.get(i)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("")
+        self.try_text(i).unwrap_or("")
+    }
+
+    /// Field `i` as text, `None` if it is not UTF-8 (an absent field is empty).
+    /// For hot loops that check a column once themselves instead of in the reader;
+    /// report a `None` with [`utf8_failure`].
+    pub(crate) fn try_text(&self, i: usize) -> Option<&str> {
+        std::str::from_utf8(self.get(i).unwrap_or_default()).ok()
     }
 
     /// 1-based data row number (the header is not a row).
@@ -582,16 +587,9 @@ impl CsvReader {
             .into());
         }
         for &i in &self.text_columns {
-            let bytes = record.get(i).unwrap_or_default();
-            if std::str::from_utf8(bytes).is_err() {
+            if record.try_text(i).is_none() {
                 let column = self.header.get(i).map(String::as_str).unwrap_or("?");
-                return Err(Failure::bad_input(format!(
-                    "'{}' line {}, column '{column}': not valid UTF-8",
-                    self.name,
-                    record.line()
-                ))
-                .hint(utf8_hint(&self.name))
-                .into());
+                return Err(utf8_failure(&self.name, record.line(), column).into());
             }
         }
         Ok(true)
@@ -707,6 +705,14 @@ impl CsvReader {
             }
         }
     }
+}
+
+/// The failure for a cell that is not UTF-8, naming the source, line and column.
+pub(crate) fn utf8_failure(source: &str, line: u64, column: &str) -> Failure {
+    Failure::bad_input(format!(
+        "'{source}' line {line}, column '{column}': not valid UTF-8"
+    ))
+    .hint(utf8_hint(source))
 }
 
 fn utf8_hint(name: &str) -> String {

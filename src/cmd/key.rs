@@ -17,8 +17,9 @@ use zeroize::Zeroizing;
 
 use crate::error::{ExitStatus, FailWith, Failure};
 
-/// Manage key files: derive per-partner, per-purpose or shared keys; show a key's
-/// ID and metadata. Keys themselves are never printed.
+/// Derive keys per partner, purpose or shared secret; show a key file's metadata.
+///
+/// Keys themselves are never printed.
 #[derive(Debug, ClapArgs)]
 pub(crate) struct Args {
     #[command(subcommand)]
@@ -31,10 +32,11 @@ enum KeyCommand {
     Show(ShowArgs),
 }
 
-/// Derive a key with HKDF-SHA256, either from your own master key (one key per
-/// partner and purpose, so tokens given to two partners cannot be joined) or from a
-/// secret shared with a partner plus a collaboration ID (both sides derive the same
-/// key and so compute the same tokens).
+/// Derive a key with HKDF-SHA256 from a master key or from a shared secret.
+///
+/// From your own master key: one key per partner and purpose, so tokens given to
+/// two partners cannot be joined. From a secret shared with a partner plus a
+/// collaboration ID: both sides derive the same key and so compute the same tokens.
 ///
 /// Examples:
 ///

@@ -9,10 +9,11 @@ use clap::Args as ClapArgs;
 use crate::cmd::key;
 use crate::error::{ExitStatus, FailWith, Failure};
 
-/// Generate a new random 256-bit key file (mode 0600). The key ID is printed; the
-/// key never is. Existing files are never overwritten.
+/// Generate a new random key file (mode 0600); prints its key ID, never the key.
 ///
-/// Keep the master key offline and derive one key per partner and purpose with
+/// The key is 256 bits from the operating system's random number generator, written
+/// in a versioned key file (header, key ID, creation time, algorithm, purpose).
+/// Existing files are never overwritten. Keep the master key offline and derive one key per partner and purpose with
 /// `blindmatch key derive`.
 #[derive(Debug, ClapArgs)]
 pub(crate) struct Args {

@@ -16,7 +16,9 @@ use crate::dataset::{
 };
 use crate::error::{ExitStatus, FailWith, Failure};
 
-/// Show what the normaliser makes of values, or why it rejects them.
+/// Show what the normaliser makes of values (a local diagnostic: prints them).
+///
+/// Shows the normalised form of each value, or why it is rejected.
 ///
 /// LOCAL DIAGNOSTIC: this command prints the values you give it (and with --input
 /// the values of the column) to standard output. Run it only where those values

@@ -44,9 +44,9 @@ const CHUNK_ROWS: usize = 1024;
 /// What the manifest says happens to a rejected cell.
 const REJECTED_CELLS: &str = "written empty; counted by reason; listed by row in the rejects file";
 
-/// Replace identifier columns of a CSV with keyed tokens (`bm1.<key-id>.<base64url>`).
+/// Replace identifier columns of a CSV with keyed tokens, with a manifest.
 ///
-/// Identifier columns (--column NAME:TYPE) are normalised and replaced by their
+/// Tokens are written `bm1.<key-id>.<base64url>`. Identifier columns (--column NAME:TYPE) are normalised and replaced by their
 /// tokens, --keep columns are copied, all other columns are dropped. Empty cells
 /// stay empty. A cell the normaliser rejects is written empty, counted per column
 /// and reason, summarised on stderr and, with --rejects, listed by row number and
@@ -135,6 +135,8 @@ struct Plan<'a> {
     /// Per identifier column: whether it gets a short-code column.
     coded: &'a [bool],
     delimiter: u8,
+    /// The input's name, for messages.
+    source: &'a str,
 }
 
 /// One rejected cell, for the rejects file.
@@ -155,6 +157,8 @@ struct ChunkOut {
     rejects: Vec<RejectRow>,
     codes: Vec<(u64, usize, DerivedCode)>,
     rows_with_rejects: u64,
+    /// The first identifier cell that is not UTF-8: (line, identifier column).
+    utf8_error: Option<(u64, usize)>,
     normalised: String,
     token: String,
 }
@@ -168,6 +172,7 @@ impl ChunkOut {
         self.rejects.clear();
         self.codes.clear();
         self.rows_with_rejects = 0;
+        self.utf8_error = None;
     }
 }
 
@@ -296,7 +301,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
 
     let mut reader = CsvReader::open(&spec.source, spec.delimiter)?;
     let columns = Columns::resolve(reader.header(), &spec.columns, &spec.keep, reader.name())?;
-    reader.check_text_columns(columns.used_indices());
+    // Kept columns are checked by the reader; identifier cells by the workers, who
+    // must look at their text anyway (one UTF-8 check per cell, not two).
+    reader.check_text_columns(columns.keep.iter().map(|c| c.index).collect());
+    let source_name = reader.name().to_owned();
     let mut coded = vec![false; columns.ids.len()];
     for name in &args.short_codes {
         let Some(n) = columns.ids.iter().position(|c| &c.name == name) else {
@@ -370,6 +378,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         coder: coder.as_ref(),
         coded: &coded,
         delimiter: spec.delimiter,
+        source: &source_name,
     };
     let mut totals = Totals::new(columns.ids.len());
     let bar = progress::bytes(reader.size(), "tokenize");
@@ -608,6 +617,14 @@ fn consume_batches(
                 process_chunk(plan, records, out);
             });
         for out in chunks.iter_mut().take(n_chunks) {
+            if let Some((line, column)) = out.utf8_error {
+                let name = plan
+                    .columns
+                    .ids
+                    .get(column)
+                    .map_or("?", |c| c.name.as_str());
+                return Err(crate::dataset::utf8_failure(plan.source, line, name).into());
+            }
             sink.write_all(&out.bytes)
                 .fail_with(|| write_failure(&args.output))?;
             for (total, n) in totals.counts.iter_mut().zip(&out.counts) {
@@ -676,7 +693,10 @@ fn process_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
                     let Some(column) = plan.columns.ids.get(n) else {
                         continue;
                     };
-                    let cell = record.text(column.index);
+                    let Some(cell) = record.try_text(column.index) else {
+                        out.utf8_error.get_or_insert((record.line(), n));
+                        continue;
+                    };
                     let coded = plan.coded.get(n).copied().unwrap_or(false);
                     let Some(current) = plan.current else {
                         // Passthrough: the plain read-and-rewrite baseline.

@@ -5,3 +5,6 @@
 
 mod util;
 // @test-modules (keep this marker: engineers add `mod NAME;` below it)
+mod keys;
+mod normalize;
+mod tokenize;

@@ -25,7 +25,11 @@ impl Run {
     }
 
     pub fn code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "expected exit code {code}, got {self:#?}");
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit code {code}, got {self:#?}"
+        );
         self
     }
 
@@ -58,7 +62,11 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>, timeout: Duration
     cmd.current_dir(dir)
         .args(args)
         .env_remove("BLINDMATCH_LOG")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn blindmatch");
@@ -115,4 +123,56 @@ pub fn files_in(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Runs `blindmatch ARGS` in `dir` with extra environment variables (e.g.
+/// `BLINDMATCH_LOG=trace`) and an optional stdin, with a 60 s limit.
+pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
+    let mut cmd = bin();
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("BLINDMATCH_LOG")
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn blindmatch");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+    }
+    // wait_with_output drains both pipes concurrently; the limit is enforced by a
+    // watchdog that kills the child.
+    let id = child.id();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            return true;
+        }
+        false
+    });
+    let out = child.wait_with_output().expect("wait blindmatch");
+    let _ = done_tx.send(());
+    assert!(
+        !watchdog.join().expect("watchdog"),
+        "blindmatch {args:?} did not finish within 60 s"
+    );
+    from_output(out)
+}
+
+/// Asserts the folder holds exactly `expected` (sorted names): nothing
+/// half-written, no temporary file.
+pub fn assert_files(dir: &Path, expected: &[&str]) {
+    let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+    expected.sort();
+    assert_eq!(files_in(dir), expected, "unexpected files in {}", dir.display());
 }
