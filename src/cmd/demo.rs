@@ -88,8 +88,6 @@ const INSURER: Layout = Layout {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let clock = RunClock::start();
-    let dir = make_dir(args.dir.as_deref())?;
-    let show = |s: &str| dir.join(s);
 
     // 1. Data.
     let (bank, insurer) = generate::generate(
@@ -108,6 +106,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Failure::bad_input(format!("cannot generate the demo data: {e}"))
             .hint("choose --common below the smaller side's row count")
     })?;
+    let dir = make_dir(args.dir.as_deref())?;
+    let show = |s: &str| dir.join(s);
     let bank_csv = show("bank.csv");
     let insurer_csv = show("insurer.csv");
     write_atomic(&bank_csv, bank.csv.as_bytes(), false, false)?;

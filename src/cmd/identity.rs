@@ -113,8 +113,11 @@ pub(crate) fn create(stem: &Path, name: &str) -> anyhow::Result<(Identity, Ident
                     Failure::bad_input(format!("cannot use '{name}' as the identity name"))
                         .hint("use --name with 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-'")
                 }
-                _ => Failure::failed(format!("cannot create identity '{}'", stem.display()))
-                    .hint("check that the folder exists and is writable"),
+                NetError::IdentityIo { .. } => {
+                    Failure::bad_input(format!("cannot create identity '{}'", stem.display()))
+                        .hint("check that the folder exists and is writable")
+                }
+                _ => Failure::failed(format!("cannot create identity '{}'", stem.display())),
             };
             Err(error).fail_with(|| failure)
         }

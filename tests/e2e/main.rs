@@ -5,6 +5,9 @@
 
 mod util;
 // @test-modules (keep this marker: engineers add `mod NAME;` below it)
+mod demo;
+mod identity;
+mod matching;
 mod keys;
 mod normalize;
 mod tokenize;
