@@ -3,8 +3,10 @@
 //! element; used to compare the networked session with the in-process protocol.
 //!
 //! ```sh
-//! cargo run --release -p blindmatch-net --example loopback -- 65536 [plain] [cardinality]
+//! cargo run --release -p blindmatch-net --example loopback -- 65536 [plain] [cardinality] [initiator|responder]
 //! ```
+//!
+//! The last word chooses who learns (default: both).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,7 +54,14 @@ async fn main() -> Result<(), NetError> {
     let prep = Instant::now();
     let (sa, sb) = (set(0..n)?, set(n / 2..n + n / 2)?);
     eprintln!("prepared two sets of {n} in {:.2?}", prep.elapsed());
-    let params = SessionParams::new(mode, Reveal::Both, vec!["phone".into()], "bench".into());
+    let reveal = if args.iter().any(|a| a == "initiator") {
+        Reveal::Initiator
+    } else if args.iter().any(|a| a == "responder") {
+        Reveal::Responder
+    } else {
+        Reveal::Both
+    };
+    let params = SessionParams::new(mode, reveal, vec!["phone".into()], "bench".into());
     let options = SessionOptions::default();
     let listener = Listener::bind("127.0.0.1:0", listener_transport).await?;
     let addr = listener.local_addr().to_string();

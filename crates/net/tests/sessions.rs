@@ -197,6 +197,11 @@ async fn full_matrix(tls: bool) {
             let l = l.unwrap_or_else(|e| panic!("listener {mode:?} {reveal:?}: {e}"));
             let c = c.unwrap_or_else(|e| panic!("connector {mode:?} {reveal:?}: {e}"));
             check_agreement(&l, &c);
+            // The report serialises for receipts, without the match list.
+            let json = serde_json::to_value(&l).unwrap();
+            assert_eq!(json["transcript_hash"], serde_json::json!(l.transcript_hash));
+            assert!(json.get("outcome").is_none());
+            assert!(json["timings"]["psi"].as_f64().unwrap() > 0.0);
             check_outcome(&l, reveal.learns(Role::Responder), &alice_rows, &bob_rows);
             check_outcome(&c, reveal.learns(Role::Initiator), &bob_rows, &alice_rows);
             assert_eq!(l.local_fingerprint, fl);
