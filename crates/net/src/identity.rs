@@ -162,6 +162,25 @@ impl Identity {
         Self::from_pem(&name, &key_pem, &cert_pem, Some((key_path, cert_path)))
     }
 
+    /// The fingerprint of the first certificate in a PEM file, without touching any
+    /// private key (for `identity show`).
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::IdentityIo`] if the file cannot be read;
+    /// [`NetError::InvalidIdentity`] if it holds no PEM certificate.
+    pub fn certificate_fingerprint(cert_path: &Path) -> Result<Fingerprint, NetError> {
+        let pem = fs::read(cert_path).map_err(|source| NetError::IdentityIo {
+            path: cert_path.to_owned(),
+            source,
+        })?;
+        let cert = CertificateDer::from_pem_slice(&pem).map_err(|_| NetError::InvalidIdentity {
+            path: cert_path.to_owned(),
+            reason: "no PEM CERTIFICATE section found",
+        })?;
+        Ok(Fingerprint::of_cert(&cert))
+    }
+
     fn from_pem(
         name: &str,
         key_pem: &[u8],
@@ -377,6 +396,14 @@ mod tests {
         // The fingerprint is the SHA-256 of the certificate's DER.
         let der = CertificateDer::from_pem_file(&paths.cert).unwrap();
         assert_eq!(Fingerprint::of_der(der.as_ref()), made.fingerprint());
+        assert_eq!(
+            Identity::certificate_fingerprint(&paths.cert).unwrap(),
+            made.fingerprint()
+        );
+        assert!(matches!(
+            Identity::certificate_fingerprint(&paths.key),
+            Err(NetError::InvalidIdentity { .. })
+        ));
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }

@@ -199,7 +199,10 @@ async fn full_matrix(tls: bool) {
             check_agreement(&l, &c);
             // The report serialises for receipts, without the match list.
             let json = serde_json::to_value(&l).unwrap();
-            assert_eq!(json["transcript_hash"], serde_json::json!(l.transcript_hash));
+            assert_eq!(
+                json["transcript_hash"],
+                serde_json::json!(l.transcript_hash)
+            );
             assert!(json.get("outcome").is_none());
             assert!(json["timings"]["psi"].as_f64().unwrap() > 0.0);
             check_outcome(&l, reveal.learns(Role::Responder), &alice_rows, &bob_rows);
