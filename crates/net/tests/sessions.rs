@@ -275,7 +275,9 @@ async fn every_mode_and_reveal_over_plaintext() {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// Also checks that the driver works on a current-thread runtime (the PSI thread only
+// waits on channels, never on the runtime's I/O or timers).
+#[tokio::test]
 async fn empty_and_tiny_sets_complete() {
     tokio::time::timeout(TEST_LIMIT, async {
         let one = rows(0..1, &[]);
@@ -293,6 +295,21 @@ async fn empty_and_tiny_sets_complete() {
         check_agreement(&l, &c);
         assert_eq!(l.matched_count, Some(0));
         assert_eq!(c.matched_count, Some(0));
+
+        let (l, c) = pair(
+            Transport::InsecurePlaintextForTesting,
+            Transport::InsecurePlaintextForTesting,
+            params(Mode::Cardinality, Reveal::Responder),
+            params(Mode::Cardinality, Reveal::Responder),
+            prepared(&rows(0..200, &[])),
+            prepared(&one),
+            quick_options(),
+        )
+        .await;
+        let (l, c) = (l.unwrap(), c.unwrap());
+        check_agreement(&l, &c);
+        assert_eq!(l.matched_count, Some(1));
+        assert_eq!(c.matched_count, None);
     })
     .await
     .unwrap();
