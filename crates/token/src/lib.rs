@@ -5,6 +5,7 @@ mod error;
 mod id_type;
 pub mod key;
 pub mod normalize;
+mod prf;
 mod profile;
 mod rejection;
 pub mod short_code;

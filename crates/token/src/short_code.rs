@@ -6,9 +6,7 @@ use std::collections::hash_map::Entry;
 use std::fmt;
 use std::str::FromStr;
 
-use hmac::Mac;
-
-use crate::key::HmacSha256;
+use crate::prf::PrefixedHmac;
 use crate::{Error, IdType, Key, KeyPurpose};
 
 /// Domain label of the short-code HMAC input (version 1).
@@ -23,7 +21,7 @@ const CHECK_SYMBOLS: &[u8; 37] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
 /// The HMAC key is not the given key itself but its HKDF derivation for
 /// [`KeyPurpose::ShortCode`], so the same key file never keys two jobs.
 pub struct ShortCoder {
-    states: [HmacSha256; 7],
+    states: [PrefixedHmac; 7],
     len: usize,
 }
 
@@ -48,13 +46,11 @@ impl ShortCoder {
             });
         }
         let sub = key.derive(KeyPurpose::ShortCode, None)?;
-        let base = sub.hmac();
         let states = IdType::ALL.map(|t| {
-            let mut s = base.clone();
-            s.update(SHORT_CODE_DOMAIN);
-            s.update(t.as_str().as_bytes());
-            s.update(&[0u8]);
-            s
+            PrefixedHmac::new(
+                sub.expose(),
+                &[SHORT_CODE_DOMAIN, t.as_str().as_bytes(), &[0]],
+            )
         });
         Ok(ShortCoder { states, len })
     }
@@ -71,13 +67,10 @@ impl ShortCoder {
 
     /// The code and the full HMAC it was cut from (the registry's collision evidence).
     pub fn derive(&self, id_type: IdType, normalised: &[u8]) -> DerivedCode {
-        let mut s = self
+        let mac = self
             .states
             .get(id_type.index())
-            .cloned()
-            .unwrap_or_else(|| self.states[0].clone());
-        s.update(normalised);
-        let mac: [u8; 32] = s.finalize().into_bytes().into();
+            .map_or([0; 32], |s| s.mac(normalised));
         let value = u128::from_be_bytes(mac[..16].try_into().unwrap_or([0; 16]));
         let bits = 5 * self.len as u32;
         let value = value >> (128 - bits);

@@ -6,10 +6,9 @@ use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::Mac;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::key::HmacSha256;
+use crate::prf::PrefixedHmac;
 use crate::{Error, IdType, Key, KeyId, TokenProblem};
 
 /// Domain label that starts every token's HMAC input (version 1).
@@ -31,21 +30,15 @@ pub struct Tokenizer {
     kid: KeyId,
     kid_hex: [u8; KeyId::TEXT_LEN],
     /// One prepared state per [`IdType`], indexed by [`IdType::index`].
-    states: [HmacSha256; 7],
+    states: [PrefixedHmac; 7],
     len: usize,
 }
 
 impl Tokenizer {
     /// A tokeniser producing full 256-bit tokens.
     pub fn new(key: &Key) -> Tokenizer {
-        let base = key.hmac();
-        let states = IdType::ALL.map(|t| {
-            let mut s = base.clone();
-            s.update(TOKEN_DOMAIN);
-            s.update(t.as_str().as_bytes());
-            s.update(&[0u8]);
-            s
-        });
+        let states = IdType::ALL
+            .map(|t| PrefixedHmac::new(key.expose(), &[TOKEN_DOMAIN, t.as_str().as_bytes(), &[0]]));
         let kid = key.id();
         Tokenizer {
             kid,
@@ -89,9 +82,10 @@ impl Tokenizer {
 
     /// The full 32-byte HMAC of a normalised value (before any truncation).
     pub fn mac(&self, id_type: IdType, normalised: &[u8]) -> [u8; 32] {
-        let mut s = self.state(id_type);
-        s.update(normalised);
-        s.finalize().into_bytes().into()
+        // `states` has one entry per IdType, so the lookup always succeeds.
+        self.states
+            .get(id_type.index())
+            .map_or([0; 32], |s| s.mac(normalised))
     }
 
     /// The token of a normalised value.
@@ -107,14 +101,6 @@ impl Tokenizer {
     pub fn write_token(&self, id_type: IdType, normalised: &[u8], out: &mut String) {
         let mac = self.mac(id_type, normalised);
         write_text(&self.kid_hex, mac.get(..self.len).unwrap_or(&mac), out);
-    }
-
-    fn state(&self, id_type: IdType) -> HmacSha256 {
-        // `states` has one entry per IdType, so the index is always in range.
-        self.states
-            .get(id_type.index())
-            .cloned()
-            .unwrap_or_else(|| self.states[0].clone())
     }
 }
 
