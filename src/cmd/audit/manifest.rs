@@ -1043,7 +1043,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         findings,
         notes,
         args.report.json,
-        |d| human(d),
+        human,
     )
 }
 

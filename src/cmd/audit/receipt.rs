@@ -413,26 +413,17 @@ impl Receipt {
             }
             return;
         }
-        match mode {
-            "cardinality" => {
-                if card.is_none() || rows.is_some() || values.is_some() || has_output {
-                    out.push(self.finding(
-                        "receipt_inconsistent",
-                        "result",
-                        "in cardinality mode a learner records the cardinality only, and no output".to_owned(),
-                    ));
-                }
+        let problem = match mode {
+            "cardinality" if card.is_none() || rows.is_some() || values.is_some() || has_output => {
+                Some("in cardinality mode a learner records the cardinality only, and no output")
             }
-            "intersection" => {
-                if rows.is_none() || values.is_none() {
-                    out.push(self.finding(
-                        "receipt_inconsistent",
-                        "result",
-                        "a learner in intersection mode records matched rows and values".to_owned(),
-                    ));
-                }
+            "intersection" if rows.is_none() || values.is_none() => {
+                Some("a learner in intersection mode records matched rows and values")
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            out.push(self.finding("receipt_inconsistent", "result", problem.to_owned()));
         }
         let limit = self.local_size.zip(self.peer_size).map(|(a, b)| a.min(b));
         for (field, n) in [

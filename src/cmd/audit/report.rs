@@ -241,12 +241,17 @@ pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// `1 cell` or `1,234 cells`: a grouped count with the right noun.
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", group(n), if n == 1 { one } else { many })
+}
+
 /// 1234567 → "1,234,567".
 pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -298,5 +303,7 @@ mod tests {
         assert_eq!(percent(0, 0), "0.0%");
         assert_eq!(plural(1), "");
         assert_eq!(plural(2), "s");
+        assert_eq!(counted(1, "cell", "cells"), "1 cell");
+        assert_eq!(counted(1200, "cell", "cells"), "1,200 cells");
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::ReportArgs;
 use super::files::{self, FileCheck};
 use super::manifest::{self, Manifest, describe_check};
-use super::report::{self, Finding, RowList, group, percent, safe_name};
+use super::report::{self, Finding, RowList, counted, group, percent, safe_name};
 use super::scan::{Kind, Scanner};
 use crate::dataset::{Cell, CsvReader, InputSource, Record, normalize_cell, parse_delimiter};
 use crate::error::{ExitStatus, Failure};
@@ -460,10 +460,8 @@ fn column_findings_with(
                     Finding::new(
                         "raw_identifier",
                         format!(
-                            "column '{name}': {} cell{} look{} like {} ({})",
-                            group(rows.count),
-                            report::plural(rows.count as usize),
-                            if rows.count == 1 { "s" } else { "" },
+                            "column '{name}': {} like {} ({})",
+                            counted(rows.count, "cell looks", "cells look"),
                             kind.describe(),
                             rows.describe()
                         ),
@@ -488,8 +486,12 @@ fn column_findings_with(
                 Finding::new(
                     "malformed_short_code",
                     format!(
-                        "column '{name}': {} cells are not valid short codes ({})",
-                        group(col.other_cells.count),
+                        "column '{name}': {} ({})",
+                        counted(
+                            col.other_cells.count,
+                            "cell is not a valid short code",
+                            "cells are not valid short codes"
+                        ),
                         col.other_cells.describe()
                     ),
                 )
@@ -505,8 +507,12 @@ fn column_findings_with(
                 Finding::new(
                     "malformed_token",
                     format!(
-                        "column '{name}': {} non-empty cells are not well-formed tokens `bm1.<kid>.<base64url>` ({})",
-                        group(col.other_cells.count),
+                        "column '{name}': {} `bm1.<kid>.<base64url>` ({})",
+                        counted(
+                            col.other_cells.count,
+                            "non-empty cell is not a well-formed token",
+                            "non-empty cells are not well-formed tokens"
+                        ),
                         col.other_cells.describe()
                     ),
                 )
@@ -528,9 +534,13 @@ fn column_findings_with(
                         Finding::new(
                             "undeclared_key_id",
                             format!(
-                                "column '{name}': {} tokens carry key ID {kid}, not the declared {} ({})",
-                                group(rows.count),
-                                expected.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or "),
+                                "column '{name}': {} key ID {kid}, not the declared {} ({})",
+                                counted(rows.count, "token carries", "tokens carry"),
+                                expected
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(" or "),
                                 rows.describe()
                             ),
                         )
@@ -560,8 +570,8 @@ fn column_findings_with(
                             Finding::new(
                                 "token_length",
                                 format!(
-                                    "column '{name}': {} tokens have {n}-byte MACs, the manifest declares {len} ({})",
-                                    group(rows.count),
+                                    "column '{name}': {} {n}-byte MACs, the manifest declares {len} ({})",
+                                    counted(rows.count, "token has", "tokens have"),
                                     rows.describe()
                                 ),
                             )
@@ -937,7 +947,10 @@ fn compare_sample(
     if missing > 0 {
         findings.push(Finding::new(
             "row_count_mismatch",
-            format!("{missing} sampled rows of the token file have no row in the source"),
+            format!(
+                "{} of the token file no row in the source",
+                counted(missing, "sampled row has", "sampled rows have")
+            ),
         ));
     }
     if summary.rows != stats.rows {
