@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::ReportArgs;
 use super::files::{self, FileCheck};
-use super::manifest::{self, Manifest, describe_check};
+use super::manifest::{self, Manifest, RecountReport, SourceRows, describe_check};
 use super::report::{self, Finding, RowList, counted, group, percent, safe_name};
 use super::scan::{Kind, Scanner};
 use crate::dataset::{Cell, CsvReader, InputSource, Record, normalize_cell, parse_delimiter};
@@ -165,14 +165,18 @@ pub(crate) struct ColumnStats {
     /// Cells that are valid short codes (short-code columns only).
     #[serde(skip_serializing_if = "is_zero")]
     pub(crate) short_codes: u64,
-    /// Non-empty cells that are neither (the rows are listed for token and
-    /// short-code columns, where each is a malformed value).
+    /// Non-empty cells that are neither (reported as a count; findings list the
+    /// rows where such a cell is a malformed token or short code).
+    #[serde(rename = "non_token_cells", serialize_with = "count_only")]
     pub(crate) other_cells: RowList,
-    /// Key IDs of the tokens, with the rows carrying each.
+    /// Key IDs of the tokens, with how many tokens carry each (rows in findings).
+    #[serde(serialize_with = "counts_only")]
     pub(crate) key_ids: BTreeMap<String, RowList>,
-    /// MAC lengths (bytes) of the tokens, with rows.
+    /// MAC lengths (bytes) of the tokens, with how many tokens have each.
+    #[serde(serialize_with = "counts_only")]
     pub(crate) mac_bytes: BTreeMap<usize, RowList>,
-    /// Cells that look like raw identifiers, by kind.
+    /// Cells that look like raw identifiers, by kind (rows in the findings).
+    #[serde(serialize_with = "counts_only")]
     pub(crate) raw_identifiers: BTreeMap<&'static str, RowList>,
     /// Distinct tokens.
     pub(crate) distinct_tokens: u64,
@@ -196,6 +200,17 @@ pub(crate) struct ColumnStats {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn count_only<S: serde::Serializer>(rows: &RowList, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(rows.count)
+}
+
+fn counts_only<K: Serialize, S: serde::Serializer>(
+    map: &BTreeMap<K, RowList>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().map(|(k, rows)| (k, rows.count)))
 }
 
 /// Everything one pass over a token file found.
@@ -599,7 +614,6 @@ fn column_findings_with(
 /// The sample re-tokenised from the source.
 #[derive(Debug, Serialize)]
 struct SampleReport {
-    source: FileCheck,
     key_id: String,
     profile: String,
     requested: u64,
@@ -629,6 +643,10 @@ struct Details {
     #[serde(skip_serializing_if = "Option::is_none")]
     key_given: Option<String>,
     columns: Vec<ColumnStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<FileCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recount: Option<RecountReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sample: Option<SampleReport>,
     scanned_for: Vec<&'static str>,
@@ -790,19 +808,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         notes.push("no column of the file holds tokens".to_owned());
     }
 
-    let sample = match (&args.source, &manifest, &key_file, sample_spec) {
-        (Some(path), Some(m), Some(k), Some(spec)) => Some(compare_sample(
-            path,
-            args.source_delimiter.as_deref().unwrap_or(&args.delimiter),
-            m,
-            k.key(),
-            &sample_plan,
-            &spec,
-            &stats,
-            args.report.max_rows,
-            &mut findings,
-        )?),
-        _ => None,
+    let (source_check, recount, sample) = match (&args.source, &manifest, &key_file) {
+        (Some(path), Some(m), Some(k)) => {
+            let (check, recount, sample) = check_source_and_sample(
+                path,
+                args.source_delimiter.as_deref().unwrap_or(&args.delimiter),
+                m,
+                k.key(),
+                &sample_plan,
+                sample_spec.as_ref(),
+                &stats,
+                args.report.max_rows,
+                &mut findings,
+                &mut notes,
+            )?;
+            (Some(check), recount, sample)
+        }
+        _ => (None, None, None),
     };
     if args.key.is_some() && args.source.is_none() {
         notes.push(
@@ -821,6 +843,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         manifest: manifest_summary,
         key_given: key_file.as_ref().map(|k| k.key_id().to_string()),
         columns: stats.columns,
+        source: source_check,
+        recount,
         sample,
         scanned_for: Kind::ALL.iter().map(|k| k.code()).collect(),
     };
@@ -843,107 +867,143 @@ struct SamplePlanColumn {
     id_type: IdType,
 }
 
-/// Re-tokenises the sampled rows from the raw source and compares.
+/// Re-tokenises the sampled rows while the source is read, and compares.
+struct SampleChecker<'a> {
+    plan: &'a [SamplePlanColumn],
+    tokenizer: Tokenizer,
+    profile: Profile,
+    wanted: HashMap<u64, &'a Vec<String>>,
+    indices: Vec<Option<usize>>,
+    columns: Vec<SampleColumn>,
+    mismatched_rows: RowList,
+    rows_checked: u64,
+    cells_checked: u64,
+    cells_mismatched: u64,
+    normalised: String,
+    expected: String,
+}
+
+impl SourceRows for SampleChecker<'_> {
+    fn header(&mut self, header: &[String]) -> Vec<usize> {
+        self.indices = self
+            .plan
+            .iter()
+            .map(|c| header.iter().position(|h| *h == c.input))
+            .collect();
+        self.indices.iter().flatten().copied().collect()
+    }
+
+    fn row(&mut self, record: &Record) {
+        let Some(stored) = self.wanted.get(&record.row()) else {
+            return;
+        };
+        self.rows_checked += 1;
+        let mut row_bad = false;
+        for ((c, index), (col, stored)) in self
+            .plan
+            .iter()
+            .zip(&self.indices)
+            .zip(self.columns.iter_mut().zip(stored.iter()))
+        {
+            let Some(index) = index else { continue };
+            self.expected.clear();
+            let outcome = normalize_cell(
+                &self.profile,
+                c.id_type,
+                record.text(*index),
+                &mut self.normalised,
+            );
+            if outcome == Cell::Value {
+                self.tokenizer.write_token(
+                    c.id_type,
+                    self.normalised.as_bytes(),
+                    &mut self.expected,
+                );
+            }
+            col.checked += 1;
+            self.cells_checked += 1;
+            // Tokens are pseudonyms, not secrets: a plain comparison is fine.
+            if self.expected != *stored {
+                col.mismatched += 1;
+                self.cells_mismatched += 1;
+                row_bad = true;
+            }
+        }
+        self.normalised.clear();
+        if row_bad {
+            self.mismatched_rows.add(record.row());
+        }
+    }
+}
+
+/// Reads the raw source once: its hash and the manifest's counts are checked, and
+/// the sampled rows (if any) re-tokenised and compared.
 #[allow(clippy::too_many_arguments)]
-fn compare_sample(
+fn check_source_and_sample(
     path: &std::path::Path,
     delimiter: &str,
     manifest: &Manifest,
     key: &blindmatch_token::Key,
     plan: &[SamplePlanColumn],
-    spec: &SampleSpec,
+    spec: Option<&SampleSpec>,
     stats: &FileStats,
     max_rows: usize,
     findings: &mut Vec<Finding>,
-) -> anyhow::Result<SampleReport> {
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(FileCheck, Option<RecountReport>, Option<SampleReport>)> {
     let delimiter = parse_delimiter(delimiter)?;
-    let profile_name = manifest.profile_name.clone().unwrap_or_default();
-    let profile: Profile = match profile_name.parse() {
-        Ok(p) => p,
-        Err(_) => {
-            findings.push(Finding::new(
-                "profile_unknown",
-                "the manifest's profile is unknown to this build; the sample was normalised with the standard profile",
-            ));
-            Profile::standard()
-        }
-    };
+    // An unknown profile is a manifest finding already; the standard one is the
+    // best guess for the sample.
+    let profile: Profile = manifest
+        .profile_name
+        .as_deref()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
     let mac_len = manifest
         .mac_len()
         .unwrap_or(blindmatch_token::token::FULL_LEN);
     let tokenizer = Tokenizer::with_len(key, mac_len)
         .map_err(|e| anyhow::Error::new(Failure::bad_input(format!("token length: {e}"))))?;
-    let source = InputSource::File(path.to_path_buf());
-    let mut reader = CsvReader::open(&source, delimiter)?;
-    let header = reader.header().to_vec();
-    let mut columns: Vec<SampleColumn> = Vec::new();
-    let mut indices: Vec<Option<usize>> = Vec::new();
-    for c in plan {
-        let index = header.iter().position(|h| *h == c.input);
-        if index.is_none() {
-            findings.push(
-                Finding::new(
-                    "source_column_missing",
-                    format!(
-                        "the source has no column '{}', which the manifest maps to token column '{}'",
-                        safe_name(&c.input),
-                        safe_name(&c.output)
-                    ),
-                )
-                .column(&safe_name(&c.output)),
-            );
-        }
-        indices.push(index);
-        columns.push(SampleColumn {
-            column: safe_name(&c.output),
-            source_column: safe_name(&c.input),
-            id_type: c.id_type,
-            checked: 0,
-            mismatched: 0,
-        });
-    }
-    reader.check_text_columns(indices.iter().flatten().copied().collect());
-    let wanted: HashMap<u64, &Vec<String>> =
-        stats.sample.iter().map(|(r, cells)| (*r, cells)).collect();
-    let mut mismatched_rows = RowList::new(max_rows);
-    let (mut rows_checked, mut cells_checked, mut cells_mismatched) = (0u64, 0u64, 0u64);
-    let mut normalised = String::new();
-    let mut expected = String::new();
-    let mut record = Record::default();
-    while reader.read(&mut record)? {
-        let Some(stored) = wanted.get(&record.row()) else {
-            continue;
-        };
-        rows_checked += 1;
-        let mut row_bad = false;
-        for ((c, index), (col, stored)) in plan
+    let key_id = tokenizer.key_id().to_string();
+    let profile_name = safe_name(&profile.name());
+    let mut checker = SampleChecker {
+        plan,
+        tokenizer,
+        profile,
+        wanted: stats.sample.iter().map(|(r, cells)| (*r, cells)).collect(),
+        indices: Vec::new(),
+        columns: plan
             .iter()
-            .zip(&indices)
-            .zip(columns.iter_mut().zip(stored.iter()))
-        {
-            let Some(index) = index else { continue };
-            expected.clear();
-            if normalize_cell(&profile, c.id_type, record.text(*index), &mut normalised)
-                == Cell::Value
-            {
-                tokenizer.write_token(c.id_type, normalised.as_bytes(), &mut expected);
-            }
-            col.checked += 1;
-            cells_checked += 1;
-            // Tokens are pseudonyms, not secrets: a plain comparison is fine.
-            if expected != *stored {
-                col.mismatched += 1;
-                cells_mismatched += 1;
-                row_bad = true;
-            }
-        }
-        if row_bad {
-            mismatched_rows.add(record.row());
-        }
+            .map(|c| SampleColumn {
+                column: safe_name(&c.output),
+                source_column: safe_name(&c.input),
+                id_type: c.id_type,
+                checked: 0,
+                mismatched: 0,
+            })
+            .collect(),
+        mismatched_rows: RowList::new(max_rows),
+        rows_checked: 0,
+        cells_checked: 0,
+        cells_mismatched: 0,
+        normalised: String::new(),
+        expected: String::new(),
+    };
+    let (source, recount, source_rows) =
+        manifest::check_source(path, delimiter, manifest, findings, notes, &mut checker)?;
+    if source_rows != stats.rows {
+        findings.push(Finding::new(
+            "row_count_mismatch",
+            format!(
+                "the source has {} rows, the token file {}; tokenize keeps every row, so rows do not line up",
+                source_rows, stats.rows
+            ),
+        ));
     }
-    normalised.clear();
-    let summary = reader.finish()?;
-    let missing = stats.sample.len() as u64 - rows_checked;
+    let Some(spec) = spec else {
+        return Ok((source, recount, None));
+    };
+    let missing = stats.sample.len() as u64 - checker.rows_checked;
     if missing > 0 {
         findings.push(Finding::new(
             "row_count_mismatch",
@@ -953,60 +1013,32 @@ fn compare_sample(
             ),
         ));
     }
-    if summary.rows != stats.rows {
-        findings.push(Finding::new(
-            "row_count_mismatch",
-            format!(
-                "the source has {} rows, the token file {}; tokenize keeps every row, so rows do not line up",
-                summary.rows, stats.rows
-            ),
-        ));
-    }
-    let source_check = match &manifest.input {
-        Some(rec) => files::compare(
-            "source file",
-            path,
-            summary.sha256,
-            summary.bytes,
-            rec,
-            findings,
-        ),
-        None => FileCheck {
-            what: "source file",
-            path: safe_name(&path.display().to_string()),
-            found: true,
-            sha256: Some(summary.sha256),
-            bytes: Some(summary.bytes),
-            sha256_matches: None,
-            size_matches: None,
-        },
-    };
-    if cells_mismatched > 0 {
+    if checker.cells_mismatched > 0 {
         findings.push(
             Finding::new(
                 "sample_mismatch",
                 format!(
                     "{} of {} sampled cells do not re-tokenise to the stored token ({})",
-                    group(cells_mismatched),
-                    group(cells_checked),
-                    mismatched_rows.describe()
+                    group(checker.cells_mismatched),
+                    group(checker.cells_checked),
+                    checker.mismatched_rows.describe()
                 ),
             )
-            .rows(&mismatched_rows),
+            .rows(&checker.mismatched_rows),
         );
     }
-    Ok(SampleReport {
-        source: source_check,
-        key_id: tokenizer.key_id().to_string(),
-        profile: safe_name(&profile.name()),
+    let sample = SampleReport {
+        key_id,
+        profile: profile_name,
         requested: spec.rows,
         seed: spec.seed,
-        rows_checked,
-        cells_checked,
-        cells_mismatched,
-        mismatched_rows,
-        columns,
-    })
+        rows_checked: checker.rows_checked,
+        cells_checked: checker.cells_checked,
+        cells_mismatched: checker.cells_mismatched,
+        mismatched_rows: checker.mismatched_rows,
+        columns: checker.columns,
+    };
+    Ok((source, recount, Some(sample)))
 }
 
 fn human(d: &Details) -> String {
@@ -1072,15 +1104,28 @@ fn human(d: &Details) -> String {
         s.push_str(&line);
         s.push('\n');
     }
+    if let Some(source) = &d.source {
+        s.push_str(&format!("{}\n", describe_check(source)));
+    }
+    if let Some(recount) = &d.recount {
+        s.push_str(&format!(
+            "  counts recomputed from its {} rows for {}\n",
+            group(recount.rows),
+            counted(
+                recount.columns.len() as u64,
+                "identifier column",
+                "identifier columns"
+            )
+        ));
+    }
     if let Some(sample) = &d.sample {
         s.push_str(&format!(
-            "sample: {} rows re-tokenised with key {} (seed {}), {} cells, {} mismatched\n  {}\n",
-            group(sample.rows_checked),
+            "sample: {} re-tokenised with key {} (seed {}), {} compared, {} mismatched\n",
+            counted(sample.rows_checked, "row", "rows"),
             sample.key_id,
             sample.seed,
-            group(sample.cells_checked),
+            counted(sample.cells_checked, "cell", "cells"),
             group(sample.cells_mismatched),
-            describe_check(&sample.source)
         ));
     }
     s.push_str(&format!(
