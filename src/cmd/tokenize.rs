@@ -186,7 +186,7 @@ struct Batch {
 enum Sink {
     File(AtomicFile),
     Stdout {
-        out: io::StdoutLock<'static>,
+        out: io::Stdout,
         hasher: Sha256,
         bytes: u64,
     },
@@ -345,7 +345,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let mut sink = match &target {
         OutputTarget::File(path) => Sink::File(AtomicFile::create(path, args.force, true)?),
         OutputTarget::Stdout => Sink::Stdout {
-            out: io::stdout().lock(),
+            out: io::stdout(),
             hasher: Sha256::new(),
             bytes: 0,
         },
@@ -387,20 +387,29 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         let (free_tx, free_rx) = mpsc::channel::<Batch>();
         let bar = &bar;
         let reading = scope.spawn(move || read_batches(reader, &full_tx, &free_rx, bar));
-        let consumed = consume_batches(
-            &plan,
-            full_rx,
-            &free_tx,
-            &mut sink,
-            rejects_file.as_mut(),
-            &mut totals,
-            &args,
-        );
+        // The writer thread hashes and writes finished chunks while the workers
+        // tokenise the next batch.
+        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(32);
+        let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
+        let sink = &mut sink;
+        let writing = scope.spawn(move || write_buffers(sink, &out_rx, &spent_tx));
+        let pipes = Pipes {
+            full: full_rx,
+            free: free_tx,
+            out: out_tx,
+            spent: spent_rx,
+        };
+        let consumed = consume_batches(&plan, pipes, rejects_file.as_mut(), &mut totals, &args);
+        let written = writing
+            .join()
+            .map_err(|_| anyhow::Error::new(Failure::failed("the writer thread panicked")))?;
         let read = reading
             .join()
             .map_err(|_| anyhow::Error::new(Failure::failed("the reader thread panicked")))?;
-        // A consumer error comes first: once it stops, the reader only stops too.
+        // The consumer's error comes first: the others only stop because it did.
+        // A write error comes next: the consumer then stops quietly.
         consumed?;
+        written.fail_with(|| write_failure(&args.output))?;
         read
     })?;
     bar.finish_and_clear();
@@ -592,9 +601,7 @@ fn read_batches(
 /// The main thread: tokenises each batch in parallel chunks and writes them in order.
 fn consume_batches(
     plan: &Plan<'_>,
-    full: mpsc::Receiver<Batch>,
-    free: &mpsc::Sender<Batch>,
-    sink: &mut Sink,
+    pipes: Pipes,
     mut rejects: Option<&mut AtomicFile>,
     totals: &mut Totals,
     args: &Args,
@@ -602,7 +609,7 @@ fn consume_batches(
     let ids = plan.columns.ids.len();
     let mut chunks: Vec<ChunkOut> = Vec::new();
     let mut reject_line = Vec::with_capacity(128);
-    for batch in full.iter() {
+    for batch in pipes.full.iter() {
         let records = batch.records.get(..batch.len).unwrap_or_default();
         let n_chunks = records.len().div_ceil(CHUNK_ROWS);
         while chunks.len() < n_chunks {
@@ -625,8 +632,12 @@ fn consume_batches(
                     .map_or("?", |c| c.name.as_str());
                 return Err(crate::dataset::utf8_failure(plan.source, line, name).into());
             }
-            sink.write_all(&out.bytes)
-                .fail_with(|| write_failure(&args.output))?;
+            let spare = pipes.spent.try_recv().unwrap_or_default();
+            let bytes = std::mem::replace(&mut out.bytes, spare);
+            if pipes.out.send(bytes).is_err() {
+                // The writer failed; its error is reported by the caller.
+                return Ok(());
+            }
             for (total, n) in totals.counts.iter_mut().zip(&out.counts) {
                 total.merge(n);
             }
@@ -665,7 +676,33 @@ fn consume_batches(
                 }
             }
         }
-        let _ = free.send(batch);
+        let _ = pipes.free.send(batch);
+    }
+    Ok(())
+}
+
+/// The channels between the reader, the workers and the writer.
+struct Pipes {
+    /// Batches read, in input order.
+    full: mpsc::Receiver<Batch>,
+    /// Batches handed back to the reader for reuse.
+    free: mpsc::Sender<Batch>,
+    /// Finished output, in input order, to the writer.
+    out: mpsc::SyncSender<Vec<u8>>,
+    /// Written buffers handed back for reuse.
+    spent: mpsc::Receiver<Vec<u8>>,
+}
+
+/// The writer thread: writes (and so hashes) buffers in the order received.
+fn write_buffers(
+    sink: &mut Sink,
+    buffers: &mpsc::Receiver<Vec<u8>>,
+    spent: &mpsc::Sender<Vec<u8>>,
+) -> io::Result<()> {
+    for mut buffer in buffers.iter() {
+        sink.write_all(&buffer)?;
+        buffer.clear();
+        let _ = spent.send(buffer);
     }
     Ok(())
 }
