@@ -460,7 +460,7 @@ fn planted_identifiers_of_every_kind_and_form_are_found_and_never_echoed() {
     let mut lines: Vec<Vec<String>> = text.lines().map(cells).collect();
     let header = lines[0].clone();
     assert_eq!(header.join(","), HEADER);
-    // Plant each value in its own row, far enough apart to tell them apart.
+    // Plant each value in its own row.
     let mut expected: Vec<(&str, &str, u64)> = Vec::new();
     for (i, (column, kind, value)) in plants.iter().enumerate() {
         let row = i + 1;
@@ -617,6 +617,30 @@ fn a_tampered_token_file_fails() {
         .find(|f| f["check"] == "sample_mismatch")
         .unwrap()["rows"];
     assert_eq!(mismatched, &serde_json::json!([2]));
+
+    // A change that breaks the CSV itself is a finding too, not an unreadable input.
+    fx.write("tokens.csv", &(text.clone() + "x\n"));
+    for args in [
+        &["manifest", "tokens.csv.manifest.json", "--json"][..],
+        &[
+            "tokens",
+            "tokens.csv",
+            "--manifest",
+            "tokens.csv.manifest.json",
+            "--json",
+        ][..],
+    ] {
+        let r = expect(fx.audit(args), 3);
+        assert!(
+            has_check(&r, "malformed_file") && has_check(&r, "file_hash_mismatch"),
+            "{r:#}"
+        );
+    }
+    // Without a record to compare with, an unreadable file is bad input.
+    fx.audit(&["tokens", "tokens.csv"])
+        .code(2)
+        .stderr_has("line 82");
+    fx.write("tokens.csv", &text);
 
     // A token made with another key is caught by its key ID, without any key.
     util::run(&fx.dir, &["keygen", "-o", "other.key"]).ok();
@@ -992,6 +1016,13 @@ fn receipts_of_one_session_agree_and_tampering_fails() {
     }
     std::fs::write(&out, &text).unwrap();
     s.audit(&[A, B]).code(3).stderr_has("finding");
+    // An output that is not even CSV any more.
+    std::fs::write(&out, format!("{text}x\n")).unwrap();
+    let r = expect(s.audit(&[A, B, "--json"]), 3);
+    assert!(
+        has_check(&r, "malformed_file") && has_check(&r, "file_hash_mismatch"),
+        "{r:#}"
+    );
 
     // Unknown version: refused as bad input.
     let mut v = original;

@@ -163,6 +163,46 @@ pub(crate) fn compare(
     }
 }
 
+/// Parses a file that a manifest or receipt records. When parsing fails and the
+/// file no longer has the recorded SHA-256, the failure is a finding (the file was
+/// changed and is not even well formed any more) and the file check is returned
+/// instead of the parse; when the file is the recorded one, the error stands
+/// (a usage problem such as a wrong `--delimiter`).
+///
+/// # Errors
+/// The parse error, when the file still matches its record or there is no record.
+pub(crate) fn parse_or_finding<T>(
+    what: &'static str,
+    path: &Path,
+    recorded: Option<&Recorded>,
+    findings: &mut Vec<Finding>,
+    parse: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<Result<T, FileCheck>> {
+    let err = match parse() {
+        Ok(t) => return Ok(Ok(t)),
+        Err(err) => err,
+    };
+    let Some(recorded) = recorded else {
+        return Err(err);
+    };
+    let Ok((sha256, bytes)) = hash_file(path) else {
+        return Err(err);
+    };
+    if sha256.eq_ignore_ascii_case(&recorded.sha256) {
+        return Err(err);
+    }
+    let check = compare(what, path, sha256, bytes, recorded, findings);
+    // CSV errors name the file, line and column, never a cell value.
+    findings.push(Finding::new(
+        "malformed_file",
+        format!(
+            "{what} '{}' is no longer well-formed CSV: {err:#}",
+            check.path
+        ),
+    ));
+    Ok(Err(check))
+}
+
 /// The first 12 hex digits of a hash, for messages (the full value is in the JSON).
 pub(crate) fn short(hash: &str) -> String {
     let clean: String = hash

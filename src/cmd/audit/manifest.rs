@@ -822,14 +822,30 @@ impl Manifest {
                 findings,
             )?));
         };
-        let check = files::check("rejects file", Some(path), recorded, findings)?;
-        let reader = CsvReader::open(&InputSource::File(path.to_path_buf()), b',')?;
-        let lines = reader.finish()?.rows;
+        let parsed =
+            files::parse_or_finding("rejects file", path, Some(recorded), findings, || {
+                CsvReader::open(&InputSource::File(path.to_path_buf()), b',')?.finish()
+            })?;
+        let summary = match parsed {
+            Ok(summary) => summary,
+            Err(check) => return Ok(Some(check)),
+        };
+        let check = files::compare(
+            "rejects file",
+            path,
+            summary.sha256,
+            summary.bytes,
+            recorded,
+            findings,
+        );
+        let lines = summary.rows;
         let rejected: u64 = self.columns.iter().filter_map(|c| c.rejected).sum();
         if lines != rejected {
             findings.push(Finding::new(
                 "count_mismatch",
-                format!("the rejects file lists {lines} cells, the manifest records {rejected} rejected cells"),
+                format!(
+                    "the rejects file lists {lines} cells, the manifest records {rejected} rejected cells"
+                ),
             ));
         }
         Ok(Some(check))
@@ -1263,24 +1279,38 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Some(d) => d,
         None => parse_delimiter(&args.delimiter)?,
     };
-    let stats = tokens::inspect(&Inspect {
-        source: &InputSource::File(output_path.clone()),
-        delimiter,
-        manifest: Some(&manifest),
-        scan: false,
-        max_rows: args.report.max_rows,
-        sample: None,
-    })?;
-    let output = files::compare(
+    let parsed = files::parse_or_finding(
         "output file",
         &output_path,
-        stats.sha256.clone(),
-        stats.bytes,
-        &recorded,
+        Some(&recorded),
         &mut findings,
-    );
-    manifest.cross_check(&stats, &mut findings);
-    tokens::column_findings(&stats, Some(&manifest), &mut findings);
+        || {
+            tokens::inspect(&Inspect {
+                source: &InputSource::File(output_path.clone()),
+                delimiter,
+                manifest: Some(&manifest),
+                scan: false,
+                max_rows: args.report.max_rows,
+                sample: None,
+            })
+        },
+    )?;
+    let (output, stats) = match parsed {
+        Ok(stats) => {
+            let output = files::compare(
+                "output file",
+                &output_path,
+                stats.sha256.clone(),
+                stats.bytes,
+                &recorded,
+                &mut findings,
+            );
+            manifest.cross_check(&stats, &mut findings);
+            tokens::column_findings(&stats, Some(&manifest), &mut findings);
+            (output, Some(stats))
+        }
+        Err(output) => (output, None),
+    };
     let (input, recount) = match &args.input {
         Some(path) => {
             let (check, recount, _) = check_source(
@@ -1319,9 +1349,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         input,
         recount,
         rejects_file,
-        rows: Some(stats.rows),
+        rows: stats.as_ref().map(|s| s.rows),
         key_given,
-        columns: stats.columns,
+        columns: stats.map(|s| s.columns).unwrap_or_default(),
     };
     let subject = format!("'{}'", safe_name(&args.manifest.display().to_string()));
     report::emit(

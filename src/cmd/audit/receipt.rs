@@ -660,10 +660,30 @@ fn check_output(
             has_match_id: None,
         }));
     };
-    let file = files::check("output file", Some(&path), recorded, findings)?;
-    let reader = CsvReader::open(&InputSource::File(path.clone()), delimiter)?;
-    let has_match_id = reader.header().iter().any(|h| h == "match_id");
-    let rows = reader.finish()?.rows;
+    let counted = files::parse_or_finding("output file", &path, Some(recorded), findings, || {
+        let reader = CsvReader::open(&InputSource::File(path.clone()), delimiter)?;
+        let has_match_id = reader.header().iter().any(|h| h == "match_id");
+        Ok((reader.finish()?, has_match_id))
+    })?;
+    let (summary, has_match_id) = match counted {
+        Ok(parsed) => parsed,
+        Err(file) => {
+            return Ok(Some(OutputCheck {
+                file,
+                rows: None,
+                has_match_id: None,
+            }));
+        }
+    };
+    let rows = summary.rows;
+    let file = files::compare(
+        "output file",
+        &path,
+        summary.sha256,
+        summary.bytes,
+        recorded,
+        findings,
+    );
     if let Some(Some(expected)) = r.matched_rows
         && rows != expected
     {

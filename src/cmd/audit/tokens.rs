@@ -754,14 +754,54 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         columns: sample_plan.iter().map(|c| c.output.clone()).collect(),
     });
 
-    let stats = inspect(&Inspect {
-        source: &source,
-        delimiter,
-        manifest: manifest.as_ref(),
-        scan: true,
-        max_rows: args.report.max_rows,
-        sample: sample_spec.clone(),
-    })?;
+    let recorded = manifest.as_ref().and_then(|m| m.output.clone());
+    let parsed = files::parse_or_finding(
+        "token file",
+        &args.file,
+        recorded.as_ref(),
+        &mut findings,
+        || {
+            inspect(&Inspect {
+                source: &source,
+                delimiter,
+                manifest: manifest.as_ref(),
+                scan: true,
+                max_rows: args.report.max_rows,
+                sample: sample_spec.clone(),
+            })
+        },
+    )?;
+    let stats = match parsed {
+        Ok(stats) => stats,
+        Err(check) => {
+            // Changed and no longer CSV: the findings say so; nothing else to read.
+            let details = Details {
+                file: FileSummary {
+                    path: safe_name(&source.name()),
+                    sha256: check.sha256.clone().unwrap_or_default(),
+                    bytes: check.bytes.unwrap_or_default(),
+                    rows: 0,
+                },
+                manifest: manifest.as_ref().map(|m| manifest_summary(m, check)),
+                key_given: key_file.as_ref().map(|k| k.key_id().to_string()),
+                columns: Vec::new(),
+                source: None,
+                recount: None,
+                sample: None,
+                scanned_for: Vec::new(),
+            };
+            let subject = format!("'{}'", details.file.path);
+            return report::emit(
+                "tokens",
+                &subject,
+                details,
+                findings,
+                notes,
+                args.report.json,
+                human,
+            );
+        }
+    };
 
     let manifest_summary = match &manifest {
         Some(m) => {
@@ -785,13 +825,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 },
             };
             m.cross_check(&stats, &mut findings);
-            Some(ManifestSummary {
-                path: safe_name(&m.path.display().to_string()),
-                key_id: m.key_id().map(|k| k.to_string()),
-                previous_key_id: m.previous_key_id().map(|k| k.to_string()),
-                profile: m.profile_name.as_deref().map(safe_name),
-                output,
-            })
+            Some(manifest_summary(m, output))
         }
         None => {
             if key_ids.is_empty() {
@@ -858,6 +892,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         args.report.json,
         human,
     )
+}
+
+fn manifest_summary(m: &Manifest, output: FileCheck) -> ManifestSummary {
+    ManifestSummary {
+        path: safe_name(&m.path.display().to_string()),
+        key_id: m.key_id().map(|k| k.to_string()),
+        previous_key_id: m.previous_key_id().map(|k| k.to_string()),
+        profile: m.profile_name.as_deref().map(safe_name),
+        output,
+    }
 }
 
 #[derive(Debug, Clone)]
