@@ -12,6 +12,7 @@
 //! columns stay aligned, and the raw value never reaches any output.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -151,21 +152,21 @@ struct RejectRow {
 /// A worker's output for one chunk of records, reused from batch to batch.
 #[derive(Default)]
 struct ChunkOut {
-    bytes: Vec<u8>,
+    /// CSV text of the chunk's rows (every used cell was checked UTF-8).
+    text: String,
     counts: Vec<ColumnCounts>,
     tally: RejectTally,
     rejects: Vec<RejectRow>,
     codes: Vec<(u64, usize, DerivedCode)>,
     rows_with_rejects: u64,
-    /// The first identifier cell that is not UTF-8: (line, identifier column).
-    utf8_error: Option<(u64, usize)>,
+    /// The first used cell that is not UTF-8: its line and column.
+    utf8_error: Option<(u64, OutputColumn)>,
     normalised: String,
-    token: String,
 }
 
 impl ChunkOut {
     fn reset(&mut self, columns: usize) {
-        self.bytes.clear();
+        self.text.clear();
         self.counts.clear();
         self.counts.resize(columns, ColumnCounts::default());
         self.tally = RejectTally::new(columns);
@@ -301,9 +302,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
 
     let mut reader = CsvReader::open(&spec.source, spec.delimiter)?;
     let columns = Columns::resolve(reader.header(), &spec.columns, &spec.keep, reader.name())?;
-    // Kept columns are checked by the reader; identifier cells by the workers, who
-    // must look at their text anyway (one UTF-8 check per cell, not two).
-    reader.check_text_columns(columns.keep.iter().map(|c| c.index).collect());
+    // The workers check every used cell for UTF-8 (once, as they read it), so the
+    // reader checks none.
     let source_name = reader.name().to_owned();
     let mut coded = vec![false; columns.ids.len()];
     for name in &args.short_codes {
@@ -359,15 +359,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
         None => None,
     };
-    let mut line = Vec::with_capacity(256);
+    let mut line = String::with_capacity(256);
     for (i, name) in header.iter().enumerate() {
         if i > 0 {
-            line.push(spec.delimiter);
+            line.push(char::from(spec.delimiter));
         }
-        write_field(&mut line, name.as_bytes(), spec.delimiter);
+        write_field(&mut line, name, spec.delimiter);
     }
-    line.push(b'\n');
-    sink.write_all(&line)
+    line.push('\n');
+    sink.write_all(line.as_bytes())
         .fail_with(|| write_failure(&args.output))?;
 
     let plan = Plan {
@@ -389,8 +389,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         let reading = scope.spawn(move || read_batches(reader, &full_tx, &free_rx, bar));
         // The writer thread hashes and writes finished chunks while the workers
         // tokenise the next batch.
-        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(32);
-        let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
+        let (out_tx, out_rx) = mpsc::sync_channel::<String>(32);
+        let (spent_tx, spent_rx) = mpsc::channel::<String>();
         let sink = &mut sink;
         let writing = scope.spawn(move || write_buffers(sink, &out_rx, &spent_tx));
         let pipes = Pipes {
@@ -608,7 +608,7 @@ fn consume_batches(
 ) -> anyhow::Result<()> {
     let ids = plan.columns.ids.len();
     let mut chunks: Vec<ChunkOut> = Vec::new();
-    let mut reject_line = Vec::with_capacity(128);
+    let mut reject_line = String::with_capacity(128);
     for batch in pipes.full.iter() {
         let records = batch.records.get(..batch.len).unwrap_or_default();
         let n_chunks = records.len().div_ceil(CHUNK_ROWS);
@@ -625,16 +625,16 @@ fn consume_batches(
             });
         for out in chunks.iter_mut().take(n_chunks) {
             if let Some((line, column)) = out.utf8_error {
-                let name = plan
-                    .columns
-                    .ids
-                    .get(column)
-                    .map_or("?", |c| c.name.as_str());
-                return Err(crate::dataset::utf8_failure(plan.source, line, name).into());
+                let name = match column {
+                    OutputColumn::Id(n) => plan.columns.ids.get(n).map(|c| c.name.as_str()),
+                    OutputColumn::Keep(n) => plan.columns.keep.get(n).map(|c| c.name.as_str()),
+                };
+                let failure = crate::dataset::utf8_failure(plan.source, line, name.unwrap_or("?"));
+                return Err(failure.into());
             }
             let spare = pipes.spent.try_recv().unwrap_or_default();
-            let bytes = std::mem::replace(&mut out.bytes, spare);
-            if pipes.out.send(bytes).is_err() {
+            let text = std::mem::replace(&mut out.text, spare);
+            if pipes.out.send(text).is_err() {
                 // The writer failed; its error is reported by the caller.
                 return Ok(());
             }
@@ -650,9 +650,9 @@ fn consume_batches(
                     let name = column.map(|c| c.name.as_str()).unwrap_or("");
                     let id_type = column.map(|c| c.id_type.as_str()).unwrap_or("");
                     let _ = write!(reject_line, "{},{},", r.row, r.line);
-                    write_field(&mut reject_line, name.as_bytes(), b',');
+                    write_field(&mut reject_line, name, b',');
                     let _ = writeln!(reject_line, ",{id_type},{}", r.reason.code());
-                    file.write_all(&reject_line)
+                    file.write_all(reject_line.as_bytes())
                         .fail_with(|| write_failure(file.path()))?;
                 }
             }
@@ -688,19 +688,19 @@ struct Pipes {
     /// Batches handed back to the reader for reuse.
     free: mpsc::Sender<Batch>,
     /// Finished output, in input order, to the writer.
-    out: mpsc::SyncSender<Vec<u8>>,
+    out: mpsc::SyncSender<String>,
     /// Written buffers handed back for reuse.
-    spent: mpsc::Receiver<Vec<u8>>,
+    spent: mpsc::Receiver<String>,
 }
 
 /// The writer thread: writes (and so hashes) buffers in the order received.
 fn write_buffers(
     sink: &mut Sink,
-    buffers: &mpsc::Receiver<Vec<u8>>,
-    spent: &mpsc::Sender<Vec<u8>>,
+    buffers: &mpsc::Receiver<String>,
+    spent: &mpsc::Sender<String>,
 ) -> io::Result<()> {
     for mut buffer in buffers.iter() {
-        sink.write_all(&buffer)?;
+        sink.write_all(buffer.as_bytes())?;
         buffer.clear();
         let _ = spent.send(buffer);
     }
@@ -710,116 +710,112 @@ fn write_buffers(
 /// Normalises and tokenises one chunk of records into `out`.
 fn process_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
     let delimiter = plan.delimiter;
+    let separator = char::from(delimiter);
     for record in records {
-        let line_start = out.bytes.len();
+        let line_start = out.text.len();
         let mut rejected_here = false;
-        for (position, column) in plan.columns.output_order.iter().enumerate() {
+        for (position, &column) in plan.columns.output_order.iter().enumerate() {
             if position > 0 {
-                out.bytes.push(delimiter);
+                out.text.push(separator);
             }
-            match *column {
-                OutputColumn::Keep(n) => {
-                    let index = plan.columns.keep.get(n).map_or(usize::MAX, |c| c.index);
-                    write_field(
-                        &mut out.bytes,
-                        record.get(index).unwrap_or_default(),
-                        delimiter,
-                    );
+            let index = match column {
+                OutputColumn::Keep(n) => plan.columns.keep.get(n).map(|c| c.index),
+                OutputColumn::Id(n) => plan.columns.ids.get(n).map(|c| c.index),
+            };
+            // Each used cell is checked for UTF-8 exactly once, here.
+            let Some(cell) = index.and_then(|i| record.try_text(i)) else {
+                out.utf8_error.get_or_insert((record.line(), column));
+                continue;
+            };
+            let (n, id) = match column {
+                OutputColumn::Keep(_) => {
+                    write_field(&mut out.text, cell, delimiter);
+                    continue;
                 }
-                OutputColumn::Id(n) => {
-                    let Some(column) = plan.columns.ids.get(n) else {
-                        continue;
-                    };
-                    let Some(cell) = record.try_text(column.index) else {
-                        out.utf8_error.get_or_insert((record.line(), n));
-                        continue;
-                    };
-                    let coded = plan.coded.get(n).copied().unwrap_or(false);
-                    let Some(current) = plan.current else {
-                        // Passthrough: the plain read-and-rewrite baseline.
-                        write_field(&mut out.bytes, cell.as_bytes(), delimiter);
-                        if let Some(counts) = out.counts.get_mut(n) {
-                            counts.add(if cell.is_empty() {
-                                Cell::Empty
-                            } else {
-                                Cell::Value
-                            });
-                        }
-                        continue;
-                    };
-                    let outcome =
-                        normalize_cell(plan.profile, column.id_type, cell, &mut out.normalised);
-                    if let Some(counts) = out.counts.get_mut(n) {
-                        counts.add(outcome);
+                OutputColumn::Id(n) => match plan.columns.ids.get(n) {
+                    Some(id) => (n, id),
+                    None => continue,
+                },
+            };
+            let coded = plan.coded.get(n).copied().unwrap_or(false);
+            let Some(current) = plan.current else {
+                // Passthrough: the plain read-and-rewrite baseline.
+                write_field(&mut out.text, cell, delimiter);
+                if let Some(counts) = out.counts.get_mut(n) {
+                    counts.add(if cell.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Value
+                    });
+                }
+                continue;
+            };
+            let outcome = normalize_cell(plan.profile, id.id_type, cell, &mut out.normalised);
+            if let Some(counts) = out.counts.get_mut(n) {
+                counts.add(outcome);
+            }
+            match outcome {
+                Cell::Value => {
+                    let value = out.normalised.as_bytes();
+                    current.write_token(id.id_type, value, &mut out.text);
+                    if let Some(previous) = plan.previous {
+                        out.text.push(separator);
+                        previous.write_token(id.id_type, value, &mut out.text);
                     }
-                    match outcome {
-                        Cell::Value => {
-                            let value = out.normalised.as_bytes();
-                            out.token.clear();
-                            current.write_token(column.id_type, value, &mut out.token);
-                            out.bytes.extend_from_slice(out.token.as_bytes());
-                            if let Some(previous) = plan.previous {
-                                out.token.clear();
-                                previous.write_token(column.id_type, value, &mut out.token);
-                                out.bytes.push(delimiter);
-                                out.bytes.extend_from_slice(out.token.as_bytes());
-                            }
-                            if let (true, Some(coder)) = (coded, plan.coder) {
-                                let code = coder.derive(column.id_type, value);
-                                out.bytes.push(delimiter);
-                                out.bytes.extend_from_slice(code.code().as_str().as_bytes());
-                                out.codes.push((record.row(), n, code));
-                            }
-                        }
-                        Cell::Empty | Cell::Rejected(_) => {
-                            if let Cell::Rejected(reason) = outcome {
-                                rejected_here = true;
-                                out.tally.add(n, reason);
-                                out.rejects.push(RejectRow {
-                                    row: record.row(),
-                                    line: record.line(),
-                                    column: n,
-                                    reason,
-                                });
-                            }
-                            // The companion columns stay empty too.
-                            if plan.previous.is_some() {
-                                out.bytes.push(delimiter);
-                            }
-                            if coded {
-                                out.bytes.push(delimiter);
-                            }
-                        }
+                    if let (true, Some(coder)) = (coded, plan.coder) {
+                        let code = coder.derive(id.id_type, value);
+                        out.text.push(separator);
+                        out.text.push_str(code.code().as_str());
+                        out.codes.push((record.row(), n, code));
+                    }
+                }
+                Cell::Empty | Cell::Rejected(_) => {
+                    if let Cell::Rejected(reason) = outcome {
+                        rejected_here = true;
+                        out.tally.add(n, reason);
+                        out.rejects.push(RejectRow {
+                            row: record.row(),
+                            line: record.line(),
+                            column: n,
+                            reason,
+                        });
+                    }
+                    // The companion columns stay empty too.
+                    if plan.previous.is_some() {
+                        out.text.push(separator);
+                    }
+                    if coded {
+                        out.text.push(separator);
                     }
                 }
             }
         }
-        if out.bytes.len() == line_start {
+        if out.text.len() == line_start {
             // A one-column row with an empty cell: a blank line would be skipped by
             // CSV readers and shift every later row, so write an explicit "".
-            out.bytes.extend_from_slice(b"\"\"");
+            out.text.push_str("\"\"");
         }
-        out.bytes.push(b'\n');
+        out.text.push('\n');
         out.rows_with_rejects += u64::from(rejected_here);
     }
 }
 
 /// Writes one CSV field, quoted only when it must be.
-fn write_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
+fn write_field(out: &mut String, field: &str, delimiter: u8) {
     if field
-        .iter()
-        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+        .bytes()
+        .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
     {
-        out.push(b'"');
-        for &b in field {
-            if b == b'"' {
-                out.push(b'"');
+        out.push('"');
+        for (i, part) in field.split('"').enumerate() {
+            if i > 0 {
+                out.push_str("\"\"");
             }
-            out.push(b);
+            out.push_str(part);
         }
-        out.push(b'"');
+        out.push('"');
     } else {
-        out.extend_from_slice(field);
+        out.push_str(field);
     }
 }
 
@@ -1072,18 +1068,18 @@ mod tests {
 
     #[test]
     fn fields_are_quoted_only_when_needed() {
-        let mut out = Vec::new();
-        write_field(&mut out, b"plain", b',');
-        out.push(b'|');
-        write_field(&mut out, b"a,b", b',');
-        out.push(b'|');
-        write_field(&mut out, b"say \"hi\"", b',');
-        out.push(b'|');
-        write_field(&mut out, b"a;b", b';');
-        out.push(b'|');
-        write_field(&mut out, b"two\nlines", b',');
+        let mut out = String::new();
+        write_field(&mut out, "plain", b',');
+        out.push('|');
+        write_field(&mut out, "a,b", b',');
+        out.push('|');
+        write_field(&mut out, "say \"hi\"", b',');
+        out.push('|');
+        write_field(&mut out, "a;b", b';');
+        out.push('|');
+        write_field(&mut out, "two\nlines", b',');
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            out,
             "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"a;b\"|\"two\nlines\""
         );
     }

@@ -722,6 +722,52 @@ fn malformed_csv_names_file_line_and_column() {
         );
         assert_bad_input(&run, message, d, &files);
     }
+    // Invalid UTF-8 in a kept column is refused too; in a dropped column it is ignored.
+    fs::write(
+        d.join("keep.csv"),
+        b"id,phone,notes\n1,13812345678,ok\n\xff,13912345678,\xfe\n",
+    )
+    .unwrap();
+    files.push("keep.csv");
+    let keep = run(
+        d,
+        &[
+            "tokenize",
+            "--key",
+            "acme.key",
+            "--input",
+            "keep.csv",
+            "--column",
+            "phone:phone",
+            "--keep",
+            "id",
+            "-o",
+            "t.csv",
+        ],
+    );
+    assert_bad_input(
+        &keep,
+        &["'keep.csv' line 3, column 'id': not valid UTF-8"],
+        d,
+        &files,
+    );
+    run(
+        d,
+        &[
+            "tokenize",
+            "--key",
+            "acme.key",
+            "--input",
+            "keep.csv",
+            "--column",
+            "phone:phone",
+            "-o",
+            "t.csv",
+        ],
+    )
+    .ok();
+    fs::remove_file(d.join("t.csv")).unwrap();
+    fs::remove_file(d.join("t.csv.manifest.json")).unwrap();
     // An error deep in a large file, after many batches were written: still nothing left.
     let mut big = String::from("id,phone\n");
     for i in 0..25_000 {
