@@ -2,6 +2,7 @@
 //! into a config, and exposes `run(args) -> anyhow::Result<ExitStatus>`.
 
 // @command-modules (keep this marker: engineers add `pub(crate) mod NAME;` below it)
+pub(crate) mod bench;
 pub(crate) mod audit;
 pub(crate) mod demo;
 pub(crate) mod identity;

@@ -33,6 +33,7 @@ struct Cli {
 enum Command {
     // Each variant's arguments live in the command's own module (src/cmd/NAME.rs).
     // @command-variants (keep this marker: engineers add variants below it)
+    Bench(cmd::bench::Args),
     Audit(cmd::audit::Args),
     Identity(cmd::identity::Args),
     Match(cmd::matching::Args),
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<ExitStatus> {
     match command {
         // @command-dispatch (keep this marker: engineers add arms below it)
+        Command::Bench(args) => cmd::bench::run(args),
         Command::Audit(args) => cmd::audit::run(args),
         Command::Identity(args) => cmd::identity::run(args),
         Command::Match(args) => cmd::matching::run(args),

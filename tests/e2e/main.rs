@@ -5,6 +5,7 @@
 
 mod util;
 // @test-modules (keep this marker: engineers add `mod NAME;` below it)
+mod bench;
 mod audit;
 mod demo;
 mod identity;

@@ -1,0 +1,393 @@
+//! [`Metered`]: wraps the stream a party's session driver writes its frames to (inside
+//! TLS when TLS is used), counts the bytes each way, and reads the headers of the
+//! frames it writes to tell which protocol messages crossed. From those, [`flights`]
+//! counts the round trips the protocol needed.
+//!
+//! **Round trips.** The session has a fixed structure in which each kind of message
+//! can only be sent after the peer's previous kind arrived: `Hello` (sent at once) →
+//! `Accept` (needs the peer's hello) → `Blinded` (needs the peer's accept) →
+//! `Reblinded` (needs the peer's blinded batches) → `Done` (needs everything the peer
+//! owes). Each of those dependent one-way *flights* costs at least one one-way network
+//! latency, however many frames it holds and whichever side sends them; a round trip is
+//! two flights. The harness counts a flight for each of these kinds it actually saw
+//! written by either side, so a run where nobody sent reblinded values (not possible
+//! today: someone always learns) would show one flight fewer.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+
+use blindmatch_net::frame::{Control, LENGTH_PREFIX_LEN, kind};
+use blindmatch_net::{Frame, decode_frame};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Largest control frame the tap keeps whole for decoding (hellos and aborts are a
+/// few hundred bytes; anything bigger is not a control frame of ours).
+const MAX_CONTROL_FRAME: usize = 16 << 10;
+
+/// What kind of protocol message a frame was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// The handshake opener.
+    Hello,
+    /// A control `Accept`.
+    Accept,
+    /// A batch of singly blinded points.
+    Blinded,
+    /// A batch of doubly blinded values.
+    Reblinded,
+    /// A control `Done`.
+    Done,
+    /// A control `Abort`.
+    Abort,
+    /// Anything the tap could not place.
+    Other,
+}
+
+impl Class {
+    fn index(self) -> usize {
+        match self {
+            Class::Hello => 0,
+            Class::Accept => 1,
+            Class::Blinded => 2,
+            Class::Reblinded => 3,
+            Class::Done => 4,
+            Class::Abort => 5,
+            Class::Other => 6,
+        }
+    }
+}
+
+/// Frames and bytes one side wrote, per [`Class`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FrameCounts {
+    frames: [u64; 7],
+    bytes: [u64; 7],
+}
+
+impl FrameCounts {
+    /// Frames of `class` seen.
+    pub(crate) fn frames(&self, class: Class) -> u64 {
+        self.frames.get(class.index()).copied().unwrap_or(0)
+    }
+
+    /// Bytes (length prefix included) of `class` frames seen.
+    pub(crate) fn bytes(&self, class: Class) -> u64 {
+        self.bytes.get(class.index()).copied().unwrap_or(0)
+    }
+
+    /// All frame bytes seen.
+    pub(crate) fn total_bytes(&self) -> u64 {
+        self.bytes.iter().sum()
+    }
+
+    fn add(&mut self, class: Class, bytes: u64) {
+        if let Some(f) = self.frames.get_mut(class.index()) {
+            *f += 1;
+        }
+        if let Some(b) = self.bytes.get_mut(class.index()) {
+            *b += bytes;
+        }
+    }
+}
+
+/// The session phases whose flights come from frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionPhase {
+    /// Hello and Accept.
+    Handshake,
+    /// Blinded, Reblinded and Done.
+    Exchange,
+}
+
+/// Sequential one-way flights `phase` needed, from the frames both sides wrote (see the
+/// module docs).
+pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> u32 {
+    let levels: &[Class] = match phase {
+        SessionPhase::Handshake => &[Class::Hello, Class::Accept],
+        SessionPhase::Exchange => &[Class::Blinded, Class::Reblinded, Class::Done],
+    };
+    levels
+        .iter()
+        .filter(|&&c| a.frames(c) + b.frames(c) > 0)
+        .count() as u32
+}
+
+/// An incremental parser of a written frame stream: it needs only each frame's five
+/// header bytes (control frames, a few hundred bytes, are kept whole and decoded).
+#[derive(Debug, Default)]
+pub(crate) struct FrameTap {
+    header: [u8; LENGTH_PREFIX_LEN + 1],
+    have: usize,
+    frame_len: usize,
+    remaining: usize,
+    control: Vec<u8>,
+    counts: FrameCounts,
+    broken: bool,
+}
+
+impl FrameTap {
+    /// Feeds bytes in the order they were written.
+    pub(crate) fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() && !self.broken {
+            if self.have < self.header.len() {
+                let take = (self.header.len() - self.have).min(data.len());
+                let (head, rest) = data.split_at(take);
+                if let Some(slot) = self.header.get_mut(self.have..self.have + take) {
+                    slot.copy_from_slice(head);
+                }
+                self.have += take;
+                data = rest;
+                if self.have == self.header.len() {
+                    self.start_frame();
+                }
+                continue;
+            }
+            let take = self.remaining.min(data.len());
+            let (body, rest) = data.split_at(take);
+            if self.kind() == kind::CONTROL {
+                self.control.extend_from_slice(body);
+            }
+            self.remaining -= take;
+            data = rest;
+            if self.remaining == 0 {
+                self.end_frame();
+            }
+        }
+    }
+
+    /// What was seen so far.
+    pub(crate) fn counts(&self) -> &FrameCounts {
+        &self.counts
+    }
+
+    fn kind(&self) -> u8 {
+        self.header[LENGTH_PREFIX_LEN]
+    }
+
+    fn start_frame(&mut self) {
+        let [l0, l1, l2, l3, k] = self.header;
+        let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+        if len == 0 || (k == kind::CONTROL && len > MAX_CONTROL_FRAME) {
+            // Not a stream of our frames; stop classifying rather than guess.
+            self.broken = true;
+            return;
+        }
+        self.frame_len = LENGTH_PREFIX_LEN + len;
+        self.remaining = len - 1;
+        self.control.clear();
+        if k == kind::CONTROL {
+            self.control.extend_from_slice(&self.header);
+        }
+        if self.remaining == 0 {
+            self.end_frame();
+        }
+    }
+
+    fn end_frame(&mut self) {
+        let class = match self.kind() {
+            kind::HELLO => Class::Hello,
+            kind::BLINDED => Class::Blinded,
+            kind::REBLINDED => Class::Reblinded,
+            kind::CONTROL => match decode_frame(&self.control) {
+                Ok(Some((Frame::Control(Control::Accept { .. }), _))) => Class::Accept,
+                Ok(Some((Frame::Control(Control::Done(_)), _))) => Class::Done,
+                Ok(Some((Frame::Control(Control::Abort { .. }), _))) => Class::Abort,
+                _ => Class::Other,
+            },
+            _ => Class::Other,
+        };
+        self.counts.add(class, self.frame_len as u64);
+        self.control.clear();
+        self.have = 0;
+    }
+}
+
+/// Bytes a party's session driver wrote and read, and the classes of what it wrote.
+#[derive(Debug, Default)]
+pub(crate) struct Meter {
+    written: AtomicU64,
+    read: AtomicU64,
+    tap: Mutex<FrameTap>,
+}
+
+impl Meter {
+    /// Frame bytes written so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Frame bytes read so far.
+    pub(crate) fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// The written frames so far, by class.
+    pub(crate) fn counts(&self) -> FrameCounts {
+        self.tap
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .counts()
+            .clone()
+    }
+}
+
+/// A stream that feeds a [`Meter`]; see the module docs.
+pub(crate) struct Metered<S> {
+    inner: S,
+    meter: Arc<Meter>,
+}
+
+impl<S> Metered<S> {
+    /// Wraps `inner`; the meter can be read while the stream is in use.
+    pub(crate) fn new(inner: S) -> (Metered<S>, Arc<Meter>) {
+        let meter = Arc::new(Meter::default());
+        (
+            Metered {
+                inner,
+                meter: Arc::clone(&meter),
+            },
+            meter,
+        )
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        let n = buf.filled().len().saturating_sub(before);
+        this.meter.read.fetch_add(n as u64, Ordering::Relaxed);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let n = ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
+        this.meter.written.fetch_add(n as u64, Ordering::Relaxed);
+        this.meter
+            .tap
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .feed(buf.get(..n).unwrap_or_default());
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use blindmatch_net::frame::DoneSummary;
+
+    fn frames() -> Vec<(Frame, Class)> {
+        vec![
+            (
+                Frame::Control(Control::Accept { context: [3; 32] }),
+                Class::Accept,
+            ),
+            (
+                Frame::Blinded {
+                    batch: 0,
+                    points: vec![[1; 32]; 40],
+                },
+                Class::Blinded,
+            ),
+            (
+                Frame::Blinded {
+                    batch: 1,
+                    points: vec![[2; 32]; 3],
+                },
+                Class::Blinded,
+            ),
+            (
+                Frame::Reblinded {
+                    batch: 0,
+                    width: 9,
+                    values: vec![5; 9 * 43],
+                },
+                Class::Reblinded,
+            ),
+            (
+                Frame::Control(Control::Done(DoneSummary {
+                    frames: 5,
+                    bytes: 4000,
+                    stream_hash: [9; 32],
+                })),
+                Class::Done,
+            ),
+        ]
+    }
+
+    #[test]
+    fn classifies_frames_however_the_stream_is_split() {
+        let frames = frames();
+        let mut stream = Vec::new();
+        let mut expected = FrameCounts::default();
+        for (f, class) in &frames {
+            let bytes = f.encode().unwrap();
+            expected.add(*class, bytes.len() as u64);
+            stream.extend_from_slice(&bytes);
+        }
+        for split in [1usize, 2, 3, 5, 7, 64, 1000, stream.len()] {
+            let mut tap = FrameTap::default();
+            for piece in stream.chunks(split) {
+                tap.feed(piece);
+            }
+            assert_eq!(tap.counts(), &expected, "split {split}");
+            assert_eq!(tap.counts().total_bytes(), stream.len() as u64);
+        }
+        assert_eq!(expected.frames(Class::Blinded), 2);
+        assert_eq!(expected.frames(Class::Hello), 0);
+    }
+
+    #[test]
+    fn flights_follow_the_message_structure() {
+        let mut a = FrameCounts::default();
+        let mut b = FrameCounts::default();
+        for class in [Class::Hello, Class::Accept, Class::Blinded, Class::Done] {
+            a.add(class, 10);
+        }
+        b.add(Class::Hello, 10);
+        b.add(Class::Accept, 10);
+        b.add(Class::Blinded, 10);
+        assert_eq!(flights(&a, &b, SessionPhase::Handshake), 2);
+        // Nobody sent reblinded values: two exchange flights.
+        assert_eq!(flights(&a, &b, SessionPhase::Exchange), 2);
+        b.add(Class::Reblinded, 10);
+        assert_eq!(flights(&a, &b, SessionPhase::Exchange), 3);
+    }
+
+    #[test]
+    fn garbage_stops_classification() {
+        let mut tap = FrameTap::default();
+        tap.feed(&[0, 0, 0, 0, 1, 2, 3]);
+        tap.feed(
+            &Frame::Control(Control::Accept { context: [0; 32] })
+                .encode()
+                .unwrap(),
+        );
+        assert_eq!(tap.counts().total_bytes(), 0);
+    }
+}

@@ -1,0 +1,319 @@
+//! `blindmatch bench` end to end: the real binary on small generated sets. The JSON
+//! output parses and carries every field; its byte counts are the protocol's bytes;
+//! the emulated link slows a run by what its bandwidth and latency imply (behaviour
+//! with a tolerance, not a speed target); the plot is written atomically; bad
+//! arguments are refused with a hint.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{run, run_in};
+
+const STATS: [&str; 3] = ["median", "min", "max"];
+const RUN_FIELDS: [&str; 22] = [
+    "record",
+    "mode",
+    "reveal",
+    "transport",
+    "initiator_size",
+    "responder_size",
+    "elements",
+    "overlap",
+    "matched",
+    "threads",
+    "batch_size",
+    "comparison_len",
+    "repeats",
+    "bandwidth_bits_per_s",
+    "latency_s",
+    "cpu_time_scope",
+    "peak_rss_scope",
+    "round_trip_definition",
+    "session_bytes_i2r",
+    "session_bytes_r2i",
+    "floor",
+    "phases",
+];
+const PHASES: [&str; 5] = ["prepare", "connect", "handshake", "exchange", "total"];
+const PHASE_FIELDS: [&str; 19] = [
+    "wall_s",
+    "wall_vs_floor",
+    "cpu_s",
+    "cpu_vs_floor",
+    "core_us_per_element",
+    "core_us_per_element_vs_floor",
+    "cpu_us_per_element",
+    "cpu_us_per_element_vs_floor",
+    "bytes_i2r",
+    "bytes_r2i",
+    "bytes_per_element",
+    "bytes_vs_floor",
+    "frame_bytes_i2r",
+    "frame_bytes_r2i",
+    "flights",
+    "round_trips",
+    "peak_rss_bytes",
+    "peak_rss_delta_bytes",
+    "peak_rss_delta_vs_floor",
+];
+const FLOOR_FIELDS: [&str; 8] = [
+    "ops",
+    "wall_s",
+    "cpu_s",
+    "core_us_per_element",
+    "cpu_us_per_element",
+    "payload_bytes_i2r",
+    "payload_bytes_r2i",
+    "state_bytes",
+];
+
+/// Runs `blindmatch bench ARGS --json` and parses every stdout line.
+fn bench_json(args: &[&str]) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["bench", "--json", "--threads", "2"];
+    all.extend_from_slice(args);
+    let out = run_in(dir.path(), &all, None, Duration::from_secs(120));
+    out.ok();
+    out.stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+fn median(v: &Value, path: &[&str]) -> f64 {
+    let mut at = v;
+    for key in path {
+        at = &at[*key];
+    }
+    at["median"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no median at {path:?} in {v}"))
+}
+
+fn phase(v: &Value, name: &str, field: &str) -> f64 {
+    median(v, &["phases", name, field])
+}
+
+fn assert_stats(v: &Value, what: &str) {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what} is not a statistics object: {v}"));
+    for s in STATS {
+        assert!(obj[s].is_number(), "{what}.{s} missing in {v}");
+    }
+    let (lo, mid, hi) = (
+        obj["min"].as_f64().unwrap(),
+        obj["median"].as_f64().unwrap(),
+        obj["max"].as_f64().unwrap(),
+    );
+    assert!(lo <= mid && mid <= hi, "{what}: {v}");
+}
+
+#[test]
+fn json_lines_parse_and_carry_every_field() {
+    let lines = bench_json(&[
+        "--sizes",
+        "300,2^9",
+        "--mode",
+        "intersection,cardinality",
+        "--repeat",
+        "2",
+        "--batch-size",
+        "128",
+    ]);
+    assert_eq!(lines.len(), 4, "one line per mode and size");
+    for v in &lines {
+        for field in RUN_FIELDS {
+            assert!(v.get(field).is_some(), "{field} missing in {v}");
+        }
+        assert_eq!(v["record"], "blindmatch-bench/v1");
+        assert_eq!(v["repeats"], 2);
+        assert_eq!(v["transport"], "memory");
+        let n = v["initiator_size"].as_u64().unwrap();
+        assert_eq!(v["matched"].as_u64().unwrap(), n / 2, "overlap 0.5 found");
+        for field in FLOOR_FIELDS {
+            assert!(v["floor"].get(field).is_some(), "floor.{field} missing");
+        }
+        assert_eq!(v["floor"]["ops"]["scalar_mul"].as_u64().unwrap(), 4 * n);
+        for p in PHASES {
+            for field in PHASE_FIELDS {
+                assert_stats(&v["phases"][p][field], &format!("{p}.{field}"));
+            }
+        }
+        // The byte figures are the session driver's own, and in plaintext the bytes on
+        // the transport are the frames.
+        assert_eq!(
+            phase(v, "total", "frame_bytes_i2r"),
+            median(v, &["session_bytes_i2r"])
+        );
+        assert_eq!(
+            phase(v, "total", "frame_bytes_r2i"),
+            median(v, &["session_bytes_r2i"])
+        );
+        assert_eq!(
+            phase(v, "total", "bytes_i2r"),
+            phase(v, "total", "frame_bytes_i2r")
+        );
+        // The exchange is the protocol's bytes exactly: batches of 128 points with a
+        // 9-byte header, comparison values (10-byte header per batch) for the
+        // responder, who learns, and one small Done.
+        let batches = n.div_ceil(128) as f64;
+        let width = v["comparison_len"].as_f64().unwrap();
+        let points = batches * 9.0 + 32.0 * n as f64;
+        let reblinded = batches * 10.0 + width * n as f64;
+        let exchange = phase(v, "exchange", "frame_bytes_i2r");
+        assert!(
+            exchange > points + reblinded && exchange < points + reblinded + 64.0,
+            "exchange bytes {exchange} against {points} + {reblinded}"
+        );
+        // Round trips: nothing in connect, hello+accept, blinded+reblinded+done.
+        assert_eq!(phase(v, "connect", "flights"), 0.0);
+        assert_eq!(phase(v, "handshake", "flights"), 2.0);
+        assert_eq!(phase(v, "exchange", "flights"), 3.0);
+        assert_eq!(phase(v, "total", "round_trips"), 2.5);
+        assert!(phase(v, "total", "wall_s") > 0.0);
+        assert!(phase(v, "exchange", "wall_vs_floor") > 0.0);
+        assert!(phase(v, "total", "bytes_vs_floor") >= 1.0);
+        assert!(phase(v, "total", "peak_rss_bytes") > 0.0);
+    }
+}
+
+#[test]
+fn tls_runs_count_the_tls_handshake_and_records() {
+    let lines = bench_json(&["--sizes", "200", "--transport", "tls", "--repeat", "1"]);
+    let v = &lines[0];
+    assert_eq!(v["transport"], "tls");
+    assert_eq!(
+        phase(v, "connect", "flights"),
+        3.0,
+        "TLS 1.3 with client auth"
+    );
+    assert!(phase(v, "connect", "bytes_i2r") > 0.0 && phase(v, "connect", "bytes_r2i") > 0.0);
+    assert_eq!(phase(v, "connect", "frame_bytes_i2r"), 0.0);
+    assert!(phase(v, "exchange", "bytes_i2r") > phase(v, "exchange", "frame_bytes_i2r"));
+    assert_eq!(
+        phase(v, "total", "frame_bytes_i2r"),
+        median(v, &["session_bytes_i2r"])
+    );
+    assert_eq!(phase(v, "total", "round_trips"), 4.0);
+}
+
+/// Bytes over a 1 Mbit/s link take at least bytes × 8 / 10^6 seconds (less the one-MTU
+/// token bucket), and not much more than the unshaped run plus that.
+#[test]
+fn bandwidth_slows_a_run_by_what_the_bytes_need() {
+    let args = ["--sizes", "2000", "--repeat", "1"];
+    let base = &bench_json(&args)[0];
+    let shaped = &bench_json(&[&args[..], &["--bandwidth", "1mbit"]].concat())[0];
+    assert_eq!(shaped["bandwidth_bits_per_s"].as_f64(), Some(1e6));
+    let rate = 1e6 / 8.0;
+    let i2r = phase(shaped, "exchange", "bytes_i2r");
+    let r2i = phase(shaped, "exchange", "bytes_r2i");
+    let need = (i2r.max(r2i) - 1500.0) / rate;
+    let took = phase(shaped, "exchange", "wall_s");
+    assert!(need > 0.5, "enough bytes to measure: {need}");
+    assert!(
+        took >= need,
+        "{took} s < {need} s for {i2r}/{r2i} bytes at 1 Mbit/s"
+    );
+    let ceiling = phase(base, "total", "wall_s") + (i2r + r2i) / rate + 1.5;
+    assert!(
+        phase(shaped, "total", "wall_s") <= ceiling,
+        "{} s > {ceiling} s",
+        phase(shaped, "total", "wall_s")
+    );
+}
+
+/// Each sequential one-way flight waits for the added latency at least once.
+#[test]
+fn latency_adds_at_least_one_latency_per_flight() {
+    let args = ["--sizes", "200", "--repeat", "1"];
+    let base = &bench_json(&args)[0];
+    let delayed = &bench_json(&[&args[..], &["--latency", "60ms"]].concat())[0];
+    assert_eq!(delayed["latency_s"].as_f64(), Some(0.06));
+    let flights = phase(delayed, "total", "flights");
+    assert_eq!(flights, 5.0);
+    assert_eq!(phase(delayed, "total", "round_trips"), 2.5);
+    let took = phase(delayed, "total", "wall_s");
+    assert!(took >= flights * 0.06, "{took} s < {flights} × 60 ms");
+    assert!(phase(delayed, "handshake", "wall_s") >= 2.0 * 0.06);
+    assert!(phase(delayed, "exchange", "wall_s") >= 3.0 * 0.06);
+    let ceiling = phase(base, "total", "wall_s") + flights * 0.06 + 1.0;
+    assert!(took <= ceiling, "{took} s > {ceiling} s");
+}
+
+#[test]
+fn table_on_stdout_and_plot_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "bench",
+        "--sizes",
+        "100,200",
+        "--repeat",
+        "1",
+        "--threads",
+        "2",
+        "--plot",
+        "time.svg",
+    ];
+    let out = run(dir.path(), &args);
+    out.ok();
+    for needle in [
+        "prepare",
+        "exchange",
+        "total",
+        "floor",
+        "×floor",
+        "intersection",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "table lacks {needle}: {}",
+            out.stdout
+        );
+    }
+    let svg = std::fs::read_to_string(dir.path().join("time.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("primitive floor"));
+    crate::util::assert_files(dir.path(), &["time.svg"]);
+
+    // An existing plot is kept unless --force.
+    run(dir.path(), &args)
+        .code(2)
+        .stderr_has("already exists")
+        .stderr_has("hint:");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    run(dir.path(), &forced).ok();
+    crate::util::assert_files(dir.path(), &["time.svg"]);
+}
+
+#[test]
+fn bad_arguments_are_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (&["bench", "--sizes", "0"][..], "at least one item"),
+        (&["bench", "--sizes", "ten"][..], "not a set size"),
+        (&["bench", "--overlap", "1.5"][..], "between 0 and 1"),
+        (
+            &["bench", "--bandwidth", "10furlongs"][..],
+            "not a line rate",
+        ),
+        (&["bench", "--latency", "10"][..], "not a latency"),
+        (&["bench", "--mode", "labelled"][..], "labelled"),
+    ] {
+        run(dir.path(), args).code(2).stderr_has(needle);
+    }
+    run(
+        dir.path(),
+        &["bench", "--sizes", "10,20", "--peer-sizes", "1,2,3"],
+    )
+    .code(2)
+    .stderr_has("--peer-sizes has 3 entries")
+    .stderr_has("hint:");
+    run(dir.path(), &["bench", "--sizes", "2^29"])
+        .code(2)
+        .stderr_has("2^28");
+    crate::util::assert_files(dir.path(), &[]);
+}
