@@ -1307,6 +1307,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             );
             manifest.cross_check(&stats, &mut findings);
             tokens::column_findings(&stats, Some(&manifest), &mut findings);
+            tokens::delimiter_note(&stats, &mut notes);
             (output, Some(stats))
         }
         Err(output) => (output, None),

@@ -436,6 +436,23 @@ impl ColumnStats {
     }
 }
 
+/// A note when a one-column header holds a likely delimiter: the file was probably
+/// read with the wrong `--delimiter`.
+pub(crate) fn delimiter_note(stats: &FileStats, notes: &mut Vec<String>) {
+    if let [only] = stats.header.as_slice()
+        && let Some(d) = [';', '\t', '|'].into_iter().find(|d| only.contains(*d))
+    {
+        let shown = if d == '\t' {
+            "tab".to_owned()
+        } else {
+            format!("'{d}'")
+        };
+        notes.push(format!(
+            "the file reads as one column whose header contains {shown}: if that is its delimiter, pass --delimiter {shown}"
+        ));
+    }
+}
+
 /// Findings about the columns themselves: raw identifiers anywhere, malformed
 /// tokens or short codes, undeclared key IDs and MAC lengths, undeclared columns.
 pub(crate) fn column_findings(
@@ -838,6 +855,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
     };
     column_findings_with(&stats, manifest.as_ref(), &key_ids, &mut findings);
+    delimiter_note(&stats, &mut notes);
     if !stats.columns.iter().any(|c| c.role.is_token()) {
         notes.push("no column of the file holds tokens".to_owned());
     }
