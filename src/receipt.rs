@@ -198,7 +198,8 @@ pub(crate) struct TimingsMs {
     pub(crate) hashing: u64,
     /// The PSI exchange, from the handshake to our result.
     pub(crate) exchange: u64,
-    /// From our first to our last compared batch (0 when we do not learn).
+    /// The final comparison (sort, match, match IDs) after the last returned value
+    /// arrived (0 when we do not learn).
     pub(crate) compare: u64,
     /// The whole command, reading the input included.
     pub(crate) total: u64,

@@ -1036,8 +1036,8 @@ pub(crate) struct Observer {
 struct Marks {
     handshake: Option<Instant>,
     hashed: Option<Instant>,
-    first_compared: Option<Instant>,
-    last_compared: Option<Instant>,
+    all_returned: Option<Instant>,
+    result: Option<Instant>,
 }
 
 impl Observer {
@@ -1083,10 +1083,16 @@ impl Observer {
                 }
                 Event::Progress {
                     stage: Stage::Compared,
-                    ..
+                    done,
+                    total,
                 } => {
-                    marks.first_compared.get_or_insert(now);
-                    marks.last_compared = Some(now);
+                    // The driver reports the last returned batch (all compared) and
+                    // then the result after the final sort and match: the gap
+                    // between the two is the comparison proper.
+                    if done >= total {
+                        marks.all_returned.get_or_insert(now);
+                    }
+                    marks.result = Some(now);
                 }
                 _ => {}
             }
@@ -1410,7 +1416,7 @@ fn build_receipt(
             handshake: receipt::ms(t.connect + t.handshake),
             hashing: span(marks.handshake, marks.hashed),
             exchange: receipt::ms(t.psi),
-            compare: span(marks.first_compared, marks.last_compared),
+            compare: span(marks.all_returned, marks.result),
             total: receipt::ms(clock.started.elapsed()),
             prepare: receipt::ms(prepared.elapsed),
             connect: receipt::ms(t.connect),
