@@ -12,7 +12,9 @@
 //! - an embedded candidate must stand on word boundaries: the characters right
 //!   before and after it may not be ASCII letters, digits or `_` (so
 //!   `ORD13800138000X` is not a phone number, while `call 13800138000 now`,
-//!   `手机13800138000` and `id:11010519491231002X;` are found);
+//!   `手机13800138000` and `id:11010519491231002X;` are found); a cell that the phone
+//!   normaliser accepts whole as a Chinese mobile (`tel13800138000`) is reported
+//!   whatever its boundaries;
 //! - the validators of `blindmatch-token` decide: mobile ranges, check characters,
 //!   birth dates, region codes, e-mail syntax. A USCC must in addition start with a
 //!   registration-authority code and embed a GB 11714 organisation code with a valid
@@ -718,5 +720,103 @@ mod tests {
             .to_string();
         let glued = format!("{short}-13800138000");
         assert!(Scanner::new(Some(16)).scan(&glued).contains(Kind::Phone));
+    }
+
+    mod properties {
+        #![allow(clippy::unwrap_used)]
+        use super::*;
+        use proptest::prelude::*;
+
+        const BEFORE: [&str; 9] = ["", " ", "call ", "电话", "id:", "(", "\"", "，", "note: "];
+        const AFTER: [&str; 8] = ["", " ", " now", "。", ";", ")", ",", "号"];
+
+        fn mobile() -> impl Strategy<Value = String> {
+            (0..phone::CN_MOBILE_PREFIXES.len(), 0u32..100_000_000).prop_map(|(p, n)| {
+                format!(
+                    "{}{n:08}",
+                    phone::CN_MOBILE_PREFIXES.get(p).copied().unwrap_or(138)
+                )
+            })
+        }
+
+        fn written(n: &str, form: usize) -> String {
+            let (a, rest) = n.split_at(3);
+            let (b, c) = rest.split_at(4);
+            match form % 9 {
+                0 => n.to_owned(),
+                1 => format!("{a} {b} {c}"),
+                2 => format!("{a}-{b}-{c}"),
+                3 => format!("+86 {a} {b} {c}"),
+                4 => format!("0086-{n}"),
+                5 => format!("({a}){b} {c}"),
+                6 => format!("86{n}"),
+                7 => n
+                    .chars()
+                    .map(|d| char::from_u32(d as u32 + 0xFEE0).unwrap_or(d))
+                    .collect(),
+                _ => format!("+86({a}){b}-{c}"),
+            }
+        }
+
+        fn id_number() -> impl Strategy<Value = String> {
+            (
+                prop::sample::select(vec!["110105", "440305", "320102", "510107"]),
+                1930u32..2010,
+                1u32..13,
+                1u32..29,
+                0u32..1000,
+            )
+                .prop_map(|(region, y, m, d, seq)| {
+                    let first17 = format!("{region}{y}{m:02}{d:02}{seq:03}");
+                    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+                    let sum: u32 = first17
+                        .bytes()
+                        .zip(W)
+                        .map(|(b, w)| u32::from(b - b'0') * w)
+                        .sum();
+                    let check = b"10X98765432"
+                        .get((sum % 11) as usize)
+                        .copied()
+                        .unwrap_or(b'0');
+                    format!("{first17}{}", char::from(check))
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn every_written_mobile_is_found_wherever_it_stands(
+                n in mobile(), form in 0usize..9, before in 0usize..9, after in 0usize..8,
+            ) {
+                let cell = format!("{}{}{}", BEFORE[before], written(&n, form), AFTER[after]);
+                prop_assert!(Scanner::new(None).scan(&cell).contains(Kind::Phone), "{}", cell);
+            }
+
+            #[test]
+            fn every_id_number_is_found_wherever_it_stands(
+                id in id_number(), lower in any::<bool>(), before in 0usize..9, after in 0usize..8,
+            ) {
+                let id = if lower { id.to_lowercase() } else { id };
+                let cell = format!("{}{}{}", BEFORE[before], id, AFTER[after]);
+                prop_assert!(Scanner::new(None).scan(&cell).contains(Kind::CnId), "{}", cell);
+            }
+
+            #[test]
+            fn addresses_are_found(
+                local in "[a-z][a-z0-9._-]{0,12}[a-z0-9]", domain in "[a-z][a-z0-9-]{0,10}[a-z]", tld in "[a-z]{2,6}",
+                before in 0usize..9, after in 0usize..8,
+            ) {
+                prop_assume!(!local.contains(".."));
+                let cell = format!("{}{local}@{domain}.{tld}{}", BEFORE[before], AFTER[after]);
+                prop_assert!(Scanner::new(None).scan(&cell).contains(Kind::Email), "{}", cell);
+            }
+
+            #[test]
+            // Letters only: a whole cell the phone normaliser accepts (it reads `_`
+            // as a separator, as in `_13800138000_`) is reported on purpose.
+            fn glued_to_letters_a_mobile_is_not_a_phone(n in mobile(), l in "[A-Za-z]", r in "[A-Za-z]") {
+                let cell = format!("{l}{n}{r}");
+                prop_assert!(!Scanner::new(None).scan(&cell).contains(Kind::Phone), "{}", cell);
+            }
+        }
     }
 }
