@@ -254,16 +254,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         args.force,
     )?;
 
-    let (current, current_info) = match (&args.key, args.passthrough) {
-        (Some(path), false) => {
-            let (tokenizer, info) = load_tokenizer(path, "--key", args.token_bytes)?;
+    // The key file is read once; its key lives only inside the tokeniser and the
+    // short-code coder (both zeroised on drop).
+    let key_file = match (&args.key, args.passthrough) {
+        (Some(path), false) => Some((key::load(path, "--key")?, path)),
+        _ => None,
+    };
+    let (current, current_info) = match &key_file {
+        Some((file, path)) => {
+            let (tokenizer, info) = tokenizer_for(file, path, "--key", args.token_bytes)?;
             (Some(tokenizer), Some(info))
         }
-        _ => (None, None),
+        None => (None, None),
     };
     let (previous, previous_info) = match (&args.previous_key, args.passthrough) {
         (Some(path), false) => {
-            let (tokenizer, info) = load_tokenizer(path, "--previous-key", args.token_bytes)?;
+            let file = key::load(path, "--previous-key")?;
+            let (tokenizer, info) = tokenizer_for(&file, path, "--previous-key", args.token_bytes)?;
             if current.as_ref().map(|t| t.key_id()) == Some(tokenizer.key_id()) {
                 return Err(Failure::bad_input(format!(
                     "--previous-key '{}' is the same key as --key",
@@ -276,23 +283,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
         _ => (None, None),
     };
-    let coder = match (&args.key, args.short_codes.is_empty() || args.passthrough) {
-        (Some(path), false) => {
-            let file = key::load(path, "--key")?;
-            Some(
-                ShortCoder::new(file.key(), args.short_code_len).fail_with(|| {
-                    Failure::bad_input(format!("--short-code-len {}", args.short_code_len)).hint(
-                        format!(
-                            "use {} to {} characters",
-                            ShortCoder::MIN_LEN,
-                            ShortCoder::MAX_LEN
-                        ),
-                    )
-                })?,
-            )
-        }
+    let coder = match (&key_file, args.short_codes.is_empty()) {
+        (Some((file, _)), false) => Some(
+            ShortCoder::new(file.key(), args.short_code_len).fail_with(|| {
+                Failure::bad_input(format!("--short-code-len {}", args.short_code_len)).hint(
+                    format!(
+                        "use {} to {} characters",
+                        ShortCoder::MIN_LEN,
+                        ShortCoder::MAX_LEN
+                    ),
+                )
+            })?,
+        ),
         _ => None,
     };
+    drop(key_file);
     if let Some(threads) = args.threads {
         // Fails only if a pool exists already, which cannot happen this early.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -300,7 +305,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             .build_global();
     }
 
-    let mut reader = CsvReader::open(&spec.source, spec.delimiter)?;
+    let reader = CsvReader::open(&spec.source, spec.delimiter)?;
     let columns = Columns::resolve(reader.header(), &spec.columns, &spec.keep, reader.name())?;
     // The workers check every used cell for UTF-8 (once, as they read it), so the
     // reader checks none.
@@ -886,13 +891,13 @@ fn column_infos(
         .collect()
 }
 
-/// Loads a key file for tokens and builds its tokeniser.
-fn load_tokenizer(
+/// Checks that a key file may make tokens and builds its tokeniser.
+fn tokenizer_for(
+    file: &KeyFile,
     path: &Path,
     role: &str,
     token_bytes: usize,
 ) -> anyhow::Result<(Tokenizer, KeyInfo)> {
-    let file: KeyFile = key::load(path, role)?;
     if !matches!(file.purpose(), KeyPurpose::Token | KeyPurpose::Master) {
         return Err(Failure::bad_input(format!(
             "{role}: key file '{}' is a {} key, not a token key",
