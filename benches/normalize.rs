@@ -192,9 +192,10 @@ fn normalisers(c: &mut Criterion) {
     bench_type(c, &std, IdType::Phone, "clean", &mobiles(1));
     bench_type(c, &std, IdType::Phone, "messy", &messy_mobiles());
     let cn = Profile::standard().with_phone_default_region(Some(CallingCode::CN));
-    let landlines: Vec<String> = mobiles(7)
-        .iter()
-        .map(|m| format!("0755-{}", &m[3..]))
+    // Shenzhen numbers: subscriber numbers start with 2-9.
+    let landlines: Vec<String> = lcg(7)
+        .take(N)
+        .map(|r| format!("0755-{}{:07}", 2 + r % 8, (r >> 8) % 10_000_000))
         .collect();
     bench_type(c, &cn, IdType::Phone, "landline", &landlines);
     bench_type(c, &std, IdType::Email, "clean", &emails(false));
