@@ -89,17 +89,91 @@ impl End {
     }
 }
 
+/// What the bytes an end writes belong to: the transport's own set-up (the TLS
+/// handshake), or the session phase of the frame being written, as the frame meter
+/// above the transport says (see `meter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Before the session driver writes anything.
+    Connect,
+    /// Hello and accept frames.
+    Handshake,
+    /// Everything after.
+    Exchange,
+}
+
+impl Stage {
+    fn index(self) -> usize {
+        match self {
+            Stage::Connect => 0,
+            Stage::Handshake => 1,
+            Stage::Exchange => 2,
+        }
+    }
+}
+
+/// The stage one end is writing in, shared by that end's wrappers: the frame meter
+/// sets it before each write, the link wrapper reads it while counting.
+#[derive(Debug, Default)]
+pub(crate) struct StageTag(AtomicU8);
+
+impl StageTag {
+    /// Marks what the next bytes written belong to.
+    pub(crate) fn set(&self, stage: Stage) {
+        self.0.store(stage.index() as u8, Ordering::Relaxed);
+    }
+
+    /// The current stage.
+    pub(crate) fn get(&self) -> Stage {
+        match self.0.load(Ordering::Relaxed) {
+            0 => Stage::Connect,
+            1 => Stage::Handshake,
+            _ => Stage::Exchange,
+        }
+    }
+}
+
+/// Bytes counted by stage; written from one task, read from anywhere.
+#[derive(Debug, Default)]
+pub(crate) struct StageBytes([AtomicU64; 3]);
+
+impl StageBytes {
+    /// Adds `n` bytes to `stage`.
+    pub(crate) fn add(&self, stage: Stage, n: u64) {
+        if let Some(c) = self.0.get(stage.index()) {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes of `stage`.
+    pub(crate) fn get(&self, stage: Stage) -> u64 {
+        self.0
+            .get(stage.index())
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Bytes of all stages.
+    pub(crate) fn total(&self) -> u64 {
+        self.0.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+}
+
 /// Bytes that crossed one end's wrapper.
 #[derive(Debug, Default)]
 pub(crate) struct LinkCounters {
-    written: AtomicU64,
+    written: StageBytes,
     read: AtomicU64,
 }
 
 impl LinkCounters {
     /// Bytes this end handed to the link (accepted by `poll_write`).
     pub(crate) fn written(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
+        self.written.total()
+    }
+
+    /// Bytes this end handed to the link while writing in `stage`.
+    pub(crate) fn written_in(&self, stage: Stage) -> u64 {
+        self.written.get(stage)
     }
 
     /// Bytes this end read from the stream beneath.
@@ -281,20 +355,22 @@ pub(crate) struct LinkStream<S> {
     end: End,
     counters: Arc<LinkCounters>,
     turns: Arc<Turns>,
+    stage: Arc<StageTag>,
 }
 
 impl<S> LinkStream<S>
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    /// Wraps `inner` (the `end` side of a connection whose ends share `turns`). With a
-    /// shaped `spec` this spawns the forwarding task, so it must run inside a tokio
-    /// runtime.
+    /// Wraps `inner` (the `end` side of a connection whose ends share `turns`; bytes
+    /// are counted under the stage `stage` says). With a shaped `spec` this spawns the
+    /// forwarding task, so it must run inside a tokio runtime.
     pub(crate) fn new(
         inner: S,
         spec: &LinkSpec,
         end: End,
         turns: Arc<Turns>,
+        stage: Arc<StageTag>,
     ) -> (LinkStream<S>, Arc<LinkCounters>) {
         let counters = Arc::new(LinkCounters::default());
         let io = if spec.is_shaped() {
@@ -321,6 +397,7 @@ where
                 end,
                 counters: Arc::clone(&counters),
                 turns,
+                stage,
             },
             counters,
         )
@@ -379,7 +456,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for LinkStream<S> {
             Io::Shaped(sh) => ready!(sh.poll_write(cx, buf))?,
         };
         if n > 0 {
-            this.counters.written.fetch_add(n as u64, Ordering::Relaxed);
+            this.counters.written.add(this.stage.get(), n as u64);
             this.turns.record(this.end);
         }
         Poll::Ready(Ok(n))
@@ -418,7 +495,8 @@ mod tests {
         tokio::io::DuplexStream,
     ) {
         let (a, b) = tokio::io::duplex(1 << 20);
-        let (link, counters) = LinkStream::new(a, &spec, End::Initiator, Arc::default());
+        let (link, counters) =
+            LinkStream::new(a, &spec, End::Initiator, Arc::default(), Arc::default());
         (link, counters, b)
     }
 
@@ -475,8 +553,10 @@ mod tests {
         };
         let (a, b) = tokio::io::duplex(1 << 16);
         let turns = Arc::new(Turns::default());
-        let (mut a, _) = LinkStream::new(a, &spec, End::Initiator, Arc::clone(&turns));
-        let (mut b, _) = LinkStream::new(b, &spec, End::Responder, Arc::clone(&turns));
+        let (mut a, _) =
+            LinkStream::new(a, &spec, End::Initiator, Arc::clone(&turns), Arc::default());
+        let (mut b, _) =
+            LinkStream::new(b, &spec, End::Responder, Arc::clone(&turns), Arc::default());
         let start = Instant::now();
         let echo = tokio::spawn(async move {
             let mut byte = [0u8; 1];

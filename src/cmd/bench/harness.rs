@@ -1,8 +1,8 @@
 //! One repeat of one benchmark configuration: the primitive floor, then both parties of
 //! a real session in this process, measured phase by phase.
 //!
-//! Phases, separated by process-wide snapshots (wall clock, process CPU clock, byte
-//! counters, resident memory with the peak reset at every boundary):
+//! Phases, separated by process-wide snapshots (wall clock, process CPU clock,
+//! resident memory with the peak reset at every boundary):
 //!
 //! 1. `prepare`: both sides build their de-duplicated sets from the generated data.
 //! 2. `connect`: the transport comes up (an in-memory pipe; a TCP connection on
@@ -13,10 +13,13 @@
 //!    and no PSI work has started).
 //! 4. `exchange`: the PSI proper, both results, the closing `Done` exchange.
 //!
-//! Byte figures per phase are the counters' differences between snapshots: the
-//! transport bytes each way at the link wrapper (TLS records included) and the frame
-//! bytes each way above TLS. After the run the harness checks its frame counts against
-//! the session driver's own and both results against the known overlap.
+//! Bytes are not taken from the snapshots (a peer can read bytes, and end a phase,
+//! before the writer's counter has moved): each end's frame meter tags what it writes
+//! with the session phase of the frame, and the transport beneath counts under that
+//! tag, so the transport bytes each way (TLS records included) and the frame bytes
+//! each way above TLS are split between phases exactly. After the run the harness
+//! checks its counts against the session driver's own and both results against the
+//! known overlap.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -31,7 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 
 use super::data::{ID_TYPE, SideIds};
-use super::emulation::{End, LinkCounters, LinkSpec, LinkStream, Turns};
+use super::emulation::{End, LinkCounters, LinkSpec, LinkStream, Stage, StageTag, Turns};
 use super::floor::{self, FloorOps, FloorSample};
 use super::meter::{self, Class, Meter, Metered, SessionPhase};
 use super::probe::{self, Memory};
@@ -180,54 +183,53 @@ trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 type BoxStream = Box<dyn Duplex>;
 
-/// The counters a snapshot reads, for both ends `[initiator, responder]`.
+/// The byte counters of both ends `[initiator, responder]`.
 #[derive(Clone)]
 struct Gauges {
     link: [Arc<LinkCounters>; 2],
     meter: [Arc<Meter>; 2],
 }
 
-/// A process-wide snapshot at a phase boundary.
+impl Gauges {
+    /// Transport and frame bytes each way in `stage`.
+    fn bytes(&self, stage: Stage) -> ([u64; 2], [u64; 2]) {
+        let [li, lr] = &self.link;
+        let [mi, mr] = &self.meter;
+        (
+            [li.written_in(stage), lr.written_in(stage)],
+            [mi.written_in(stage), mr.written_in(stage)],
+        )
+    }
+}
+
+/// A process-wide snapshot at a phase boundary: clocks and memory. (Bytes are not
+/// snapshotted: a peer may read bytes before the writer's counter moves, so they are
+/// counted by the phase they were written in instead, see [`Stage`].)
 #[derive(Debug, Clone, Copy)]
 struct Mark {
     at: Instant,
     cpu: Option<Duration>,
-    wire: [u64; 2],
-    frames: [u64; 2],
     memory: Option<Memory>,
 }
 
 impl Mark {
     /// Takes a snapshot, then resets the peak memory so that the next snapshot sees the
     /// peak of the phase in between.
-    fn boundary(gauges: Option<&Gauges>) -> Mark {
+    fn boundary() -> Mark {
         let at = Instant::now();
         let cpu = probe::process_cpu_time();
-        let (wire, frames) = gauges.map_or(([0; 2], [0; 2]), |g| {
-            (
-                [g.link[0].written(), g.link[1].written()],
-                [g.meter[0].written(), g.meter[1].written()],
-            )
-        });
         let memory = probe::memory();
         probe::reset_peak();
-        Mark {
-            at,
-            cpu,
-            wire,
-            frames,
-            memory,
-        }
+        Mark { at, cpu, memory }
     }
 
-    /// The phase from `self` to `end`.
-    fn until(&self, end: &Mark, flights: u32) -> PhaseSample {
-        let sub = |a: [u64; 2], b: [u64; 2]| [b[0].saturating_sub(a[0]), b[1].saturating_sub(a[1])];
+    /// The phase from `self` to `end`, which wrote `bytes` (transport, frames).
+    fn until(&self, end: &Mark, bytes: ([u64; 2], [u64; 2]), flights: u32) -> PhaseSample {
         PhaseSample {
             wall: end.at.saturating_duration_since(self.at),
             cpu: self.cpu.zip(end.cpu).map(|(a, b)| b.saturating_sub(a)),
-            wire: sub(self.wire, end.wire),
-            frames: sub(self.frames, end.frames),
+            wire: bytes.0,
+            frames: bytes.1,
             rss_start: self.memory.map(|m| m.rss),
             rss_peak: end.memory.map(|m| m.peak),
             flights,
@@ -252,7 +254,7 @@ pub(crate) fn run_repeat(
     let floor = floor::measure(&ids_i, &ids_r, spec.batch_size)
         .fail_with(|| Failure::failed("the primitive floor could not run"))?;
 
-    let start = Mark::boundary(None);
+    let start = Mark::boundary();
     let sets = (ids_i.prepare(), ids_r.prepare());
     let (set_i, set_r) = match sets {
         (Ok(a), Ok(b)) => (a, b),
@@ -260,17 +262,20 @@ pub(crate) fn run_repeat(
             return Err(e).fail_with(|| Failure::failed("cannot build the generated sets"));
         }
     };
-    let prepared = Mark::boundary(None);
+    let prepared = Mark::boundary();
     let net = runtime.block_on(network(spec, set_i, set_r, tls))?;
 
-    let prepare = start.until(&prepared, 0);
-    let connect = prepared.until(&net.connected, net.connect_flights);
+    let g = &net.gauges;
+    let prepare = start.until(&prepared, ([0; 2], [0; 2]), 0);
+    let connect = prepared.until(&net.connected, g.bytes(Stage::Connect), net.connect_flights);
     let handshake = net.connected.until(
         &net.accepted,
+        g.bytes(Stage::Handshake),
         meter::flights(&net.counts[0], &net.counts[1], SessionPhase::Handshake),
     );
     let exchange = net.accepted.until(
         &net.finished,
+        g.bytes(Stage::Exchange),
         meter::flights(&net.counts[0], &net.counts[1], SessionPhase::Exchange),
     );
     let [report_i, report_r] = &net.reports;
@@ -308,18 +313,17 @@ async fn network(
 ) -> anyhow::Result<Network> {
     let turns = Arc::new(Turns::default());
     let (streams, gauges, infos) = connect(spec, tls, &turns).await?;
-    let connected = Mark::boundary(Some(&gauges));
+    let connected = Mark::boundary();
     let connect_flights = u32::try_from(turns.runs()).unwrap_or(u32::MAX);
 
     let accepted_slot: Arc<Mutex<Option<Mark>>> = Arc::default();
     let sink: EventSink = {
         let slot = Arc::clone(&accepted_slot);
-        let gauges = gauges.clone();
         Arc::new(move |event: &Event| {
             if let Event::HandshakeComplete { .. } = event {
                 let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 if slot.is_none() {
-                    *slot = Some(Mark::boundary(Some(&gauges)));
+                    *slot = Some(Mark::boundary());
                 }
             }
         })
@@ -349,7 +353,7 @@ async fn network(
         run_session(stream_r, Role::Responder, &params, set_r, &options, info_r).await
     });
     let (joined_i, joined_r) = tokio::join!(initiator, responder);
-    let finished = Mark::boundary(Some(&gauges));
+    let finished = Mark::boundary();
 
     let joined = |j: Result<Result<SessionReport, NetError>, tokio::task::JoinError>| {
         j.unwrap_or(Err(NetError::Internal {
@@ -405,8 +409,21 @@ async fn connect(
             let (a, b) = tcp_pair()
                 .await
                 .fail_with(|| Failure::failed("cannot connect over 127.0.0.1"))?;
-            let (la, wire_a) = LinkStream::new(a, link, End::Initiator, Arc::clone(turns));
-            let (lb, wire_b) = LinkStream::new(b, link, End::Responder, Arc::clone(turns));
+            let (tag_a, tag_b) = (Arc::new(StageTag::default()), Arc::new(StageTag::default()));
+            let (la, wire_a) = LinkStream::new(
+                a,
+                link,
+                End::Initiator,
+                Arc::clone(turns),
+                Arc::clone(&tag_a),
+            );
+            let (lb, wire_b) = LinkStream::new(
+                b,
+                link,
+                End::Responder,
+                Arc::clone(turns),
+                Arc::clone(&tag_b),
+            );
             let started = Instant::now();
             let (ea, eb) = tokio::try_join!(
                 tls_connect(la, &tls.initiator, None),
@@ -414,8 +431,8 @@ async fn connect(
             )
             .fail_with(|| Failure::failed("the TLS handshake between the two parties failed"))?;
             let connect_time = started.elapsed();
-            let (ma, meter_a) = Metered::new(Box::new(ea.stream) as BoxStream);
-            let (mb, meter_b) = Metered::new(Box::new(eb.stream) as BoxStream);
+            let (ma, meter_a) = Metered::new(Box::new(ea.stream) as BoxStream, tag_a);
+            let (mb, meter_b) = Metered::new(Box::new(eb.stream) as BoxStream, tag_b);
             let info = |settings: &TlsSettings, peer| ConnectionInfo {
                 local_fingerprint: Some(settings.identity.fingerprint()),
                 peer_fingerprint: Some(peer),
@@ -447,10 +464,23 @@ fn plain<S>(
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let (la, wire_a) = LinkStream::new(a, link, End::Initiator, Arc::clone(turns));
-    let (lb, wire_b) = LinkStream::new(b, link, End::Responder, Arc::clone(turns));
-    let (ma, meter_a) = Metered::new(Box::new(la) as BoxStream);
-    let (mb, meter_b) = Metered::new(Box::new(lb) as BoxStream);
+    let (tag_a, tag_b) = (Arc::new(StageTag::default()), Arc::new(StageTag::default()));
+    let (la, wire_a) = LinkStream::new(
+        a,
+        link,
+        End::Initiator,
+        Arc::clone(turns),
+        Arc::clone(&tag_a),
+    );
+    let (lb, wire_b) = LinkStream::new(
+        b,
+        link,
+        End::Responder,
+        Arc::clone(turns),
+        Arc::clone(&tag_b),
+    );
+    let (ma, meter_a) = Metered::new(Box::new(la) as BoxStream, tag_a);
+    let (mb, meter_b) = Metered::new(Box::new(lb) as BoxStream, tag_b);
     (
         [ma, mb],
         Gauges {
@@ -502,15 +532,19 @@ fn check(
     {
         return mismatch("frame bytes read differ from the session driver's".to_owned());
     }
-    // Every frame byte was classified, and the snapshot at the first accept split the
-    // handshake's frames from the exchange's exactly.
+    // Every frame byte was classified, and the bytes counted as the handshake's are
+    // exactly its hello and accept frames.
     for (d, counts) in net.counts.iter().enumerate() {
         let handshake = counts.bytes(Class::Hello) + counts.bytes(Class::Accept);
         let written = [frames_i, frames_r].get(d).copied().unwrap_or_default();
-        let split = phases.get(2).and_then(|p| p.frames.get(d)).copied();
-        if counts.total_bytes() != written || split != Some(handshake) {
+        let counted = net
+            .gauges
+            .meter
+            .get(d)
+            .map(|m| m.written_in(Stage::Handshake));
+        if counts.total_bytes() != written || counted != Some(handshake) {
             return mismatch(format!(
-                "direction {d}: {} frame bytes classified of {written}, handshake {handshake} against {split:?} at the boundary",
+                "direction {d}: {} frame bytes classified of {written}, handshake frames {handshake} against {counted:?} counted",
                 counts.total_bytes()
             ));
         }

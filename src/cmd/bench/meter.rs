@@ -23,6 +23,8 @@ use blindmatch_net::frame::{Control, LENGTH_PREFIX_LEN, kind};
 use blindmatch_net::{Frame, decode_frame};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::emulation::{Stage, StageBytes, StageTag};
+
 /// Largest control frame the tap keeps whole for decoding (hellos and aborts are a
 /// few hundred bytes; anything bigger is not a control frame of ours).
 const MAX_CONTROL_FRAME: usize = 16 << 10;
@@ -126,6 +128,7 @@ pub(crate) struct FrameTap {
     control: Vec<u8>,
     counts: FrameCounts,
     broken: bool,
+    exchange_started: bool,
 }
 
 impl FrameTap {
@@ -155,6 +158,32 @@ impl FrameTap {
             if self.remaining == 0 {
                 self.end_frame();
             }
+        }
+    }
+
+    /// The session phase of the bytes `next` (about to be written, continuing the
+    /// stream fed so far): the phase of the frame its first byte belongs to. Hello and
+    /// accept frames are the handshake; from the first batch or the `Done` (a control
+    /// frame after an accept) on, everything is the exchange.
+    pub(crate) fn stage_of(&mut self, next: &[u8]) -> Stage {
+        if self.exchange_started {
+            return Stage::Exchange;
+        }
+        let kind_byte = if self.have == self.header.len() {
+            Some(self.kind())
+        } else {
+            next.get(LENGTH_PREFIX_LEN - self.have).copied()
+        };
+        let exchange = match kind_byte {
+            Some(kind::BLINDED | kind::REBLINDED) => true,
+            Some(kind::CONTROL) => self.counts.frames(Class::Accept) > 0,
+            _ => false,
+        };
+        self.exchange_started = exchange;
+        if exchange {
+            Stage::Exchange
+        } else {
+            Stage::Handshake
         }
     }
 
@@ -208,7 +237,7 @@ impl FrameTap {
 /// Bytes a party's session driver wrote and read, and the classes of what it wrote.
 #[derive(Debug, Default)]
 pub(crate) struct Meter {
-    written: AtomicU64,
+    written: StageBytes,
     read: AtomicU64,
     tap: Mutex<FrameTap>,
 }
@@ -216,7 +245,12 @@ pub(crate) struct Meter {
 impl Meter {
     /// Frame bytes written so far.
     pub(crate) fn written(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
+        self.written.total()
+    }
+
+    /// Frame bytes written so far in `stage`.
+    pub(crate) fn written_in(&self, stage: Stage) -> u64 {
+        self.written.get(stage)
     }
 
     /// Frame bytes read so far.
@@ -238,16 +272,20 @@ impl Meter {
 pub(crate) struct Metered<S> {
     inner: S,
     meter: Arc<Meter>,
+    stage: Arc<StageTag>,
 }
 
 impl<S> Metered<S> {
-    /// Wraps `inner`; the meter can be read while the stream is in use.
-    pub(crate) fn new(inner: S) -> (Metered<S>, Arc<Meter>) {
+    /// Wraps `inner`; the meter can be read while the stream is in use. Before each
+    /// write, `stage` is set to the session phase of the bytes written, so that the
+    /// transport beneath counts them under the same phase.
+    pub(crate) fn new(inner: S, stage: Arc<StageTag>) -> (Metered<S>, Arc<Meter>) {
         let meter = Arc::new(Meter::default());
         (
             Metered {
                 inner,
                 meter: Arc::clone(&meter),
+                stage,
             },
             meter,
         )
@@ -276,8 +314,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        // The phase is settled before the bytes go down, so that the transport beneath
+        // counts them (and a peer may read them) under the right phase.
+        let stage = this
+            .meter
+            .tap
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stage_of(buf);
+        this.stage.set(stage);
         let n = ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
-        this.meter.written.fetch_add(n as u64, Ordering::Relaxed);
+        this.meter.written.add(stage, n as u64);
         this.meter
             .tap
             .lock()
@@ -360,6 +407,48 @@ mod tests {
         }
         assert_eq!(expected.frames(Class::Blinded), 2);
         assert_eq!(expected.frames(Class::Hello), 0);
+    }
+
+    #[test]
+    fn stages_split_at_the_first_batch_or_done() {
+        let hello_like = Frame::Control(Control::Abort {
+            code: blindmatch_net::AbortCode::ProtocolViolation,
+            reason: String::new(),
+        });
+        let accept = Frame::Control(Control::Accept { context: [1; 32] })
+            .encode()
+            .unwrap();
+        let done = Frame::Control(Control::Done(DoneSummary {
+            frames: 1,
+            bytes: 1,
+            stream_hash: [0; 32],
+        }))
+        .encode()
+        .unwrap();
+        let mut tap = FrameTap::default();
+        // A control frame before any accept is the handshake (an abort here).
+        assert_eq!(
+            tap.stage_of(&hello_like.encode().unwrap()),
+            Stage::Handshake
+        );
+        tap.feed(&hello_like.encode().unwrap());
+        // Fed in two pieces: the second piece belongs to the same frame.
+        assert_eq!(tap.stage_of(&accept), Stage::Handshake);
+        tap.feed(accept.get(..3).unwrap());
+        assert_eq!(tap.stage_of(accept.get(3..).unwrap()), Stage::Handshake);
+        tap.feed(accept.get(3..).unwrap());
+        // After an accept, a control frame is the closing Done.
+        assert_eq!(tap.stage_of(&done), Stage::Exchange);
+        // Once in the exchange, always.
+        assert_eq!(tap.stage_of(&accept), Stage::Exchange);
+        let mut tap = FrameTap::default();
+        let batch = Frame::Blinded {
+            batch: 0,
+            points: vec![[1; 32]],
+        }
+        .encode()
+        .unwrap();
+        assert_eq!(tap.stage_of(&batch), Stage::Exchange);
     }
 
     #[test]
