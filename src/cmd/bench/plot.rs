@@ -62,7 +62,7 @@ pub(crate) fn render(title: &str, x_label: &str, series: &[Series]) -> Result<St
             .x_desc(x_label)
             .y_desc("wall time, s (median)")
             .x_label_formatter(&|x| format_size(*x))
-            .y_label_formatter(&|y| format!("{y:.3}"))
+            .y_label_formatter(&|y| trim_number(*y))
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, s) in series.iter().enumerate() {
@@ -97,6 +97,12 @@ pub(crate) fn render(title: &str, x_label: &str, series: &[Series]) -> Result<St
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+/// `1`, `10`, `0.25`: up to three decimals, no trailing zeros.
+fn trim_number(y: f64) -> String {
+    let s = format!("{y:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Axis labels for set sizes: `2^20` for powers of two, `1e4`-style otherwise.
@@ -157,5 +163,7 @@ mod tests {
         assert_eq!(format_size(1_048_576.0), "2^20");
         assert_eq!(format_size(300.0), "300");
         assert_eq!(format_size(10_000.0), "1e4");
+        assert_eq!(trim_number(10.0), "10");
+        assert_eq!(trim_number(0.25), "0.25");
     }
 }
