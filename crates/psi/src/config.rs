@@ -243,6 +243,11 @@ mod tests {
     }
 
     #[test]
+    fn comparison_values_fit_the_sort_key() {
+        assert!(comparison_len(MAX_SET_SIZE, MAX_SET_SIZE) <= crate::party::KEY_LEN);
+    }
+
+    #[test]
     fn batch_count_rounds_up() {
         assert_eq!(batch_count(0, 4), 0);
         assert_eq!(batch_count(1, 4), 1);

@@ -44,6 +44,17 @@ impl PreparedSet {
         Self::default()
     }
 
+    /// An empty set with room for `items` distinct items, so that filling it does
+    /// not rehash.
+    #[must_use]
+    pub fn with_capacity(items: usize) -> Self {
+        PreparedSet {
+            types: Vec::new(),
+            index: HashMap::with_capacity(items),
+            rows: Vec::with_capacity(items),
+        }
+    }
+
     /// Builds a set from `(type, value, row)` items.
     ///
     /// # Errors
@@ -55,7 +66,8 @@ impl PreparedSet {
         T: AsRef<str>,
         V: AsRef<[u8]>,
     {
-        let mut set = Self::new();
+        let items = items.into_iter();
+        let mut set = Self::with_capacity(items.size_hint().0);
         for (t, v, row) in items {
             set.push(t.as_ref(), v.as_ref(), row)?;
         }
@@ -140,17 +152,15 @@ impl PreparedSet {
         &self.types
     }
 
-    /// Splits the set into what the party keeps: type labels, (type index, value) by
-    /// distinct index, and rows grouped by distinct index as
+    /// Splits the set into what the party keeps: type labels, keys by distinct index
+    /// (moved, not copied), and rows grouped by distinct index as
     /// offsets into a flat row list.
     pub(crate) fn into_parts(self) -> Parts {
         let n = self.index.len();
-        let mut keys: Vec<(u16, Box<[u8]>)> = vec![(0, Box::default()); n];
+        let mut keys: Vec<Box<[u8]>> = vec![Box::default(); n];
         for (key, i) in self.index {
-            if let (Some(slot), Some(([t0, t1], value))) =
-                (keys.get_mut(i as usize), key.split_first_chunk::<2>())
-            {
-                *slot = (u16::from_be_bytes([*t0, *t1]), value.into());
+            if let Some(slot) = keys.get_mut(i as usize) {
+                *slot = key;
             }
         }
         let mut offsets = vec![0usize; n + 1];
@@ -181,11 +191,20 @@ impl PreparedSet {
     }
 }
 
+/// A key's type index and value. Every key is built by [`PreparedSet::push`] with a
+/// 2-byte prefix; a shorter one cannot occur and would read as an empty value.
+pub(crate) fn split_key(key: &[u8]) -> (u16, &[u8]) {
+    match key.split_first_chunk::<2>() {
+        Some((t, value)) => (u16::from_be_bytes(*t), value),
+        None => (0, &[]),
+    }
+}
+
 /// [`PreparedSet`] taken apart for a [`crate::Party`].
 pub(crate) struct Parts {
     pub(crate) types: Vec<String>,
-    /// By distinct index: (type index, value).
-    pub(crate) keys: Vec<(u16, Box<[u8]>)>,
+    /// By distinct index: type index (2 bytes, big-endian) ‖ value; see [`split_key`].
+    pub(crate) keys: Vec<Box<[u8]>>,
     /// Rows of distinct index `i` are `rows[row_offsets[i]..row_offsets[i + 1]]`.
     pub(crate) row_offsets: Vec<usize>,
     pub(crate) rows: Vec<u64>,
@@ -211,7 +230,7 @@ mod tests {
         assert_eq!(parts.types, ["phone", "email"]);
         assert_eq!(parts.row_offsets, [0, 2, 3, 4]);
         assert_eq!(parts.rows, [10, 12, 11, 13]);
-        assert_eq!(parts.keys[2], (1, Box::from(&b"1"[..])));
+        assert_eq!(split_key(&parts.keys[2]), (1, &b"1"[..]));
     }
 
     #[test]
