@@ -194,12 +194,11 @@ pub(crate) struct TrafficInfo {
 pub(crate) struct TimingsMs {
     /// TCP, TLS and the hello exchange.
     pub(crate) handshake: u64,
-    /// From the handshake until our whole set was hashed to the group and blinded.
+    /// Compute time spent hashing our items to the group and blinding them.
     pub(crate) hashing: u64,
     /// The PSI exchange, from the handshake to our result.
     pub(crate) exchange: u64,
-    /// The final comparison (sort, match, match IDs) after the last returned value
-    /// arrived (0 when we do not learn).
+    /// Compute time of the final comparison (0 when we do not learn).
     pub(crate) compare: u64,
     /// The whole command, reading the input included.
     pub(crate) total: u64,

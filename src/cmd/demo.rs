@@ -22,8 +22,8 @@ use indicatif::{MultiProgress, ProgressBar};
 
 use crate::cmd::identity;
 use crate::cmd::matching::{
-    self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, Observer, PartyConfig, Prepared,
-    RunClock, group, human_bytes,
+    self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, PartyConfig, Prepared, RunClock,
+    group, human_bytes,
 };
 use crate::dataset::{ColumnSpec, InputSource, InputSpec};
 use crate::error::{ExitStatus, FailWith, Failure};
@@ -189,10 +189,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let (mut bank_prep, mut insurer_prep) = (bank_prep?, insurer_prep?);
 
     let bars = progress::enabled().then(MultiProgress::new);
-    let bank_obs = Observer::new(false, false);
-    let insurer_obs = Observer::new(false, false);
-    let bank_sink = with_bar(&bank_obs, bars.as_ref(), "bank");
-    let insurer_sink = with_bar(&insurer_obs, bars.as_ref(), "insurer");
+    let bank_sink = with_bar(bars.as_ref(), "bank");
+    let insurer_sink = with_bar(bars.as_ref(), "insurer");
     let bank_set = std::mem::take(&mut bank_prep.set);
     let insurer_set = std::mem::take(&mut insurer_prep.set);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -210,8 +208,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         insurer_cfg.address = Address::Connect(addr.to_string());
         let insurer_end = Endpoint::open(&insurer_cfg).await?;
         let (b, i) = tokio::join!(
-            bank_end.run(&bank_cfg, bank_set, Some(bank_sink)),
-            insurer_end.run(&insurer_cfg, insurer_set, Some(insurer_sink)),
+            bank_end.run(&bank_cfg, bank_set, bank_sink),
+            insurer_end.run(&insurer_cfg, insurer_set, insurer_sink),
         );
         let b = b.map_err(|e| matching::session_failure(e, &bank_cfg))?;
         let i = i.map_err(|e| matching::session_failure(e, &insurer_cfg))?;
@@ -221,14 +219,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     if let Some(bars) = &bars {
         let _ = bars.clear();
     }
-    let bank_done = matching::finish(&bank_cfg, &bank_prep, bank_report, &bank_obs, &clock)?;
-    let insurer_done = matching::finish(
-        &insurer_cfg,
-        &insurer_prep,
-        insurer_report,
-        &insurer_obs,
-        &clock,
-    )?;
+    let bank_done = matching::finish(&bank_cfg, &bank_prep, bank_report, &clock)?;
+    let insurer_done = matching::finish(&insurer_cfg, &insurer_prep, insurer_report, &clock)?;
 
     // 4. What each side learned, and the check against the ground truth.
     println!("blindmatch demo: two partners on one machine, a real session over TLS 1.3 on {addr}");
@@ -374,23 +366,15 @@ fn expected_pairs(a: &Side, b: &Side, common: u64) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The observer's sink plus a progress bar for one party (when bars are shown).
-fn with_bar(
-    observer: &Arc<Observer>,
-    multi: Option<&MultiProgress>,
-    name: &'static str,
-) -> EventSink {
-    let inner = observer.sink();
-    let Some(multi) = multi else {
-        return inner;
-    };
+/// A progress bar for one party, when bars are shown.
+fn with_bar(multi: Option<&MultiProgress>, name: &'static str) -> Option<EventSink> {
+    let multi = multi?;
     let bar = multi.add(progress::bar(Some(1), "steps"));
     bar.set_prefix(name);
     let done: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
-    Arc::new(move |event: &Event| {
-        inner(event);
-        update_bar(&bar, &done, event);
-    })
+    Some(Arc::new(move |event: &Event| {
+        update_bar(&bar, &done, event)
+    }))
 }
 
 fn update_bar(bar: &ProgressBar, done: &Mutex<BTreeMap<&'static str, u64>>, event: &Event) {

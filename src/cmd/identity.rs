@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use blindmatch_net::{Fingerprint, Identity, IdentityPaths, NetError};
 use clap::{Args as ClapArgs, Subcommand};
 
@@ -158,20 +157,8 @@ fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
 
 /// The fingerprint of the first certificate in a PEM file.
 fn certificate_fingerprint(path: &Path) -> anyhow::Result<Fingerprint> {
-    let bad = || {
+    Identity::certificate_fingerprint(path).fail_with(|| {
         Failure::bad_input(format!("'{}' holds no PEM certificate", path.display()))
             .hint("give a .crt file from `blindmatch identity new`, or an identity NAME")
-    };
-    let text = std::fs::read_to_string(path).fail_with(|| {
-        Failure::bad_input(format!("cannot read '{}'", path.display())).hint("check the path")
-    })?;
-    let body = text
-        .split_once("-----BEGIN CERTIFICATE-----")
-        .and_then(|(_, rest)| rest.split_once("-----END CERTIFICATE-----"))
-        .map(|(body, _)| body.split_whitespace().collect::<String>())
-        .ok_or_else(|| anyhow::Error::new(bad()))?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .fail_with(bad)?;
-    Ok(Fingerprint::of_der(&der))
+    })
 }

@@ -1029,15 +1029,6 @@ fn failure_hint(error: &NetError, cfg: &PartyConfig, partner: &str) -> Option<St
 pub(crate) struct Observer {
     json: bool,
     bars: Option<(MultiProgress, Mutex<BTreeMap<&'static str, ProgressBar>>)>,
-    marks: Mutex<Marks>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Marks {
-    handshake: Option<Instant>,
-    hashed: Option<Instant>,
-    all_returned: Option<Instant>,
-    result: Option<Instant>,
 }
 
 impl Observer {
@@ -1047,7 +1038,6 @@ impl Observer {
             json,
             bars: (bars && progress::enabled())
                 .then(|| (MultiProgress::new(), Mutex::new(BTreeMap::new()))),
-            marks: Mutex::new(Marks::default()),
         })
     }
 
@@ -1069,33 +1059,6 @@ impl Observer {
             && let Ok(value) = serde_json::to_value(event)
         {
             print_json_line(&value);
-        }
-        let now = Instant::now();
-        if let Ok(mut marks) = self.marks.lock() {
-            match event {
-                Event::HandshakeComplete { .. } => marks.handshake = Some(now),
-                Event::Progress {
-                    stage: Stage::Hashed,
-                    done,
-                    total,
-                } if done >= total => {
-                    marks.hashed = Some(now);
-                }
-                Event::Progress {
-                    stage: Stage::Compared,
-                    done,
-                    total,
-                } => {
-                    // The driver reports the last returned batch (all compared) and
-                    // then the result after the final sort and match: the gap
-                    // between the two is the comparison proper.
-                    if done >= total {
-                        marks.all_returned.get_or_insert(now);
-                    }
-                    marks.result = Some(now);
-                }
-                _ => {}
-            }
         }
         if let Some((multi, bars)) = &self.bars {
             match event {
@@ -1128,10 +1091,6 @@ impl Observer {
             }
             let _ = multi.clear();
         }
-    }
-
-    fn marks(&self) -> Marks {
-        self.marks.lock().map(|m| *m).unwrap_or_default()
     }
 }
 
@@ -1200,7 +1159,6 @@ pub(crate) fn finish(
     cfg: &PartyConfig,
     prepared: &Prepared,
     report: SessionReport,
-    observer: &Observer,
     clock: &RunClock,
 ) -> anyhow::Result<Finished> {
     let (output, matched_rows) = match (&report.outcome.result, &cfg.output) {
@@ -1217,15 +1175,7 @@ pub(crate) fn finish(
     let receipt_path = cfg
         .receipt_before_session()
         .unwrap_or_else(|| PathBuf::from(format!("blindmatch-receipt-{}.json", report.session_id)));
-    let receipt = build_receipt(
-        cfg,
-        prepared,
-        &report,
-        output.as_ref(),
-        matched_rows,
-        observer,
-        clock,
-    );
+    let receipt = build_receipt(cfg, prepared, &report, output.as_ref(), matched_rows, clock);
     let receipt_written = write_atomic(&receipt_path, &receipt.to_json()?, cfg.force, false)?;
     let rejects = write_rejects(cfg, prepared)?;
     Ok(Finished {
@@ -1335,15 +1285,9 @@ fn build_receipt(
     report: &SessionReport,
     output: Option<&WrittenFile>,
     matched_rows: Option<u64>,
-    observer: &Observer,
     clock: &RunClock,
 ) -> Receipt {
     let (profile_name, profile_digest) = profile_for_type(&cfg.profile, prepared.column.id_type);
-    let marks = observer.marks();
-    let span = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
-        (Some(a), Some(b)) => receipt::ms(b.saturating_duration_since(a)),
-        _ => 0,
-    };
     let (matched_values, cardinality) = match &report.outcome.result {
         MatchResult::Intersection { matched, .. } => (Some(*matched), Some(*matched)),
         MatchResult::Cardinality { matched } => (None, Some(*matched)),
@@ -1414,9 +1358,9 @@ fn build_receipt(
         },
         timings_ms: receipt::TimingsMs {
             handshake: receipt::ms(t.connect + t.handshake),
-            hashing: span(marks.handshake, marks.hashed),
+            hashing: receipt::ms(t.hashing),
             exchange: receipt::ms(t.psi),
-            compare: span(marks.all_returned, marks.result),
+            compare: receipt::ms(t.compare),
             total: receipt::ms(clock.started.elapsed()),
             prepare: receipt::ms(prepared.elapsed),
             connect: receipt::ms(t.connect),
@@ -1651,7 +1595,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             return Err(error);
         }
     };
-    let done = finish(&cfg, &prepared, report, &observer, &clock)?;
+    let done = finish(&cfg, &prepared, report, &clock)?;
     observer.emit(&serde_json::json!({
         "event": "done",
         "session_id": done.report.session_id,
