@@ -24,6 +24,18 @@ pub(crate) fn nfkc_into(s: &str, out: &mut String) {
     }
 }
 
+/// `s` without leading and trailing [`is_space`] characters; returns at once when
+/// `s` starts and ends with visible ASCII, as nearly every cell does.
+pub(crate) fn trim_space(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    let bytes = s.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        s
+    } else {
+        s.trim_matches(is_space)
+    }
+}
+
 /// Maps a full-width ASCII variant (U+FF01..U+FF5E) or the ideographic space to ASCII.
 ///
 /// Used by the code-like normalisers (phone, USCC, ID number) that never need the
@@ -61,6 +73,26 @@ mod tests {
         assert_eq!(fold_width('＋'), '+');
         assert_eq!(fold_width('\u{3000}'), ' ');
         assert_eq!(fold_width('中'), '中');
+    }
+
+    #[test]
+    fn trim_space_trims_like_trim_matches() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "\u{3000}a\u{3000}",
+            "a\u{200B}",
+            "\x0ba\t",
+            "a b",
+            "é",
+            " é ",
+            "\u{FEFF}+86 138",
+            "138\u{00A0}",
+        ] {
+            assert_eq!(trim_space(s), s.trim_matches(is_space), "{s:?}");
+        }
     }
 
     #[test]

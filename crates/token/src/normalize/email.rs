@@ -78,6 +78,110 @@ pub fn normalize_into(
     rules: EmailProviderRules,
     out: &mut String,
 ) -> Result<(), Rejection> {
+    if plain_ascii(input, rules, out) {
+        return Ok(());
+    }
+    general(input, rules, out)
+}
+
+/// Byte classes for [`plain_ascii`]: allowed in a local part, allowed in a domain label.
+const LOCAL: u8 = 1;
+const LABEL: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = LOCAL | LABEL;
+        } else if is_local_punct(c) {
+            table[b] = if c == b'-' { LOCAL | LABEL } else { LOCAL };
+        }
+        b += 1;
+    }
+    table
+};
+
+/// The common case in one pass over the bytes: an ASCII address of the plain
+/// shape, accepted as is apart from lowercasing. Appends it to `out` and returns
+/// `true` only when [`general`] would give the same output; anything else (no or
+/// several `@`, a rejection, `mailto:`, a trailing dot, Gmail rules that apply,
+/// non-ASCII) returns `false` with `out` untouched and is left to [`general`], so
+/// the two cannot disagree.
+fn plain_ascii(input: &str, rules: EmailProviderRules, out: &mut String) -> bool {
+    let is_blank = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = input.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !is_blank(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_blank(b))
+        .map_or(start, |i| i + 1);
+    let Some(addr) = input.get(start..end) else {
+        return false;
+    };
+    let addr_bytes = addr.as_bytes();
+    let Some(at) = addr_bytes.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&addr_bytes[..at], &addr_bytes[at + 1..]);
+    // Local part: permitted bytes, no dot first, last or doubled.
+    if local.is_empty() || local.len() > MAX_LOCAL || local.first() == Some(&b'.') {
+        return false;
+    }
+    let mut prev = 0u8;
+    for &b in local {
+        if CLASS[usize::from(b)] & LOCAL == 0 || (b == b'.' && prev == b'.') {
+            return false;
+        }
+        prev = b;
+    }
+    if prev == b'.' {
+        return false;
+    }
+    // Domain: two or more labels of letters, digits and inner hyphens; the last
+    // one not all digits; no trailing dot (the general path drops it).
+    if domain.len() > MAX_DOMAIN {
+        return false;
+    }
+    let mut labels = 0;
+    let mut digits_only = true;
+    for label in domain.split(|&b| b == b'.') {
+        let ok = !label.is_empty()
+            && label.len() <= MAX_LABEL
+            && label.first() != Some(&b'-')
+            && label.last() != Some(&b'-')
+            && label.iter().all(|&b| CLASS[usize::from(b)] & LABEL != 0);
+        if !ok {
+            return false;
+        }
+        labels += 1;
+        digits_only = label.iter().all(u8::is_ascii_digit);
+    }
+    if labels < 2 || digits_only {
+        return false;
+    }
+    if rules == EmailProviderRules::Gmail
+        && (domain.eq_ignore_ascii_case(b"gmail.com")
+            || domain.eq_ignore_ascii_case(b"googlemail.com"))
+    {
+        return false;
+    }
+    // `mailto:` has no `@` before its colon, and `:` is no local-part byte, so a
+    // `mailto:` address was refused above.
+    let from = out.len();
+    out.push_str(addr);
+    if let Some(tail) = out.get_mut(from..) {
+        tail.make_ascii_lowercase();
+    }
+    true
+}
+
+/// Every rule, for any input: Unicode folding, `mailto:`, provider rules, and the
+/// exact rejection reason.
+fn general(input: &str, rules: EmailProviderRules, out: &mut String) -> Result<(), Rejection> {
     let trimmed = input.trim_matches(is_space);
     let trimmed = strip_mailto(trimmed);
     if trimmed.is_empty() {
@@ -172,7 +276,7 @@ fn split_and_check(addr: &str) -> Result<(&str, &str), Rejection> {
 }
 
 /// RFC 5322 `atext` punctuation, plus the dot (placement is checked separately).
-fn is_local_punct(b: u8) -> bool {
+const fn is_local_punct(b: u8) -> bool {
     matches!(
         b,
         b'!' | b'#'
@@ -321,6 +425,69 @@ mod tests {
             n(&format!("{}@example.com", "a".repeat(65))),
             Err(Rejection::InvalidLocalPart)
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 4096,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The one-pass ASCII path gives exactly what the general path gives, or
+        /// leaves the input to it.
+        #[test]
+        fn plain_ascii_path_agrees_with_the_general_path(
+            input in proptest::prop_oneof![
+                // Nearly every shape, mostly refused by the plain path.
+                "[ \t\x0b]{0,2}(mailto:|MailTo:)?[a-zA-Z0-9._+!#-]{0,8}[@@ .]{0,2}[a-zA-Z0-9.-]{0,10}(\\.[a-zA-Z0-9-]{0,4}){0,2}[ .\r\u{3000}]{0,2}",
+                // Mostly plain addresses, with the odd character that is not.
+                "[ \t]{0,1}[a-zA-Z0-9._+-]{1,6}@[a-zA-Z0-9-]{1,5}(\\.[a-zA-Z0-9-]{1,4}){1,2}[ \r]{0,1}",
+                "[a-zA-Z0-9._]{1,6}@(gmail|GMail|googlemail|1|[a-z]{1,4})\\.(com|cn|1|com\\.)",
+            ],
+        ) {
+            for rules in [EmailProviderRules::None, EmailProviderRules::Gmail] {
+                let mut fast = String::from("kept");
+                if plain_ascii(&input, rules, &mut fast) {
+                    let mut slow = String::from("kept");
+                    proptest::prop_assert_eq!(general(&input, rules, &mut slow), Ok(()));
+                    proptest::prop_assert_eq!(&fast, &slow, "{:?}", input);
+                } else {
+                    proptest::prop_assert_eq!(fast.as_str(), "kept");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_ascii_path_takes_the_usual_addresses() {
+        for (input, want) in [
+            (" Mary1@163.com ", "mary1@163.com"),
+            ("wang+shop2@Sina.COM", "wang+shop2@sina.com"),
+            ("zhang.min4@corp.example.com", "zhang.min4@corp.example.com"),
+            ("a-b_c@x-y.cn", "a-b_c@x-y.cn"),
+        ] {
+            let mut out = String::new();
+            assert!(
+                plain_ascii(input, EmailProviderRules::None, &mut out),
+                "{input}"
+            );
+            assert_eq!(out, want);
+        }
+        for input in [
+            "mailto:a@b.cn",
+            "a@b.cn.",
+            "a@b@c.cn",
+            "a@1.2",
+            "A.B@gmail.com",
+            "é@b.cn",
+            "a..b@c.cn",
+            "a@-b.cn",
+        ] {
+            let mut out = String::new();
+            let rules = EmailProviderRules::Gmail;
+            assert!(!plain_ascii(input, rules, &mut out), "{input}");
+            assert!(out.is_empty());
+        }
     }
 
     #[test]

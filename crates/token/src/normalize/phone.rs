@@ -18,7 +18,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{fold_width, is_dash, is_space};
+use super::{fold_width, is_dash, is_space, trim_space};
 use crate::{Error, Rejection};
 
 /// The identity of the Chinese mobile range table, mixed into the profile digest so
@@ -114,8 +114,34 @@ impl FromStr for CallingCode {
     }
 }
 
+/// [`ASSIGNED_CALLING_CODES`] as a bit set over 0..1024, for a lookup without a search.
+static ASSIGNED_BITS: [u64; 16] = {
+    let mut bits = [0u64; 16];
+    let mut i = 0;
+    while i < ASSIGNED_CALLING_CODES.len() {
+        let code = ASSIGNED_CALLING_CODES[i] as usize;
+        bits[code / 64] |= 1 << (code % 64);
+        i += 1;
+    }
+    bits
+};
+
+/// [`CN_MOBILE_PREFIXES`] as a bit set over 100..228 (bit `prefix - 100`).
+const CN_MOBILE_BITS: u128 = {
+    let mut bits = 0u128;
+    let mut i = 0;
+    while i < CN_MOBILE_PREFIXES.len() {
+        bits |= 1 << (CN_MOBILE_PREFIXES[i] - 100);
+        i += 1;
+    }
+    bits
+};
+
 fn is_assigned(code: u16) -> bool {
-    ASSIGNED_CALLING_CODES.binary_search(&code).is_ok()
+    let code = usize::from(code);
+    ASSIGNED_BITS
+        .get(code / 64)
+        .is_some_and(|word| word >> (code % 64) & 1 == 1)
 }
 
 /// Normalises a telephone number to E.164 (`+` then digits).
@@ -165,7 +191,17 @@ impl Scanned {
 }
 
 fn scan(input: &str) -> Result<Scanned, Rejection> {
-    let s = strip_label(input.trim_matches(is_space));
+    let s = strip_label(trim_space(input));
+    // ASCII needs neither UTF-8 decoding nor width folding; one loop, two
+    // instances, so both treat every character alike.
+    if s.is_ascii() {
+        scan_chars(s.bytes().map(char::from))
+    } else {
+        scan_chars(s.chars().map(fold_width))
+    }
+}
+
+fn scan_chars(chars: impl Iterator<Item = char>) -> Result<Scanned, Rejection> {
     let mut sc = Scanned {
         plus: false,
         buf: [0; MAX_DIGITS],
@@ -173,7 +209,7 @@ fn scan(input: &str) -> Result<Scanned, Rejection> {
     };
     // Digit count when the last bracket opened, for the `+44 (0)20` convention.
     let mut open_at: Option<usize> = None;
-    for c in s.chars().map(fold_width) {
+    for c in chars {
         match c {
             '0'..='9' => {
                 let slot = sc.buf.get_mut(sc.len).ok_or(Rejection::TooLong)?;
@@ -337,7 +373,11 @@ fn cn_mobile(d: &[u8], out: &mut String) -> Result<(), Rejection> {
         .iter()
         .take(3)
         .fold(0u16, |acc, &x| acc * 10 + u16::from(x));
-    if CN_MOBILE_PREFIXES.binary_search(&prefix).is_err() {
+    let allocated = prefix
+        .checked_sub(100)
+        .and_then(|bit| CN_MOBILE_BITS.checked_shr(u32::from(bit)))
+        .is_some_and(|bits| bits & 1 == 1);
+    if !allocated {
         return Err(Rejection::InvalidMobilePrefix);
     }
     write_e164(86, d, out);
@@ -417,6 +457,38 @@ mod tests {
     }
     fn n86(s: &str) -> Result<String, Rejection> {
         normalize(s, Some(CallingCode::CN))
+    }
+
+    #[test]
+    fn bit_sets_hold_exactly_the_tables() {
+        for code in 0..2000u16 {
+            assert_eq!(
+                is_assigned(code),
+                ASSIGNED_CALLING_CODES.binary_search(&code).is_ok(),
+                "{code}"
+            );
+        }
+        for prefix in 100..=199u16 {
+            let d = [
+                (prefix / 100) as u8,
+                (prefix / 10 % 10) as u8,
+                (prefix % 10) as u8,
+                1,
+                2,
+                3,
+                4,
+                5,
+                6,
+                7,
+                8,
+            ];
+            let mut out = String::new();
+            assert_eq!(
+                cn_mobile(&d, &mut out).is_ok(),
+                CN_MOBILE_PREFIXES.binary_search(&prefix).is_ok(),
+                "{prefix}"
+            );
+        }
     }
 
     #[test]
