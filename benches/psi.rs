@@ -10,9 +10,7 @@ use std::hint::black_box;
 use blindmatch_psi::curve25519_dalek::Scalar;
 use blindmatch_psi::curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use blindmatch_psi::hash::IdentifierHasher;
-use blindmatch_psi::{
-    Message, Mode, Party, PreparedSet, PsiError, Reveal, Role, SessionConfig,
-};
+use blindmatch_psi::{Message, Mode, Party, PreparedSet, PsiError, Reveal, Role, SessionConfig};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sha2::{Digest, Sha512};
 
@@ -63,9 +61,11 @@ fn primitives(c: &mut Criterion) {
     let mut g = c.benchmark_group("psi/primitives");
     for n in [64usize, 1024] {
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::new("double_and_compress_batch", n), &n, |b, &n| {
-            b.iter(|| RistrettoPoint::double_and_compress_batch(black_box(&pts[..n])))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("double_and_compress_batch", n),
+            &n,
+            |b, &n| b.iter(|| RistrettoPoint::double_and_compress_batch(black_box(&pts[..n]))),
+        );
     }
     g.finish();
 }
