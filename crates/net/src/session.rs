@@ -607,6 +607,7 @@ where
     let (mut reader_joined, mut writer_joined) = (false, false);
     let mut outcome = None;
     let mut psi_joined = false;
+    let mut psi_stop = StopKind::Failed;
     let mut failure: Option<NetError> = None;
 
     while failure.is_none() && !(psi_joined && reader_joined && writer_joined) {
@@ -644,7 +645,10 @@ where
                 psi_joined = true;
                 match result {
                     Ok(Ok(o)) => outcome = Some(o),
-                    Ok(Err(e)) => failure = Some(e),
+                    Ok(Err(stop)) => {
+                        psi_stop = stop.kind();
+                        failure = Some(stop.into_error());
+                    }
                     Err(_) => failure = Some(NetError::Internal { what: "the PSI thread stopped" }),
                 }
             }
@@ -663,7 +667,34 @@ where
         }
     }
 
-    if let Some(error) = failure {
+    if let Some(mut error) = failure {
+        // The PSI thread saw its input or output close because the reader or writer
+        // ended; that task's error is the cause. It has returned already (it dropped
+        // its channel end), but its result may not be in yet: wait for it.
+        if psi_stop == StopKind::InputClosed && !reader_joined {
+            reader_joined = true;
+            match tokio::time::timeout(grace, &mut reader_task).await {
+                Ok(Ok((r, end))) => {
+                    reader_back = Some(r);
+                    if let Err(cause) = end {
+                        error = cause;
+                    }
+                }
+                _ => reader_task.abort(),
+            }
+        }
+        if psi_stop == StopKind::OutputClosed && !writer_joined {
+            writer_joined = true;
+            match tokio::time::timeout(grace, &mut writer_task).await {
+                Ok(Ok((w, end))) => {
+                    writer_back = Some(w);
+                    if let Err(cause) = end {
+                        error = cause;
+                    }
+                }
+                _ => writer_task.abort(),
+            }
+        }
         let _ = cancel_tx.send(true);
         drop(psi_rx);
         if !reader_joined {
@@ -934,9 +965,6 @@ async fn writer_loop<W: AsyncWrite + Unpin>(
     }
 }
 
-/// The PSI thread: feeds peer messages to the party and its messages to the writer,
-/// never blocking on one channel while the other could move (which could deadlock
-/// two parties whose send buffers are both full).
 /// Compute time spent in the PSI thread on our own items.
 #[derive(Debug, Default, Clone, Copy)]
 struct PsiTimes {
@@ -944,13 +972,58 @@ struct PsiTimes {
     compare: Duration,
 }
 
+/// Why the PSI thread stopped without an outcome.
+#[derive(Debug)]
+enum PsiStop {
+    /// It failed on its own (a peer message the party refused, an internal error).
+    Failed(NetError),
+    /// Its input closed while it still needed messages: the reader ended, and the
+    /// reader's error (if any) is the cause.
+    InputClosed(NetError),
+    /// Its output closed: the writer ended (its error is the cause) or the session
+    /// was cancelled.
+    OutputClosed(NetError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopKind {
+    Failed,
+    InputClosed,
+    OutputClosed,
+}
+
+impl PsiStop {
+    fn kind(&self) -> StopKind {
+        match self {
+            PsiStop::Failed(_) => StopKind::Failed,
+            PsiStop::InputClosed(_) => StopKind::InputClosed,
+            PsiStop::OutputClosed(_) => StopKind::OutputClosed,
+        }
+    }
+
+    fn into_error(self) -> NetError {
+        match self {
+            PsiStop::Failed(e) | PsiStop::InputClosed(e) | PsiStop::OutputClosed(e) => e,
+        }
+    }
+}
+
+impl From<NetError> for PsiStop {
+    fn from(e: NetError) -> Self {
+        PsiStop::Failed(e)
+    }
+}
+
+/// The PSI thread: feeds peer messages to the party and its messages to the writer,
+/// never blocking on one channel while the other could move (which could deadlock
+/// two parties whose send buffers are both full).
 fn psi_loop(
     mut party: Party,
     mut in_rx: mpsc::Receiver<Message>,
     out_tx: mpsc::Sender<Outbound>,
     runtime: &tokio::runtime::Handle,
     progress: &Progress,
-) -> Result<(Outcome, PsiTimes), NetError> {
+) -> Result<(Outcome, PsiTimes), PsiStop> {
     let mut times = PsiTimes::default();
     let cmp_len = party.comparison_len().max(1) as u64;
     let (mut hashed, mut received, mut compared) = (0u64, 0u64, 0u64);
@@ -999,15 +1072,15 @@ fn psi_loop(
             match out_tx.try_send(Outbound::Psi(m)) {
                 Ok(()) => progressed = true,
                 Err(mpsc::error::TrySendError::Full(Outbound::Psi(m))) => pending = Some(m),
-                Err(_) => return Err(cancelled()),
+                Err(_) => return Err(PsiStop::OutputClosed(cancelled())),
             }
         }
         if pending.is_none() && party.is_finished() {
             runtime
                 .block_on(out_tx.send(Outbound::Finished))
-                .map_err(|_| cancelled())?;
+                .map_err(|_| PsiStop::OutputClosed(cancelled()))?;
             let started = Instant::now();
-            let outcome = party.finish()?;
+            let outcome = party.finish().map_err(NetError::from)?;
             times.compare = started.elapsed();
             if outcome.matched_count().is_some() {
                 progress.emit(Stage::Compared, outcome.local_count);
@@ -1019,7 +1092,9 @@ fn psi_loop(
         }
         if in_closed && pending.is_none() {
             // The peer sent Done (or the reader stopped) while we still need input.
-            return Err(party.finish().err().map_or_else(cancelled, NetError::from));
+            return Err(PsiStop::InputClosed(
+                party.finish().err().map_or_else(cancelled, NetError::from),
+            ));
         }
         let want_in = !in_closed;
         let want_out = pending.is_some();
@@ -1038,7 +1113,7 @@ fn psi_loop(
             Wake::Inbound(Some(m)) => handle(&mut party, m)?,
             Wake::Inbound(None) => in_closed = true,
             Wake::Sent => {}
-            Wake::OutClosed => return Err(cancelled()),
+            Wake::OutClosed => return Err(PsiStop::OutputClosed(cancelled())),
         }
     }
 }

@@ -1015,3 +1015,57 @@ async fn ca_file_authentication_works_and_refuses_outsiders() {
     .await
     .unwrap();
 }
+
+/// The reader's error is the cause of a failed exchange; the PSI thread's complaint
+/// about its closed input ("protocol not complete") is only a consequence and must
+/// never be what the caller sees, however the threads are scheduled. Many sessions at
+/// once on two workers make the unlucky interleaving likely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cause_is_reported_not_the_psi_threads_consequence() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let options = SessionOptions {
+            io_timeout: Duration::from_millis(100),
+            handshake_timeout: Duration::from_secs(5),
+            ..SessionOptions::default()
+        };
+        for round in 0..8 {
+            let mut runs = Vec::new();
+            for i in 0..12 {
+                let options = options.clone();
+                runs.push(tokio::spawn(async move {
+                    let (addr, serve) = serve_plain(prepared(&rows(0..100, &[])), options).await;
+                    let tcp = scripted_peer(&addr, 100).await;
+                    if i % 2 == 0 {
+                        // Silent after the handshake: a read timeout.
+                        let err = serve.await.unwrap().unwrap_err();
+                        drop(tcp);
+                        (i, err)
+                    } else {
+                        // Gone after the handshake: a disconnect.
+                        drop(tcp);
+                        (i, serve.await.unwrap().unwrap_err())
+                    }
+                }));
+            }
+            for run in runs {
+                let (i, err) = run.await.unwrap();
+                if i % 2 == 0 {
+                    assert!(
+                        matches!(err, NetError::Timeout { .. }),
+                        "round {round}: {err}"
+                    );
+                } else {
+                    assert!(
+                        matches!(
+                            err,
+                            NetError::PeerDisconnected { .. } | NetError::Stream { .. }
+                        ),
+                        "round {round}: {err}"
+                    );
+                }
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
