@@ -5,13 +5,14 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::Instant;
 
 use crate::frame::{Frame, LENGTH_PREFIX_LEN, decode_frame_limited, frame_len};
 use crate::{Fingerprint, NetError};
@@ -74,9 +75,35 @@ pub(crate) fn stream_error(
     }
 }
 
+/// When our writer last got a frame out. The peer taking our frames is alive, so a
+/// reader that has had nothing for a while is waiting on a busy peer (with unbalanced
+/// sets one side may hash for minutes after the other has sent everything), not a
+/// silent one.
+#[derive(Debug)]
+pub(crate) struct WriteActivity(Mutex<Instant>);
+
+impl WriteActivity {
+    fn new() -> Self {
+        Self(Mutex::new(Instant::now()))
+    }
+
+    fn touch(&self) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Instant::now();
+        }
+    }
+
+    fn last(&self) -> Option<Instant> {
+        self.0.lock().ok().map(|last| *last)
+    }
+}
+
 /// Reads frames from one half of a stream.
 pub(crate) struct FrameReader<R> {
     inner: R,
+    /// The writer of the same connection: a read times out only when neither side of
+    /// the connection moved for the timeout.
+    writes: Option<Arc<WriteActivity>>,
     buf: Vec<u8>,
     pos: usize,
     max_frame_len: u32,
@@ -98,6 +125,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     ) -> Self {
         Self {
             inner,
+            writes: None,
             buf: Vec::new(),
             pos: 0,
             max_frame_len,
@@ -106,6 +134,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             log: DirectionLog::new(),
             before_last_control: None,
         }
+    }
+
+    /// Lets successful writes on `writer`'s side of the connection extend the read
+    /// timeout: a read fails only after `timeout` with nothing read *and* nothing
+    /// written.
+    pub(crate) fn watch_writes(&mut self, writes: Arc<WriteActivity>) {
+        self.writes = Some(writes);
     }
 
     /// Reads the next frame; with `keep_raw`, also returns its bytes (for hashing the
@@ -138,13 +173,30 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             };
             self.compact();
             self.buf.reserve(need.max(READ_CHUNK));
-            let read = tokio::time::timeout(self.timeout, self.inner.read_buf(&mut self.buf))
-                .await
-                .map_err(|_| NetError::Timeout {
-                    phase,
-                    after: self.timeout,
-                })?
-                .map_err(|e| stream_error(e, phase, self.ours))?;
+            let mut deadline = Instant::now() + self.timeout;
+            let read = loop {
+                // `read_buf` is cancel safe: a timed-out attempt consumed nothing.
+                match tokio::time::timeout_at(deadline, self.inner.read_buf(&mut self.buf)).await {
+                    Ok(read) => break read,
+                    Err(_) => {
+                        let extended = self
+                            .writes
+                            .as_ref()
+                            .and_then(|w| w.last())
+                            .map(|last| last + self.timeout);
+                        match extended {
+                            Some(later) if later > Instant::now() => deadline = later,
+                            _ => {
+                                return Err(NetError::Timeout {
+                                    phase,
+                                    after: self.timeout,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            .map_err(|e| stream_error(e, phase, self.ours))?;
             if read == 0 {
                 return Err(NetError::PeerDisconnected { phase });
             }
@@ -188,6 +240,7 @@ pub(crate) struct FrameWriter<W> {
     inner: W,
     scratch: Vec<u8>,
     timeout: Duration,
+    activity: Arc<WriteActivity>,
     pub(crate) log: DirectionLog,
 }
 
@@ -197,6 +250,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
             inner,
             scratch: Vec::new(),
             timeout,
+            activity: Arc::new(WriteActivity::new()),
             log: DirectionLog::new(),
         }
     }
@@ -225,8 +279,14 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
                 after: self.timeout,
             })?
             .map_err(|e| stream_error(e, phase, None))?;
+        self.activity.touch();
         self.log.record(&self.scratch);
         Ok(keep_raw.then(|| self.scratch.clone()))
+    }
+
+    /// When this writer last got a frame out, for [`FrameReader::watch_writes`].
+    pub(crate) fn activity(&self) -> Arc<WriteActivity> {
+        Arc::clone(&self.activity)
     }
 
     /// Closes our direction (TLS close_notify, then TCP FIN), within `limit`.

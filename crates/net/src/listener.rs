@@ -214,6 +214,7 @@ async fn candidate(
             local_fingerprint,
         );
         let mut writer = FrameWriter::new(w, options.io_timeout);
+        reader.watch_writes(writer.activity());
         let hs_started = Instant::now();
         let agreed = handshake::handshake(
             &mut reader,

@@ -308,6 +308,7 @@ where
         info.local_fingerprint,
     );
     let mut writer = FrameWriter::new(w, options.io_timeout);
+    reader.watch_writes(writer.activity());
     let agreed = timed_handshake(&mut reader, &mut writer, role, params, &set, options)
         .await
         .map_err(|f| f.error)?;

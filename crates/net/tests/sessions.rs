@@ -1069,3 +1069,53 @@ async fn the_cause_is_reported_not_the_psi_threads_consequence() {
     .await
     .unwrap();
 }
+
+/// Unbalanced sets: the side with the small set has sent everything long before the
+/// other has hashed its large set, so it legitimately receives nothing for a while
+/// (in cardinality mode the learner waits for the whole shuffled answer, in
+/// intersection mode the non-learner waits for the peer's `Done`). That wait is not
+/// a silent peer as long as the peer keeps reading what we write: it must not time
+/// out, in any mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_peer_is_not_a_silent_peer() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let options = SessionOptions {
+            io_timeout: Duration::from_millis(250),
+            handshake_timeout: Duration::from_secs(5),
+            ..SessionOptions::default()
+        };
+        let big = rows(0..12_000, &[]);
+        let small = rows(0..5, &[]);
+        for (mode, reveal) in [
+            (Mode::Intersection, Reveal::Initiator),
+            (Mode::Cardinality, Reveal::Initiator),
+            (Mode::Intersection, Reveal::Responder),
+            (Mode::Cardinality, Reveal::Responder),
+        ] {
+            let listener = Listener::bind("127.0.0.1:0", Transport::InsecurePlaintextForTesting)
+                .await
+                .unwrap();
+            let addr = listener.local_addr().to_string();
+            let (lp, lo, lset) = (params(mode, reveal), options.clone(), prepared(&big));
+            let serve =
+                tokio::spawn(async move { listener.run_session(&lp, lset, &lo, WAIT).await });
+            let c = connect(
+                &addr,
+                &Transport::InsecurePlaintextForTesting,
+                &params(mode, reveal),
+                prepared(&small),
+                &options,
+                WAIT,
+            )
+            .await;
+            let l = serve.await.unwrap();
+            let (l, c) = match (l, c) {
+                (Ok(l), Ok(c)) => (l, c),
+                (l, c) => panic!("{mode:?}/{reveal:?}: listener {l:?}, connector {c:?}"),
+            };
+            check_agreement(&l, &c);
+        }
+    })
+    .await
+    .unwrap();
+}
