@@ -471,10 +471,15 @@ pub(crate) fn abort_frame(error: &NetError) -> Frame {
     })
 }
 
-/// Peer-supplied text made safe to print: control characters replaced.
+/// Peer-supplied text made safe to print: control characters and the bidirectional
+/// controls (which make a terminal show text in another order than it is, e.g. a
+/// forged "profile p1" inside a mismatch message) replaced.
 pub(crate) fn sanitize(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .map(|c| {
+            let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi { '\u{FFFD}' } else { c }
+        })
         .collect()
 }
 
@@ -591,5 +596,7 @@ mod tests {
         assert!(reason.len() <= MAX_ABORT_REASON_LEN);
         assert_eq!(code, crate::AbortCode::ProfileMismatch);
         assert_eq!(sanitize("a\u{1b}[31mb\n"), "a\u{FFFD}[31mb\u{FFFD}");
+        assert_eq!(sanitize("p\u{202E}1p\u{2066}"), "p\u{FFFD}1p\u{FFFD}");
+        assert_eq!(sanitize("电话·phone"), "电话·phone");
     }
 }
