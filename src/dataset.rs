@@ -350,15 +350,17 @@ fn list_names(header: &[String]) -> String {
 /// name the exact input without reading it twice.
 struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    /// `None` once hashing was turned off ([`CsvReader::skip_hashing`]).
+    hasher: Option<Sha256>,
     bytes: u64,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let read = buf.get(..n).unwrap_or_default();
-        self.hasher.update(read);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(buf.get(..n).unwrap_or_default());
+        }
         self.bytes += n as u64;
         Ok(n)
     }
@@ -436,7 +438,8 @@ impl Record {
 /// What the reader saw, once it reached the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InputSummary {
-    /// SHA-256 of every byte read, lowercase hex.
+    /// SHA-256 of every byte read, lowercase hex; empty after
+    /// [`CsvReader::skip_hashing`].
     pub(crate) sha256: String,
     /// Bytes read.
     pub(crate) bytes: u64,
@@ -497,7 +500,7 @@ impl CsvReader {
                 1 << 16,
                 HashingReader {
                     inner: reader,
-                    hasher: Sha256::new(),
+                    hasher: Some(Sha256::new()),
                     bytes: 0,
                 },
             ),
@@ -557,6 +560,12 @@ impl CsvReader {
         self.input.get_ref().bytes
     }
 
+    /// Stops hashing the input, for a caller that will not use the hash: the
+    /// summary's `sha256` is then empty.
+    pub(crate) fn skip_hashing(&mut self) {
+        self.input.get_mut().hasher = None;
+    }
+
     /// Columns whose every value must be UTF-8; others are passed over unread.
     pub(crate) fn check_text_columns(&mut self, indices: Vec<usize>) {
         self.text_columns = indices;
@@ -605,7 +614,10 @@ impl CsvReader {
         while self.read(&mut record)? {}
         let hashing = self.input.into_inner();
         Ok(InputSummary {
-            sha256: hex::encode(hashing.hasher.finalize()),
+            sha256: hashing
+                .hasher
+                .map(|h| hex::encode(h.finalize()))
+                .unwrap_or_default(),
             bytes: hashing.bytes,
             rows: self.rows,
         })
@@ -783,6 +795,27 @@ pub(crate) fn normalize_cell(
         Err(Rejection::Empty) => Cell::Empty,
         Err(reason) => Cell::Rejected(reason),
     }
+}
+
+/// As [`normalize_cell`], but appends the value to what `out` holds (many values
+/// can share one buffer); on anything but [`Cell::Value`] `out` is left as it was.
+pub(crate) fn normalize_cell_append(
+    profile: &Profile,
+    id_type: IdType,
+    cell: &str,
+    out: &mut String,
+) -> Cell {
+    if cell.is_empty() {
+        return Cell::Empty;
+    }
+    let start = out.len();
+    let outcome = match profile.normalize_append(id_type, cell, out) {
+        Ok(()) => return Cell::Value,
+        Err(Rejection::Empty) => Cell::Empty,
+        Err(reason) => Cell::Rejected(reason),
+    };
+    out.truncate(start);
+    outcome
 }
 
 /// What became of one identifier column's cells.
@@ -1023,6 +1056,16 @@ mod tests {
     }
 
     #[test]
+    fn skipped_hashing_still_counts() {
+        let data = b"id\n1\n2\n";
+        let mut r = reader(data).unwrap();
+        r.skip_hashing();
+        let summary = r.finish().unwrap();
+        assert_eq!((summary.rows, summary.bytes), (2, data.len() as u64));
+        assert_eq!(summary.sha256, "");
+    }
+
+    #[test]
     fn long_fields_and_many_columns_grow_the_buffers() {
         let wide: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
         let long = "x".repeat(10_000);
@@ -1140,6 +1183,29 @@ mod tests {
         assert_eq!((counts.values, counts.empty, counts.rejected), (2, 1, 1));
         assert!((counts.reject_rate() - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(ColumnCounts::default().reject_rate(), 0.0);
+    }
+
+    #[test]
+    fn appended_cells_leave_the_buffer_alone_unless_they_are_values() {
+        let profile = Profile::standard();
+        let mut out = String::from("kept|");
+        for (cell, want) in [
+            ("", Cell::Empty),
+            ("   ", Cell::Empty),
+            ("not a number", Cell::Rejected(Rejection::InvalidCharacter)),
+        ] {
+            assert_eq!(
+                normalize_cell_append(&profile, IdType::Phone, cell, &mut out),
+                want
+            );
+            assert_eq!(out, "kept|");
+        }
+        let cell = "138 1234 5678";
+        assert_eq!(
+            normalize_cell_append(&profile, IdType::Phone, cell, &mut out),
+            Cell::Value
+        );
+        assert_eq!(out, "kept|+8613812345678");
     }
 
     #[test]

@@ -12,15 +12,14 @@
 //! columns stay aligned, and the raw value never reaches any output.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
 use blindmatch_token::{
-    DerivedCode, KeyFile, KeyPurpose, Profile, Rejection, ShortCodeRegistry, ShortCoder, Tokenizer,
-    token,
+    DerivedCode, IdType, KeyFile, KeyPurpose, Profile, Rejection, ShortCodeRegistry, ShortCoder,
+    Tokenizer, token,
 };
 use clap::Args as ClapArgs;
 use rayon::prelude::*;
@@ -29,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::cmd::key;
 use crate::dataset::{
     Cell, ColumnCounts, Columns, CsvReader, InputArgs, InputSource, OutputColumn, ProfileArgs,
-    Record, RejectTally, normalize_cell, parse_rate,
+    Record, RejectTally, normalize_cell_append, parse_rate,
 };
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::manifest::{
@@ -44,6 +43,10 @@ use crate::progress;
 const BATCH_ROWS: usize = 2048;
 /// Records per parallel work item.
 const CHUNK_ROWS: usize = 512;
+/// Rows of a chunk handled together: all their identifier cells are normalised,
+/// then all their MACs computed at once (independent SHA-256 compressions overlap
+/// in the CPU, see `Tokenizer::macs`), then the rows are written.
+const GROUP_ROWS: usize = 64;
 /// What the manifest says happens to a rejected cell.
 const REJECTED_CELLS: &str = "written empty; counted by reason; listed by row in the rejects file";
 
@@ -137,6 +140,9 @@ struct Plan<'a> {
     coder: Option<&'a ShortCoder>,
     /// Per identifier column: whether it gets a short-code column.
     coded: &'a [bool],
+    /// The identifier columns in output order: (position in the output, index
+    /// into `columns.ids`).
+    id_order: Vec<(usize, usize)>,
     delimiter: u8,
     /// The input's name, for messages.
     source: &'a str,
@@ -154,16 +160,23 @@ struct RejectRow {
 /// A worker's output for one chunk of records, reused from batch to batch.
 #[derive(Default)]
 struct ChunkOut {
-    /// CSV text of the chunk's rows (every used cell was checked UTF-8).
-    text: String,
+    /// CSV text of the chunk's rows (every used cell was checked UTF-8, tokens
+    /// are ASCII, so it is UTF-8 too).
+    text: Vec<u8>,
     counts: Vec<ColumnCounts>,
     tally: RejectTally,
     rejects: Vec<RejectRow>,
     codes: Vec<(u64, usize, DerivedCode)>,
     rows_with_rejects: u64,
-    /// The first used cell that is not UTF-8: its line and column.
-    utf8_error: Option<(u64, OutputColumn)>,
-    normalised: String,
+    /// The first used cell that is not UTF-8: its line, output position and column.
+    utf8_error: Option<(u64, usize, OutputColumn)>,
+    /// The current group's normalised values, back to back.
+    values: String,
+    /// The current group's identifier cells, row by row in output order.
+    slots: Vec<Slot>,
+    /// MACs of the group's values under `--key` and `--previous-key`.
+    macs: Vec<[u8; 32]>,
+    previous_macs: Vec<[u8; 32]>,
 }
 
 impl ChunkOut {
@@ -177,6 +190,29 @@ impl ChunkOut {
         self.rows_with_rejects = 0;
         self.utf8_error = None;
     }
+
+    /// Keeps the first cell in input order that is not UTF-8.
+    fn note_utf8_error(&mut self, line: u64, position: usize, column: OutputColumn) {
+        match self.utf8_error {
+            Some((l, p, _)) if (l, p) <= (line, position) => {}
+            _ => self.utf8_error = Some((line, position, column)),
+        }
+    }
+}
+
+/// What became of one identifier cell of a group.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// Not UTF-8: reported by the consumer; nothing is written.
+    Unreadable,
+    /// Empty or rejected: written empty.
+    Blank,
+    /// Normalised into `ChunkOut::values[start..end]`.
+    Value {
+        id_type: IdType,
+        start: usize,
+        end: usize,
+    },
 }
 
 /// A batch of records travelling from the reader thread to the workers and back.
@@ -190,7 +226,8 @@ enum Sink {
     File(AtomicFile),
     Stdout {
         out: Box<dyn Write + Send>,
-        hasher: Sha256,
+        /// `None` when no manifest will name the output's hash.
+        hasher: Option<Sha256>,
         bytes: u64,
     },
 }
@@ -201,7 +238,9 @@ impl Sink {
             Sink::File(file) => file.write_all(buf),
             Sink::Stdout { out, hasher, bytes } => {
                 out.write_all(buf)?;
-                hasher.update(buf);
+                if let Some(hasher) = hasher {
+                    hasher.update(buf);
+                }
                 *bytes += buf.len() as u64;
                 Ok(())
             }
@@ -220,7 +259,9 @@ impl Sink {
                     .fail_with(|| Failure::failed("cannot write to standard output"))?;
                 Ok(WrittenFile {
                     path: PathBuf::from("-"),
-                    sha256: hex::encode(hasher.finalize()),
+                    sha256: hasher
+                        .map(|h| hex::encode(h.finalize()))
+                        .unwrap_or_default(),
                     bytes,
                 })
             }
@@ -307,7 +348,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             .build_global();
     }
 
-    let reader = CsvReader::open(&spec.source, spec.delimiter)?;
+    let mut reader = CsvReader::open(&spec.source, spec.delimiter)?;
+    // Hashes are for the manifest only: with none (`-o -` without --manifest,
+    // and the passthrough baseline) neither file is hashed.
+    let hashing = manifest_path.is_some();
+    if !hashing {
+        reader.skip_hashing();
+    }
     let columns = Columns::resolve(reader.header(), &spec.columns, &spec.keep, reader.name())?;
     // The workers check every used cell for UTF-8 (once, as they read it), so the
     // reader checks none.
@@ -353,7 +400,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         OutputTarget::File(path) => Sink::File(AtomicFile::create(path, args.force, true)?),
         OutputTarget::Stdout => Sink::Stdout {
             out: raw_stdout(),
-            hasher: Sha256::new(),
+            hasher: hashing.then(Sha256::new),
             bytes: 0,
         },
     };
@@ -366,15 +413,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
         None => None,
     };
-    let mut line = String::with_capacity(256);
+    let mut line = Vec::with_capacity(256);
     for (i, name) in header.iter().enumerate() {
         if i > 0 {
-            line.push(char::from(spec.delimiter));
+            line.push(spec.delimiter);
         }
         write_field(&mut line, name, spec.delimiter);
     }
-    line.push('\n');
-    sink.write_all(line.as_bytes())
+    line.push(b'\n');
+    sink.write_all(&line)
         .fail_with(|| write_failure(&args.output))?;
 
     let plan = Plan {
@@ -384,6 +431,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         previous: previous.as_ref(),
         coder: coder.as_ref(),
         coded: &coded,
+        id_order: columns
+            .output_order
+            .iter()
+            .enumerate()
+            .filter_map(|(position, column)| match column {
+                OutputColumn::Id(n) => Some((position, *n)),
+                OutputColumn::Keep(_) => None,
+            })
+            .collect(),
         delimiter: spec.delimiter,
         source: &source_name,
     };
@@ -396,8 +452,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         let reading = scope.spawn(move || read_batches(reader, &full_tx, &free_rx, bar));
         // The writer thread hashes and writes finished chunks while the workers
         // tokenise the next batch.
-        let (out_tx, out_rx) = mpsc::sync_channel::<String>(32);
-        let (spent_tx, spent_rx) = mpsc::channel::<String>();
+        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(32);
+        let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
         let sink = &mut sink;
         let writing = scope.spawn(move || write_buffers(sink, &out_rx, &spent_tx));
         let pipes = Pipes {
@@ -615,7 +671,7 @@ fn consume_batches(
 ) -> anyhow::Result<()> {
     let ids = plan.columns.ids.len();
     let mut chunks: Vec<ChunkOut> = Vec::new();
-    let mut reject_line = String::with_capacity(128);
+    let mut reject_line = Vec::with_capacity(128);
     for batch in pipes.full.iter() {
         let records = batch.records.get(..batch.len).unwrap_or_default();
         let n_chunks = records.len().div_ceil(CHUNK_ROWS);
@@ -631,7 +687,7 @@ fn consume_batches(
                 process_chunk(plan, records, out);
             });
         for out in chunks.iter_mut().take(n_chunks) {
-            if let Some((line, column)) = out.utf8_error {
+            if let Some((line, _, column)) = out.utf8_error {
                 let name = match column {
                     OutputColumn::Id(n) => plan.columns.ids.get(n).map(|c| c.name.as_str()),
                     OutputColumn::Keep(n) => plan.columns.keep.get(n).map(|c| c.name.as_str()),
@@ -659,7 +715,7 @@ fn consume_batches(
                     let _ = write!(reject_line, "{},{},", r.row, r.line);
                     write_field(&mut reject_line, name, b',');
                     let _ = writeln!(reject_line, ",{id_type},{}", r.reason.code());
-                    file.write_all(reject_line.as_bytes())
+                    file.write_all(&reject_line)
                         .fail_with(|| write_failure(file.path()))?;
                 }
             }
@@ -695,134 +751,238 @@ struct Pipes {
     /// Batches handed back to the reader for reuse.
     free: mpsc::Sender<Batch>,
     /// Finished output, in input order, to the writer.
-    out: mpsc::SyncSender<String>,
+    out: mpsc::SyncSender<Vec<u8>>,
     /// Written buffers handed back for reuse.
-    spent: mpsc::Receiver<String>,
+    spent: mpsc::Receiver<Vec<u8>>,
 }
 
 /// The writer thread: writes (and so hashes) buffers in the order received.
 fn write_buffers(
     sink: &mut Sink,
-    buffers: &mpsc::Receiver<String>,
-    spent: &mpsc::Sender<String>,
+    buffers: &mpsc::Receiver<Vec<u8>>,
+    spent: &mpsc::Sender<Vec<u8>>,
 ) -> io::Result<()> {
     for mut buffer in buffers.iter() {
-        sink.write_all(buffer.as_bytes())?;
+        sink.write_all(&buffer)?;
         buffer.clear();
         let _ = spent.send(buffer);
     }
     Ok(())
 }
 
-/// Normalises and tokenises one chunk of records into `out`.
+/// Normalises and tokenises one chunk of records into `out`, a group of rows at a
+/// time.
 fn process_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
+    let Some(current) = plan.current else {
+        copy_chunk(plan, records, out);
+        return;
+    };
+    for group in records.chunks(GROUP_ROWS) {
+        normalise_group(plan, group, out);
+        let ChunkOut {
+            values,
+            slots,
+            macs,
+            previous_macs,
+            ..
+        } = &mut *out;
+        let inputs = || {
+            slots.iter().filter_map(|slot| match *slot {
+                Slot::Value {
+                    id_type,
+                    start,
+                    end,
+                } => Some((
+                    id_type,
+                    values.as_bytes().get(start..end).unwrap_or_default(),
+                )),
+                Slot::Unreadable | Slot::Blank => None,
+            })
+        };
+        macs.clear();
+        current.macs(inputs(), macs);
+        if let Some(previous) = plan.previous {
+            previous_macs.clear();
+            previous.macs(inputs(), previous_macs);
+        }
+        write_group(plan, current, group, out);
+    }
+}
+
+/// The first pass over a group: checks, normalises and counts every identifier
+/// cell; each becomes a [`Slot`], in the order [`write_group`] visits them.
+fn normalise_group(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
+    out.values.clear();
+    out.slots.clear();
+    for record in records {
+        let mut rejected_here = false;
+        for &(position, n) in &plan.id_order {
+            let Some(id) = plan.columns.ids.get(n) else {
+                continue;
+            };
+            // Each used cell is checked for UTF-8 exactly once: identifier cells
+            // here, kept cells in `write_group`.
+            let Some(cell) = record.try_text(id.index) else {
+                out.note_utf8_error(record.line(), position, OutputColumn::Id(n));
+                out.slots.push(Slot::Unreadable);
+                continue;
+            };
+            let start = out.values.len();
+            let outcome = normalize_cell_append(plan.profile, id.id_type, cell, &mut out.values);
+            if let Some(counts) = out.counts.get_mut(n) {
+                counts.add(outcome);
+            }
+            let slot = match outcome {
+                Cell::Value => Slot::Value {
+                    id_type: id.id_type,
+                    start,
+                    end: out.values.len(),
+                },
+                Cell::Empty => Slot::Blank,
+                Cell::Rejected(reason) => {
+                    rejected_here = true;
+                    out.tally.add(n, reason);
+                    out.rejects.push(RejectRow {
+                        row: record.row(),
+                        line: record.line(),
+                        column: n,
+                        reason,
+                    });
+                    Slot::Blank
+                }
+            };
+            out.slots.push(slot);
+        }
+        out.rows_with_rejects += u64::from(rejected_here);
+    }
+}
+
+/// The second pass over a group: writes its rows, tokens from the MACs computed
+/// for the group's values.
+fn write_group(plan: &Plan<'_>, current: &Tokenizer, records: &[Record], out: &mut ChunkOut) {
     let delimiter = plan.delimiter;
-    let separator = char::from(delimiter);
+    let mut slots = 0;
+    let mut values = 0;
     for record in records {
         let line_start = out.text.len();
-        let mut rejected_here = false;
         for (position, &column) in plan.columns.output_order.iter().enumerate() {
             if position > 0 {
-                out.text.push(separator);
+                out.text.push(delimiter);
+            }
+            let n = match column {
+                OutputColumn::Keep(n) => {
+                    let index = plan.columns.keep.get(n).map(|c| c.index);
+                    match index.and_then(|i| record.try_text(i)) {
+                        Some(cell) => write_field(&mut out.text, cell, delimiter),
+                        None => out.note_utf8_error(record.line(), position, column),
+                    }
+                    continue;
+                }
+                OutputColumn::Id(n) => n,
+            };
+            let slot = out.slots.get(slots).copied().unwrap_or(Slot::Unreadable);
+            slots += 1;
+            let coded = plan.coded.get(n).copied().unwrap_or(false);
+            match slot {
+                Slot::Unreadable => {}
+                Slot::Blank => {
+                    // The companion columns stay empty too.
+                    if plan.previous.is_some() {
+                        out.text.push(delimiter);
+                    }
+                    if coded {
+                        out.text.push(delimiter);
+                    }
+                }
+                Slot::Value {
+                    id_type,
+                    start,
+                    end,
+                } => {
+                    if let Some(mac) = out.macs.get(values) {
+                        current.write_mac_text(mac, &mut out.text);
+                    }
+                    if let Some(previous) = plan.previous {
+                        out.text.push(delimiter);
+                        if let Some(mac) = out.previous_macs.get(values) {
+                            previous.write_mac_text(mac, &mut out.text);
+                        }
+                    }
+                    values += 1;
+                    if let (true, Some(coder)) = (coded, plan.coder) {
+                        let value = out.values.as_bytes().get(start..end).unwrap_or_default();
+                        let code = coder.derive(id_type, value);
+                        out.text.push(delimiter);
+                        out.text.extend_from_slice(code.code().as_str().as_bytes());
+                        out.codes.push((record.row(), n, code));
+                    }
+                }
+            }
+        }
+        end_line(&mut out.text, line_start);
+    }
+}
+
+/// The passthrough baseline: the used cells copied unchanged, with the same
+/// checks (UTF-8, quoting) and counts as a tokenised run.
+fn copy_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
+    let delimiter = plan.delimiter;
+    for record in records {
+        let line_start = out.text.len();
+        for (position, &column) in plan.columns.output_order.iter().enumerate() {
+            if position > 0 {
+                out.text.push(delimiter);
             }
             let index = match column {
                 OutputColumn::Keep(n) => plan.columns.keep.get(n).map(|c| c.index),
                 OutputColumn::Id(n) => plan.columns.ids.get(n).map(|c| c.index),
             };
-            // Each used cell is checked for UTF-8 exactly once, here.
             let Some(cell) = index.and_then(|i| record.try_text(i)) else {
-                out.utf8_error.get_or_insert((record.line(), column));
+                out.note_utf8_error(record.line(), position, column);
                 continue;
             };
-            let (n, id) = match column {
-                OutputColumn::Keep(_) => {
-                    write_field(&mut out.text, cell, delimiter);
-                    continue;
-                }
-                OutputColumn::Id(n) => match plan.columns.ids.get(n) {
-                    Some(id) => (n, id),
-                    None => continue,
-                },
-            };
-            let coded = plan.coded.get(n).copied().unwrap_or(false);
-            let Some(current) = plan.current else {
-                // Passthrough: the plain read-and-rewrite baseline.
-                write_field(&mut out.text, cell, delimiter);
-                if let Some(counts) = out.counts.get_mut(n) {
-                    counts.add(if cell.is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Value
-                    });
-                }
-                continue;
-            };
-            let outcome = normalize_cell(plan.profile, id.id_type, cell, &mut out.normalised);
-            if let Some(counts) = out.counts.get_mut(n) {
-                counts.add(outcome);
-            }
-            match outcome {
-                Cell::Value => {
-                    let value = out.normalised.as_bytes();
-                    current.write_token(id.id_type, value, &mut out.text);
-                    if let Some(previous) = plan.previous {
-                        out.text.push(separator);
-                        previous.write_token(id.id_type, value, &mut out.text);
-                    }
-                    if let (true, Some(coder)) = (coded, plan.coder) {
-                        let code = coder.derive(id.id_type, value);
-                        out.text.push(separator);
-                        out.text.push_str(code.code().as_str());
-                        out.codes.push((record.row(), n, code));
-                    }
-                }
-                Cell::Empty | Cell::Rejected(_) => {
-                    if let Cell::Rejected(reason) = outcome {
-                        rejected_here = true;
-                        out.tally.add(n, reason);
-                        out.rejects.push(RejectRow {
-                            row: record.row(),
-                            line: record.line(),
-                            column: n,
-                            reason,
-                        });
-                    }
-                    // The companion columns stay empty too.
-                    if plan.previous.is_some() {
-                        out.text.push(separator);
-                    }
-                    if coded {
-                        out.text.push(separator);
-                    }
-                }
+            write_field(&mut out.text, cell, delimiter);
+            if let OutputColumn::Id(n) = column
+                && let Some(counts) = out.counts.get_mut(n)
+            {
+                counts.add(if cell.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Value
+                });
             }
         }
-        if out.text.len() == line_start {
-            // A one-column row with an empty cell: a blank line would be skipped by
-            // CSV readers and shift every later row, so write an explicit "".
-            out.text.push_str("\"\"");
-        }
-        out.text.push('\n');
-        out.rows_with_rejects += u64::from(rejected_here);
+        end_line(&mut out.text, line_start);
     }
 }
 
+/// Ends a row that started at `line_start`.
+fn end_line(text: &mut Vec<u8>, line_start: usize) {
+    if text.len() == line_start {
+        // A one-column row with an empty cell: a blank line would be skipped by
+        // CSV readers and shift every later row, so write an explicit "".
+        text.extend_from_slice(b"\"\"");
+    }
+    text.push(b'\n');
+}
+
 /// Writes one CSV field, quoted only when it must be.
-fn write_field(out: &mut String, field: &str, delimiter: u8) {
-    if field
-        .bytes()
-        .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+fn write_field(out: &mut Vec<u8>, field: &str, delimiter: u8) {
+    let bytes = field.as_bytes();
+    if bytes
+        .iter()
+        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
     {
-        out.push('"');
-        for (i, part) in field.split('"').enumerate() {
+        out.push(b'"');
+        for (i, part) in bytes.split(|&b| b == b'"').enumerate() {
             if i > 0 {
-                out.push_str("\"\"");
+                out.extend_from_slice(b"\"\"");
             }
-            out.push_str(part);
+            out.extend_from_slice(part);
         }
-        out.push('"');
+        out.push(b'"');
     } else {
-        out.push_str(field);
+        out.extend_from_slice(bytes);
     }
 }
 
@@ -1088,18 +1248,18 @@ mod tests {
 
     #[test]
     fn fields_are_quoted_only_when_needed() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         write_field(&mut out, "plain", b',');
-        out.push('|');
+        out.push(b'|');
         write_field(&mut out, "a,b", b',');
-        out.push('|');
+        out.push(b'|');
         write_field(&mut out, "say \"hi\"", b',');
-        out.push('|');
+        out.push(b'|');
         write_field(&mut out, "a;b", b';');
-        out.push('|');
+        out.push(b'|');
         write_field(&mut out, "two\nlines", b',');
         assert_eq!(
-            out,
+            String::from_utf8(out).unwrap(),
             "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"a;b\"|\"two\nlines\""
         );
     }

@@ -27,7 +27,8 @@ pub(crate) struct PrefixedHmac {
     inner: [u32; 8],
     /// State after the `key ⊕ opad` block.
     outer: [u32; 8],
-    prefix: [u8; MAX_PREFIX],
+    /// The prefix followed by zeros: the start of every message's first block.
+    block: [u8; BLOCK],
     prefix_len: usize,
 }
 
@@ -47,11 +48,11 @@ impl PrefixedHmac {
         compress256(&mut outer, &[opad]);
         ipad.zeroize();
         opad.zeroize();
-        let mut buf = [0u8; MAX_PREFIX];
+        let mut buf = [0u8; BLOCK];
         let mut len = 0;
         for part in prefix {
             for &b in *part {
-                if let Some(slot) = buf.get_mut(len) {
+                if let Some(slot) = buf.get_mut(len).filter(|_| len < MAX_PREFIX) {
                     *slot = b;
                     len += 1;
                 }
@@ -61,7 +62,7 @@ impl PrefixedHmac {
         PrefixedHmac {
             inner,
             outer,
-            prefix: buf,
+            block: buf,
             prefix_len: len,
         }
     }
@@ -78,8 +79,7 @@ impl PrefixedHmac {
             _ => return None,
         };
         let [first, second] = blocks;
-        *first = [0; BLOCK];
-        first[..self.prefix_len].copy_from_slice(&self.prefix[..self.prefix_len]);
+        *first = self.block;
         let head = message.len().min(BLOCK - self.prefix_len);
         first[self.prefix_len..self.prefix_len + head].copy_from_slice(&message[..head]);
         let bits = ((BLOCK + total) as u64).wrapping_mul(8).to_be_bytes();
@@ -104,9 +104,8 @@ impl PrefixedHmac {
     /// The 32-byte MAC of `prefix ‖ message`.
     pub(crate) fn mac(&self, message: &[u8]) -> [u8; 32] {
         let mut state = self.inner;
-        let mut block = [0u8; BLOCK];
+        let mut block = self.block;
         let mut fill = self.prefix_len;
-        block[..fill].copy_from_slice(&self.prefix[..fill]);
         let take = (BLOCK - fill).min(message.len());
         block[fill..fill + take].copy_from_slice(&message[..take]);
         fill += take;
@@ -149,8 +148,8 @@ pub(crate) const LANES: usize = 8;
 /// all outer hashes, and every block is padded before the compressions start (a
 /// block stored just before it is loaded stalls the pipeline).
 pub(crate) fn mac_many(jobs: &[(&PrefixedHmac, &[u8])], out: &mut [[u8; 32]]) {
+    let mut blocks = [[[0u8; BLOCK]; 2]; LANES];
     for (jobs, out) in jobs.chunks(LANES).zip(out.chunks_mut(LANES)) {
-        let mut blocks = [[[0u8; BLOCK]; 2]; LANES];
         let mut used = [0usize; LANES];
         for ((&(hmac, message), blocks), used) in jobs.iter().zip(&mut blocks).zip(&mut used) {
             *used = hmac.pad_short(message, blocks).unwrap_or(0);

@@ -171,6 +171,22 @@ impl Profile {
         out: &mut String,
     ) -> Result<(), Rejection> {
         out.clear();
+        self.normalize_append(id_type, input, out)
+    }
+
+    /// As [`Profile::normalize_into`], but appends the result to what `out` holds,
+    /// so many values can share one buffer (as `blindmatch tokenize` does before
+    /// computing their tokens together).
+    ///
+    /// # Errors
+    /// As [`Profile::normalize`]; whatever was appended is then no meaningful value
+    /// (truncate `out` to its former length).
+    pub fn normalize_append(
+        &self,
+        id_type: IdType,
+        input: &str,
+        out: &mut String,
+    ) -> Result<(), Rejection> {
         match id_type {
             IdType::Phone => phone::normalize_into(input, self.phone_default_region, out),
             IdType::Email => email::normalize_into(input, self.email_provider_rules, out),

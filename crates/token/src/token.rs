@@ -28,7 +28,8 @@ pub const MIN_LEN: usize = 16;
 /// It is `Sync`, so one tokeniser can serve many threads.
 pub struct Tokenizer {
     kid: KeyId,
-    kid_hex: [u8; KeyId::TEXT_LEN],
+    /// `bm1.<kid>.`, the start of every token's text.
+    text_prefix: [u8; PREFIX_LEN],
     /// One prepared state per [`IdType`], indexed by [`IdType::index`].
     states: [PrefixedHmac; 7],
     len: usize,
@@ -42,7 +43,7 @@ impl Tokenizer {
         let kid = key.id();
         Tokenizer {
             kid,
-            kid_hex: kid.to_hex_array(),
+            text_prefix: text_prefix(kid),
             states,
             len: FULL_LEN,
         }
@@ -100,7 +101,7 @@ impl Tokenizer {
     /// Appends the text form of the token to `out`; no allocation if `out` has room.
     pub fn write_token(&self, id_type: IdType, normalised: &[u8], out: &mut String) {
         let mac = self.mac(id_type, normalised);
-        write_text(&self.kid_hex, mac.get(..self.len).unwrap_or(&mac), out);
+        write_text(&self.text_prefix, mac.get(..self.len).unwrap_or(&mac), out);
     }
 
     /// The full 32-byte HMACs of many normalised values, appended to `out` in
@@ -141,9 +142,17 @@ impl Tokenizer {
     /// [`Tokenizer::macs`] or [`Tokenizer::mac`] to `out` (ASCII, so `out` stays
     /// UTF-8 if it was), cut to this tokeniser's token length.
     pub fn write_mac_text(&self, mac: &[u8; 32], out: &mut Vec<u8>) {
-        let mut buf = [0u8; PREFIX_LEN + 43];
-        let n = encode_text(&self.kid_hex, mac.get(..self.len).unwrap_or(mac), &mut buf);
-        out.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+        // Written in place over zeros: copying a stack buffer that was just
+        // filled a few bytes at a time would stall the CPU's store forwarding.
+        let start = out.len();
+        if self.len == FULL_LEN {
+            out.extend_from_slice(&[0; PREFIX_LEN + 43]);
+        } else {
+            out.resize(start + self.encoded_len(), 0);
+        }
+        if let Some(dst) = out.get_mut(start..) {
+            encode_text(&self.text_prefix, mac.get(..self.len).unwrap_or(mac), dst);
+        }
     }
 }
 
@@ -159,54 +168,80 @@ impl fmt::Debug for Tokenizer {
 /// Length of `bm1.<kid>.`.
 const PREFIX_LEN: usize = TOKEN_PREFIX.len() + 2 + KeyId::TEXT_LEN;
 
+/// `bm1.<kid>.` for a key ID.
+fn text_prefix(kid: KeyId) -> [u8; PREFIX_LEN] {
+    let mut prefix = [0u8; PREFIX_LEN];
+    prefix[..3].copy_from_slice(TOKEN_PREFIX.as_bytes());
+    prefix[3] = b'.';
+    prefix[4..PREFIX_LEN - 1].copy_from_slice(&kid.to_hex_array());
+    prefix[PREFIX_LEN - 1] = b'.';
+    prefix
+}
+
 /// Writes `bm1.<kid>.<base64url>` with one `push_str`; base64url is encoded by hand
 /// into a stack buffer because this runs once per identifier cell.
-fn write_text(kid_hex: &[u8; KeyId::TEXT_LEN], mac: &[u8], out: &mut String) {
+fn write_text(prefix: &[u8; PREFIX_LEN], mac: &[u8], out: &mut String) {
     let mut buf = [0u8; PREFIX_LEN + 43];
-    let n = encode_text(kid_hex, mac, &mut buf);
+    let n = encode_text(prefix, mac, &mut buf).min(buf.len());
     // The buffer holds ASCII only, so this never falls back.
     out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""));
 }
 
-/// `bm1.<kid>.<base64url>` into `buf`; returns the length written.
-fn encode_text(
-    kid_hex: &[u8; KeyId::TEXT_LEN],
-    mac: &[u8],
-    buf: &mut [u8; PREFIX_LEN + 43],
-) -> usize {
-    buf[..3].copy_from_slice(TOKEN_PREFIX.as_bytes());
-    buf[3] = b'.';
-    buf[4..PREFIX_LEN - 1].copy_from_slice(kid_hex);
-    buf[PREFIX_LEN - 1] = b'.';
-    PREFIX_LEN + b64url(mac.get(..FULL_LEN).unwrap_or(mac), &mut buf[PREFIX_LEN..])
+/// `bm1.<kid>.<base64url>` into the start of `buf`, which holds at least
+/// `PREFIX_LEN + 43` bytes (shorter writes nothing); returns the length written.
+fn encode_text(prefix: &[u8; PREFIX_LEN], mac: &[u8], buf: &mut [u8]) -> usize {
+    let Some((head, rest)) = buf.split_first_chunk_mut::<PREFIX_LEN>() else {
+        return 0;
+    };
+    *head = *prefix;
+    PREFIX_LEN + b64url(mac.get(..FULL_LEN).unwrap_or(mac), rest)
 }
 
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The two base64url characters of every 12-bit value: one lookup per two
+/// characters instead of one per character (8 KiB, built at compile time).
+static PAIRS: [[u8; 2]; 4096] = {
+    let mut table = [[0u8; 2]; 4096];
+    let mut v = 0;
+    while v < 4096 {
+        table[v] = [ALPHABET[v >> 6], ALPHABET[v & 63]];
+        v += 1;
+    }
+    table
+};
+
 /// Unpadded base64url (RFC 4648 §5) of `src` into `dst`; returns the length written.
-/// `dst` must hold `ceil(4 * src.len() / 3)` bytes (43 for 32 bytes).
+/// `dst` must hold `ceil(4 * src.len() / 3)` bytes (43 for 32 bytes); a shorter
+/// `dst` gets only the groups that fit.
 fn b64url(src: &[u8], dst: &mut [u8]) -> usize {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let sym = |v: u32| ALPHABET[(v & 63) as usize];
     let mut n = 0;
-    let mut chunks = src.chunks_exact(3);
-    for c in &mut chunks {
-        let v = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        if let Some(d) = dst.get_mut(n..n + 4) {
-            d.copy_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)]);
-        }
+    let mut groups = src.chunks_exact(3);
+    for (group, out) in (&mut groups).zip(dst.chunks_exact_mut(4)) {
+        let v =
+            (usize::from(group[0]) << 16) | (usize::from(group[1]) << 8) | usize::from(group[2]);
+        let [a, b] = PAIRS[v >> 12];
+        let [c, d] = PAIRS[v & 0xfff];
+        out.copy_from_slice(&[a, b, c, d]);
         n += 4;
     }
-    let rest = chunks.remainder();
+    if n < src.len() / 3 * 4 {
+        return n;
+    }
+    let sym = |v: u32| ALPHABET[(v & 63) as usize];
+    let rest = groups.remainder();
     let v = match rest {
         [a] => u32::from(*a) << 16,
         [a, b] => (u32::from(*a) << 16) | (u32::from(*b) << 8),
-        _ => return n.min(dst.len()),
+        _ => return n,
     };
     let tail = [sym(v >> 18), sym(v >> 12), sym(v >> 6)];
     let k = rest.len() + 1;
     if let Some(d) = dst.get_mut(n..n + k) {
         d.copy_from_slice(&tail[..k]);
+        n += k;
     }
-    (n + k).min(dst.len())
+    n
 }
 
 /// A parsed token: version 1, the key ID and the MAC bytes (16 to 32).
@@ -301,7 +336,7 @@ impl ConstantTimeEq for Token {
 impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = String::with_capacity(64);
-        write_text(&self.kid.to_hex_array(), self.mac(), &mut s);
+        write_text(&text_prefix(self.kid), self.mac(), &mut s);
         f.write_str(&s)
     }
 }

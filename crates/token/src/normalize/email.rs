@@ -122,45 +122,51 @@ fn plain_ascii(input: &str, rules: EmailProviderRules, out: &mut String) -> bool
     let Some(addr) = input.get(start..end) else {
         return false;
     };
-    let addr_bytes = addr.as_bytes();
-    let Some(at) = addr_bytes.iter().position(|&b| b == b'@') else {
-        return false;
-    };
-    let (local, domain) = (&addr_bytes[..at], &addr_bytes[at + 1..]);
-    // Local part: permitted bytes, no dot first, last or doubled.
-    if local.is_empty() || local.len() > MAX_LOCAL || local.first() == Some(&b'.') {
-        return false;
-    }
-    let mut prev = 0u8;
-    for &b in local {
+    let bytes = addr.as_bytes();
+    // Local part, up to the `@`: permitted bytes, no dot first, last or doubled
+    // (`prev` starts as a dot, so a leading dot is a doubled one).
+    let mut at = 0;
+    let mut prev = b'.';
+    loop {
+        let Some(&b) = bytes.get(at) else {
+            return false;
+        };
+        if b == b'@' {
+            break;
+        }
         if CLASS[usize::from(b)] & LOCAL == 0 || (b == b'.' && prev == b'.') {
             return false;
         }
         prev = b;
+        at += 1;
     }
-    if prev == b'.' {
+    if prev == b'.' || at > MAX_LOCAL {
         return false;
     }
-    // Domain: two or more labels of letters, digits and inner hyphens; the last
-    // one not all digits; no trailing dot (the general path drops it).
+    // Domain: two or more labels of letters, digits and inner hyphens, each
+    // 1..=63 bytes, the last one not all digits; no trailing dot (the general
+    // path drops it) and no second `@`.
+    let domain = bytes.get(at + 1..).unwrap_or_default();
     if domain.len() > MAX_DOMAIN {
         return false;
     }
-    let mut labels = 0;
-    let mut digits_only = true;
-    for label in domain.split(|&b| b == b'.') {
-        let ok = !label.is_empty()
-            && label.len() <= MAX_LABEL
-            && label.first() != Some(&b'-')
-            && label.last() != Some(&b'-')
-            && label.iter().all(|&b| CLASS[usize::from(b)] & LABEL != 0);
-        if !ok {
-            return false;
+    let (mut prev, mut label_len, mut dots, mut digits_only) = (b'.', 0, 0, true);
+    for &b in domain {
+        if b == b'.' {
+            if prev == b'.' || prev == b'-' || label_len > MAX_LABEL {
+                return false;
+            }
+            (label_len, dots, digits_only) = (0, dots + 1, true);
+        } else {
+            if CLASS[usize::from(b)] & LABEL == 0 || (b == b'-' && prev == b'.') {
+                return false;
+            }
+            label_len += 1;
+            digits_only &= b.is_ascii_digit();
         }
-        labels += 1;
-        digits_only = label.iter().all(u8::is_ascii_digit);
+        prev = b;
     }
-    if labels < 2 || digits_only {
+    if prev == b'.' || prev == b'-' || label_len > MAX_LABEL || dots == 0 || digits_only {
         return false;
     }
     if rules == EmailProviderRules::Gmail
@@ -487,6 +493,35 @@ mod tests {
             let rules = EmailProviderRules::Gmail;
             assert!(!plain_ascii(input, rules, &mut out), "{input}");
             assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn plain_ascii_path_agrees_at_length_limits() {
+        let label = |n: usize| "d".repeat(n);
+        let mut cases = Vec::new();
+        for n in [63, 64, 65] {
+            cases.push(format!("{}@example.com", "a".repeat(n)));
+        }
+        for n in [62, 63, 64] {
+            cases.push(format!("a@{}.com", label(n)));
+            cases.push(format!("a@x.{}", label(n)));
+        }
+        // Domains of 252, 253 and 254 bytes.
+        for last in [56, 57, 58] {
+            cases.push(format!("a@{0}.{0}.{0}.{1}", label(63), label(last)));
+        }
+        for input in &cases {
+            for rules in [EmailProviderRules::None, EmailProviderRules::Gmail] {
+                let mut fast = String::new();
+                let mut slow = String::new();
+                let general = general(input, rules, &mut slow);
+                if plain_ascii(input, rules, &mut fast) {
+                    assert_eq!((general, &fast), (Ok(()), &slow), "{input}");
+                } else {
+                    assert!(general.is_err(), "{input} is plain but was left out");
+                }
+            }
         }
     }
 

@@ -166,7 +166,14 @@ pub fn normalize_into(
     default_region: Option<CallingCode>,
     out: &mut String,
 ) -> Result<(), Rejection> {
-    let scanned = scan(input)?;
+    // Filled in place: moving the digit buffer right after its bytes were stored
+    // one by one would stall the CPU's store forwarding.
+    let mut scanned = Scanned {
+        plus: false,
+        buf: [0; MAX_DIGITS],
+        len: 0,
+    };
+    scan(input, &mut scanned)?;
     let d = scanned.digits();
     if scanned.plus {
         international(d, out)
@@ -190,23 +197,18 @@ impl Scanned {
     }
 }
 
-fn scan(input: &str) -> Result<Scanned, Rejection> {
+fn scan(input: &str, sc: &mut Scanned) -> Result<(), Rejection> {
     let s = strip_label(trim_space(input));
     // ASCII needs neither UTF-8 decoding nor width folding; one loop, two
     // instances, so both treat every character alike.
     if s.is_ascii() {
-        scan_chars(s.bytes().map(char::from))
+        scan_chars(s.bytes().map(char::from), sc)
     } else {
-        scan_chars(s.chars().map(fold_width))
+        scan_chars(s.chars().map(fold_width), sc)
     }
 }
 
-fn scan_chars(chars: impl Iterator<Item = char>) -> Result<Scanned, Rejection> {
-    let mut sc = Scanned {
-        plus: false,
-        buf: [0; MAX_DIGITS],
-        len: 0,
-    };
+fn scan_chars(chars: impl Iterator<Item = char>, sc: &mut Scanned) -> Result<(), Rejection> {
     // Digit count when the last bracket opened, for the `+44 (0)20` convention.
     let mut open_at: Option<usize> = None;
     for c in chars {
@@ -244,7 +246,7 @@ fn scan_chars(chars: impl Iterator<Item = char>) -> Result<Scanned, Rejection> {
             Rejection::Empty
         });
     }
-    Ok(sc)
+    Ok(())
 }
 
 /// Drops a leading label such as `tel:`, `Mobile：`, `手机号:` or a bare `tel`/`电话`.
@@ -430,21 +432,19 @@ fn other_country(cc: u16, nsn: &[u8], out: &mut String) -> Result<(), Rejection>
 }
 
 fn write_e164(cc: u16, nsn: &[u8], out: &mut String) {
-    // At most `+`, 3 country-code digits and MAX_DIGITS national digits.
-    let mut buf = [0u8; 4 + MAX_DIGITS];
-    buf[0] = b'+';
-    let mut n = 1;
+    // Character by character: copying a buffer just filled byte by byte would
+    // stall the CPU's store forwarding.
+    let digit = |d: u16| char::from(b'0' + (d % 10) as u8);
+    out.reserve(4 + nsn.len());
+    out.push('+');
     for div in [100, 10, 1] {
         if cc >= div || div == 1 {
-            buf[n] = b'0' + ((cc / div) % 10) as u8;
-            n += 1;
+            out.push(digit(cc / div));
         }
     }
-    for (slot, &d) in buf[n..].iter_mut().zip(nsn) {
-        *slot = b'0' + d;
+    for &d in nsn.iter().take(MAX_DIGITS) {
+        out.push(digit(u16::from(d)));
     }
-    n += nsn.len().min(MAX_DIGITS);
-    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""));
 }
 
 #[cfg(test)]
