@@ -5,6 +5,7 @@
 //! files, columns, rows, counts and fingerprints only. The end-to-end tests run
 //! commands at the most verbose level and search all output for raw values.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
@@ -41,6 +42,8 @@ pub(crate) fn init(args: &LogArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(args.verbose >= 2)
         .try_init();
 }

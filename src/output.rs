@@ -139,38 +139,116 @@ impl AtomicFile {
     ///
     /// # Errors
     /// Writing, syncing or renaming failed; the temporary file is removed.
+    pub(crate) fn commit(self) -> anyhow::Result<WrittenFile> {
+        self.seal()?.commit()
+    }
+
+    /// Flushes and syncs the content under the temporary name, without renaming
+    /// it yet. Commands that write several files seal them all first and
+    /// [`commit_all`] at the end, so a failure on one never leaves another behind
+    /// (a token file without its manifest, matches without their receipt).
+    ///
+    /// # Errors
+    /// Writing or syncing failed; the temporary file is removed.
+    pub(crate) fn seal(mut self) -> anyhow::Result<SealedFile> {
+        let synced = match self.writer.take() {
+            Some(writer) => writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|file| file.sync_all()),
+            None => Ok(()),
+        };
+        synced.fail_with(|| {
+            Failure::failed(format!(
+                "cannot finish output file '{}'",
+                self.final_path.display()
+            ))
+            .hint("check the free space and permissions of the output folder")
+        })?;
+        let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        Ok(SealedFile {
+            info: WrittenFile {
+                path: self.final_path.clone(),
+                sha256,
+                bytes: self.bytes,
+            },
+            // Hand the temporary name over: from here on SealedFile removes it.
+            temp_path: std::mem::take(&mut self.temp_path),
+            overwrite: self.overwrite,
+            committed: false,
+        })
+    }
+}
+
+/// A complete file still under its temporary name: its hash and size are known,
+/// but it appears under the real name only on [`SealedFile::commit`]. Dropping it
+/// uncommitted removes it.
+#[derive(Debug)]
+pub(crate) struct SealedFile {
+    info: WrittenFile,
+    temp_path: PathBuf,
+    overwrite: bool,
+    committed: bool,
+}
+
+impl SealedFile {
+    /// Final path, SHA-256 and size the file will have once committed.
+    pub(crate) fn info(&self) -> &WrittenFile {
+        &self.info
+    }
+
+    /// Renames the file into place.
+    ///
+    /// # Errors
+    /// The rename failed (or, without overwrite, the destination appeared
+    /// meanwhile); the temporary file is removed.
     pub(crate) fn commit(mut self) -> anyhow::Result<WrittenFile> {
-        let writer = self.writer.take();
-        let result = (|| -> io::Result<()> {
-            if let Some(writer) = writer {
-                let file = writer.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all()?;
-            }
-            if self.overwrite {
-                fs::rename(&self.temp_path, &self.final_path)
-            } else {
-                // hard_link fails if the destination exists: no-overwrite rename.
-                fs::hard_link(&self.temp_path, &self.final_path)?;
-                fs::remove_file(&self.temp_path)
-            }
-        })();
-        match result {
-            Ok(()) => {
-                let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
-                Ok(WrittenFile {
-                    path: self.final_path.clone(),
-                    sha256,
-                    bytes: self.bytes,
-                })
-            }
-            Err(err) => Err(err).fail_with(|| {
-                Failure::failed(format!(
-                    "cannot finish output file '{}'",
-                    self.final_path.display()
-                ))
-            }),
+        let renamed = if self.overwrite {
+            fs::rename(&self.temp_path, &self.info.path)
+        } else {
+            // hard_link fails if the destination exists: a no-overwrite rename.
+            fs::hard_link(&self.temp_path, &self.info.path)
+                .and_then(|()| fs::remove_file(&self.temp_path))
+        };
+        renamed.fail_with(|| {
+            Failure::failed(format!(
+                "cannot finish output file '{}'",
+                self.info.path.display()
+            ))
+            .hint("another process may have created it meanwhile; choose another name or pass --force")
+        })?;
+        self.committed = true;
+        Ok(self.info.clone())
+    }
+}
+
+impl Drop for SealedFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp_path);
         }
     }
+}
+
+/// Commits sealed files in order. If one fails, the ones already committed are
+/// removed again, so either all appear or none does.
+///
+/// # Errors
+/// As [`SealedFile::commit`].
+pub(crate) fn commit_all(files: Vec<SealedFile>) -> anyhow::Result<Vec<WrittenFile>> {
+    let mut done: Vec<WrittenFile> = Vec::with_capacity(files.len());
+    for file in files {
+        match file.commit() {
+            Ok(written) => done.push(written),
+            Err(err) => {
+                for written in &done {
+                    let _ = fs::remove_file(&written.path);
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(done)
 }
 
 impl Write for AtomicFile {
@@ -195,10 +273,12 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        // Still holding the writer means commit never ran: remove the partial file.
-        // After a commit the temp name is gone already and this is a no-op.
+        // Dropped before seal: remove the partial file. After seal the temporary
+        // name belongs to the SealedFile and this path is empty.
         self.writer = None;
-        let _ = fs::remove_file(&self.temp_path);
+        if !self.temp_path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.temp_path);
+        }
     }
 }
 
@@ -227,6 +307,23 @@ pub(crate) fn write_atomic(
     file.write_all(content)
         .fail_with(|| Failure::failed(format!("cannot write '{}'", path.display())))?;
     file.commit()
+}
+
+/// Writes a small file (manifest, receipt, rejects) in one go under a temporary
+/// name, to be committed later with [`commit_all`].
+///
+/// # Errors
+/// As [`AtomicFile::create`] and [`AtomicFile::seal`].
+pub(crate) fn seal_atomic(
+    path: &Path,
+    content: &[u8],
+    overwrite: bool,
+    private: bool,
+) -> anyhow::Result<SealedFile> {
+    let mut file = AtomicFile::create(path, overwrite, private)?;
+    file.write_all(content)
+        .fail_with(|| Failure::failed(format!("cannot write '{}'", path.display())))?;
+    file.seal()
 }
 
 #[cfg(test)]
@@ -282,5 +379,32 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"keep me");
         write_atomic(&path, b"new", true, false).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn commit_all_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("matches.csv");
+        let second = dir.path().join("receipt.json");
+        let a = seal_atomic(&first, b"rows", false, true).unwrap();
+        let b = seal_atomic(&second, b"{}", false, false).unwrap();
+        assert_eq!(a.info().bytes, 4);
+        // Nothing is visible under the final names before the commit.
+        assert!(!first.exists() && !second.exists());
+        // The second destination appears meanwhile: the commit must fail and take
+        // the first file back out.
+        fs::write(&second, b"someone else's").unwrap();
+        assert!(commit_all(vec![a, b]).is_err());
+        assert!(!first.exists());
+        assert_eq!(fs::read(&second).unwrap(), b"someone else's");
+        assert_eq!(names_in(dir.path()), vec!["receipt.json".to_owned()]);
+    }
+
+    #[test]
+    fn dropped_sealed_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed = seal_atomic(&dir.path().join("out.csv"), b"x", false, false).unwrap();
+        drop(sealed);
+        assert!(names_in(dir.path()).is_empty());
     }
 }

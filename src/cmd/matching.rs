@@ -36,7 +36,7 @@ use crate::dataset::{
     InputSummary, OutputColumn, ProfileArgs, Record, RejectTally, normalize_cell, parse_rate,
 };
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::output::{AtomicFile, WrittenFile, ensure_absent, write_atomic};
+use crate::output::{AtomicFile, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic};
 use crate::progress;
 use crate::receipt::{self, Receipt};
 
@@ -758,7 +758,10 @@ pub(crate) fn prepare(cfg: &PartyConfig, show_progress: bool) -> anyhow::Result<
     if let Some(max) = cfg.max_reject_rate {
         let rate = counts.reject_rate();
         if rate > max {
-            let rejects = write_rejects(cfg, &prepared)?;
+            let rejects = match write_rejects(cfg, &prepared)? {
+                Some(sealed) => Some(sealed.commit()?),
+                None => None,
+            };
             return Err(Failure::check_failed(format!(
                 "column '{}': {:.2}% of non-empty cells rejected, above --max-reject-rate {:.2}%; nothing was sent",
                 prepared.column.name,
@@ -791,7 +794,7 @@ pub(crate) fn prepare(cfg: &PartyConfig, show_progress: bool) -> anyhow::Result<
 }
 
 /// Writes the --rejects file, if asked for.
-fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> anyhow::Result<Option<WrittenFile>> {
+fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> anyhow::Result<Option<SealedFile>> {
     let Some(path) = &cfg.rejects else {
         return Ok(None);
     };
@@ -806,7 +809,7 @@ fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> anyhow::Result<Optio
             format!(",{},{}\n", prepared.column.id_type, reason.code()).as_bytes(),
         );
     }
-    Ok(Some(write_atomic(path, &out, cfg.force, false)?))
+    Ok(Some(seal_atomic(path, &out, cfg.force, false)?))
 }
 
 // ---------------------------------------------------------------------------
@@ -1161,10 +1164,12 @@ pub(crate) fn finish(
     report: SessionReport,
     clock: &RunClock,
 ) -> anyhow::Result<Finished> {
+    // Every file is sealed first and committed together at the end, so matches
+    // never appear without their receipt (or the other way round).
     let (output, matched_rows) = match (&report.outcome.result, &cfg.output) {
         (MatchResult::Intersection { matches, .. }, Some(path)) => {
-            let written = write_matches(cfg, prepared, path, matches)?;
-            (Some(written), Some(matches.len() as u64))
+            let sealed = write_matches(cfg, prepared, path, matches)?;
+            (Some(sealed), Some(matches.len() as u64))
         }
         (MatchResult::Intersection { matches, .. }, None) => {
             // check_outputs refuses this before any work; keep the count regardless.
@@ -1175,13 +1180,30 @@ pub(crate) fn finish(
     let receipt_path = cfg
         .receipt_before_session()
         .unwrap_or_else(|| PathBuf::from(format!("blindmatch-receipt-{}.json", report.session_id)));
-    let receipt = build_receipt(cfg, prepared, &report, output.as_ref(), matched_rows, clock);
-    let receipt_written = write_atomic(&receipt_path, &receipt.to_json()?, cfg.force, false)?;
+    let receipt = build_receipt(
+        cfg,
+        prepared,
+        &report,
+        output.as_ref().map(SealedFile::info),
+        matched_rows,
+        clock,
+    );
+    let receipt = seal_atomic(&receipt_path, &receipt.to_json()?, cfg.force, false)?;
     let rejects = write_rejects(cfg, prepared)?;
+
+    let has_output = output.is_some();
+    let has_rejects = rejects.is_some();
+    let mut written =
+        commit_all(output.into_iter().chain(rejects).chain([receipt]).collect())?.into_iter();
+    let output = if has_output { written.next() } else { None };
+    let rejects = if has_rejects { written.next() } else { None };
+    let receipt = written
+        .next()
+        .ok_or_else(|| Failure::failed("the receipt was not written"))?;
     Ok(Finished {
         report,
         output,
-        receipt: receipt_written,
+        receipt,
         rejects,
         matched_rows,
     })
@@ -1192,7 +1214,7 @@ fn write_matches(
     prepared: &Prepared,
     path: &Path,
     matches: &[Match],
-) -> anyhow::Result<WrittenFile> {
+) -> anyhow::Result<SealedFile> {
     let delimiter = cfg.input.delimiter;
     let mut sorted;
     let matches = if matches.is_sorted() {
@@ -1275,7 +1297,7 @@ fn write_matches(
             }
         }
     }
-    file.commit()
+    file.seal()
 }
 
 #[allow(clippy::too_many_arguments)]
