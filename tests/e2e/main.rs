@@ -5,11 +5,11 @@
 
 mod util;
 // @test-modules (keep this marker: engineers add `mod NAME;` below it)
-mod bench;
 mod audit;
+mod bench;
 mod demo;
 mod identity;
-mod matching;
 mod keys;
+mod matching;
 mod normalize;
 mod tokenize;

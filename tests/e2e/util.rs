@@ -174,5 +174,10 @@ pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[
 pub fn assert_files(dir: &Path, expected: &[&str]) {
     let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
     expected.sort();
-    assert_eq!(files_in(dir), expected, "unexpected files in {}", dir.display());
+    assert_eq!(
+        files_in(dir),
+        expected,
+        "unexpected files in {}",
+        dir.display()
+    );
 }
