@@ -24,15 +24,23 @@ pub(crate) fn nfkc_into(s: &str, out: &mut String) {
     }
 }
 
-/// `s` without leading and trailing [`is_space`] characters; returns at once when
-/// `s` starts and ends with visible ASCII, as nearly every cell does.
+/// `s` without leading and trailing [`is_space`] characters. ASCII whitespace is
+/// trimmed byte by byte; only a non-ASCII character at an edge (which may be a
+/// Unicode space) takes the character-by-character way.
 pub(crate) fn trim_space(s: &str) -> &str {
-    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    let blank = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
     let bytes = s.as_bytes();
-    if visible(bytes.first()) && visible(bytes.last()) {
-        s
-    } else {
-        s.trim_matches(is_space)
+    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
+    let inner = s.get(start..end).unwrap_or("");
+    match (inner.as_bytes().first(), inner.as_bytes().last()) {
+        (Some(first), Some(last)) if !first.is_ascii() || !last.is_ascii() => {
+            inner.trim_matches(is_space)
+        }
+        _ => inner,
     }
 }
 
@@ -90,6 +98,11 @@ mod tests {
             " é ",
             "\u{FEFF}+86 138",
             "138\u{00A0}",
+            "\x0b",
+            " \u{3000} a \u{2003} ",
+            "\u{85}a",
+            "a\x1f",
+            "\t\r\n",
         ] {
             assert_eq!(trim_space(s), s.trim_matches(is_space), "{s:?}");
         }

@@ -170,7 +170,7 @@ pub fn normalize_into(
     // one by one would stall the CPU's store forwarding.
     let mut scanned = Scanned {
         plus: false,
-        buf: [0; MAX_DIGITS],
+        buf: [0; SCAN_BUF],
         len: 0,
     };
     scan(input, &mut scanned)?;
@@ -184,10 +184,15 @@ pub fn normalize_into(
     }
 }
 
+/// Room for [`scan_plain`] to store every byte of a plain number of up to
+/// `SCAN_BUF - 1` bytes; numbers never have more than [`MAX_DIGITS`] digits.
+const SCAN_BUF: usize = 32;
+
 /// The significant characters of a number: an optional leading `+` and the digits.
 struct Scanned {
     plus: bool,
-    buf: [u8; MAX_DIGITS],
+    /// Digit values (0 to 9); only the first `len` mean anything.
+    buf: [u8; SCAN_BUF],
     len: usize,
 }
 
@@ -199,6 +204,9 @@ impl Scanned {
 
 fn scan(input: &str, sc: &mut Scanned) -> Result<(), Rejection> {
     let s = strip_label(trim_space(input));
+    if scan_plain(s.as_bytes(), sc) {
+        return Ok(());
+    }
     // ASCII needs neither UTF-8 decoding nor width folding; one loop, two
     // instances, so both treat every character alike.
     if s.is_ascii() {
@@ -208,13 +216,65 @@ fn scan(input: &str, sc: &mut Scanned) -> Result<(), Rejection> {
     }
 }
 
+/// Separators of the plain form [`scan_plain`] takes: ASCII whitespace, `-`, `_`,
+/// `.` and `/`, all of which [`scan_chars`] skips too.
+static PLAIN_SEPARATOR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = matches!(b as u8, b'\t'..=b'\r' | b' ' | b'-' | b'_' | b'.' | b'/');
+        b += 1;
+    }
+    table
+};
+
+/// The usual number in one pass without branches on its characters (digit groups
+/// and separators arrive in any pattern, which a branch per character would keep
+/// mispredicting): ASCII digits and [`PLAIN_SEPARATOR`]s, with at most a leading
+/// `+`. Fills `sc` exactly as [`scan_chars`] would and returns `true`; anything
+/// else returns `false`, and [`scan_chars`] decides.
+fn scan_plain(s: &[u8], sc: &mut Scanned) -> bool {
+    let (plus, body) = match s {
+        [b'+', rest @ ..] => (true, rest),
+        _ => (false, s),
+    };
+    if body.len() >= SCAN_BUF {
+        return false;
+    }
+    let mut len = 0;
+    let mut other = false;
+    for &b in body {
+        let value = b.wrapping_sub(b'0');
+        let digit = value < 10;
+        // Stored whatever `b` is; only a digit moves `len` on, so the next byte
+        // overwrites a separator.
+        if let Some(slot) = sc.buf.get_mut(len) {
+            *slot = value;
+        }
+        len += usize::from(digit);
+        other |= !digit & !PLAIN_SEPARATOR[usize::from(b)];
+    }
+    if other || len == 0 || len > MAX_DIGITS {
+        return false;
+    }
+    sc.plus = plus;
+    sc.len = len;
+    true
+}
+
 fn scan_chars(chars: impl Iterator<Item = char>, sc: &mut Scanned) -> Result<(), Rejection> {
+    sc.plus = false;
+    sc.len = 0;
     // Digit count when the last bracket opened, for the `+44 (0)20` convention.
     let mut open_at: Option<usize> = None;
     for c in chars {
         match c {
             '0'..='9' => {
-                let slot = sc.buf.get_mut(sc.len).ok_or(Rejection::TooLong)?;
+                let slot = sc
+                    .buf
+                    .get_mut(sc.len)
+                    .filter(|_| sc.len < MAX_DIGITS)
+                    .ok_or(Rejection::TooLong)?;
                 *slot = c as u8 - b'0';
                 sc.len += 1;
             }
@@ -457,6 +517,70 @@ mod tests {
     }
     fn n86(s: &str) -> Result<String, Rejection> {
         normalize(s, Some(CallingCode::CN))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 4096,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The branch-free plain scan fills the digits exactly as the general scan
+        /// does, or leaves the input to it.
+        #[test]
+        fn plain_scan_agrees_with_the_general_scan(
+            s in "\\+?[0-9 ._/()+#x\t-]{0,26}|[+0-9]?[0-9]{0,22}|[0-9 -]{0,31}|\\+?[0-9０-９]{1,11}",
+        ) {
+            let fresh = || Scanned { plus: false, buf: [0; SCAN_BUF], len: 0 };
+            let mut plain = fresh();
+            if scan_plain(s.as_bytes(), &mut plain) {
+                let mut general = fresh();
+                proptest::prop_assert_eq!(
+                    scan_chars(s.bytes().map(char::from), &mut general),
+                    Ok(())
+                );
+                proptest::prop_assert_eq!(
+                    (plain.plus, plain.digits()),
+                    (general.plus, general.digits()),
+                    "{:?}", s
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_scan_takes_the_usual_forms_and_leaves_the_rest() {
+        for s in [
+            "13812345678",
+            "+86 138 1234 5678",
+            "0086-138-1234-5678",
+            "138.1234.5678",
+            "+86\t138/1234_5678",
+        ] {
+            let mut sc = Scanned {
+                plus: false,
+                buf: [0; SCAN_BUF],
+                len: 0,
+            };
+            assert!(scan_plain(s.as_bytes(), &mut sc), "{s}");
+        }
+        for s in [
+            "",
+            "+",
+            " - ",
+            "(+86) 138",
+            "138x12",
+            "+8613812345678+",
+            "1".repeat(21).as_str(),
+            "１３８",
+        ] {
+            let mut sc = Scanned {
+                plus: false,
+                buf: [0; SCAN_BUF],
+                len: 0,
+            };
+            assert!(!scan_plain(s.as_bytes(), &mut sc), "{s}");
+        }
     }
 
     #[test]
