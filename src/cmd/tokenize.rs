@@ -1,11 +1,13 @@
 //! `blindmatch tokenize`: a CSV of customer records in, a CSV of keyed tokens out,
 //! with a JSON manifest beside it and an optional rejects file.
 //!
-//! The pipeline streams in constant memory: a reader thread parses batches of
-//! records into reused buffers; the main thread normalises and tokenises each batch
-//! in parallel chunks (rayon) and writes the chunks in input order. Short-code
-//! registries (one entry per distinct code) are the only state that grows with the
-//! input, and only when `--short-code` is used.
+//! The pipeline streams in constant memory: a reader thread parses records into a
+//! fixed number of reused work items; worker threads each take the next item,
+//! normalise and tokenise it; the main thread puts finished items back in input
+//! order, counts them and hands their text to a writer thread (which also hashes
+//! it). No worker waits for another. Short-code registries (one entry per
+//! distinct code) are the only state that grows with the input, and only when
+//! `--short-code` is used.
 //!
 //! A rejected cell is written as an empty cell and counted (per column and reason,
 //! and in the rejects file by row number): its row is kept so row counts and kept
@@ -22,7 +24,6 @@ use blindmatch_token::{
     Tokenizer, token,
 };
 use clap::Args as ClapArgs;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::cmd::key;
@@ -37,12 +38,13 @@ use crate::manifest::{
 use crate::output::{AtomicFile, OutputTarget, WrittenFile, ensure_absent};
 use crate::progress;
 
-/// Records per batch handed from the reader thread to the workers.
-/// Small enough that a batch (records plus output) stays in the L2 cache of the
-/// core that reads it next.
-const BATCH_ROWS: usize = 2048;
-/// Records per parallel work item.
-const CHUNK_ROWS: usize = 512;
+/// Records per work item: the reader fills items, any free worker takes the next
+/// one. Large enough that handing items between threads costs little (a thread
+/// woken per item), small enough to keep the cores evenly busy to the end.
+const ITEM_ROWS: usize = 2048;
+/// Work items in circulation per worker (plus one): enough that no worker waits
+/// for the reader, nor for a slower worker's item to be written in order.
+const ITEMS_PER_WORKER: usize = 2;
 /// Rows of a chunk handled together: all their identifier cells are normalised,
 /// then all their MACs computed at once (independent SHA-256 compressions overlap
 /// in the CPU, see `Tokenizer::macs`), then the rows are written.
@@ -215,10 +217,15 @@ enum Slot {
     },
 }
 
-/// A batch of records travelling from the reader thread to the workers and back.
-struct Batch {
+/// A work item travelling from the reader thread to a worker, to the main thread
+/// and back to the reader: records and what became of them.
+#[derive(Default)]
+struct Item {
+    /// Position in the input, counted in items.
+    seq: u64,
     records: Vec<Record>,
     len: usize,
+    out: ChunkOut,
 }
 
 /// Where the tokens go: an atomic file, or stdout (hashed as it is written).
@@ -341,12 +348,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         _ => None,
     };
     drop(key_file);
-    if let Some(threads) = args.threads {
-        // Fails only if a pool exists already, which cannot happen this early.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build_global();
-    }
+    let workers = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
 
     let mut reader = CsvReader::open(&spec.source, spec.delimiter)?;
     // Hashes are for the manifest only: with none (`-o -` without --manifest,
@@ -445,32 +450,41 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     };
     let mut totals = Totals::new(columns.ids.len());
     let bar = progress::bytes(reader.size(), "tokenize");
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Item>();
+    let jobs = std::sync::Mutex::new(jobs_rx);
     let reader = std::thread::scope(|scope| -> anyhow::Result<CsvReader> {
-        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(2);
-        let (free_tx, free_rx) = mpsc::channel::<Batch>();
+        let (done_tx, done_rx) = mpsc::channel::<Item>();
+        let (free_tx, free_rx) = mpsc::channel::<Item>();
         let bar = &bar;
-        let reading = scope.spawn(move || read_batches(reader, &full_tx, &free_rx, bar));
-        // The writer thread hashes and writes finished chunks while the workers
-        // tokenise the next batch.
-        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(32);
+        let items = workers * ITEMS_PER_WORKER + 1;
+        // The reader owns the only sender of jobs: when it stops, the workers do.
+        let reading = scope.spawn(move || read_items(reader, items, &jobs_tx, &free_rx, bar));
+        for _ in 0..workers {
+            let (jobs, done, plan) = (&jobs, done_tx.clone(), &plan);
+            scope.spawn(move || work(plan, jobs, &done));
+        }
+        drop(done_tx);
+        // The writer thread hashes and writes finished text while the workers
+        // tokenise the next items.
+        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(items);
         let (spent_tx, spent_rx) = mpsc::channel::<Vec<u8>>();
         let sink = &mut sink;
         let writing = scope.spawn(move || write_buffers(sink, &out_rx, &spent_tx));
         let pipes = Pipes {
-            full: full_rx,
+            done: done_rx,
             free: free_tx,
             out: out_tx,
             spent: spent_rx,
         };
-        let consumed = consume_batches(&plan, pipes, rejects_file.as_mut(), &mut totals, &args);
+        let consumed = collect_items(&plan, pipes, rejects_file.as_mut(), &mut totals, &args);
         let written = writing
             .join()
             .map_err(|_| anyhow::Error::new(Failure::failed("the writer thread panicked")))?;
         let read = reading
             .join()
             .map_err(|_| anyhow::Error::new(Failure::failed("the reader thread panicked")))?;
-        // The consumer's error comes first: the others only stop because it did.
-        // A write error comes next: the consumer then stops quietly.
+        // The collector's error comes first: the others only stop because it did.
+        // A write error comes next: the collector then stops quietly.
         consumed?;
         written.fail_with(|| write_failure(&args.output))?;
         read
@@ -621,37 +635,48 @@ impl Totals {
     }
 }
 
-/// The reader thread: fills batches until the input ends or the consumer stops.
-fn read_batches(
+/// The reader thread: fills items (at most `items` of them, reused) until the
+/// input ends or the collector stops.
+fn read_items(
     mut reader: CsvReader,
-    full: &mpsc::SyncSender<Batch>,
-    free: &mpsc::Receiver<Batch>,
+    items: usize,
+    jobs: &mpsc::Sender<Item>,
+    free: &mpsc::Receiver<Item>,
     bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<CsvReader> {
-    loop {
-        let mut batch = free.try_recv().unwrap_or_else(|_| Batch {
-            records: Vec::with_capacity(BATCH_ROWS),
-            len: 0,
-        });
-        batch.len = 0;
-        let mut more = true;
-        while batch.len < BATCH_ROWS {
-            if batch.records.len() == batch.len {
-                batch.records.push(Record::default());
+    let mut made = 0;
+    for seq in 0.. {
+        let reused = free.try_recv().ok();
+        let mut item = match reused {
+            Some(item) => item,
+            None if made < items => {
+                made += 1;
+                Item::default()
             }
-            let Some(record) = batch.records.get_mut(batch.len) else {
+            None => match free.recv() {
+                Ok(item) => item,
+                // The collector stopped (it failed); its error is the one reported.
+                Err(_) => break,
+            },
+        };
+        item.seq = seq;
+        item.len = 0;
+        let mut more = true;
+        while item.len < ITEM_ROWS {
+            if item.records.len() == item.len {
+                item.records.push(Record::default());
+            }
+            let Some(record) = item.records.get_mut(item.len) else {
                 break;
             };
             if !reader.read(record)? {
                 more = false;
                 break;
             }
-            batch.len += 1;
+            item.len += 1;
         }
         bar.set_position(reader.bytes_read());
-        tracing::trace!(rows = batch.len, "batch read");
-        if batch.len > 0 && full.send(batch).is_err() {
-            // The consumer stopped (it failed); its error is the one reported.
+        if item.len > 0 && jobs.send(item).is_err() {
             break;
         }
         if !more {
@@ -661,32 +686,48 @@ fn read_batches(
     Ok(reader)
 }
 
-/// The main thread: tokenises each batch in parallel chunks and writes them in order.
-fn consume_batches(
+/// A worker thread: takes the next item, normalises and tokenises it, passes it
+/// on; until the reader is done or the collector stops.
+fn work(plan: &Plan<'_>, jobs: &std::sync::Mutex<mpsc::Receiver<Item>>, done: &mpsc::Sender<Item>) {
+    let ids = plan.columns.ids.len();
+    loop {
+        // The lock is held only while waiting for the next item, never while working.
+        let next = match jobs.lock() {
+            Ok(jobs) => jobs.recv(),
+            Err(_) => return,
+        };
+        let Ok(mut item) = next else {
+            return;
+        };
+        item.out.reset(ids);
+        process_chunk(
+            plan,
+            item.records.get(..item.len).unwrap_or_default(),
+            &mut item.out,
+        );
+        if done.send(item).is_err() {
+            return;
+        }
+    }
+}
+
+/// The main thread: puts finished items back in input order, merges their counts,
+/// writes their rejects and short-code checks, and hands their text to the writer.
+fn collect_items(
     plan: &Plan<'_>,
     pipes: Pipes,
     mut rejects: Option<&mut AtomicFile>,
     totals: &mut Totals,
     args: &Args,
 ) -> anyhow::Result<()> {
-    let ids = plan.columns.ids.len();
-    let mut chunks: Vec<ChunkOut> = Vec::new();
+    let mut waiting: BTreeMap<u64, Item> = BTreeMap::new();
+    let mut next = 0;
     let mut reject_line = Vec::with_capacity(128);
-    for batch in pipes.full.iter() {
-        let records = batch.records.get(..batch.len).unwrap_or_default();
-        let n_chunks = records.len().div_ceil(CHUNK_ROWS);
-        while chunks.len() < n_chunks {
-            chunks.push(ChunkOut::default());
-        }
-        let outs = chunks.get_mut(..n_chunks).unwrap_or_default();
-        records
-            .par_chunks(CHUNK_ROWS)
-            .zip(outs.par_iter_mut())
-            .for_each(|(records, out)| {
-                out.reset(ids);
-                process_chunk(plan, records, out);
-            });
-        for out in chunks.iter_mut().take(n_chunks) {
+    for item in pipes.done.iter() {
+        waiting.insert(item.seq, item);
+        while let Some(mut item) = waiting.remove(&next) {
+            next += 1;
+            let out = &mut item.out;
             if let Some((line, _, column)) = out.utf8_error {
                 let name = match column {
                     OutputColumn::Id(n) => plan.columns.ids.get(n).map(|c| c.name.as_str()),
@@ -738,18 +779,19 @@ fn consume_batches(
                     })?;
                 }
             }
+            // The reader may have stopped already; then the item is simply dropped.
+            let _ = pipes.free.send(item);
         }
-        let _ = pipes.free.send(batch);
     }
     Ok(())
 }
 
-/// The channels between the reader, the workers and the writer.
+/// The channels between the reader, the workers, the collector and the writer.
 struct Pipes {
-    /// Batches read, in input order.
-    full: mpsc::Receiver<Batch>,
-    /// Batches handed back to the reader for reuse.
-    free: mpsc::Sender<Batch>,
+    /// Items tokenised, in any order.
+    done: mpsc::Receiver<Item>,
+    /// Items handed back to the reader for reuse.
+    free: mpsc::Sender<Item>,
     /// Finished output, in input order, to the writer.
     out: mpsc::SyncSender<Vec<u8>>,
     /// Written buffers handed back for reuse.
@@ -1245,6 +1287,85 @@ fn group(n: u64) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// `tokenize` arguments as the command line gives them.
+    fn args(list: &[&str]) -> Args {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let line = std::iter::once("tokenize").chain(list.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(line).unwrap().args
+    }
+
+    fn key_in(dir: &Path) -> String {
+        let path = dir.join("test.key");
+        KeyFile::generate(KeyPurpose::Master)
+            .unwrap()
+            .write_new(&path)
+            .unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn passthrough_rewrites_the_used_columns_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        let output = dir.path().join("out.csv");
+        std::fs::write(
+            &input,
+            "id,drop,phone\n1,x,138 1234 5678\n\"2,b\",y,\n3,z,\"say \"\"hi\"\"\"\n",
+        )
+        .unwrap();
+        let (i, o) = (input.display().to_string(), output.display().to_string());
+        let list = ["--passthrough", "--input", &i, "--column", "phone:phone"];
+        let status = run(args(&[&list[..], &["--keep", "id", "-o", &o]].concat())).unwrap();
+        assert!(matches!(status, ExitStatus::Success));
+        assert_eq!(
+            std::fs::read_to_string(&output).unwrap(),
+            "id,phone\n1,138 1234 5678\n\"2,b\",\n3,\"say \"\"hi\"\"\"\n"
+        );
+        // No manifest: the baseline writes none.
+        assert!(!dir.path().join("out.csv.manifest.json").exists());
+    }
+
+    #[test]
+    fn a_late_bad_cell_stops_every_thread_and_the_first_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key_in(dir.path());
+        let input = dir.path().join("in.csv");
+        let mut csv = b"id,phone\n".to_vec();
+        for row in 1..=20_000u32 {
+            match row {
+                // Both cells of row 15,000 are bad; the kept column comes first.
+                15_000 => csv.extend_from_slice(b"\xff,\xfe\n"),
+                15_001 => csv.extend_from_slice(b"15001,\xfe\n"),
+                _ => {
+                    csv.extend_from_slice(format!("{row},1381234{:04}\n", row % 10_000).as_bytes())
+                }
+            }
+        }
+        std::fs::write(&input, csv).unwrap();
+        let output = dir.path().join("out.csv");
+        let (i, o) = (input.display().to_string(), output.display().to_string());
+        for threads in ["1", "4"] {
+            let list = ["--key", &key, "--input", &i, "--column", "phone:phone"];
+            let tail = ["--keep", "id", "--threads", threads, "-o", &o];
+            let err = run(args(&[&list[..], &tail].concat())).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("'{i}' line 15001, column 'id': not valid UTF-8"),
+                "{threads} threads"
+            );
+            let mut left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            left.sort();
+            assert_eq!(left, ["in.csv", "test.key"], "{threads} threads");
+        }
+    }
 
     #[test]
     fn fields_are_quoted_only_when_needed() {
