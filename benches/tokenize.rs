@@ -1,6 +1,7 @@
-//! Criterion benches for blindmatch-token tokens: the HMAC per value, the text form,
-//! a whole row of the `tokenize` hot loop (normalise a phone and an e-mail, write two
-//! tokens), and short codes with the collision registry.
+//! Criterion benches for blindmatch-token tokens: the HMAC per value (one by one and
+//! batched), the text form, a whole row of the `tokenize` hot loop (normalise a phone
+//! and an e-mail, write two tokens; one by one and as the command does it, in
+//! groups), and short codes with the collision registry.
 //!
 //! `cargo bench --bench tokenize`; throughput is values (or rows) per second.
 
@@ -66,6 +67,49 @@ fn tokens(c: &mut Criterion) {
             }
         })
     });
+    // As `blindmatch tokenize` computes them: many values at once, so that the
+    // SHA-256 compressions of independent values overlap.
+    g.bench_function("macs/phone", |b| {
+        let mut macs = Vec::with_capacity(N);
+        b.iter(|| {
+            macs.clear();
+            tokenizer.macs(
+                phones
+                    .iter()
+                    .map(|v| (IdType::Phone, black_box(v.as_bytes()))),
+                &mut macs,
+            );
+            black_box(&macs);
+        })
+    });
+    g.bench_function("macs/email", |b| {
+        let mut macs = Vec::with_capacity(N);
+        b.iter(|| {
+            macs.clear();
+            tokenizer.macs(
+                emails
+                    .iter()
+                    .map(|v| (IdType::Email, black_box(v.as_bytes()))),
+                &mut macs,
+            );
+            black_box(&macs);
+        })
+    });
+    g.bench_function("text-of-mac", |b| {
+        let mut macs = Vec::with_capacity(N);
+        tokenizer.macs(
+            phones.iter().map(|v| (IdType::Phone, v.as_bytes())),
+            &mut macs,
+        );
+        let mut out = Vec::with_capacity(64 * N);
+        b.iter(|| {
+            out.clear();
+            for mac in &macs {
+                tokenizer.write_mac_text(black_box(mac), &mut out);
+            }
+            black_box(&out);
+        })
+    });
     g.bench_function("text/phone", |b| {
         let mut out = String::with_capacity(128);
         b.iter(|| {
@@ -106,6 +150,46 @@ fn tokens(c: &mut Criterion) {
                     .is_ok()
                 {
                     tokenizer.write_token(IdType::Email, norm.as_bytes(), &mut out);
+                }
+                black_box(&out);
+            }
+        })
+    });
+    // The same row work as the command does it: a group of rows normalised into one
+    // buffer, their MACs computed together, then the tokens written.
+    g.bench_function("rows-grouped/phone+email", |b| {
+        let mut values = String::with_capacity(64 * 64);
+        let mut cells: Vec<(IdType, std::ops::Range<usize>)> = Vec::with_capacity(128);
+        let mut macs = Vec::with_capacity(128);
+        let mut out = Vec::with_capacity(160 * 64);
+        b.iter(|| {
+            for group in rows.chunks(64) {
+                values.clear();
+                cells.clear();
+                for (p, e) in group {
+                    for (t, v) in [(IdType::Phone, p), (IdType::Email, e)] {
+                        let start = values.len();
+                        if profile
+                            .normalize_append(t, black_box(v), &mut values)
+                            .is_ok()
+                        {
+                            cells.push((t, start..values.len()));
+                        } else {
+                            values.truncate(start);
+                        }
+                    }
+                }
+                macs.clear();
+                tokenizer.macs(
+                    cells
+                        .iter()
+                        .map(|(t, r)| (*t, values.as_bytes().get(r.clone()).unwrap_or_default())),
+                    &mut macs,
+                );
+                out.clear();
+                for (i, mac) in macs.iter().enumerate() {
+                    tokenizer.write_mac_text(mac, &mut out);
+                    out.push(if i % 2 == 0 { b',' } else { b'\n' });
                 }
                 black_box(&out);
             }
