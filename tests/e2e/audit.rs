@@ -1219,3 +1219,85 @@ fn real_manifests_and_receipts_match_their_schemas() {
     bad["local"].as_object_mut().unwrap().remove("learns");
     assert_eq!(errors(&receipt_schema, &bad).len(), 2);
 }
+
+// ---------------------------------------------------------------------------
+// Short-code columns are scanned too.
+
+#[test]
+fn raw_numbers_in_a_short_code_column_are_found_even_when_they_parse_as_codes() {
+    use blindmatch_token::ShortCode;
+
+    let fx = Fixture::new();
+    util::run(
+        &fx.dir,
+        &[
+            "tokenize",
+            "--key",
+            "acme.key",
+            "-i",
+            "customers.csv",
+            "-c",
+            "phone:phone",
+            "--short-code",
+            "phone",
+            "-k",
+            "customer_id",
+            "-o",
+            "codes.csv",
+            "-q",
+        ],
+    )
+    .ok();
+    let audit_codes = |file: &str| {
+        fx.audit(&[
+            "tokens",
+            file,
+            "--manifest",
+            "codes.csv.manifest.json",
+            "--json",
+        ])
+    };
+    let r = report(&audit_codes("codes.csv"));
+    assert_eq!(r["clean"], true, "{r:#}");
+    let code_column = r["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "phone_code")
+        .unwrap_or_else(|| panic!("no phone_code column: {r:#}"));
+    assert_eq!(code_column["role"], "short_code", "{r:#}");
+
+    // About one mobile number in 37 passes the code's check character as it is.
+    let mobile = (0..10_000u64)
+        .map(|i| format!("1380013{i:04}"))
+        .find(|m| ShortCode::parse(m).is_ok())
+        .unwrap();
+    let dashed = format!("{}-{}-{}", &mobile[..3], &mobile[3..7], &mobile[7..]);
+    assert!(ShortCode::parse(&dashed).is_ok(), "{dashed}");
+    let plants = [mobile.clone(), dashed, format!("+86 {mobile}")];
+
+    let text = fx.read("codes.csv");
+    let mut lines: Vec<Vec<String>> = text.lines().map(cells).collect();
+    let col = lines[0].iter().position(|h| h == "phone_code").unwrap();
+    for (i, value) in plants.iter().enumerate() {
+        lines[i + 1][col] = field(value);
+    }
+    fx.write(
+        "planted.csv",
+        &lines.iter().map(|l| l.join(",") + "\n").collect::<String>(),
+    );
+    let run = audit_codes("planted.csv");
+    run.code(3);
+    let r = report(&run);
+    let phone_rows: Vec<u64> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "raw_identifier" && f["column"] == "phone_code")
+        .flat_map(|f| f["rows"].as_array().unwrap().clone())
+        .filter_map(|x| x.as_u64())
+        .collect();
+    assert_eq!(phone_rows, [1, 2, 3], "{r:#}");
+    assert!(has_check(&r, "malformed_short_code"), "{r:#}");
+    assert!(!run.stdout.contains(&mobile[3..]) && !run.stderr.contains(&mobile[3..]));
+}
