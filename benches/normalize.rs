@@ -209,6 +209,7 @@ fn normalisers(c: &mut Criterion) {
     bench_type(c, &std, IdType::Name, "clean", &names(false));
     bench_type(c, &std, IdType::Name, "messy", &names(true));
     bench_type(c, &std, IdType::Text, "mixed", &names(true));
+    bench_type(c, &std, IdType::Raw, "mixed", &names(true));
 }
 
 criterion_group!(benches, normalisers);
