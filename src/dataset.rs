@@ -6,6 +6,10 @@
 //! Shared by every command that reads a dataset (`tokenize`, `normalize --input`,
 //! `match`), so they accept the same options and fail the same way.
 //!
+//! Header names are shown in messages, hints and manifests only through
+//! [`shown_header`]: in a file without a header row the first line is data, so a
+//! name that looks like a raw identifier is replaced by its position.
+//!
 //! The reader drives `csv_core` directly instead of `csv::Reader` for two reasons:
 //! `csv::Reader` silently accepts a quoted field left open at the end of the file
 //! (the rest of the file becomes one field), and it cannot report the line a record
@@ -23,6 +27,7 @@ use csv_core::ReadRecordResult;
 use sha2::{Digest, Sha256};
 
 use crate::error::{FailWith, Failure};
+use crate::scan;
 
 /// A record longer than this is refused: in practice it is an unbalanced quote
 /// swallowing the rest of the file, and refusing it keeps memory bounded.
@@ -331,10 +336,17 @@ impl Columns {
     }
 }
 
-/// Header names for a hint, shortened when the header is very wide.
+/// Header names for a hint, shortened when the header is very wide. Names that
+/// look like raw identifiers are shown by position, with a word on why.
 fn list_names(header: &[String]) -> String {
     const SHOWN: usize = 20;
-    let mut out = header
+    let shown: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, name)| shown_header(name, i))
+        .collect();
+    let withheld = shown.iter().zip(header).any(|(shown, name)| shown != name);
+    let mut out = shown
         .iter()
         .take(SHOWN)
         .map(String::as_str)
@@ -343,7 +355,23 @@ fn list_names(header: &[String]) -> String {
     if header.len() > SHOWN {
         out.push_str(&format!(", … ({} columns)", header.len()));
     }
+    if withheld {
+        out.push_str(
+            " (names that look like identifiers are withheld: does the first line name the columns?)",
+        );
+    }
     out
+}
+
+/// A header name as a message, hint or manifest shows it: the name, or `column N`
+/// (1-based `index + 1`) when the name looks like a raw identifier, as the first
+/// line of a file without a header row does.
+pub(crate) fn shown_header(name: &str, index: usize) -> String {
+    if scan::is_safe_name(name) {
+        name.to_owned()
+    } else {
+        format!("column {}", index + 1)
+    }
 }
 
 /// A reader that hashes and counts every byte it passes on, so the manifest can
@@ -467,7 +495,8 @@ impl std::fmt::Debug for CsvReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvReader")
             .field("name", &self.name)
-            .field("header", &self.header)
+            // Header names are not shown: the first line may be data.
+            .field("columns", &self.header.len())
             .field("rows", &self.rows)
             .finish_non_exhaustive()
     }
@@ -598,7 +627,7 @@ impl CsvReader {
         for &i in &self.text_columns {
             if record.try_text(i).is_none() {
                 let column = self.header.get(i).map(String::as_str).unwrap_or("?");
-                return Err(utf8_failure(&self.name, record.line(), column).into());
+                return Err(utf8_failure(&self.name, record.line(), column, i).into());
             }
         }
         Ok(true)
@@ -719,12 +748,15 @@ impl CsvReader {
     }
 }
 
-/// The failure for a cell that is not UTF-8, naming the source, line and column.
-pub(crate) fn utf8_failure(source: &str, line: u64, column: &str) -> Failure {
-    Failure::bad_input(format!(
-        "'{source}' line {line}, column '{column}': not valid UTF-8"
-    ))
-    .hint(utf8_hint(source))
+/// The failure for a cell that is not UTF-8, naming the source, line and column
+/// (header `column` at 0-based `index`, shown as [`shown_header`] does).
+pub(crate) fn utf8_failure(source: &str, line: u64, column: &str, index: usize) -> Failure {
+    let column = match shown_header(column, index) {
+        shown if shown == column => format!("column '{shown}'"),
+        shown => shown,
+    };
+    Failure::bad_input(format!("'{source}' line {line}, {column}: not valid UTF-8"))
+        .hint(utf8_hint(source))
 }
 
 fn utf8_hint(name: &str) -> String {
@@ -1041,6 +1073,47 @@ mod tests {
             e.contains("line 1, column 2: header is not valid UTF-8"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn header_names_that_look_like_identifiers_are_shown_by_position() {
+        // A file without a header row: its first line is data.
+        let mut r = reader(b"13812345678,alice@example.com\n2,\xff\n").unwrap();
+        r.check_text_columns(vec![1]);
+        let mut rec = Record::default();
+        let e = format!("{:#}", r.read(&mut rec).unwrap_err());
+        assert!(e.contains("line 2, column 2: not valid UTF-8"), "{e}");
+        assert!(
+            !e.contains("alice") && !format!("{r:?}").contains("alice"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            Columns::resolve(
+                r.header(),
+                &[ColumnSpec::parse("phone:phone").unwrap()],
+                &[],
+                "t.csv"
+            )
+            .unwrap_err()
+        );
+        assert!(
+            e.contains("column 'phone' (--column) is not in the header"),
+            "{e}"
+        );
+        let hint = list_names(r.header());
+        assert!(
+            hint.starts_with("column 1, column 2 (names that look like"),
+            "{hint}"
+        );
+        assert!(
+            !hint.contains("13812345678") && !hint.contains("alice"),
+            "{hint}"
+        );
+        // Ordinary names are shown as they are.
+        assert_eq!(list_names(&["id".into(), "phone".into()]), "id, phone");
+        assert_eq!(shown_header("mobile", 3), "mobile");
+        assert_eq!(shown_header("+86 138 1234 5678", 3), "column 4");
     }
 
     #[test]

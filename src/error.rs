@@ -87,6 +87,12 @@ impl Failure {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The exit status (for tests that check how a command failed).
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> ExitStatus {
+        self.status
+    }
 }
 
 impl fmt::Display for Failure {

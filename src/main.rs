@@ -10,6 +10,7 @@ mod manifest;
 mod output;
 mod progress;
 mod receipt;
+mod scan;
 
 use std::process::ExitCode;
 

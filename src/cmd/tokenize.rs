@@ -29,13 +29,15 @@ use sha2::{Digest, Sha256};
 use crate::cmd::key;
 use crate::dataset::{
     Cell, ColumnCounts, Columns, CsvReader, InputArgs, InputSource, OutputColumn, ProfileArgs,
-    Record, RejectTally, normalize_cell_append, parse_rate,
+    Record, RejectTally, normalize_cell_append, parse_rate, shown_header,
 };
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::manifest::{
     self, ColumnInfo, FileInfo, KeyInfo, RateCheck, RowCounts, TokenizeManifest,
 };
-use crate::output::{AtomicFile, OutputTarget, WrittenFile, ensure_absent};
+use crate::output::{
+    AtomicFile, OutputTarget, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic,
+};
 use crate::progress;
 
 /// Records per work item: the reader fills items, any free worker takes the next
@@ -254,9 +256,14 @@ impl Sink {
         }
     }
 
-    fn finish(self) -> anyhow::Result<WrittenFile> {
+    /// Finishes the output: a file is sealed, to be committed with the other
+    /// outputs; stdout is flushed. Returns what the manifest records of it.
+    fn seal(self) -> anyhow::Result<(WrittenFile, Option<SealedFile>)> {
         match self {
-            Sink::File(file) => file.commit(),
+            Sink::File(file) => {
+                let sealed = file.seal()?;
+                Ok((sealed.info().clone(), Some(sealed)))
+            }
             Sink::Stdout {
                 mut out,
                 hasher,
@@ -264,13 +271,14 @@ impl Sink {
             } => {
                 out.flush()
                     .fail_with(|| Failure::failed("cannot write to standard output"))?;
-                Ok(WrittenFile {
+                let written = WrittenFile {
                     path: PathBuf::from("-"),
                     sha256: hasher
                         .map(|h| hex::encode(h.finalize()))
                         .unwrap_or_default(),
                     bytes,
-                })
+                };
+                Ok((written, None))
             }
         }
     }
@@ -334,17 +342,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         _ => (None, None),
     };
     let coder = match (&key_file, args.short_codes.is_empty()) {
-        (Some((file, _)), false) => Some(
-            ShortCoder::new(file.key(), args.short_code_len).fail_with(|| {
-                Failure::bad_input(format!("--short-code-len {}", args.short_code_len)).hint(
-                    format!(
-                        "use {} to {} characters",
-                        ShortCoder::MIN_LEN,
-                        ShortCoder::MAX_LEN
-                    ),
-                )
-            })?,
-        ),
+        (Some((file, _)), false) => Some(short_coder(file, args.short_code_len)?),
         _ => None,
     };
     drop(key_file);
@@ -378,6 +376,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
     }
     let header = output_header(&columns, previous.is_some(), &coded)?;
+    // Dropped columns are named in the manifest only as far as their names do not
+    // look like identifiers.
     let dropped: Vec<String> = {
         let used: HashSet<usize> = columns.used_indices().into_iter().collect();
         reader
@@ -385,7 +385,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             .iter()
             .enumerate()
             .filter(|(i, _)| !used.contains(i))
-            .map(|(_, h)| h.clone())
+            .map(|(i, h)| shown_header(h, i))
             .collect()
     };
     tracing::info!(
@@ -495,11 +495,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         tracing::warn!(input = %spec.source.name(), "the input has a header but no data rows");
     }
 
-    let written = sink.finish()?;
-    let rejects_written = match rejects_file {
-        Some(file) => Some(file.commit()?),
-        None => None,
-    };
+    // Every file is sealed first (the manifest records their hashes) and all are
+    // committed together at the end, so a failure on one (a manifest folder that
+    // does not exist) never leaves a token file without its manifest.
+    let (written, sealed_output) = sink.seal()?;
+    let sealed_rejects = rejects_file.map(AtomicFile::seal).transpose()?;
+    let rejects_written = sealed_rejects.as_ref().map(|s| s.info().clone());
 
     // The reject-rate check: the worst column against the limit.
     let (worst_column, worst_rate) = columns
@@ -523,7 +524,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         InputSource::File(path) => path.clone(),
     };
     let elapsed = started.elapsed();
-    let manifest_written = match (&manifest_path, current_info) {
+    let sealed_manifest = match (&manifest_path, current_info) {
         (Some(path), Some(key_info)) => {
             let manifest = TokenizeManifest {
                 format: manifest::FORMAT,
@@ -561,10 +562,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 elapsed_seconds: elapsed.as_secs_f64(),
             };
             let json = manifest.to_json()?;
-            Some(crate::output::write_atomic(path, &json, args.force, false)?)
+            Some(seal_atomic(path, &json, args.force, false)?)
         }
         _ => None,
     };
+    let manifest_written = sealed_manifest.as_ref().map(|s| s.info().clone());
+    commit_all(
+        sealed_output
+            .into_iter()
+            .chain(sealed_rejects)
+            .chain(sealed_manifest)
+            .collect(),
+    )?;
 
     if !crate::logging::quiet() {
         print_summary(
@@ -729,11 +738,16 @@ fn collect_items(
             next += 1;
             let out = &mut item.out;
             if let Some((line, _, column)) = out.utf8_error {
-                let name = match column {
-                    OutputColumn::Id(n) => plan.columns.ids.get(n).map(|c| c.name.as_str()),
-                    OutputColumn::Keep(n) => plan.columns.keep.get(n).map(|c| c.name.as_str()),
-                };
-                let failure = crate::dataset::utf8_failure(plan.source, line, name.unwrap_or("?"));
+                let (name, index) = match column {
+                    OutputColumn::Id(n) => {
+                        plan.columns.ids.get(n).map(|c| (c.name.as_str(), c.index))
+                    }
+                    OutputColumn::Keep(n) => {
+                        plan.columns.keep.get(n).map(|c| (c.name.as_str(), c.index))
+                    }
+                }
+                .unwrap_or(("?", 0));
+                let failure = crate::dataset::utf8_failure(plan.source, line, name, index);
                 return Err(failure.into());
             }
             let spare = pipes.spent.try_recv().unwrap_or_default();
@@ -1095,6 +1109,17 @@ fn column_infos(
         .collect()
 }
 
+/// The short-code coder a key file gives, with `len` data characters.
+fn short_coder(file: &KeyFile, len: usize) -> anyhow::Result<ShortCoder> {
+    ShortCoder::new(file.key(), len).fail_with(|| {
+        Failure::bad_input(format!("--short-code-len {len}")).hint(format!(
+            "use {} to {} characters",
+            ShortCoder::MIN_LEN,
+            ShortCoder::MAX_LEN
+        ))
+    })
+}
+
 /// Checks that a key file may make tokens and builds its tokeniser.
 fn tokenizer_for(
     file: &KeyFile,
@@ -1364,6 +1389,112 @@ mod tests {
                 .collect();
             left.sort();
             assert_eq!(left, ["in.csv", "test.key"], "{threads} threads");
+        }
+    }
+
+    /// The exit status a failed run maps to.
+    fn status_of(err: &anyhow::Error) -> Option<ExitStatus> {
+        err.chain()
+            .find_map(|e| e.downcast_ref::<Failure>())
+            .map(Failure::status)
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_manifest_that_cannot_be_written_leaves_no_token_or_rejects_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key_in(dir.path());
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "id,phone\n1,13812345678\n2,123\n").unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        let (i, o, r) = (path("in.csv"), path("out.csv"), path("rejects.csv"));
+        // The manifest is the last file made, after the token and rejects files
+        // are complete: its folder does not exist, or is a file (root ignores
+        // permissions, so those cannot make it fail).
+        for manifest in [path("no/such/dir/m.json"), path("in.csv/m.json")] {
+            let list = ["--key", &key, "--input", &i, "--column", "phone:phone"];
+            let tail = ["-o", &o, "--rejects", &r, "--manifest", &manifest];
+            let err = run(args(&[&list[..], &tail].concat())).unwrap_err();
+            assert!(
+                format!("{err:#}").starts_with("cannot create output file in"),
+                "{err:#}"
+            );
+            assert!(status_of(&err).is_some_and(|s| s != ExitStatus::Success));
+            assert_eq!(names_in(dir.path()), ["in.csv", "test.key"], "{manifest}");
+        }
+        // With a manifest that can be written, all three appear.
+        let list = ["--key", &key, "--input", &i, "--column", "phone:phone"];
+        let tail = ["-o", &o, "--rejects", &r, "--manifest", &path("m.json")];
+        run(args(&[&list[..], &tail].concat())).unwrap();
+        assert_eq!(
+            names_in(dir.path()),
+            ["in.csv", "m.json", "out.csv", "rejects.csv", "test.key"]
+        );
+    }
+
+    #[test]
+    fn a_short_code_collision_stops_the_run_without_naming_a_value() {
+        use blindmatch_token::{Derivation, Key};
+        let dir = tempfile::tempdir().unwrap();
+        // A fixed key, so the search below finds the same pair every time.
+        let key = dir.path().join("test.key");
+        let created = time::OffsetDateTime::now_utc();
+        KeyFile::new(
+            Key::from_bytes([7; 32]),
+            KeyPurpose::Master,
+            Derivation::Random,
+            created,
+        )
+        .write_new(&key)
+        .unwrap();
+        // Two different values with one 8-character code (40 bits), found by a
+        // birthday search over about a million values with the coder the command
+        // builds from that key file.
+        let coder = short_coder(&KeyFile::read(&key).unwrap(), ShortCoder::MIN_LEN).unwrap();
+        let profile = Profile::standard();
+        let mut seen: std::collections::HashMap<[u8; 8], u32> = Default::default();
+        let mut value = String::new();
+        let value_of = |i: u32| format!("c{i:08}");
+        let (a, b) = (0u32..)
+            .find_map(|i| {
+                value.clear();
+                let cell = normalize_cell_append(&profile, IdType::Raw, &value_of(i), &mut value);
+                assert_eq!(cell, Cell::Value);
+                let code = coder.code(IdType::Raw, value.as_bytes());
+                let data: [u8; 8] = code.as_str().as_bytes().get(..8)?.try_into().ok()?;
+                seen.insert(data, i)
+                    .map(|first| (value_of(first), value_of(i)))
+            })
+            .unwrap();
+        assert_ne!(a, b);
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, format!("id,note\n{a},x\nc-other,y\n{b},z\n")).unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        let (i, o, r) = (path("in.csv"), path("out.csv"), path("rejects.csv"));
+        let k = key.display().to_string();
+        for threads in ["1", "2"] {
+            let list = [
+                "--key", &k, "--input", &i, "--column", "id:raw", "--keep", "note",
+            ];
+            let codes = ["--short-code", "id", "--short-code-len", "8"];
+            let tail = ["--threads", threads, "-o", &o, "--rejects", &r];
+            let err = run(args(&[&list[..], &codes, &tail].concat())).unwrap_err();
+            let message = format!("{err:#}");
+            assert!(
+                message.starts_with("column 'id': short codes collide"),
+                "{message}"
+            );
+            assert!(!message.contains(&a) && !message.contains(&b), "{message}");
+            assert_eq!(status_of(&err), Some(ExitStatus::Failed));
+            assert_eq!(names_in(dir.path()), ["in.csv", "test.key"], "{threads}");
         }
     }
 

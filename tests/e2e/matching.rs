@@ -944,6 +944,26 @@ fn bad_usage_is_refused_before_any_connection() {
     args.extend(["--max-reject-rate".to_owned(), "0.1%".to_owned()]);
     run(args).code(3).stderr_has("nothing was sent");
 
+    // A file without a header row: the hint lists its columns by position, never
+    // the values of its first line.
+    std::fs::write(
+        f.a.join("headerless.csv"),
+        "13812345678,alice@example.com\n",
+    )
+    .unwrap();
+    let mut args = base();
+    let i = args.iter().position(|x| x == "customers.csv").unwrap();
+    args[i] = "headerless.csv".to_owned();
+    let refused = run(args);
+    refused
+        .code(2)
+        .stderr_has("column 'phone' (--column) is not in the header")
+        .stderr_has("hint: columns in the file: column 1, column 2");
+    for raw in ["13812345678", "alice"] {
+        assert!(!refused.all_output().contains(raw), "{refused:#?}");
+    }
+    std::fs::remove_file(f.a.join("headerless.csv")).unwrap();
+
     // Neither --listen nor --connect.
     util::run(
         &f.a,

@@ -1039,6 +1039,81 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
             .iter()
             .all(|f| !f.starts_with("bad-out") && !f.ends_with(".tmp"))
     );
+
+    // A file without a header row: its first line is data. The error names the
+    // missing column and lists the file's columns by position, never the values.
+    fs::write(
+        d.join("headerless.csv"),
+        "13812345678,alice@example.com\n13987654321,bob@example.com\n",
+    )
+    .unwrap();
+    let result = run_env(
+        d,
+        &[
+            "-vvv",
+            "tokenize",
+            "--key",
+            "acme.key",
+            "--input",
+            "headerless.csv",
+            "--column",
+            "phone:phone",
+            "-o",
+            "headerless-out.csv",
+        ],
+        &[("BLINDMATCH_LOG", "trace")],
+        None,
+    );
+    assert_bad_input(
+        &result,
+        &["column 'phone' (--column) is not in the header of 'headerless.csv'"],
+        d,
+        &files_in(d).iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    result.stderr_has("hint: columns in the file: column 1, column 2");
+    for raw in ["13812345678", "alice@example.com", "alice", "13987654321"] {
+        assert!(
+            !result.all_output().contains(raw),
+            "headerless error output contains {raw}: {result:#?}"
+        );
+    }
+    // A dropped column whose header looks like an identifier is recorded in the
+    // manifest by position.
+    fs::write(
+        d.join("odd-header.csv"),
+        "customer_id,phone,13812345678\nC1,13987654321,x\n",
+    )
+    .unwrap();
+    let result = run_env(
+        d,
+        &[
+            "-vvv",
+            "tokenize",
+            "--key",
+            "acme.key",
+            "--input",
+            "odd-header.csv",
+            "--column",
+            "phone:phone",
+            "--keep",
+            "customer_id",
+            "-o",
+            "odd-out.csv",
+        ],
+        &[("BLINDMATCH_LOG", "trace")],
+        None,
+    );
+    result.ok();
+    let m = manifest(d, "odd-out.csv.manifest.json");
+    assert_eq!(m["dropped_columns"], serde_json::json!(["column 3"]));
+    let texts = [
+        result.all_output(),
+        read(d, "odd-out.csv.manifest.json"),
+        read(d, "odd-out.csv"),
+    ];
+    for text in &texts {
+        assert!(!text.contains("13812345678") && !text.contains("13987654321"));
+    }
 }
 
 #[test]

@@ -12,9 +12,9 @@ use std::io::Write as _;
 
 use serde::Serialize;
 
-use super::scan::Scanner;
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::manifest::Tool;
+pub(crate) use crate::scan::safe_name;
 
 /// The `format` field of a JSON audit report.
 pub(crate) const FORMAT: &str = "blindmatch-audit-report";
@@ -137,16 +137,6 @@ impl Finding {
         self.rows = Some(rows.rows.clone());
         self.rows_truncated = rows.truncated();
         self
-    }
-}
-
-/// A name taken from an audited file (a column header, a recorded path), made safe
-/// to print: if it looks like it holds a raw identifier it is replaced.
-pub(crate) fn safe_name(name: &str) -> String {
-    if Scanner::new(None).scan(name).is_empty() {
-        name.to_owned()
-    } else {
-        "<redacted: looks like a raw identifier>".to_owned()
     }
 }
 

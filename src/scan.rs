@@ -5,6 +5,11 @@
 //! It answers only *which kinds* a cell holds, never where or what: callers report
 //! column, count and row numbers, so the values themselves never reach a report.
 //!
+//! Shared by the audits (which scan every cell) and by every command that prints
+//! or records a name read from a file ([`safe_name`], [`is_safe_name`]): the first
+//! line of a CSV without a header row is data, and a header name is shown only if
+//! it does not look like a raw identifier.
+//!
 //! How it avoids false positives:
 //! - a cell that is a well-formed token (`bm1.<kid>.<base64url>`) is not scanned, and
 //!   token-shaped substrings inside longer text are masked before scanning, because
@@ -523,6 +528,23 @@ fn is_uscc(candidate: &str) -> bool {
         c => b'0' + c as u8,
     };
     org.get(8) == Some(&expected)
+}
+
+/// Whether a name read from a file (a column header, a recorded path) may be
+/// printed or recorded as it is: false when it looks like it holds a raw
+/// identifier.
+pub(crate) fn is_safe_name(name: &str) -> bool {
+    Scanner::new(None).scan(name).is_empty()
+}
+
+/// A name read from a file, made safe to print: replaced if it looks like it holds
+/// a raw identifier.
+pub(crate) fn safe_name(name: &str) -> String {
+    if is_safe_name(name) {
+        name.to_owned()
+    } else {
+        "<redacted: looks like a raw identifier>".to_owned()
+    }
 }
 
 #[cfg(test)]
