@@ -106,10 +106,15 @@ pub(crate) struct TokenInfo {
 /// A key, by ID and purpose only.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct KeyInfo {
-    /// The public key ID (reveals nothing about the key).
+    /// The public ID of the key that made the tokens (reveals nothing about the
+    /// key): for a master key file, of its derived token key, as in every token.
     pub(crate) id: String,
     /// The purpose recorded in the key file.
     pub(crate) purpose: String,
+    /// For a master key file, the master key's own ID (its `key-id:` line), so the
+    /// file can be found again; the token key is derived from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) master_id: Option<String>,
     /// The key file path as given.
     pub(crate) file: String,
 }

@@ -21,8 +21,8 @@ pub(crate) struct Args {
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
 
-    /// What the key is for: master (derive other keys from it, or tokenise with
-    /// it directly), token or short-code.
+    /// What the key is for: master (derive other keys from it; given to tokenize,
+    /// it makes tokens with its derived token key), token or short-code.
     #[arg(long, value_name = "PURPOSE", default_value = "master")]
     purpose: KeyPurpose,
 }

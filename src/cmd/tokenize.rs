@@ -77,6 +77,8 @@ pub(crate) struct Args {
     profile: ProfileArgs,
 
     /// Key file for the tokens (from `blindmatch keygen` or `blindmatch key derive`).
+    /// A master key is not used directly: tokens are made with its derived token
+    /// key, the one `blindmatch key derive --purpose token` writes without --partner.
     #[arg(long, value_name = "KEY_FILE", required_unless_present = "passthrough")]
     key: Option<PathBuf>,
 
@@ -1120,23 +1122,27 @@ fn short_coder(file: &KeyFile, len: usize) -> anyhow::Result<ShortCoder> {
     })
 }
 
-/// Checks that a key file may make tokens and builds its tokeniser.
+/// Checks that a key file may make tokens and builds its tokeniser from the file's
+/// token key: a master key's HKDF-derived token key, never the master bytes, which
+/// are the input of every derivation (see `KeyFile::token_key`).
 fn tokenizer_for(
     file: &KeyFile,
     path: &Path,
     role: &str,
     token_bytes: usize,
 ) -> anyhow::Result<(Tokenizer, KeyInfo)> {
-    if !matches!(file.purpose(), KeyPurpose::Token | KeyPurpose::Master) {
-        return Err(Failure::bad_input(format!(
-            "{role}: key file '{}' is a {} key, not a token key",
-            path.display(),
-            file.purpose()
-        ))
-        .hint("a key serves one purpose: use a master or token key (`blindmatch key derive --purpose token`)")
-        .into());
-    }
-    let tokenizer = Tokenizer::with_len(file.key(), token_bytes).fail_with(|| {
+    // The only error is a purpose that never makes tokens; the message says so.
+    let token_key = file.token_key().map_err(|_| {
+        anyhow::Error::new(
+            Failure::bad_input(format!(
+                "{role}: key file '{}' is a {} key, not a token key",
+                path.display(),
+                file.purpose()
+            ))
+            .hint("a key serves one purpose: use a master or token key (`blindmatch key derive --purpose token`)"),
+        )
+    })?;
+    let tokenizer = Tokenizer::with_len(&token_key, token_bytes).fail_with(|| {
         Failure::bad_input(format!("--token-bytes {token_bytes}")).hint(format!(
             "use {} to {} bytes",
             token::MIN_LEN,
@@ -1144,8 +1150,9 @@ fn tokenizer_for(
         ))
     })?;
     let info = KeyInfo {
-        id: file.key_id().to_string(),
+        id: token_key.id().to_string(),
         purpose: file.purpose().to_string(),
+        master_id: (file.purpose() == KeyPurpose::Master).then(|| file.key_id().to_string()),
         file: path.display().to_string(),
     };
     Ok((tokenizer, info))

@@ -282,6 +282,74 @@ fn a_freshly_tokenised_file_audits_clean() {
     );
 }
 
+/// The fixture's tokens come from a master key, so they were made with its derived
+/// token key: the manifest declares that key's ID, and the master key file and the
+/// token key `key derive` writes from it audit alike (re-tokenising the sample).
+#[test]
+fn a_master_key_and_its_derived_token_key_audit_alike() {
+    let fx = Fixture::new();
+    util::run(
+        &fx.dir,
+        &[
+            "key",
+            "derive",
+            "--master",
+            "acme.key",
+            "-o",
+            "acme-token.key",
+        ],
+    )
+    .ok();
+    let m = fx.manifest();
+    let token_kid = crate::keys::key_id(&fx.path("acme-token.key"));
+    assert_eq!(m["key"]["id"], token_kid.as_str());
+    assert_eq!(
+        m["key"]["master_id"],
+        crate::keys::key_id(&fx.path("acme.key"))
+    );
+    for key in ["acme.key", "acme-token.key"] {
+        let r = report(&fx.audit(&[
+            "tokens",
+            "tokens.csv",
+            "--manifest",
+            "tokens.csv.manifest.json",
+            "--key",
+            key,
+            "--source",
+            "customers.csv",
+            "--sample",
+            "50",
+            "--seed",
+            "1",
+            "--json",
+        ]));
+        assert_eq!(r["clean"], true, "{key}: {r:#}");
+        assert_eq!(r["key_given"], token_kid.as_str(), "{key}");
+        assert_eq!(r["sample"]["cells_mismatched"], 0, "{key}");
+        assert!(r["sample"]["cells_checked"].as_u64().unwrap() > 0, "{key}");
+        fx.audit(&["manifest", "tokens.csv.manifest.json", "--key", key])
+            .ok();
+    }
+    // A short-code key never makes tokens: bad input, not a finding.
+    util::run(
+        &fx.dir,
+        &[
+            "key",
+            "derive",
+            "--master",
+            "acme.key",
+            "--purpose",
+            "short-code",
+            "-o",
+            "codes.key",
+        ],
+    )
+    .ok();
+    fx.audit(&["manifest", "tokens.csv.manifest.json", "--key", "codes.key"])
+        .code(2)
+        .stderr_has("is a short-code key, which never makes tokens");
+}
+
 #[test]
 fn duplicate_tokens_are_counted() {
     let fx = Fixture::new();

@@ -82,13 +82,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The token the library makes for `value` under the key in `key_path`.
+/// The token the library makes for `value` with the key file at `key_path` (with its
+/// token key: for a master key file, the derived one).
 fn expected_token(key_path: &Path, id_type: IdType, value: &str) -> String {
-    let key = KeyFile::read(key_path).unwrap();
+    let key = KeyFile::read(key_path).unwrap().token_key().unwrap();
     let normalised = Profile::standard().normalize(id_type, value).unwrap();
     let mut out = String::new();
-    Tokenizer::new(key.key()).write_token(id_type, normalised.as_bytes(), &mut out);
+    Tokenizer::new(&key).write_token(id_type, normalised.as_bytes(), &mut out);
     out
+}
+
+/// The ID of the key that makes tokens with the key file at `key_path`.
+fn token_key_id(key_path: &Path) -> String {
+    let file = KeyFile::read(key_path).unwrap();
+    file.token_key().unwrap().id().to_string()
 }
 
 fn rows(csv: &str) -> Vec<Vec<String>> {
@@ -128,7 +135,7 @@ fn replaces_identifiers_keeps_and_drops_columns() {
     assert_eq!(out[4], ["C004", "", ""]);
     // Every written form of one number gives one token.
     assert_eq!(out[5][1], phone);
-    assert!(phone.starts_with(&format!("bm1.{}.", crate::keys::key_id(&key))));
+    assert!(phone.starts_with(&format!("bm1.{}.", token_key_id(&key))));
     assert_eq!(
         out[5][2],
         expected_token(&key, IdType::Email, "carol@example.cn")
@@ -176,7 +183,15 @@ fn manifest_describes_the_run_without_raw_values() {
     );
     assert_eq!(m["token"]["format"], "bm1");
     assert_eq!(m["token"]["mac_bytes"], 32);
-    assert_eq!(m["key"]["id"], crate::keys::key_id(&d.join("acme.key")));
+    // acme.key is a master key: the tokens' key is its derived token key, and the
+    // master's own ID is recorded beside it.
+    assert_eq!(m["key"]["id"], token_key_id(&d.join("acme.key")));
+    assert_eq!(m["key"]["purpose"], "master");
+    assert_eq!(
+        m["key"]["master_id"],
+        crate::keys::key_id(&d.join("acme.key"))
+    );
+    assert_ne!(m["key"]["id"], m["key"]["master_id"]);
     assert_eq!(m["input"]["sha256"], sha256_hex(CUSTOMERS.as_bytes()));
     assert_eq!(m["input"]["bytes"], CUSTOMERS.len());
     let output = fs::read(d.join("tokens.csv")).unwrap();
@@ -320,13 +335,85 @@ fn previous_key_adds_an_old_to_new_mapping() {
     );
     assert_eq!(out[4], ["C004", "", "", "", ""]);
     let m = manifest(d, "new.csv.manifest.json");
-    assert_eq!(m["previous_key"]["id"], crate::keys::key_id(&old));
+    assert_eq!(m["previous_key"]["id"], token_key_id(&old));
+    assert_eq!(m["previous_key"]["master_id"], crate::keys::key_id(&old));
     assert_eq!(m["columns"][0]["previous_output"], "phone_prev");
     // The same key twice is refused.
     tokenize(d, &["-o", "same.csv", "--previous-key", "acme.key"])
         .code(2)
         .stderr_has("--previous-key 'acme.key' is the same key as --key")
         .stderr_has("hint: ");
+    assert!(!d.join("same.csv").exists());
+}
+
+/// No key serves two jobs: a master key file makes tokens with its HKDF-derived token
+/// key (the one `key derive --purpose token` writes without a partner), never with
+/// the master bytes that every derivation starts from.
+#[test]
+fn a_master_key_makes_tokens_with_its_derived_token_key() {
+    let dir = setup();
+    let d = dir.path();
+    run(
+        d,
+        &[
+            "key",
+            "derive",
+            "--master",
+            "acme.key",
+            "--purpose",
+            "token",
+            "-o",
+            "acme-token.key",
+        ],
+    )
+    .ok();
+    tokenize(d, &["-o", "by-master.csv"]).ok();
+    let by_master = read(d, "by-master.csv");
+    let mut args = vec![
+        "tokenize",
+        "--key",
+        "acme-token.key",
+        "--input",
+        "customers.csv",
+        "--column",
+        "phone:phone",
+        "--column",
+        "email:email",
+        "--keep",
+        "customer_id",
+        "-o",
+        "by-token-key.csv",
+    ];
+    run(d, &args).ok();
+    assert_eq!(by_master, read(d, "by-token-key.csv"));
+    let out = rows(&by_master);
+    let token_kid = crate::keys::key_id(&d.join("acme-token.key"));
+    assert!(out[1][1].starts_with(&format!("bm1.{token_kid}.")));
+    // Not HMAC under the raw master bytes (what tokenize did before).
+    let master = KeyFile::read(&d.join("acme.key")).unwrap();
+    let normalised = Profile::standard()
+        .normalize(IdType::Phone, "+86 138 1234 5678")
+        .unwrap();
+    let mut under_master = String::new();
+    Tokenizer::new(master.key()).write_token(
+        IdType::Phone,
+        normalised.as_bytes(),
+        &mut under_master,
+    );
+    assert_ne!(out[1][1], under_master);
+    assert!(!by_master.contains(&master.key_id().to_string()));
+    let m = manifest(d, "by-token-key.csv.manifest.json");
+    assert_eq!(m["key"]["id"], token_kid.as_str());
+    assert_eq!(m["key"]["purpose"], "token");
+    assert!(m["key"].get("master_id").is_none());
+    // The master and its token key are one key for rotation purposes.
+    args.splice(
+        args.len() - 2..,
+        ["--previous-key", "acme.key", "-o", "same.csv"],
+    );
+    run(d, &args)
+        .code(2)
+        .stderr_has("--previous-key 'acme.key' is the same key as --key");
     assert!(!d.join("same.csv").exists());
 }
 
@@ -922,6 +1009,13 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
     run(d, &["keygen", "-o", "old.key"]).ok();
     let (raw_key, key_texts) = key_forms(&d.join("acme.key"));
     let (raw_old, old_texts) = key_forms(&d.join("old.key"));
+    // The token keys tokenize derives from the two master keys must not leak either.
+    let mut derived = Vec::new();
+    for master in ["acme.key", "old.key"] {
+        let out = format!("{master}.token");
+        run(d, &["key", "derive", "--master", master, "-o", &out]).ok();
+        derived.push(key_forms(&d.join(&out)));
+    }
     let base = [
         "tokenize",
         "--key",
@@ -992,7 +1086,8 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
                     "{name} contains raw value {raw:?}"
                 );
             }
-            for form in key_texts.iter().chain(&old_texts) {
+            let derived_texts = derived.iter().flat_map(|(_, forms)| forms);
+            for form in key_texts.iter().chain(&old_texts).chain(derived_texts) {
                 assert!(
                     !contains_bytes(text, form.as_bytes()),
                     "{name} contains a key"
@@ -1002,6 +1097,12 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
                 !contains_bytes(text, &raw_key) && !contains_bytes(text, &raw_old),
                 "{name} contains key bytes"
             );
+            for (raw, _) in &derived {
+                assert!(
+                    !contains_bytes(text, raw),
+                    "{name} contains token key bytes"
+                );
+            }
         }
     }
     // Errors at the most verbose level leak nothing either.

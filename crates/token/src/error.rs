@@ -50,6 +50,13 @@ pub enum Error {
         /// The purpose asked for.
         purpose: crate::KeyPurpose,
     },
+    /// A key file of a purpose that never makes tokens (a short-code key) was given
+    /// where a token key was needed.
+    #[error("a {purpose} key never makes tokens; use a master key or a token key")]
+    NotATokenKey {
+        /// The purpose recorded in the key file.
+        purpose: crate::KeyPurpose,
+    },
     /// A partner name or collaboration ID used as derivation context is unusable.
     #[error(
         "{what} must be 1 to {max} characters from A-Z a-z 0-9 . _ - : @ / (got {len} characters)"

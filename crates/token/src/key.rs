@@ -24,8 +24,10 @@ pub const KEY_ID_DOMAIN: &[u8] = b"blindmatch/v1/key-id";
 
 /// A 256-bit secret key.
 ///
-/// Zeroised on drop; no `Clone`, no `Serialize`, and `Debug` shows only the key ID.
-/// Compare keys with [`ConstantTimeEq`].
+/// Zeroised on drop; no `Debug`, no `Clone`, no `Serialize` (a test pins all three),
+/// so a key cannot be printed, copied or written by accident. Containers that hold a
+/// key (`KeyFile`, `Tokenizer`) write a `Debug` showing only the key ID. Compare keys
+/// with [`ConstantTimeEq`].
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct Key {
     bytes: [u8; Key::LEN],
@@ -96,14 +98,6 @@ impl Key {
 impl ConstantTimeEq for Key {
     fn ct_eq(&self, other: &Key) -> Choice {
         self.bytes.ct_eq(&other.bytes)
-    }
-}
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key")
-            .field("id", &self.id())
-            .finish_non_exhaustive()
     }
 }
 
@@ -260,13 +254,37 @@ mod tests {
         assert_eq!(a, b);
     }
 
+    /// `Key` implements none of `Debug`, `Clone`, `Serialize`: checked at compile time
+    /// with the ambiguous-impl trick of `static_assertions::assert_not_impl_any!`. For
+    /// each trait, `AmbiguousIfImpl<Invalid>` is implemented for every type that has
+    /// the trait; were `Key` to gain it, `Key::some_item` would have two candidates
+    /// and the inference of `_` would fail to compile.
     #[test]
-    fn debug_never_shows_key_bytes() {
-        let key = Key::from_bytes([0xAB; 32]);
-        let dbg = format!("{key:?}");
+    fn key_is_not_debug_clone_or_serialize() {
+        macro_rules! assert_not_impl {
+            ($ty:ty, $($tr:path),+ $(,)?) => {$({
+                trait AmbiguousIfImpl<A> {
+                    fn some_item() {}
+                }
+                impl<T: ?Sized> AmbiguousIfImpl<()> for T {}
+                #[allow(dead_code)]
+                struct Invalid;
+                impl<T: ?Sized + $tr> AmbiguousIfImpl<Invalid> for T {}
+                let _ = <$ty as AmbiguousIfImpl<_>>::some_item;
+            })+};
+        }
+        assert_not_impl!(Key, fmt::Debug, Clone, serde::Serialize);
+        // The containers print the key ID and nothing of the key.
+        let file = KeyFile::new(
+            Key::from_bytes([0xAB; 32]),
+            KeyPurpose::Master,
+            Derivation::Random,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        let dbg = format!("{file:?}");
         assert!(!dbg.to_lowercase().contains("abab"), "{dbg}");
         assert!(!dbg.contains("171"), "{dbg}");
-        assert!(dbg.contains(&key.id().to_string()));
+        assert!(dbg.contains(&file.key_id().to_string()), "{dbg}");
     }
 
     #[test]

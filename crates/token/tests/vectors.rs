@@ -3,8 +3,12 @@
 
 use std::path::PathBuf;
 
-use blindmatch_token::{IdType, Key, KeyPurpose, Profile, Rejection, Token, Tokenizer};
+use blindmatch_token::{
+    Derivation, IdType, Key, KeyFile, KeyPurpose, Profile, Rejection, Token, Tokenizer,
+};
 use serde_json::Value;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
 
 fn load(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -68,11 +72,33 @@ fn token_vectors() {
     let doc = load("tokens.json");
     let vectors = doc["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 10);
+    let mut from_master = 0;
     for v in vectors {
         let key = Key::from_slice(&hex::decode(s(v, "key_hex")).unwrap()).unwrap();
         assert_eq!(key.id().to_string(), s(v, "key_id"));
         let t: IdType = s(v, "type").parse().unwrap();
+        // input → normalise (default profile) → normalised → token.
+        let normalised = Profile::default().normalize(t, s(v, "input"));
+        assert_eq!(normalised.as_deref(), Ok(s(v, "normalised")), "{v}");
         let value = s(v, "normalised").as_bytes();
+        if let Some(master) = v.get("master_key_hex") {
+            // The key `tokenize --key <master key file>` makes tokens with.
+            let master = Key::from_slice(&hex::decode(master.as_str().unwrap()).unwrap()).unwrap();
+            let file = KeyFile::new(
+                master,
+                KeyPurpose::Master,
+                Derivation::Random,
+                OffsetDateTime::UNIX_EPOCH,
+            );
+            let token_key = file.token_key().unwrap();
+            assert!(bool::from(token_key.ct_eq(&key)), "{v}");
+            assert_ne!(
+                Tokenizer::new(file.key()).mac(t, value),
+                Tokenizer::new(&key).mac(t, value),
+                "the master bytes must not make the tokens"
+            );
+            from_master += 1;
+        }
         let len = v["token_len"].as_u64().unwrap() as usize;
         let tokenizer = Tokenizer::with_len(&key, len).unwrap();
         assert_eq!(hex::encode(tokenizer.mac(t, value)), s(v, "mac_hex"), "{v}");
@@ -84,6 +110,7 @@ fn token_vectors() {
         assert_eq!(parsed.key_id(), key.id());
         assert_eq!(parsed.mac().len(), len);
     }
+    assert!(from_master >= 1, "no vector for a master key file");
 }
 
 #[test]
@@ -104,9 +131,6 @@ fn derivation_vectors() {
         };
         assert_eq!(derived.id().to_string(), s(d, "derived_key_id"), "{d}");
         let expected = Key::from_slice(&hex::decode(s(d, "derived_key_hex")).unwrap()).unwrap();
-        assert!(
-            bool::from(subtle::ConstantTimeEq::ct_eq(&derived, &expected)),
-            "{d}"
-        );
+        assert!(bool::from(derived.ct_eq(&expected)), "{d}");
     }
 }

@@ -11,9 +11,10 @@
 //! kept elsewhere (its SHA-256 in a ticket or a signature).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use blindmatch_token::{IdType, KeyId, KeyPurpose, Profile, Rejection, token};
+use blindmatch_token::{IdType, Key, KeyId, KeyPurpose, Profile, Rejection, token};
 use clap::Args as ClapArgs;
 use serde::Serialize;
 use serde_json::Value;
@@ -46,7 +47,8 @@ pub(crate) struct Args {
     #[arg(value_name = "MANIFEST")]
     manifest: PathBuf,
 
-    /// Key file: checks that its key ID is the manifest's key (or previous key).
+    /// Key file: checks that the ID of the key it makes tokens with (for a master
+    /// key, its derived token key) is the manifest's key (or previous key).
     #[arg(long, value_name = "KEY_FILE")]
     key: Option<PathBuf>,
 
@@ -1157,6 +1159,19 @@ fn key_ref(w: &mut Walker, k: &Value, base: &str, malformed: &mut Vec<Finding>) 
             .field(format!("{base}.purpose")),
         );
     }
+    if let Some(m) = w.opt_string(k, base, "master_id")
+        && m.parse::<KeyId>().is_err()
+    {
+        malformed.push(
+            Finding::new(
+                "manifest_malformed",
+                format!(
+                    "manifest field `{base}.master_id` is not a key ID (16 lowercase hex digits)"
+                ),
+            )
+            .field(format!("{base}.master_id")),
+        );
+    }
     w.string(k, base, "file");
     KeyRef { id }
 }
@@ -1179,7 +1194,34 @@ fn column_name(c: &Column) -> String {
     )
 }
 
-/// Loads `--key` and checks it against the manifest; returns the key file.
+/// The key an audit was given with `--key`: the key file's token key, which made the
+/// tokens and whose ID the manifest declares (for a master key file, its derived
+/// token key; see `KeyFile::token_key`).
+pub(crate) struct GivenKey {
+    token_key: Key,
+}
+
+impl GivenKey {
+    /// The token key's ID, as written in every token it makes.
+    pub(crate) fn key_id(&self) -> KeyId {
+        self.token_key.id()
+    }
+
+    /// The token key, for re-tokenising samples.
+    pub(crate) fn key(&self) -> &Key {
+        &self.token_key
+    }
+}
+
+impl fmt::Debug for GivenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GivenKey")
+            .field("key_id", &self.key_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads `--key` and checks its token key against the manifest.
 ///
 /// # Errors
 /// The key file cannot be read, or is a short-code key (bad input).
@@ -1187,35 +1229,45 @@ pub(crate) fn check_key(
     path: &Path,
     manifest: Option<&Manifest>,
     findings: &mut Vec<Finding>,
-) -> anyhow::Result<blindmatch_token::KeyFile> {
+) -> anyhow::Result<GivenKey> {
     let file = key::load(path, "--key")?;
-    if !matches!(file.purpose(), KeyPurpose::Token | KeyPurpose::Master) {
-        return Err(Failure::bad_input(format!(
-            "--key '{}' is a {} key, which never makes tokens",
-            path.display(),
-            file.purpose()
-        ))
-        .hint("give the master or token key the file was tokenised with")
-        .into());
-    }
+    // The only error is a purpose that never makes tokens; the message says so.
+    let token_key = file.token_key().map_err(|_| {
+        anyhow::Error::new(
+            Failure::bad_input(format!(
+                "--key '{}' is a {} key, which never makes tokens",
+                path.display(),
+                file.purpose()
+            ))
+            .hint("give the master or token key the file was tokenised with"),
+        )
+    })?;
+    let given = GivenKey { token_key };
     if let Some(m) = manifest {
-        let id = file.key_id();
+        let id = given.key_id();
         let matches = m.key_id() == Some(id) || m.previous_key_id() == Some(id);
         if !matches {
+            let declared = m
+                .key_id()
+                .map_or_else(|| "no valid key ID".to_owned(), |k| k.to_string());
+            let what = if file.purpose() == KeyPurpose::Master {
+                format!(
+                    "the master key given (key ID {}) makes tokens with key ID {id}",
+                    file.key_id()
+                )
+            } else {
+                format!("the key given has key ID {id}")
+            };
             findings.push(
                 Finding::new(
                     "key_id_mismatch",
-                    format!(
-                        "the key given has key ID {id}, but the manifest names {}",
-                        m.key_id()
-                            .map_or_else(|| "no valid key ID".to_owned(), |k| k.to_string())
-                    ),
+                    format!("{what}, but the manifest names {declared}"),
                 )
                 .field("key.id"),
             );
         }
     }
-    Ok(file)
+    Ok(given)
 }
 
 /// What `audit manifest` reports besides the findings.
@@ -1434,7 +1486,7 @@ mod tests {
             "tool": {"name": "blindmatch", "version": env!("CARGO_PKG_VERSION")},
             "profile": {"name": "bm-std-v1", "digest": Profile::standard().digest().to_hex()},
             "token": {"format": "bm1", "mac_bytes": 32},
-            "key": {"id": "f69c05abe2efc61d", "purpose": "master", "file": "a.key"},
+            "key": {"id": "f69c05abe2efc61d", "purpose": "master", "master_id": "0123456789abcdef", "file": "a.key"},
             "input": {"path": "in.csv", "sha256": "ab".repeat(32), "bytes": 82},
             "output": {"path": "t.csv", "sha256": "cd".repeat(32), "bytes": 294},
             "columns": [
@@ -1490,6 +1542,7 @@ mod tests {
             ("/columns/0/rejected", 0.into(), "columns[0]"),
             ("/rejects/invalid_character", 2.into(), "rejects"),
             ("/key/id", "not-a-key-id".into(), "key.id"),
+            ("/key/master_id", "not-a-key-id".into(), "key.master_id"),
             ("/profile/digest", "00".repeat(32).into(), "profile.digest"),
             ("/output/sha256", "xyz".into(), "output.sha256"),
             ("/token/mac_bytes", 8.into(), "token.mac_bytes"),

@@ -52,8 +52,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "MANIFEST")]
     manifest: Option<PathBuf>,
 
-    /// Key file: its key ID must be the one that made the tokens; with --source,
-    /// used to re-tokenise the sample.
+    /// Key file: the ID of its token key (for a master key, the derived token key)
+    /// must be the one that made the tokens; with --source, re-tokenises the sample.
     #[arg(long, value_name = "KEY_FILE")]
     key: Option<PathBuf>,
 

@@ -162,6 +162,25 @@ impl KeyFile {
         self.key.id()
     }
 
+    /// The key that makes tokens with this key file; use it for every [`crate::Tokenizer`]
+    /// built from a key file.
+    ///
+    /// A `token` key file's key is the token key itself. A `master` key is never used
+    /// as an HMAC key directly, since it is also the input of every derivation: its
+    /// token key is `derive(Token, None)`, the key `blindmatch key derive --purpose
+    /// token` writes without a partner. So tokens (and their key ID) are the same
+    /// whether the master or that derived key file is given.
+    ///
+    /// # Errors
+    /// [`Error::NotATokenKey`] for a `short-code` (or any other non-token) key file.
+    pub fn token_key(&self) -> Result<Key, Error> {
+        match self.purpose {
+            KeyPurpose::Token => Ok(Key::from_bytes(*self.key.expose())),
+            KeyPurpose::Master => self.key.derive(KeyPurpose::Token, None),
+            purpose => Err(Error::NotATokenKey { purpose }),
+        }
+    }
+
     /// When the key was created (UTC, whole seconds).
     pub fn created(&self) -> OffsetDateTime {
         self.created
@@ -509,6 +528,41 @@ mod tests {
             KeyFile::parse(&shared.to_text()).unwrap().derivation(),
             shared.derivation()
         );
+    }
+
+    #[test]
+    fn token_key_is_derived_from_a_master_and_never_the_master_itself() {
+        let created = OffsetDateTime::UNIX_EPOCH;
+        let file = |bytes: [u8; 32], purpose| {
+            KeyFile::new(Key::from_bytes(bytes), purpose, Derivation::Random, created)
+        };
+        let master = file([7; 32], KeyPurpose::Master);
+        let token_key = master.token_key().unwrap();
+        let derived = master.key().derive(KeyPurpose::Token, None).unwrap();
+        assert!(bool::from(token_key.ct_eq(&derived)));
+        assert!(!bool::from(token_key.ct_eq(master.key())));
+        // Published in docs/test-vectors/tokens.json (derivations, context "").
+        assert_eq!(token_key.id().to_string(), "e0e8ac68165ee160");
+        // The derived key written as a token key file makes the same tokens.
+        let token_file = KeyFile::new(
+            derived,
+            KeyPurpose::Token,
+            Derivation::Master {
+                master: master.key_id(),
+                partner: None,
+            },
+            created,
+        );
+        assert!(bool::from(
+            token_file.token_key().unwrap().ct_eq(token_file.key())
+        ));
+        assert_eq!(token_file.token_key().unwrap().id(), token_key.id());
+        assert!(matches!(
+            file([7; 32], KeyPurpose::ShortCode).token_key(),
+            Err(Error::NotATokenKey {
+                purpose: KeyPurpose::ShortCode
+            })
+        ));
     }
 
     #[test]
