@@ -1113,6 +1113,16 @@ fn column_infos(
 
 /// The short-code coder a key file gives, with `len` data characters.
 fn short_coder(file: &KeyFile, len: usize) -> anyhow::Result<ShortCoder> {
+    // A token key already keys the tokens; deriving the code key from it as well
+    // would give one key two jobs. A master key derives both, each with its label.
+    if file.purpose() != KeyPurpose::Master {
+        return Err(Failure::bad_input(format!(
+            "--short-code needs a master key, and --key is a {} key",
+            file.purpose()
+        ))
+        .hint("a key serves one purpose: give the master key (its token and short-code keys are derived from it)")
+        .into());
+    }
     ShortCoder::new(file.key(), len).fail_with(|| {
         Failure::bad_input(format!("--short-code-len {len}")).hint(format!(
             "use {} to {} characters",

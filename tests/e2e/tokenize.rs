@@ -471,6 +471,41 @@ fn short_codes_are_typeable_stable_and_keyed() {
         .code(2)
         .stderr_has("--short-code 'segment' is not an identifier column")
         .stderr_has("hint: ");
+    // A token key makes tokens only: codes from it too would give it two jobs.
+    run(
+        d,
+        &[
+            "key",
+            "derive",
+            "--master",
+            "acme.key",
+            "--partner",
+            "p",
+            "-o",
+            "token.key",
+        ],
+    )
+    .ok();
+    run(
+        d,
+        &[
+            "tokenize",
+            "--key",
+            "token.key",
+            "--input",
+            "customers.csv",
+            "--column",
+            "phone:phone",
+            "--short-code",
+            "phone",
+            "-o",
+            "codes-from-token-key.csv",
+        ],
+    )
+    .code(2)
+    .stderr_has("--short-code needs a master key")
+    .stderr_has("hint: ");
+    assert!(!d.join("codes-from-token-key.csv").exists());
 }
 
 #[test]
