@@ -327,11 +327,12 @@ pub(crate) fn seal_atomic(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn names_in(dir: &Path) -> Vec<String> {
+    /// The names in `dir`, sorted (shared with other modules' tests).
+    pub(crate) fn names_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

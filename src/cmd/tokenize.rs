@@ -1416,14 +1416,7 @@ mod tests {
             .map(Failure::status)
     }
 
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::output::tests::names_in;
 
     #[test]
     fn a_manifest_that_cannot_be_written_leaves_no_token_or_rejects_file() {
