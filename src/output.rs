@@ -10,6 +10,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 
@@ -61,6 +63,62 @@ pub(crate) struct AtomicFile {
     hasher: Sha256,
     bytes: u64,
     overwrite: bool,
+    /// Background writeback of a large file, started once it passes
+    /// [`EARLY_SYNC_EVERY`] bytes.
+    early_sync: Option<EarlySync>,
+    /// Size at which the next background sync is asked for.
+    next_sync_at: u64,
+}
+
+/// How often (in bytes written) a large output asks for a background sync.
+const EARLY_SYNC_EVERY: u64 = 16 << 20;
+
+/// A thread that syncs a file's data while it is still being written, so that
+/// the sync before the rename waits only for the last few megabytes instead of
+/// the whole file (~70 ms for a 136 MB token file on the benchmark machine).
+/// The thread shares the open file (a duplicated descriptor), so the kernel
+/// reports a write-back error to whichever sync sees it first: the thread keeps
+/// that error and [`AtomicFile::seal`] fails with it.
+#[derive(Debug)]
+struct EarlySync {
+    /// A pending request covers everything written before it is served, so one
+    /// slot is enough: a full channel means a sync is already due.
+    requests: mpsc::SyncSender<()>,
+    thread: JoinHandle<io::Result<()>>,
+}
+
+impl EarlySync {
+    /// Starts the thread for `file`; `None` (and no early syncs, only the final
+    /// one) when the descriptor cannot be duplicated or no thread started.
+    fn start(file: &File) -> Option<EarlySync> {
+        let file = file.try_clone().ok()?;
+        let (requests, pending) = mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("output-sync".into())
+            .spawn(move || {
+                for () in pending {
+                    file.sync_data()?;
+                }
+                Ok(())
+            })
+            .ok()?;
+        Some(EarlySync { requests, thread })
+    }
+
+    /// Asks for a sync of everything written so far, unless one is pending.
+    fn request(&self) {
+        // Full: a pending request will cover these bytes. Disconnected: the
+        // thread stopped on an error, which `finish` reports.
+        let _ = self.requests.try_send(());
+    }
+
+    /// Stops the thread after its last sync; the first error it met, if any.
+    fn finish(self) -> io::Result<()> {
+        drop(self.requests);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the output sync thread panicked")))
+    }
 }
 
 impl AtomicFile {
@@ -104,6 +162,8 @@ impl AtomicFile {
                         hasher: Sha256::new(),
                         bytes: 0,
                         overwrite,
+                        early_sync: None,
+                        next_sync_at: EARLY_SYNC_EVERY,
                     });
                 }
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
@@ -151,12 +211,15 @@ impl AtomicFile {
     /// # Errors
     /// Writing or syncing failed; the temporary file is removed.
     pub(crate) fn seal(mut self) -> anyhow::Result<SealedFile> {
+        let early = self.early_sync.take().map_or(Ok(()), EarlySync::finish);
         let synced = match self.writer.take() {
-            Some(writer) => writer
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(|file| file.sync_all()),
-            None => Ok(()),
+            Some(writer) => early.and_then(|()| {
+                writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|file| file.sync_all())
+            }),
+            None => early,
         };
         synced.fail_with(|| {
             Failure::failed(format!(
@@ -260,6 +323,15 @@ impl Write for AtomicFile {
         let n = writer.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        if self.bytes >= self.next_sync_at {
+            self.next_sync_at = self.bytes + EARLY_SYNC_EVERY;
+            if self.early_sync.is_none() {
+                self.early_sync = EarlySync::start(writer.get_ref());
+            }
+            if let Some(early) = &self.early_sync {
+                early.request();
+            }
+        }
         Ok(n)
     }
 
@@ -276,6 +348,9 @@ impl Drop for AtomicFile {
         // Dropped before seal: remove the partial file. After seal the temporary
         // name belongs to the SealedFile and this path is empty.
         self.writer = None;
+        if let Some(early) = self.early_sync.take() {
+            let _ = early.finish();
+        }
         if !self.temp_path.as_os_str().is_empty() {
             let _ = fs::remove_file(&self.temp_path);
         }
@@ -369,6 +444,63 @@ pub(crate) mod tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[test]
+    fn a_large_file_is_synced_in_the_background_and_sealed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.csv");
+        let mut file = AtomicFile::create(&path, false, true).unwrap();
+        let chunk: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+        let mut whole = Sha256::new();
+        for i in 0..40 {
+            file.write_all(&chunk).unwrap();
+            whole.update(&chunk);
+            // Small files (manifests, receipts) never start the thread.
+            let started = file.early_sync.is_some();
+            assert_eq!(
+                started,
+                (i + 1) << 20 >= EARLY_SYNC_EVERY,
+                "after {} MiB",
+                i + 1
+            );
+        }
+        let written = file.commit().unwrap();
+        assert_eq!(written.bytes, 40 << 20);
+        assert_eq!(written.sha256, hex::encode(whole.finalize()));
+        assert_eq!(fs::metadata(&path).unwrap().len(), 40 << 20);
+        assert_eq!(names_in(dir.path()), vec!["tokens.csv".to_owned()]);
+    }
+
+    #[test]
+    fn a_large_uncommitted_file_stops_its_sync_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = AtomicFile::create(&dir.path().join("tokens.csv"), false, true).unwrap();
+        file.write_all(&vec![b'x'; (EARLY_SYNC_EVERY + 1) as usize])
+            .unwrap();
+        assert!(file.early_sync.is_some());
+        drop(file);
+        assert!(names_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_background_sync_error_fails_the_seal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.csv");
+        let mut file = AtomicFile::create(&path, false, true).unwrap();
+        file.write_all(b"rows").unwrap();
+        // Stands in for a write-back error that only the background sync saw:
+        // the kernel reports it once per open file, so the final sync would
+        // not see it again.
+        let (requests, _) = mpsc::sync_channel(1);
+        let thread = std::thread::spawn(|| Err(io::Error::other("write-back failed")));
+        file.early_sync = Some(EarlySync { requests, thread });
+        let err = file.seal().unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot finish output file"),
+            "{err:#}"
+        );
+        assert!(names_in(dir.path()).is_empty());
     }
 
     #[test]
