@@ -35,9 +35,7 @@ use crate::error::{ExitStatus, FailWith, Failure};
 use crate::manifest::{
     self, ColumnInfo, FileInfo, KeyInfo, RateCheck, RowCounts, TokenizeManifest,
 };
-use crate::output::{
-    AtomicFile, OutputTarget, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic,
-};
+use crate::output::{AtomicFile, OutputTarget, SealedFile, WrittenFile, commit_all, ensure_absent};
 use crate::progress;
 
 /// Records per work item: the reader fills items, any free worker takes the next
@@ -411,6 +409,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             bytes: 0,
         },
     };
+    // The manifest's temporary file is made now, beside the others, so a folder
+    // that does not exist or cannot be written fails before the input is read;
+    // its content is written at the end.
+    let manifest_file = match (&manifest_path, &current_info) {
+        (Some(path), Some(_)) => Some(AtomicFile::create(path, args.force, false)?),
+        _ => None,
+    };
     let mut rejects_file = match &args.rejects {
         Some(path) => {
             let mut file = AtomicFile::create(path, args.force, false)?;
@@ -526,8 +531,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         InputSource::File(path) => path.clone(),
     };
     let elapsed = started.elapsed();
-    let sealed_manifest = match (&manifest_path, current_info) {
-        (Some(path), Some(key_info)) => {
+    let sealed_manifest = match (manifest_file, current_info) {
+        (Some(mut file), Some(key_info)) => {
             let manifest = TokenizeManifest {
                 format: manifest::FORMAT,
                 version: manifest::VERSION,
@@ -564,7 +569,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 elapsed_seconds: elapsed.as_secs_f64(),
             };
             let json = manifest.to_json()?;
-            Some(seal_atomic(path, &json, args.force, false)?)
+            let path = file.path().to_path_buf();
+            file.write_all(&json).fail_with(|| write_failure(&path))?;
+            Some(file.seal()?)
         }
         _ => None,
     };
@@ -1426,9 +1433,9 @@ mod tests {
         std::fs::write(&input, "id,phone\n1,13812345678\n2,123\n").unwrap();
         let path = |name: &str| dir.path().join(name).display().to_string();
         let (i, o, r) = (path("in.csv"), path("out.csv"), path("rejects.csv"));
-        // The manifest is the last file made, after the token and rejects files
-        // are complete: its folder does not exist, or is a file (root ignores
-        // permissions, so those cannot make it fail).
+        // The manifest's folder does not exist, or is a file (root ignores
+        // permissions, so those cannot make it fail): the run stops before any
+        // work and the token and rejects files, already begun, are gone.
         for manifest in [path("no/such/dir/m.json"), path("in.csv/m.json")] {
             let list = ["--key", &key, "--input", &i, "--column", "phone:phone"];
             let tail = ["-o", &o, "--rejects", &r, "--manifest", &manifest];
@@ -1440,6 +1447,18 @@ mod tests {
             assert!(status_of(&err).is_some_and(|s| s != ExitStatus::Success));
             assert_eq!(names_in(dir.path()), ["in.csv", "test.key"], "{manifest}");
         }
+        // It is found before the input is read: a ragged row further on is
+        // never reached.
+        std::fs::write(&input, "id,phone\n1,13812345678\n2,123,extra\n").unwrap();
+        let list = ["--key", &key, "--input", &i, "--column", "phone:phone"];
+        let tail = ["-o", &o, "--manifest", &path("no/such/dir/m.json")];
+        let err = run(args(&[&list[..], &tail].concat())).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("cannot create output file in"),
+            "{err:#}"
+        );
+        assert_eq!(status_of(&err), Some(ExitStatus::BadInput));
+        std::fs::write(&input, "id,phone\n1,13812345678\n2,123\n").unwrap();
         // With a manifest that can be written, all three appear.
         let list = ["--key", &key, "--input", &i, "--column", "phone:phone"];
         let tail = ["-o", &o, "--rejects", &r, "--manifest", &path("m.json")];
