@@ -216,20 +216,19 @@ static PAIRS: [[u8; 2]; 4096] = {
 /// `dst` gets only the groups that fit.
 fn b64url(src: &[u8], dst: &mut [u8]) -> usize {
     let mut n = 0;
-    let mut groups = src.chunks_exact(3);
-    for (group, out) in (&mut groups).zip(dst.chunks_exact_mut(4)) {
-        let v =
-            (usize::from(group[0]) << 16) | (usize::from(group[1]) << 8) | usize::from(group[2]);
+    // Fixed-size chunks, so each group is one 4-byte store, not a `memcpy` call.
+    let (groups, rest) = src.as_chunks::<3>();
+    for (&[x, y, z], out) in groups.iter().zip(dst.as_chunks_mut::<4>().0) {
+        let v = (usize::from(x) << 16) | (usize::from(y) << 8) | usize::from(z);
         let [a, b] = PAIRS[v >> 12];
         let [c, d] = PAIRS[v & 0xfff];
-        out.copy_from_slice(&[a, b, c, d]);
+        *out = [a, b, c, d];
         n += 4;
     }
-    if n < src.len() / 3 * 4 {
+    if n < groups.len() * 4 {
         return n;
     }
     let sym = |v: u32| ALPHABET[(v & 63) as usize];
-    let rest = groups.remainder();
     let v = match rest {
         [a] => u32::from(*a) << 16,
         [a, b] => (u32::from(*a) << 16) | (u32::from(*b) << 8),
