@@ -1140,29 +1140,21 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
             }
         }
     }
+    // `tokenize --column phone:phone` at the most verbose log level.
+    let traced = |d: &Path, input: &str, output: &str, extra: &[&str]| {
+        let mut args = vec!["-vvv", "tokenize", "--key", "acme.key", "--input", input];
+        args.extend(["--column", "phone:phone"]);
+        args.extend(extra);
+        args.extend(["-o", output]);
+        run_env(d, &args, &[("BLINDMATCH_LOG", "trace")], None)
+    };
     // Errors at the most verbose level leak nothing either.
     fs::write(
         d.join("bad.csv"),
         "id,phone\n1,13812345678\n2,\"13912345678\n",
     )
     .unwrap();
-    let result = run_env(
-        d,
-        &[
-            "-vvv",
-            "tokenize",
-            "--key",
-            "acme.key",
-            "--input",
-            "bad.csv",
-            "--column",
-            "phone:phone",
-            "-o",
-            "bad-out.csv",
-        ],
-        &[("BLINDMATCH_LOG", "trace")],
-        None,
-    );
+    let result = traced(d, "bad.csv", "bad-out.csv", &[]);
     result.code(2);
     for raw in ["13812345678", "13912345678"] {
         assert!(
@@ -1183,23 +1175,7 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
         "13812345678,alice@example.com\n13987654321,bob@example.com\n",
     )
     .unwrap();
-    let result = run_env(
-        d,
-        &[
-            "-vvv",
-            "tokenize",
-            "--key",
-            "acme.key",
-            "--input",
-            "headerless.csv",
-            "--column",
-            "phone:phone",
-            "-o",
-            "headerless-out.csv",
-        ],
-        &[("BLINDMATCH_LOG", "trace")],
-        None,
-    );
+    let result = traced(d, "headerless.csv", "headerless-out.csv", &[]);
     assert_bad_input(
         &result,
         &["column 'phone' (--column) is not in the header of 'headerless.csv'"],
@@ -1220,24 +1196,11 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
         "customer_id,phone,13812345678\nC1,13987654321,x\n",
     )
     .unwrap();
-    let result = run_env(
+    let result = traced(
         d,
-        &[
-            "-vvv",
-            "tokenize",
-            "--key",
-            "acme.key",
-            "--input",
-            "odd-header.csv",
-            "--column",
-            "phone:phone",
-            "--keep",
-            "customer_id",
-            "-o",
-            "odd-out.csv",
-        ],
-        &[("BLINDMATCH_LOG", "trace")],
-        None,
+        "odd-header.csv",
+        "odd-out.csv",
+        &["--keep", "customer_id"],
     );
     result.ok();
     let m = manifest(d, "odd-out.csv.manifest.json");
