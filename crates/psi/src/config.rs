@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn comparison_values_fit_the_sort_key() {
-        assert!(comparison_len(MAX_SET_SIZE, MAX_SET_SIZE) <= crate::party::KEY_LEN);
+        assert!(comparison_len(MAX_SET_SIZE, MAX_SET_SIZE) <= crate::ecdh::compare::KEY_LEN);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 use std::fmt;
 
 use crate::PsiError;
-use crate::hash::validate_identifier_type;
+use crate::ecdh::hash::validate_identifier_type;
 
 /// Most distinct identifier types in one set.
 pub const MAX_IDENTIFIER_TYPES: usize = 256;

@@ -6,18 +6,21 @@
 pub use curve25519_dalek;
 
 mod config;
+pub mod ecdh;
 mod error;
-pub mod hash;
 mod items;
-mod message;
-mod party;
+mod outcome;
+pub mod protocol;
 
 pub use config::{
     DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_SET_SIZE, MIN_COMPARISON_LEN, Mode, POINT_LEN, Reveal,
     Role, STATISTICAL_SECURITY_BITS, SessionConfig, batch_count, comparison_len,
 };
+pub use ecdh::hash::{self, MAX_TYPE_LEN, validate_identifier_type};
+pub use ecdh::{
+    ECDH_PARAMS, ECDH_PROTOCOL_ID, EcdhSetup, MESSAGE_HEADER_LEN, Message, Party, Progress,
+};
 pub use error::{MessageKind, Pending, PsiError};
-pub use hash::{MAX_TYPE_LEN, validate_identifier_type};
 pub use items::{MAX_IDENTIFIER_TYPES, PreparedSet};
-pub use message::{MESSAGE_HEADER_LEN, Message};
-pub use party::{MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome, Party, Progress};
+pub use outcome::{MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome};
+pub use protocol::{Outgoing, Protocol, ProtocolSetup, Stage, StageItems};

@@ -1,5 +1,4 @@
-//! [`Party`]: one side of an ECDH-PSI session as a sans-IO state machine, and the
-//! [`Outcome`] it ends with.
+//! [`Party`]: one side of an ECDH-PSI session as a sans-IO state machine.
 //!
 //! A party owns its secret scalar, its items (raw values dropped batch by batch as they
 //! are blinded), the peer's doubly blinded points if it learns, and the responses it
@@ -14,18 +13,17 @@ use rand::rngs::{StdRng, SysRng};
 use rand::seq::SliceRandom;
 use rand::{CryptoRng, Rng, RngExt, SeedableRng, TryRng};
 use rayon::prelude::*;
-use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::compare::{self, Comparison};
 use crate::config::{POINT_LEN, batch_count};
+use crate::ecdh::hash::IdentifierHasher;
 use crate::error::Pending;
-use crate::hash::IdentifierHasher;
 use crate::items::split_key;
-use crate::{Message, MessageKind, Mode, PreparedSet, PsiError, Role, SessionConfig};
-
-/// Versioned label of the match-ID hash.
-pub const MATCH_ID_LABEL: &[u8] = b"blindmatch/v1/psi/match-id";
+use crate::{
+    MatchResult, Message, MessageKind, Mode, Outcome, PreparedSet, PsiError, SessionConfig,
+};
 
 /// Secret random material of one party for one session. Zeroised on drop; no `Clone`,
 /// no `Serialize`, and `Debug` prints nothing of it.
@@ -47,111 +45,6 @@ impl fmt::Debug for SessionSecret {
 /// Bytes of randomness a party draws: 64 for the scalar, 32 for the order of its own
 /// items (and, from that generator, the response shuffle seed).
 const SEED_LEN: usize = 96;
-
-/// A shared identifier for one matched value: `SHA-512(MATCH_ID_LABEL ‖ context ‖
-/// k_a·k_b·H(x))` truncated to 32 bytes. Both learners derive the same ID for the same
-/// value; IDs from different sessions are unrelated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MatchId(pub [u8; 32]);
-
-impl MatchId {
-    /// The match ID of a value whose full doubly blinded encoding is `double_blinded`
-    /// in the session with this `context`.
-    #[must_use]
-    pub fn derive(context: &[u8; 32], double_blinded: &[u8; 32]) -> MatchId {
-        let digest = Sha512::new()
-            .chain_update(MATCH_ID_LABEL)
-            .chain_update(context)
-            .chain_update(double_blinded)
-            .finalize();
-        let mut id = [0u8; 32];
-        id.copy_from_slice(digest.get(..32).unwrap_or_default());
-        MatchId(id)
-    }
-
-    /// The raw bytes.
-    #[must_use]
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl fmt::Display for MatchId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-/// One of our rows whose value the peer also holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Match {
-    /// The caller's row reference.
-    pub row: u64,
-    /// The shared match ID of the value.
-    pub match_id: MatchId,
-}
-
-/// What this party learned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MatchResult {
-    /// This party does not learn the result; it knows only the two sizes.
-    NotRevealed,
-    /// Cardinality mode: the number of distinct values both sides hold.
-    Cardinality {
-        /// Distinct matched values.
-        matched: u64,
-    },
-    /// Intersection mode: our matched rows.
-    Intersection {
-        /// Distinct matched values (what a cardinality session would report).
-        matched: u64,
-        /// Every row carrying a matched value, sorted by row (then match ID).
-        matches: Vec<Match>,
-    },
-}
-
-/// The end result of a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// Our role.
-    pub role: Role,
-    /// The session's mode.
-    pub mode: Mode,
-    /// Our distinct item count.
-    pub local_count: u64,
-    /// The peer's distinct item count.
-    pub peer_count: u64,
-    /// Bytes per comparison value used.
-    pub comparison_len: usize,
-    /// What we learned.
-    pub result: MatchResult,
-}
-
-impl Outcome {
-    /// Matched rows, empty unless this is an intersection result.
-    #[must_use]
-    pub fn matches(&self) -> &[Match] {
-        match &self.result {
-            MatchResult::Intersection { matches, .. } => matches,
-            _ => &[],
-        }
-    }
-
-    /// Distinct matched values, if this party learned anything.
-    #[must_use]
-    pub fn matched_count(&self) -> Option<u64> {
-        match &self.result {
-            MatchResult::Intersection { matched, .. } | MatchResult::Cardinality { matched } => {
-                Some(*matched)
-            }
-            MatchResult::NotRevealed => None,
-        }
-    }
-}
 
 /// How far a session has come, for progress reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,10 +81,10 @@ pub struct Party {
     secret: SessionSecret,
     cmp_len: usize,
     /// Per identifier type (index as in the prepared set).
-    hashers: Vec<IdentifierHasher>,
+    hashers: Hashers,
     /// Own items in sending order, as prepared-set keys (type index ‖ value). Wiped
     /// and dropped as their batch is blinded.
-    own_items: Vec<Box<[u8]>>,
+    own_items: Vec<(HasherRef, Box<[u8]>)>,
     /// Sending position → distinct index (for rows).
     own_order: Vec<u32>,
     row_offsets: Vec<usize>,
@@ -289,19 +182,24 @@ impl Party {
         order_rng.fill_bytes(&mut secret.shuffle_seed);
 
         let parts = items.into_parts();
-        let hashers = parts
-            .types
-            .iter()
-            .map(|t| IdentifierHasher::new(t, &config.context))
-            .collect::<Result<Vec<_>, _>>()?;
+        let hashers = Hashers(
+            parts
+                .types
+                .iter()
+                .map(|t| IdentifierHasher::new(t, &config.context))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         // Fits: the prepared set holds at most MAX_SET_SIZE = u32::MAX items.
         let mut own_order: Vec<u32> = (0..parts.keys.len() as u32).collect();
         own_order.shuffle(&mut order_rng);
         let mut keys: Vec<Option<Box<[u8]>>> = parts.keys.into_iter().map(Some).collect();
-        let own_items = own_order
-            .iter()
-            .filter_map(|&i| keys.get_mut(i as usize).and_then(Option::take))
-            .collect();
+        let mut own_items = Vec::with_capacity(keys.len());
+        for &i in &own_order {
+            if let Some(key) = keys.get_mut(i as usize).and_then(Option::take) {
+                let hasher = hashers.check(split_key(&key).0)?;
+                own_items.push((hasher, key));
+            }
+        }
         drop(keys);
 
         let cmp_len = config.comparison_len();
@@ -500,12 +398,8 @@ impl Party {
             .flat_map_iter(|chunk| {
                 let blinded: Vec<RistrettoPoint> = chunk
                     .iter_mut()
-                    .map(|key| {
-                        let (t, value) = split_key(key);
-                        let p = hashers
-                            .get(usize::from(t))
-                            .map(|h| h.hash(value))
-                            .unwrap_or_default();
+                    .map(|(hasher, key)| {
+                        let p = hashers.get(*hasher).hash(split_key(key).1);
                         key.zeroize();
                         *key = Box::default();
                         half_key * p
@@ -706,83 +600,46 @@ impl Party {
 
     /// Learner: compares our returned values with the peer's doubly blinded points.
     fn compare(self) -> MatchResult {
-        let l = self.cmp_len;
-        let mut peer = self.peer_double;
-        peer.par_sort_unstable();
-        // Sort our values too and merge: one sequential pass instead of a binary search
-        // (a cache miss per probe) for each of our values.
-        let mut ours: Vec<([u8; KEY_LEN], u32)> = self
-            .returned
-            .par_chunks(l)
-            .enumerate()
-            // pos < local_count <= MAX_SET_SIZE = u32::MAX
-            .map(|(pos, v)| (prefix_key(v, l), pos as u32))
-            .collect();
-        drop(self.returned);
-        ours.par_sort_unstable();
-        let mut hits: Vec<(u32, usize)> = Vec::new();
-        let mut i = 0;
-        for &(key, pos) in &ours {
-            while peer.get(i).is_some_and(|p| prefix_key(p, l) < key) {
-                i += 1;
-            }
-            if peer.get(i).is_some_and(|p| prefix_key(p, l) == key) {
-                hits.push((pos, i));
-            }
-        }
-        drop(ours);
-        match self.config.mode {
-            Mode::Cardinality => MatchResult::Cardinality {
-                matched: hits.len() as u64,
-            },
-            Mode::Intersection => {
-                let context = self.config.context;
-                let ids: Vec<MatchId> = hits
-                    .par_iter()
-                    .map(|&(_, i)| {
-                        peer.get(i)
-                            .map(|full| MatchId::derive(&context, full))
-                            .unwrap_or(MatchId([0; 32]))
-                    })
-                    .collect();
-                let mut matches = Vec::with_capacity(hits.len());
-                for (&(pos, _), &match_id) in hits.iter().zip(&ids) {
-                    let Some(&distinct) = self.own_order.get(pos as usize) else {
-                        continue;
-                    };
-                    let d = distinct as usize;
-                    let (Some(&start), Some(&end)) =
-                        (self.row_offsets.get(d), self.row_offsets.get(d + 1))
-                    else {
-                        continue;
-                    };
-                    for &row in self.rows.get(start..end).unwrap_or_default() {
-                        matches.push(Match { row, match_id });
-                    }
-                }
-                matches.par_sort_unstable();
-                MatchResult::Intersection {
-                    matched: hits.len() as u64,
-                    matches,
-                }
-            }
-        }
+        compare::compare(Comparison {
+            cmp_len: self.cmp_len,
+            mode: self.config.mode,
+            context: self.config.context,
+            peer_double: self.peer_double,
+            returned: self.returned,
+            own_order: self.own_order,
+            row_offsets: self.row_offsets,
+            rows: self.rows,
+        })
     }
 }
 
-/// Bytes of a comparison value used as a sort key. Comparison values are at most 13
-/// bytes under the set-size limit (`config::tests` checks that this covers them).
-pub(crate) const KEY_LEN: usize = 16;
+/// The session's hash-to-group function per identifier type of our set.
+struct Hashers(Vec<IdentifierHasher>);
 
-/// The first `l` bytes of `value`, zero-padded: equal keys ⇔ equal comparison values,
-/// and key order is their lexicographic order.
-fn prefix_key(value: &[u8], l: usize) -> [u8; KEY_LEN] {
-    let mut key = [0u8; KEY_LEN];
-    let n = l.min(KEY_LEN).min(value.len());
-    if let (Some(dst), Some(src)) = (key.get_mut(..n), value.get(..n)) {
-        dst.copy_from_slice(src);
+/// An index into [`Hashers`] that [`Hashers::check`] found in range: an item's hasher
+/// is resolved once, when the party is built, and can never be missing later.
+#[derive(Clone, Copy)]
+struct HasherRef(usize);
+
+impl Hashers {
+    /// Resolves the type index of a prepared-set key.
+    fn check(&self, type_index: u16) -> Result<HasherRef, PsiError> {
+        let i = usize::from(type_index);
+        if i < self.0.len() {
+            Ok(HasherRef(i))
+        } else {
+            Err(PsiError::InvalidIdentifierType {
+                reason: "an item names an identifier type the set does not hold",
+            })
+        }
     }
-    key
+
+    /// The hasher of a checked index.
+    fn get(&self, r: HasherRef) -> &IdentifierHasher {
+        // In range by construction: `HasherRef`s come only from `check` on this set,
+        // which is never shrunk.
+        &self.0[r.0]
+    }
 }
 
 /// Elements to reserve room for when the count comes from the peer.

@@ -1,0 +1,117 @@
+//! What a session ends with: the [`Outcome`], what this side learned
+//! ([`MatchResult`]), and the matched rows with their shared [`MatchId`]s. The same
+//! for every protocol.
+
+use std::fmt;
+
+use sha2::{Digest, Sha512};
+
+use crate::{Mode, Role};
+
+/// Versioned label of the match-ID hash.
+pub const MATCH_ID_LABEL: &[u8] = b"blindmatch/v1/psi/match-id";
+
+/// A shared identifier for one matched value: `SHA-512(MATCH_ID_LABEL ‖ context ‖
+/// k_a·k_b·H(x))` truncated to 32 bytes. Both learners derive the same ID for the same
+/// value; IDs from different sessions are unrelated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MatchId(pub [u8; 32]);
+
+impl MatchId {
+    /// The match ID of a value whose full doubly blinded encoding is `double_blinded`
+    /// in the session with this `context`.
+    #[must_use]
+    pub fn derive(context: &[u8; 32], double_blinded: &[u8; 32]) -> MatchId {
+        let digest = Sha512::new()
+            .chain_update(MATCH_ID_LABEL)
+            .chain_update(context)
+            .chain_update(double_blinded)
+            .finalize();
+        let mut id = [0u8; 32];
+        id.copy_from_slice(digest.get(..32).unwrap_or_default());
+        MatchId(id)
+    }
+
+    /// The raw bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for MatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One of our rows whose value the peer also holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Match {
+    /// The caller's row reference.
+    pub row: u64,
+    /// The shared match ID of the value.
+    pub match_id: MatchId,
+}
+
+/// What this party learned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MatchResult {
+    /// This party does not learn the result; it knows only the two sizes.
+    NotRevealed,
+    /// Cardinality mode: the number of distinct values both sides hold.
+    Cardinality {
+        /// Distinct matched values.
+        matched: u64,
+    },
+    /// Intersection mode: our matched rows.
+    Intersection {
+        /// Distinct matched values (what a cardinality session would report).
+        matched: u64,
+        /// Every row carrying a matched value, sorted by row (then match ID).
+        matches: Vec<Match>,
+    },
+}
+
+/// The end result of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Our role.
+    pub role: Role,
+    /// The session's mode.
+    pub mode: Mode,
+    /// Our distinct item count.
+    pub local_count: u64,
+    /// The peer's distinct item count.
+    pub peer_count: u64,
+    /// Bytes per comparison value used.
+    pub comparison_len: usize,
+    /// What we learned.
+    pub result: MatchResult,
+}
+
+impl Outcome {
+    /// Matched rows, empty unless this is an intersection result.
+    #[must_use]
+    pub fn matches(&self) -> &[Match] {
+        match &self.result {
+            MatchResult::Intersection { matches, .. } => matches,
+            _ => &[],
+        }
+    }
+
+    /// Distinct matched values, if this party learned anything.
+    #[must_use]
+    pub fn matched_count(&self) -> Option<u64> {
+        match &self.result {
+            MatchResult::Intersection { matched, .. } | MatchResult::Cardinality { matched } => {
+                Some(*matched)
+            }
+            MatchResult::NotRevealed => None,
+        }
+    }
+}
