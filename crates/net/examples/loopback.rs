@@ -15,6 +15,7 @@ use blindmatch_net::{
     Identity, Listener, Mode, NetError, PeerAuth, PreparedSet, Reveal, SessionOptions,
     SessionParams, TlsSettings, Transport, connect,
 };
+use blindmatch_psi::EcdhSetup;
 
 fn set(range: std::ops::Range<u64>) -> Result<PreparedSet, NetError> {
     PreparedSet::from_items(range.map(|i| ("phone", format!("86138{i:08}"), i)))
@@ -69,14 +70,19 @@ async fn main() -> Result<(), NetError> {
     let (p2, o2) = (params.clone(), options.clone());
     let serve = tokio::spawn(async move {
         listener
-            .run_session(&p2, sa, &o2, Duration::from_secs(60))
+            .run_session(
+                &p2,
+                Box::new(EcdhSetup::new(sa)),
+                &o2,
+                Duration::from_secs(60),
+            )
             .await
     });
     let c = connect(
         &addr,
         &connector_transport,
         &params,
-        sb,
+        Box::new(EcdhSetup::new(sb)),
         &options,
         Duration::from_secs(60),
     )

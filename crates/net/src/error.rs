@@ -172,18 +172,6 @@ pub enum NetError {
         /// The frame kind received.
         got: &'static str,
     },
-    /// A batch frame breaking the agreed sizes (more items than declared, a batch
-    /// larger than the batch size, a wrong value width).
-    #[error("{kind} batch {batch} from the peer breaks the agreed sizes: {reason}")]
-    BatchOutOfBounds {
-        /// Frame kind.
-        kind: &'static str,
-        /// Batch number.
-        batch: u32,
-        /// What is wrong.
-        reason: &'static str,
-    },
-
     // ---- handshake refusals (sent to the peer as an Abort too) ----
     /// The peer speaks another protocol version.
     #[error("protocol version mismatch: we speak {local}, the peer speaks {peer}")]
@@ -192,6 +180,25 @@ pub enum NetError {
         local: u16,
         /// The peer's.
         peer: u16,
+    },
+    /// The peer asks for a PSI protocol, mode or identifier type this side does not
+    /// run in this session (e.g. one a newer version added).
+    #[error(
+        "the peer asks for {what} {name:?}, which this side does not support here (we run {ours:?})"
+    )]
+    Unsupported {
+        /// What kind of thing: `PSI protocol`, `mode`, `identifier type`.
+        what: &'static str,
+        /// The peer's name for it, made safe to print.
+        name: String,
+        /// What we run instead.
+        ours: String,
+    },
+    /// Both sides run the same PSI protocol with different parameters.
+    #[error("the peer runs {protocol} with other parameters than ours")]
+    ProtocolParamsMismatch {
+        /// The protocol.
+        protocol: String,
     },
     /// Both sides claim the same role (e.g. two listeners bridged).
     #[error("both sides claim the {role} role")]
@@ -303,7 +310,9 @@ impl NetError {
             NetError::Frame { .. } | NetError::UnexpectedFrame { .. } => {
                 AbortCode::ProtocolViolation
             }
-            NetError::BatchOutOfBounds { .. } => AbortCode::ProtocolViolation,
+            NetError::Unsupported { .. } | NetError::ProtocolParamsMismatch { .. } => {
+                AbortCode::Unsupported
+            }
             NetError::VersionMismatch { .. } => AbortCode::VersionMismatch,
             NetError::RoleConflict { .. } => AbortCode::RoleConflict,
             NetError::ModeMismatch { .. } => AbortCode::ModeMismatch,
@@ -327,6 +336,8 @@ impl NetError {
     pub fn is_refusal(&self) -> bool {
         match self {
             NetError::VersionMismatch { .. }
+            | NetError::Unsupported { .. }
+            | NetError::ProtocolParamsMismatch { .. }
             | NetError::RoleConflict { .. }
             | NetError::ModeMismatch { .. }
             | NetError::ModeNotAllowed { .. }
@@ -341,6 +352,7 @@ impl NetError {
             NetError::PeerAborted { code, .. } => matches!(
                 code,
                 AbortCode::VersionMismatch
+                    | AbortCode::Unsupported
                     | AbortCode::RoleConflict
                     | AbortCode::ModeMismatch
                     | AbortCode::ModeNotAllowed

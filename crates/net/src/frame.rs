@@ -1,12 +1,23 @@
-//! The wire format: length-prefixed frames, the [`Frame`] kinds (hello, control,
-//! point batches), their encoders, and [`decode_frame`], a pure decoder over a byte
-//! slice that says "need more bytes" with `Ok(None)` and is what a fuzz target calls.
+//! The wire format: length-prefixed frames, the [`Frame`] kinds (hello, control, and
+//! protocol messages carried as opaque payloads), their encoders, and [`decode_frame`],
+//! a pure decoder over a byte slice that says "need more bytes" with `Ok(None)` and is
+//! what a fuzz target calls.
 //!
 //! Every frame is `length (u32 big-endian) ‖ kind (1 byte) ‖ payload`, where `length`
 //! counts the kind byte and the payload. `docs/protocol.md` gives every byte.
 
-use blindmatch_psi::{Mode, POINT_LEN, Reveal, Role};
+mod control;
+mod hello;
+
+pub use control::{AbortCode, Control, DoneSummary};
+pub use hello::{
+    Hello, MAX_ALLOWED_MODES, MAX_HELLO_ID_TYPES, MAX_ID_TYPE_LEN, MAX_IMPLEMENTATION_LEN,
+    MAX_MODE_NAME_LEN, MAX_PROFILE_LEN,
+};
+
 use serde::{Deserialize, Serialize};
+
+use hello::HelloWire;
 
 /// Bytes of the length prefix.
 pub const LENGTH_PREFIX_LEN: usize = 4;
@@ -23,20 +34,10 @@ pub const MIN_FRAME_LEN: u32 = 16 << 10;
 /// protocols, 7-bit channels and line-ending conversion are all caught at once.
 pub const MAGIC: [u8; 8] = *b"\x89BMPSI\r\n";
 
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The protocol version this crate speaks. Version 2 names the PSI protocol in the
+/// hello and carries its messages as opaque payloads.
+pub const PROTOCOL_VERSION: u16 = 2;
 
-/// Largest reblinded value width: a whole compressed point.
-pub const MAX_VALUE_WIDTH: u8 = POINT_LEN as u8;
-
-/// Most identifier types one hello may name.
-pub const MAX_HELLO_ID_TYPES: usize = blindmatch_psi::MAX_IDENTIFIER_TYPES;
-/// Longest identifier type name in a hello, in bytes.
-pub const MAX_ID_TYPE_LEN: usize = blindmatch_psi::MAX_TYPE_LEN;
-/// Longest normalisation profile string in a hello, in bytes.
-pub const MAX_PROFILE_LEN: usize = 256;
-/// Longest implementation string in a hello, in bytes.
-pub const MAX_IMPLEMENTATION_LEN: usize = 64;
 /// Longest abort reason text, in bytes.
 pub const MAX_ABORT_REASON_LEN: usize = 1024;
 
@@ -46,10 +47,8 @@ pub mod kind {
     pub const HELLO: u8 = 0x01;
     /// [`super::Frame::Control`].
     pub const CONTROL: u8 = 0x02;
-    /// [`super::Frame::Blinded`].
-    pub const BLINDED: u8 = 0x10;
-    /// [`super::Frame::Reblinded`].
-    pub const REBLINDED: u8 = 0x11;
+    /// [`super::Frame::Protocol`].
+    pub const PROTOCOL: u8 = 0x20;
 }
 
 /// Why a byte sequence is not a valid frame. Only lengths, kinds and reasons are
@@ -101,191 +100,6 @@ pub enum FrameError {
     },
 }
 
-/// What the peers agree on before any identifier-derived byte: one per side, sent
-/// first. `Debug` is fine: nothing in it is secret (the nonce is public).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hello {
-    /// The sender's role: the connecting side is the initiator.
-    pub role: Role,
-    /// The mode the sender wants.
-    pub mode: Mode,
-    /// Who learns, in absolute terms.
-    pub reveal: Reveal,
-    /// Identifier type names the sender's items use (compared as a set).
-    pub id_types: Vec<String>,
-    /// Opaque digest of the sender's normalisation profile (must be equal).
-    pub profile: String,
-    /// The sender's de-duplicated set size.
-    pub set_size: u64,
-    /// The sender's policy: the smallest peer set it accepts.
-    pub min_peer_set: u64,
-    /// The sender's policy: modes it accepts.
-    pub allowed_modes: Vec<Mode>,
-    /// The sender's preferred batch size; the session uses the smaller of the two.
-    pub batch_size: u32,
-    /// Fresh random bytes, so that two sessions over the same data differ.
-    pub nonce: [u8; 32],
-    /// Free text naming the sender's software, e.g. `blindmatch-net/0.1.0`.
-    pub implementation: String,
-}
-
-/// Control messages after the hellos.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Control {
-    /// The sender accepts the peer's hello; `context` is its session context, which
-    /// must equal the receiver's.
-    Accept {
-        /// SHA-256 session context over both hellos.
-        context: [u8; 32],
-    },
-    /// The sender gives up; both sides report `code` and `reason`.
-    Abort {
-        /// Machine-readable reason.
-        code: AbortCode,
-        /// Human-readable reason, at most [`MAX_ABORT_REASON_LEN`] bytes, never data.
-        reason: String,
-    },
-    /// The sender has finished the PSI and sent everything; a summary of what it
-    /// sent in its direction before this frame.
-    Done(DoneSummary),
-}
-
-/// What [`Control::Done`] carries: the sender's view of its own direction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DoneSummary {
-    /// Frames the sender wrote before this one.
-    pub frames: u64,
-    /// Bytes the sender wrote before this frame.
-    pub bytes: u64,
-    /// SHA-256 (labelled) over those bytes; the receiver compares it with its own.
-    pub stream_hash: [u8; 32],
-}
-
-/// Machine-readable abort reasons. Unknown codes from a newer peer are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "u16", into = "u16")]
-#[non_exhaustive]
-pub enum AbortCode {
-    /// A malformed or unexpected frame.
-    ProtocolViolation,
-    /// Different protocol versions.
-    VersionMismatch,
-    /// Both sides claim the same role.
-    RoleConflict,
-    /// Different modes.
-    ModeMismatch,
-    /// The mode is outside the refusing side's allowed modes.
-    ModeNotAllowed,
-    /// Different reveal settings.
-    RevealMismatch,
-    /// Different identifier types.
-    IdTypeMismatch,
-    /// Different normalisation profiles.
-    ProfileMismatch,
-    /// The receiver's declared set is below the refusing side's minimum.
-    PeerSetTooSmall,
-    /// A declared set size or batch size beyond the limits.
-    SizeLimit,
-    /// The two sides derived different session contexts.
-    ContextMismatch,
-    /// The PSI state machine refused a peer message.
-    PsiFailure,
-    /// A read or write timed out.
-    Timeout,
-    /// The transcripts of the two sides differ.
-    TranscriptMismatch,
-    /// A local failure unrelated to the peer (I/O, cancelled, internal).
-    LocalFailure,
-    /// A code this version does not know.
-    Unknown(u16),
-}
-
-impl AbortCode {
-    /// The code's number on the wire.
-    #[must_use]
-    pub fn to_u16(self) -> u16 {
-        match self {
-            AbortCode::ProtocolViolation => 1,
-            AbortCode::VersionMismatch => 2,
-            AbortCode::RoleConflict => 3,
-            AbortCode::ModeMismatch => 4,
-            AbortCode::ModeNotAllowed => 5,
-            AbortCode::RevealMismatch => 6,
-            AbortCode::IdTypeMismatch => 7,
-            AbortCode::ProfileMismatch => 8,
-            AbortCode::PeerSetTooSmall => 9,
-            AbortCode::SizeLimit => 10,
-            AbortCode::ContextMismatch => 11,
-            AbortCode::PsiFailure => 12,
-            AbortCode::Timeout => 13,
-            AbortCode::TranscriptMismatch => 14,
-            AbortCode::LocalFailure => 15,
-            AbortCode::Unknown(n) => n,
-        }
-    }
-
-    /// A short snake_case name, for logs and receipts.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            AbortCode::ProtocolViolation => "protocol_violation",
-            AbortCode::VersionMismatch => "version_mismatch",
-            AbortCode::RoleConflict => "role_conflict",
-            AbortCode::ModeMismatch => "mode_mismatch",
-            AbortCode::ModeNotAllowed => "mode_not_allowed",
-            AbortCode::RevealMismatch => "reveal_mismatch",
-            AbortCode::IdTypeMismatch => "id_type_mismatch",
-            AbortCode::ProfileMismatch => "profile_mismatch",
-            AbortCode::PeerSetTooSmall => "peer_set_too_small",
-            AbortCode::SizeLimit => "size_limit",
-            AbortCode::ContextMismatch => "context_mismatch",
-            AbortCode::PsiFailure => "psi_failure",
-            AbortCode::Timeout => "timeout",
-            AbortCode::TranscriptMismatch => "transcript_mismatch",
-            AbortCode::LocalFailure => "local_failure",
-            AbortCode::Unknown(_) => "unknown",
-        }
-    }
-}
-
-impl From<u16> for AbortCode {
-    fn from(n: u16) -> Self {
-        match n {
-            1 => AbortCode::ProtocolViolation,
-            2 => AbortCode::VersionMismatch,
-            3 => AbortCode::RoleConflict,
-            4 => AbortCode::ModeMismatch,
-            5 => AbortCode::ModeNotAllowed,
-            6 => AbortCode::RevealMismatch,
-            7 => AbortCode::IdTypeMismatch,
-            8 => AbortCode::ProfileMismatch,
-            9 => AbortCode::PeerSetTooSmall,
-            10 => AbortCode::SizeLimit,
-            11 => AbortCode::ContextMismatch,
-            12 => AbortCode::PsiFailure,
-            13 => AbortCode::Timeout,
-            14 => AbortCode::TranscriptMismatch,
-            15 => AbortCode::LocalFailure,
-            n => AbortCode::Unknown(n),
-        }
-    }
-}
-
-impl From<AbortCode> for u16 {
-    fn from(code: AbortCode) -> u16 {
-        code.to_u16()
-    }
-}
-
-impl std::fmt::Display for AbortCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AbortCode::Unknown(n) => write!(f, "unknown ({n})"),
-            c => f.write_str(c.name()),
-        }
-    }
-}
-
 /// One decoded frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
@@ -293,22 +107,9 @@ pub enum Frame {
     Hello(Hello),
     /// A control message (kind 0x02).
     Control(Control),
-    /// A batch of singly blinded compressed points (kind 0x10).
-    Blinded {
-        /// Batch number.
-        batch: u32,
-        /// The points, 32 bytes each.
-        points: Vec<[u8; 32]>,
-    },
-    /// A batch of doubly blinded values truncated to `width` bytes (kind 0x11).
-    Reblinded {
-        /// Batch number.
-        batch: u32,
-        /// Bytes per value, `1..=32`.
-        width: u8,
-        /// `count × width` bytes.
-        values: Vec<u8>,
-    },
+    /// A message of the agreed PSI protocol, in that protocol's own encoding (kind
+    /// 0x20); the transport bounds its length and never looks inside.
+    Protocol(Vec<u8>),
 }
 
 impl Frame {
@@ -318,8 +119,7 @@ impl Frame {
         match self {
             Frame::Hello(_) => kind::HELLO,
             Frame::Control(_) => kind::CONTROL,
-            Frame::Blinded { .. } => kind::BLINDED,
-            Frame::Reblinded { .. } => kind::REBLINDED,
+            Frame::Protocol(_) => kind::PROTOCOL,
         }
     }
 
@@ -334,62 +134,33 @@ impl Frame {
     /// # Errors
     ///
     /// [`FrameError::TooLarge`] if the frame would exceed [`MAX_FRAME_LEN`];
-    /// [`FrameError::Malformed`] for a field beyond its limit (a reblinded width
-    /// outside `1..=32` or values not a multiple of it, an over-long string).
+    /// [`FrameError::Malformed`] for a field beyond its limit (an over-long string).
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), FrameError> {
         let start = out.len();
         out.extend_from_slice(&[0, 0, 0, 0]);
         out.push(self.kind());
-        match self {
-            Frame::Hello(h) => {
-                h.check_limits()?;
+        let body = match self {
+            Frame::Hello(h) => h.check_limits().and_then(|()| {
                 out.extend_from_slice(&MAGIC);
                 out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-                let wire = HelloWire::from(h);
-                postcard_extend(out, &wire, "hello")?;
+                postcard_extend(out, &HelloWire::from(h), "hello")
+            }),
+            Frame::Control(c) => check_control(c).and_then(|()| postcard_extend(out, c, "control")),
+            Frame::Protocol(payload) => {
+                out.extend_from_slice(payload);
+                Ok(())
             }
-            Frame::Control(c) => {
-                if let Control::Abort { reason, .. } = c
-                    && reason.len() > MAX_ABORT_REASON_LEN
-                {
-                    return Err(malformed("control", "abort reason too long"));
-                }
-                postcard_extend(out, c, "control")?;
-            }
-            Frame::Blinded { batch, points } => {
-                out.reserve(4 + points.len() * POINT_LEN);
-                out.extend_from_slice(&batch.to_be_bytes());
-                for p in points {
-                    out.extend_from_slice(p);
-                }
-            }
-            Frame::Reblinded {
-                batch,
-                width,
-                values,
-            } => {
-                if *width == 0 || *width > MAX_VALUE_WIDTH {
-                    return Err(malformed("reblinded", "value width outside 1..=32"));
-                }
-                if values.len() % usize::from(*width) != 0 {
-                    return Err(malformed(
-                        "reblinded",
-                        "values are not a whole number of the width",
-                    ));
-                }
-                out.extend_from_slice(&batch.to_be_bytes());
-                out.push(*width);
-                out.extend_from_slice(values);
-            }
-        }
+        };
         let body_len = out.len() - start - LENGTH_PREFIX_LEN;
-        let len = u32::try_from(body_len)
-            .ok()
-            .filter(|&l| l <= MAX_FRAME_LEN)
-            .ok_or(FrameError::TooLarge {
-                len: u32::try_from(body_len).unwrap_or(u32::MAX),
-                max: MAX_FRAME_LEN,
-            });
+        let len = body.and_then(|()| {
+            u32::try_from(body_len)
+                .ok()
+                .filter(|&l| l <= MAX_FRAME_LEN)
+                .ok_or(FrameError::TooLarge {
+                    len: u32::try_from(body_len).unwrap_or(u32::MAX),
+                    max: MAX_FRAME_LEN,
+                })
+        });
         match len {
             Ok(len) => {
                 out[start..start + LENGTH_PREFIX_LEN].copy_from_slice(&len.to_be_bytes());
@@ -450,40 +221,7 @@ pub fn decode_frame_limited(
     let frame = match kind_byte {
         kind::HELLO => Frame::Hello(decode_hello(payload)?),
         kind::CONTROL => Frame::Control(decode_control(payload)?),
-        kind::BLINDED => {
-            let (batch, points) = split_batch(payload, "blinded")?;
-            let (chunks, rest) = points.as_chunks::<POINT_LEN>();
-            if !rest.is_empty() {
-                return Err(malformed(
-                    "blinded",
-                    "payload is not a whole number of 32-byte points",
-                ));
-            }
-            Frame::Blinded {
-                batch,
-                points: chunks.to_vec(),
-            }
-        }
-        kind::REBLINDED => {
-            let (batch, rest) = split_batch(payload, "reblinded")?;
-            let (&width, values) = rest
-                .split_first()
-                .ok_or(malformed("reblinded", "missing value width"))?;
-            if width == 0 || width > MAX_VALUE_WIDTH {
-                return Err(malformed("reblinded", "value width outside 1..=32"));
-            }
-            if values.len() % usize::from(width) != 0 {
-                return Err(malformed(
-                    "reblinded",
-                    "payload is not a whole number of values",
-                ));
-            }
-            Frame::Reblinded {
-                batch,
-                width,
-                values: values.to_vec(),
-            }
-        }
+        kind::PROTOCOL => Frame::Protocol(payload.to_vec()),
         other => return Err(FrameError::UnknownKind { kind: other }),
     };
     Ok(Some((frame, total)))
@@ -516,21 +254,13 @@ pub fn kind_name(kind_byte: u8) -> &'static str {
     match kind_byte {
         kind::HELLO => "hello",
         kind::CONTROL => "control",
-        kind::BLINDED => "blinded",
-        kind::REBLINDED => "reblinded",
+        kind::PROTOCOL => "protocol",
         _ => "unknown",
     }
 }
 
 fn malformed(kind: &'static str, reason: &'static str) -> FrameError {
     FrameError::Malformed { kind, reason }
-}
-
-fn split_batch<'a>(payload: &'a [u8], kind: &'static str) -> Result<(u32, &'a [u8]), FrameError> {
-    let (batch, rest) = payload
-        .split_first_chunk::<4>()
-        .ok_or(malformed(kind, "shorter than the 4-byte batch number"))?;
-    Ok((u32::from_be_bytes(*batch), rest))
 }
 
 fn postcard_extend<T: Serialize>(
@@ -558,13 +288,18 @@ fn postcard_exact<'a, T: Deserialize<'a>>(
     Ok(value)
 }
 
-fn decode_control(payload: &[u8]) -> Result<Control, FrameError> {
-    let control: Control = postcard_exact(payload, "control")?;
-    if let Control::Abort { reason, .. } = &control
+fn check_control(control: &Control) -> Result<(), FrameError> {
+    if let Control::Abort { reason, .. } = control
         && reason.len() > MAX_ABORT_REASON_LEN
     {
         return Err(malformed("control", "abort reason too long"));
     }
+    Ok(())
+}
+
+fn decode_control(payload: &[u8]) -> Result<Control, FrameError> {
+    let control: Control = postcard_exact(payload, "control")?;
+    check_control(&control)?;
     Ok(control)
 }
 
@@ -588,150 +323,25 @@ fn decode_hello(payload: &[u8]) -> Result<Hello, FrameError> {
     Ok(hello)
 }
 
-impl Hello {
-    fn check_limits(&self) -> Result<(), FrameError> {
-        let bad = |reason| Err(malformed("hello", reason));
-        if self.id_types.len() > MAX_HELLO_ID_TYPES {
-            return bad("too many identifier types");
-        }
-        if self.id_types.iter().any(|t| t.len() > MAX_ID_TYPE_LEN) {
-            return bad("identifier type name too long");
-        }
-        if self.profile.len() > MAX_PROFILE_LEN {
-            return bad("profile too long");
-        }
-        if self.implementation.len() > MAX_IMPLEMENTATION_LEN {
-            return bad("implementation string too long");
-        }
-        if self.allowed_modes.len() > 8 {
-            return bad("too many allowed modes");
-        }
-        Ok(())
-    }
-}
-
-/// The hello body exactly as postcard encodes it; enums as single bytes so the wire
-/// does not depend on `blindmatch-psi`'s enum declarations.
-#[derive(Serialize, Deserialize)]
-struct HelloWire {
-    role: u8,
-    mode: u8,
-    reveal: u8,
-    id_types: Vec<String>,
-    profile: String,
-    set_size: u64,
-    min_peer_set: u64,
-    allowed_modes: Vec<u8>,
-    batch_size: u32,
-    nonce: [u8; 32],
-    implementation: String,
-}
-
-pub(crate) fn role_code(r: Role) -> u8 {
-    match r {
-        Role::Initiator => 0,
-        Role::Responder => 1,
-    }
-}
-
-pub(crate) fn mode_code(m: Mode) -> u8 {
-    match m {
-        Mode::Intersection => 0,
-        Mode::Cardinality => 1,
-    }
-}
-
-pub(crate) fn reveal_code(r: Reveal) -> u8 {
-    match r {
-        Reveal::Initiator => 0,
-        Reveal::Responder => 1,
-        Reveal::Both => 2,
-    }
-}
-
-fn role_from(c: u8) -> Result<Role, FrameError> {
-    match c {
-        0 => Ok(Role::Initiator),
-        1 => Ok(Role::Responder),
-        _ => Err(malformed("hello", "unknown role")),
-    }
-}
-
-fn mode_from(c: u8) -> Result<Mode, FrameError> {
-    match c {
-        0 => Ok(Mode::Intersection),
-        1 => Ok(Mode::Cardinality),
-        _ => Err(malformed("hello", "unknown mode")),
-    }
-}
-
-fn reveal_from(c: u8) -> Result<Reveal, FrameError> {
-    match c {
-        0 => Ok(Reveal::Initiator),
-        1 => Ok(Reveal::Responder),
-        2 => Ok(Reveal::Both),
-        _ => Err(malformed("hello", "unknown reveal")),
-    }
-}
-
-impl From<&Hello> for HelloWire {
-    fn from(h: &Hello) -> Self {
-        HelloWire {
-            role: role_code(h.role),
-            mode: mode_code(h.mode),
-            reveal: reveal_code(h.reveal),
-            id_types: h.id_types.clone(),
-            profile: h.profile.clone(),
-            set_size: h.set_size,
-            min_peer_set: h.min_peer_set,
-            allowed_modes: h.allowed_modes.iter().map(|&m| mode_code(m)).collect(),
-            batch_size: h.batch_size,
-            nonce: h.nonce,
-            implementation: h.implementation.clone(),
-        }
-    }
-}
-
-impl TryFrom<HelloWire> for Hello {
-    type Error = FrameError;
-
-    fn try_from(w: HelloWire) -> Result<Self, FrameError> {
-        Ok(Hello {
-            role: role_from(w.role)?,
-            mode: mode_from(w.mode)?,
-            reveal: reveal_from(w.reveal)?,
-            id_types: w.id_types,
-            profile: w.profile,
-            set_size: w.set_size,
-            min_peer_set: w.min_peer_set,
-            allowed_modes: w
-                .allowed_modes
-                .into_iter()
-                .map(mode_from)
-                .collect::<Result<_, _>>()?,
-            batch_size: w.batch_size,
-            nonce: w.nonce,
-            implementation: w.implementation,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use blindmatch_psi::{Reveal, Role};
     use proptest::prelude::*;
 
     fn sample_hello() -> Hello {
         Hello {
             role: Role::Initiator,
-            mode: Mode::Intersection,
+            protocol: "ecdh-ristretto255".into(),
+            protocol_params: vec![1],
+            mode: "intersection".into(),
             reveal: Reveal::Both,
             id_types: vec!["phone".into()],
             profile: "phone-cn/v1".into(),
             set_size: 1000,
             min_peer_set: 10,
-            allowed_modes: vec![Mode::Intersection, Mode::Cardinality],
+            allowed_modes: vec!["intersection".into(), "cardinality".into()],
             batch_size: 4096,
             nonce: [7u8; 32],
             implementation: "blindmatch-net/0.1.0".into(),
@@ -772,19 +382,8 @@ mod tests {
             bytes: 1 << 40,
             stream_hash: [9; 32],
         })));
-        round_trip(&Frame::Blinded {
-            batch: 3,
-            points: vec![[1; 32], [2; 32]],
-        });
-        round_trip(&Frame::Blinded {
-            batch: 0,
-            points: vec![],
-        });
-        round_trip(&Frame::Reblinded {
-            batch: 9,
-            width: 10,
-            values: vec![5; 30],
-        });
+        round_trip(&Frame::Protocol(vec![1, 0, 0, 0, 3, 0xCC, 0xDD]));
+        round_trip(&Frame::Protocol(vec![]));
     }
 
     #[test]
@@ -806,28 +405,14 @@ mod tests {
         .encode()
         .unwrap();
         assert_eq!(bytes, [0, 0, 0, 6, 0x02, 0x01, 0x09, 0x02, b'n', b'o']);
-        // Blinded: batch 1, one point.
-        let bytes = Frame::Blinded {
-            batch: 1,
-            points: vec![[0xCC; 32]],
-        }
-        .encode()
-        .unwrap();
-        assert_eq!(&bytes[..9], &[0, 0, 0, 37, 0x10, 0, 0, 0, 1]);
-        // Reblinded: batch 2, width 8, one value.
-        let bytes = Frame::Reblinded {
-            batch: 2,
-            width: 8,
-            values: vec![0xEE; 8],
-        }
-        .encode()
-        .unwrap();
-        assert_eq!(&bytes[..10], &[0, 0, 0, 14, 0x11, 0, 0, 0, 2, 8]);
-        // Hello starts with magic and version 1.
+        // A protocol message: the payload as it is.
+        let bytes = Frame::Protocol(vec![1, 2, 3]).encode().unwrap();
+        assert_eq!(bytes, [0, 0, 0, 4, 0x20, 1, 2, 3]);
+        // Hello starts with magic and version 2.
         let bytes = Frame::Hello(sample_hello()).encode().unwrap();
         assert_eq!(bytes[4], 0x01);
         assert_eq!(&bytes[5..13], &MAGIC);
-        assert_eq!(&bytes[13..15], &[0, 1]);
+        assert_eq!(&bytes[13..15], &[0, 2]);
     }
 
     /// The example frames of docs/protocol.md, byte for byte.
@@ -835,23 +420,36 @@ mod tests {
     fn documented_examples() {
         let hello = Hello {
             role: Role::Initiator,
-            mode: Mode::Intersection,
+            protocol: "ecdh-ristretto255".into(),
+            protocol_params: vec![1],
+            mode: "intersection".into(),
             reveal: Reveal::Both,
             id_types: vec!["phone".into()],
             profile: "p1".into(),
             set_size: 300,
             min_peer_set: 100,
-            allowed_modes: vec![Mode::Intersection, Mode::Cardinality],
+            allowed_modes: vec!["intersection".into(), "cardinality".into()],
             batch_size: 4096,
             nonce: [0x11; 32],
             implementation: "bm".into(),
         };
-        let mut expected = vec![0x00, 0x00, 0x00, 0x43, 0x01];
-        expected.extend_from_slice(&[0x89, 0x42, 0x4D, 0x50, 0x53, 0x49, 0x0D, 0x0A, 0x00, 0x01]);
-        expected.extend_from_slice(&[0x00, 0x00, 0x02]);
+        let mut expected = vec![0x00, 0x00, 0x00, 0x7A, 0x01];
+        expected.extend_from_slice(&[0x89, 0x42, 0x4D, 0x50, 0x53, 0x49, 0x0D, 0x0A, 0x00, 0x02]);
+        expected.push(0x00);
+        expected.push(0x11);
+        expected.extend_from_slice(b"ecdh-ristretto255");
+        expected.extend_from_slice(&[0x01, 0x01]);
+        expected.push(0x0C);
+        expected.extend_from_slice(b"intersection");
+        expected.push(0x02);
         expected.extend_from_slice(&[0x01, 0x05, b'p', b'h', b'o', b'n', b'e']);
         expected.extend_from_slice(&[0x02, b'p', b'1']);
-        expected.extend_from_slice(&[0xAC, 0x02, 0x64, 0x02, 0x00, 0x01, 0x80, 0x20]);
+        expected.extend_from_slice(&[0xAC, 0x02, 0x64]);
+        expected.extend_from_slice(&[0x02, 0x0C]);
+        expected.extend_from_slice(b"intersection");
+        expected.push(0x0B);
+        expected.extend_from_slice(b"cardinality");
+        expected.extend_from_slice(&[0x80, 0x20]);
         expected.extend_from_slice(&[0x11; 32]);
         expected.extend_from_slice(&[0x02, b'b', b'm']);
         assert_eq!(Frame::Hello(hello).encode().unwrap(), expected);
@@ -885,23 +483,12 @@ mod tests {
             decode_frame(&[0, 0, 0, 1, 0x7F]),
             Err(FrameError::UnknownKind { kind: 0x7F })
         );
-        // A blinded payload with a partial point.
-        assert!(matches!(
-            decode_frame(&[0, 0, 0, 6, 0x10, 0, 0, 0, 0, 1]),
-            Err(FrameError::Malformed { .. })
-        ));
-        // Reblinded with width 0, width 33, and a partial value.
-        for body in [
-            vec![0x11, 0, 0, 0, 0, 0],
-            vec![0x11, 0, 0, 0, 0, 33],
-            vec![0x11, 0, 0, 0, 0, 4, 1, 2, 3],
-        ] {
-            let mut f = (body.len() as u32).to_be_bytes().to_vec();
-            f.extend_from_slice(&body);
-            assert!(matches!(
-                decode_frame(&f),
-                Err(FrameError::Malformed { .. })
-            ));
+        // The kinds of version 1's point batches are gone.
+        for old in [0x10, 0x11] {
+            assert_eq!(
+                decode_frame(&[0, 0, 0, 1, old]),
+                Err(FrameError::UnknownKind { kind: old })
+            );
         }
         // Control with trailing bytes.
         let mut accept = Frame::Control(Control::Accept { context: [0; 32] })
@@ -918,6 +505,10 @@ mod tests {
             decode_frame(&[0, 0, 0, 2, 0x02, 0x09]),
             Err(FrameError::Malformed { .. })
         ));
+        // A hello naming too many allowed modes.
+        let mut h = sample_hello();
+        h.allowed_modes = vec!["x".into(); MAX_ALLOWED_MODES + 1];
+        assert!(Frame::Hello(h).encode().is_err());
     }
 
     #[test]
@@ -928,13 +519,20 @@ mod tests {
         assert_eq!(decode_frame(&bad_magic), Err(FrameError::BadMagic));
         // A future version with a body this version cannot parse: the version is named.
         let mut future = good[..15].to_vec();
-        future[14] = 2;
+        future[14] = 3;
         future.extend_from_slice(&[0xFF; 7]);
         let len = (future.len() - 4) as u32;
         future[..4].copy_from_slice(&len.to_be_bytes());
         assert_eq!(
             decode_frame(&future),
-            Err(FrameError::UnsupportedVersion { version: 2 })
+            Err(FrameError::UnsupportedVersion { version: 3 })
+        );
+        // Version 1 peers are named too.
+        let mut v1 = good.clone();
+        v1[14] = 1;
+        assert_eq!(
+            decode_frame(&v1),
+            Err(FrameError::UnsupportedVersion { version: 1 })
         );
         // Trailing bytes after the hello body.
         let mut trailing = good.clone();
@@ -948,23 +546,24 @@ mod tests {
     }
 
     #[test]
+    fn unknown_names_decode_so_they_can_be_refused_by_name() {
+        let mut h = sample_hello();
+        h.protocol = "vole-rr22".into();
+        h.mode = "labelled".into();
+        h.allowed_modes = vec!["labelled".into()];
+        h.id_types = vec!["passport".into()];
+        round_trip(&Frame::Hello(h));
+    }
+
+    #[test]
     fn encoder_refuses_what_the_decoder_would() {
         let mut h = sample_hello();
         h.profile = "p".repeat(MAX_PROFILE_LEN + 1);
         assert!(Frame::Hello(h).encode().is_err());
-        assert!(
-            Frame::Reblinded {
-                batch: 0,
-                width: 0,
-                values: vec![]
-            }
-            .encode()
-            .is_err()
-        );
-        let huge = Frame::Blinded {
-            batch: 0,
-            points: vec![[0; 32]; (MAX_FRAME_LEN as usize) / 32 + 1],
-        };
+        let mut h = sample_hello();
+        h.protocol_params = vec![0; blindmatch_psi::protocol::MAX_PROTOCOL_PARAMS_LEN + 1];
+        assert!(Frame::Hello(h).encode().is_err());
+        let huge = Frame::Protocol(vec![0; MAX_FRAME_LEN as usize]);
         let mut out = vec![1, 2, 3];
         assert!(matches!(
             huge.encode_into(&mut out),
@@ -975,35 +574,49 @@ mod tests {
 
     fn arb_frame() -> impl Strategy<Value = Frame> {
         let hello = (
-            any::<bool>(),
-            any::<bool>(),
+            (
+                any::<bool>(),
+                "[a-z0-9.-]{0,20}",
+                proptest::collection::vec(any::<u8>(), 0..8),
+            ),
+            "[a-z]{0,12}",
             0u8..3,
             proptest::collection::vec("[a-z]{1,10}", 0..4),
             "[ -~]{0,40}",
-            any::<u64>(),
-            any::<u64>(),
+            (any::<u64>(), any::<u64>()),
+            proptest::collection::vec("[a-z]{1,12}", 0..3),
             any::<u32>(),
             any::<[u8; 32]>(),
         )
-            .prop_map(|(r, m, rv, id_types, profile, s, min, b, nonce)| {
-                Frame::Hello(Hello {
-                    role: if r { Role::Initiator } else { Role::Responder },
-                    mode: if m {
-                        Mode::Intersection
-                    } else {
-                        Mode::Cardinality
-                    },
-                    reveal: reveal_from(rv).unwrap(),
+            .prop_map(
+                |(
+                    (r, protocol, params),
+                    mode,
+                    rv,
                     id_types,
                     profile,
-                    set_size: s,
-                    min_peer_set: min,
-                    allowed_modes: vec![Mode::Cardinality],
-                    batch_size: b,
+                    (s, min),
+                    allowed,
+                    b,
                     nonce,
-                    implementation: "x".into(),
-                })
-            });
+                )| {
+                    Frame::Hello(Hello {
+                        role: if r { Role::Initiator } else { Role::Responder },
+                        protocol,
+                        protocol_params: params,
+                        mode,
+                        reveal: hello::reveal_from(rv).unwrap(),
+                        id_types,
+                        profile,
+                        set_size: s,
+                        min_peer_set: min,
+                        allowed_modes: allowed,
+                        batch_size: b,
+                        nonce,
+                        implementation: "x".into(),
+                    })
+                },
+            );
         prop_oneof![
             hello,
             any::<[u8; 32]>().prop_map(|c| Frame::Control(Control::Accept { context: c })),
@@ -1018,20 +631,7 @@ mod tests {
                     stream_hash: h,
                 }))
             }),
-            (
-                any::<u32>(),
-                proptest::collection::vec(any::<[u8; 32]>(), 0..20)
-            )
-                .prop_map(|(batch, points)| Frame::Blinded { batch, points }),
-            (any::<u32>(), 1u8..=32, 0usize..20).prop_flat_map(|(batch, width, n)| {
-                proptest::collection::vec(any::<u8>(), n * usize::from(width)).prop_map(
-                    move |values| Frame::Reblinded {
-                        batch,
-                        width,
-                        values,
-                    },
-                )
-            }),
+            proptest::collection::vec(any::<u8>(), 0..200).prop_map(Frame::Protocol),
         ]
     }
 

@@ -143,13 +143,34 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         self.writes = Some(writes);
     }
 
-    /// Reads the next frame; with `keep_raw`, also returns its bytes (for hashing the
-    /// hellos into the session context).
-    pub(crate) async fn read_frame(
+    /// Reads the next frame.
+    pub(crate) async fn read_frame(&mut self, phase: &'static str) -> Result<Frame, NetError> {
+        let (frame, used) = self.next_frame(phase).await?;
+        self.consume(used);
+        Ok(frame)
+    }
+
+    /// Reads the next frame and returns its bytes too (the hellos are hashed into the
+    /// session context).
+    pub(crate) async fn read_frame_raw(
         &mut self,
         phase: &'static str,
-        keep_raw: bool,
-    ) -> Result<(Frame, Option<Vec<u8>>), NetError> {
+    ) -> Result<(Frame, Vec<u8>), NetError> {
+        let (frame, used) = self.next_frame(phase).await?;
+        let raw = self
+            .buf
+            .get(self.pos..self.pos + used)
+            .ok_or(NetError::Internal {
+                what: "a decoded frame is not in the read buffer",
+            })?
+            .to_vec();
+        self.consume(used);
+        Ok((frame, raw))
+    }
+
+    /// Decodes the next frame and records it in the log; its `used` bytes stay at the
+    /// front of the buffer until the caller consumes them.
+    async fn next_frame(&mut self, phase: &'static str) -> Result<(Frame, usize), NetError> {
         loop {
             let pending = self.buf.get(self.pos..).unwrap_or_default();
             match decode_frame_limited(pending, self.max_frame_len) {
@@ -159,9 +180,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                         self.before_last_control = Some(self.log.clone());
                     }
                     self.log.record(raw);
-                    let kept = keep_raw.then(|| raw.to_vec());
-                    self.consume(used);
-                    return Ok((frame, kept));
+                    return Ok((frame, used));
                 }
                 Ok(None) => {}
                 Err(source) => return Err(NetError::Frame { phase, source }),
@@ -255,13 +274,12 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         }
     }
 
-    /// Encodes and writes one frame, flushed; returns its bytes when `keep_raw`.
+    /// Encodes and writes one frame, flushed.
     pub(crate) async fn write_frame(
         &mut self,
         frame: &Frame,
         phase: &'static str,
-        keep_raw: bool,
-    ) -> Result<Option<Vec<u8>>, NetError> {
+    ) -> Result<(), NetError> {
         self.scratch.clear();
         frame
             .encode_into(&mut self.scratch)
@@ -281,7 +299,18 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
             .map_err(|e| stream_error(e, phase, None))?;
         self.activity.touch();
         self.log.record(&self.scratch);
-        Ok(keep_raw.then(|| self.scratch.clone()))
+        Ok(())
+    }
+
+    /// [`FrameWriter::write_frame`], returning the frame's bytes (the hellos are
+    /// hashed into the session context).
+    pub(crate) async fn write_frame_raw(
+        &mut self,
+        frame: &Frame,
+        phase: &'static str,
+    ) -> Result<Vec<u8>, NetError> {
+        self.write_frame(frame, phase).await?;
+        Ok(self.scratch.clone())
     }
 
     /// When this writer last got a frame out, for [`FrameReader::watch_writes`].

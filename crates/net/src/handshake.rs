@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, Reveal, Role, comparison_len};
+use blindmatch_psi::protocol::{MAX_PROTOCOL_PARAMS_LEN, valid_protocol_id};
+use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, ProtocolSetup, Reveal, Role};
 use rand::TryRng;
 use rand::rngs::SysRng;
 use sha2::{Digest, Sha256};
@@ -88,6 +89,10 @@ pub struct SessionParams {
     pub batch_size: u32,
     /// What this side refuses.
     pub policy: Policy,
+    /// Identifier type names this side knows; a peer naming another is refused as
+    /// unsupported, by name. Empty: any well-formed name (then only the comparison
+    /// with our own types applies).
+    pub supported_id_types: Vec<String>,
 }
 
 impl SessionParams {
@@ -101,6 +106,7 @@ impl SessionParams {
             profile,
             batch_size: blindmatch_psi::DEFAULT_BATCH_SIZE,
             policy: Policy::default(),
+            supported_id_types: Vec::new(),
         }
     }
 
@@ -111,7 +117,7 @@ impl SessionParams {
     /// [`NetError::InvalidConfig`] naming the problem.
     pub fn validate(
         &self,
-        set: &blindmatch_psi::PreparedSet,
+        protocol: &dyn ProtocolSetup,
         options: &SessionOptions,
     ) -> Result<(), NetError> {
         let bad = |reason: String| Err(NetError::InvalidConfig { reason });
@@ -140,7 +146,15 @@ impl SessionParams {
                 "the profile string is longer than {MAX_PROFILE_LEN} bytes"
             ));
         }
-        if let Some(t) = set
+        if !valid_protocol_id(protocol.id()) {
+            return bad(format!("invalid protocol name {:?}", protocol.id()));
+        }
+        if protocol.params().len() > MAX_PROTOCOL_PARAMS_LEN {
+            return bad(format!(
+                "the protocol parameters are longer than {MAX_PROTOCOL_PARAMS_LEN} bytes"
+            ));
+        }
+        if let Some(t) = protocol
             .identifier_types()
             .iter()
             .find(|t| !self.id_types.contains(t))
@@ -154,7 +168,8 @@ impl SessionParams {
                 "frame limit must be within {MIN_FRAME_LEN}..={MAX_FRAME_LEN} bytes"
             ));
         }
-        let biggest = blindmatch_psi::Message::max_encoded_len(self.batch_size) as u64;
+        // The frame holds the kind byte and the protocol's message.
+        let biggest = protocol.max_message_len(self.batch_size) as u64 + 1;
         if biggest > u64::from(options.max_frame_len) {
             return bad(format!(
                 "batch size {} needs frames of {biggest} bytes, above the frame limit of {}",
@@ -165,16 +180,35 @@ impl SessionParams {
     }
 }
 
+/// What our protocol puts into the hello, taken from its setup once so that every
+/// connection the listener tries can use it.
+#[derive(Debug, Clone)]
+pub(crate) struct Offer {
+    pub(crate) protocol: &'static str,
+    pub(crate) params: Vec<u8>,
+    pub(crate) declared_size: u64,
+}
+
+impl Offer {
+    pub(crate) fn of(setup: &dyn ProtocolSetup) -> Offer {
+        Offer {
+            protocol: setup.id(),
+            params: setup.params(),
+            declared_size: setup.declared_size(),
+        }
+    }
+}
+
 /// What both sides agreed.
 #[derive(Debug, Clone)]
 pub(crate) struct Agreed {
     pub(crate) role: Role,
+    pub(crate) protocol: String,
     pub(crate) mode: Mode,
     pub(crate) reveal: Reveal,
     pub(crate) batch_size: u32,
     pub(crate) local_size: u64,
     pub(crate) peer_size: u64,
-    pub(crate) comparison_len: usize,
     pub(crate) context: [u8; 32],
     pub(crate) session_id: String,
     pub(crate) peer_implementation: String,
@@ -198,7 +232,7 @@ pub(crate) async fn handshake<R, W>(
     writer: &mut FrameWriter<W>,
     role: Role,
     params: &SessionParams,
-    local_size: u64,
+    offer: &Offer,
     grace: Duration,
 ) -> Result<Agreed, HandshakeFailure>
 where
@@ -214,15 +248,23 @@ where
             },
             fatal: true,
         })?;
+    let local_size = offer.declared_size;
     let ours = Hello {
         role,
-        mode: params.mode,
+        protocol: offer.protocol.to_owned(),
+        protocol_params: offer.params.clone(),
+        mode: params.mode.name().to_owned(),
         reveal: params.reveal,
         id_types: params.id_types.clone(),
         profile: params.profile.clone(),
         set_size: local_size,
         min_peer_set: params.policy.min_peer_set,
-        allowed_modes: params.policy.allowed_modes.clone(),
+        allowed_modes: params
+            .policy
+            .allowed_modes
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect(),
         batch_size: params.batch_size,
         nonce,
         implementation: IMPLEMENTATION.to_owned(),
@@ -232,12 +274,11 @@ where
         fatal: false,
     };
     let our_raw = writer
-        .write_frame(&Frame::Hello(ours.clone()), PHASE, true)
+        .write_frame_raw(&Frame::Hello(ours.clone()), PHASE)
         .await
-        .map_err(stranger)?
-        .unwrap_or_default();
+        .map_err(stranger)?;
 
-    let (frame, peer_raw) = match reader.read_frame(PHASE, true).await {
+    let (frame, peer_raw) = match reader.read_frame_raw(PHASE).await {
         Ok(x) => x,
         Err(NetError::Frame {
             source: FrameError::UnsupportedVersion { version },
@@ -277,9 +318,7 @@ where
             return Err(stranger(error));
         }
     };
-    let peer_raw = peer_raw.unwrap_or_default();
-
-    if let Err(error) = check_peer(&ours, &peer, &params.policy) {
+    if let Err(error) = check_peer(&ours, &peer, params) {
         send_abort(writer, reader, &error, grace).await;
         return Err(HandshakeFailure { error, fatal: true });
     }
@@ -290,11 +329,11 @@ where
     };
     let context = session_context(first, second);
     writer
-        .write_frame(&Frame::Control(Control::Accept { context }), PHASE, false)
+        .write_frame(&Frame::Control(Control::Accept { context }), PHASE)
         .await
         .map_err(stranger)?;
 
-    let (frame, _) = reader.read_frame(PHASE, false).await.map_err(stranger)?;
+    let frame = reader.read_frame(PHASE).await.map_err(stranger)?;
     match frame {
         Frame::Control(Control::Accept { context: theirs }) => {
             if !bool::from(theirs.ct_eq(&context)) {
@@ -325,12 +364,12 @@ where
     let batch_size = ours.batch_size.min(peer.batch_size);
     Ok(Agreed {
         role,
-        mode: ours.mode,
+        protocol: ours.protocol,
+        mode: params.mode,
         reveal: ours.reveal,
         batch_size,
         local_size,
         peer_size: peer.set_size,
-        comparison_len: comparison_len(local_size, peer.set_size),
         context,
         session_id: session_id(&context),
         peer_implementation: sanitize(&peer.implementation),
@@ -340,8 +379,13 @@ where
     })
 }
 
-/// Compares the peer's hello with ours and our policy; the first disagreement wins.
-pub(crate) fn check_peer(ours: &Hello, peer: &Hello, policy: &Policy) -> Result<(), NetError> {
+/// Compares the peer's hello with ours and our settings; the first disagreement wins.
+pub(crate) fn check_peer(
+    ours: &Hello,
+    peer: &Hello,
+    params: &SessionParams,
+) -> Result<(), NetError> {
+    let policy = &params.policy;
     if peer.role == ours.role {
         return Err(NetError::RoleConflict {
             role: match ours.role {
@@ -350,16 +394,35 @@ pub(crate) fn check_peer(ours: &Hello, peer: &Hello, policy: &Policy) -> Result<
             },
         });
     }
-    if !policy.allowed_modes.contains(&peer.mode) {
+    if peer.protocol != ours.protocol {
+        return Err(NetError::Unsupported {
+            what: "PSI protocol",
+            name: sanitize(&peer.protocol),
+            ours: ours.protocol.clone(),
+        });
+    }
+    if peer.protocol_params != ours.protocol_params {
+        return Err(NetError::ProtocolParamsMismatch {
+            protocol: ours.protocol.clone(),
+        });
+    }
+    let Some(peer_mode) = Mode::from_name(&peer.mode) else {
+        return Err(NetError::Unsupported {
+            what: "mode",
+            name: sanitize(&peer.mode),
+            ours: params.mode.name().to_owned(),
+        });
+    };
+    if !policy.allowed_modes.contains(&peer_mode) {
         return Err(NetError::ModeNotAllowed {
-            peer: peer.mode,
+            peer: peer_mode,
             allowed: policy.allowed_modes.clone(),
         });
     }
-    if peer.mode != ours.mode {
+    if peer_mode != params.mode {
         return Err(NetError::ModeMismatch {
-            local: ours.mode,
-            peer: peer.mode,
+            local: params.mode,
+            peer: peer_mode,
         });
     }
     if peer.reveal != ours.reveal {
@@ -370,6 +433,15 @@ pub(crate) fn check_peer(ours: &Hello, peer: &Hello, policy: &Policy) -> Result<
     }
     let a = sorted_types(&ours.id_types);
     let b = sorted_types(&peer.id_types);
+    if !params.supported_id_types.is_empty()
+        && let Some(unknown) = b.iter().find(|t| !params.supported_id_types.contains(t))
+    {
+        return Err(NetError::Unsupported {
+            what: "identifier type",
+            name: sanitize(unknown),
+            ours: a.join(","),
+        });
+    }
     if a != b {
         return Err(NetError::IdTypeMismatch {
             local: a,
@@ -448,7 +520,7 @@ pub(crate) async fn send_abort<R, W>(
     W: AsyncWrite + Unpin,
 {
     let frame = abort_frame(error);
-    let sent = tokio::time::timeout(grace, writer.write_frame(&frame, "abort", false)).await;
+    let sent = tokio::time::timeout(grace, writer.write_frame(&frame, "abort")).await;
     if matches!(sent, Ok(Ok(_))) {
         tracing::debug!(code = %error.abort_code(), "abort sent to the peer");
     }
@@ -491,13 +563,15 @@ mod tests {
     fn hello(role: Role) -> Hello {
         Hello {
             role,
-            mode: Mode::Intersection,
+            protocol: "test-proto".into(),
+            protocol_params: vec![7],
+            mode: "intersection".into(),
             reveal: Reveal::Both,
             id_types: vec!["phone".into(), "email".into()],
             profile: "p1".into(),
             set_size: 100,
             min_peer_set: 0,
-            allowed_modes: vec![Mode::Intersection],
+            allowed_modes: vec!["intersection".into()],
             batch_size: 64,
             nonce: [0; 32],
             implementation: "x".into(),
@@ -507,13 +581,19 @@ mod tests {
     #[test]
     fn agreement_and_each_refusal() {
         let ours = hello(Role::Initiator);
-        let policy = Policy {
+        let mut params = SessionParams::new(
+            Mode::Intersection,
+            Reveal::Both,
+            vec!["phone".into(), "email".into()],
+            "p1".into(),
+        );
+        params.policy = Policy {
             min_peer_set: 50,
             allowed_modes: vec![Mode::Intersection],
         };
         let mut peer = hello(Role::Responder);
         peer.id_types.reverse();
-        assert!(check_peer(&ours, &peer, &policy).is_ok());
+        assert!(check_peer(&ours, &peer, &params).is_ok());
 
         type Change = Box<dyn Fn(&mut Hello)>;
         type Expect = fn(&NetError) -> bool;
@@ -521,7 +601,18 @@ mod tests {
             (Box::new(|h| h.role = Role::Initiator), |e| {
                 matches!(e, NetError::RoleConflict { .. })
             }),
-            (Box::new(|h| h.mode = Mode::Cardinality), |e| {
+            (
+                Box::new(|h| h.protocol = "vole-rr22".into()),
+                |e| matches!(e, NetError::Unsupported { what: "PSI protocol", name, .. } if name == "vole-rr22"),
+            ),
+            (Box::new(|h| h.protocol_params = vec![8]), |e| {
+                matches!(e, NetError::ProtocolParamsMismatch { .. })
+            }),
+            (
+                Box::new(|h| h.mode = "labelled".into()),
+                |e| matches!(e, NetError::Unsupported { what: "mode", name, .. } if name == "labelled"),
+            ),
+            (Box::new(|h| h.mode = "cardinality".into()), |e| {
                 matches!(e, NetError::ModeNotAllowed { .. })
             }),
             (Box::new(|h| h.reveal = Reveal::Initiator), |e| {
@@ -552,17 +643,36 @@ mod tests {
         for (i, (change, expect)) in cases.iter().enumerate() {
             let mut p = peer.clone();
             change(&mut p);
-            let err = check_peer(&ours, &p, &policy).unwrap_err();
+            let err = check_peer(&ours, &p, &params).unwrap_err();
             assert!(expect(&err), "case {i}: {err}");
         }
         // A mode both allow but that differs is a mismatch.
-        let wide = Policy::default();
+        let mut wide = params.clone();
+        wide.policy = Policy::default();
         let mut p = peer.clone();
-        p.mode = Mode::Cardinality;
+        p.mode = "cardinality".into();
         assert!(matches!(
             check_peer(&ours, &p, &wide),
             Err(NetError::ModeMismatch { .. })
         ));
+        // An identifier type a newer peer knows and we do not is named as unsupported,
+        // when we say which types we know; otherwise it is a plain mismatch.
+        let mut p = peer.clone();
+        p.id_types = vec!["phone".into(), "passport".into()];
+        assert!(matches!(
+            check_peer(&ours, &p, &params),
+            Err(NetError::IdTypeMismatch { .. })
+        ));
+        let mut knowing = params.clone();
+        knowing.supported_id_types = vec!["phone".into(), "email".into()];
+        assert!(matches!(
+            check_peer(&ours, &p, &knowing),
+            Err(NetError::Unsupported { what: "identifier type", name, .. }) if name == "passport"
+        ));
+        // Unsupported refusals are refusals, carried to the peer with their own code.
+        let err = check_peer(&ours, &p, &knowing).unwrap_err();
+        assert!(err.is_refusal());
+        assert_eq!(err.abort_code(), crate::AbortCode::Unsupported);
     }
 
     #[test]

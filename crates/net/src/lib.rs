@@ -20,10 +20,16 @@ pub use handshake::{
 pub use identity::{Identity, IdentityPaths, MAX_IDENTITY_NAME_LEN};
 pub use listener::{Listener, connect};
 pub use session::{
-    ConnectionInfo, Event, EventSink, SessionOptions, SessionReport, Stage, TRANSCRIPT_LABEL,
-    Timings, Traffic, run_session,
+    ConnectionInfo, Event, EventSink, SessionOptions, SessionReport, TRANSCRIPT_LABEL, Timings,
+    Traffic, run_session,
 };
 pub use tls::{PeerAuth, TlsEstablished, TlsSettings, Transport, tls_accept, tls_connect};
 
-/// The PSI types a caller needs, re-exported so that it uses the same version.
-pub use blindmatch_psi::{Match, MatchId, MatchResult, Mode, Outcome, PreparedSet, Reveal, Role};
+/// The protocol-neutral PSI types a caller needs, re-exported so that it uses the
+/// same version. The session is written against [`ProtocolSetup`] only and never
+/// names a particular protocol; callers pick one from `blindmatch-psi` (e.g.
+/// `blindmatch_psi::EcdhSetup`).
+pub use blindmatch_psi::{
+    Match, MatchId, MatchResult, Mode, Outcome, PreparedSet, Protocol, ProtocolSetup, Reveal, Role,
+    Stage,
+};

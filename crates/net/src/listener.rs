@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use blindmatch_psi::{PreparedSet, Role};
+use blindmatch_psi::{ProtocolSetup, Role};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::framed::{CountingStream, FrameReader, FrameWriter};
-use crate::handshake::{self, HandshakeFailure, SessionParams};
+use crate::handshake::{self, HandshakeFailure, Offer, SessionParams};
 use crate::session::{Established, run_established};
 use crate::{
     ConnectionInfo, Event, NetError, SessionOptions, SessionReport, Transport, run_session,
@@ -94,18 +94,18 @@ impl Listener {
     pub async fn run_session(
         &self,
         params: &SessionParams,
-        set: PreparedSet,
+        protocol: Box<dyn ProtocolSetup>,
         options: &SessionOptions,
         wait_timeout: Duration,
     ) -> Result<SessionReport, NetError> {
-        params.validate(&set, options)?;
+        params.validate(protocol.as_ref(), options)?;
         options.emit(Event::Listening {
             addr: self.local_addr,
         });
         tracing::info!(addr = %self.local_addr, "waiting for the partner");
         let deadline = tokio::time::Instant::now() + wait_timeout;
         let params = Arc::new(params.clone());
-        let local_size = set.declared_size();
+        let offer = Offer::of(protocol.as_ref());
         let mut pending: JoinSet<(SocketAddr, Result<Candidate, HandshakeFailure>)> =
             JoinSet::new();
         let mut rejected = 0u32;
@@ -142,7 +142,7 @@ impl Listener {
                             peer_addr,
                             self.transport.clone(),
                             Arc::clone(&params),
-                            local_size,
+                            offer.clone(),
                             options.clone(),
                         );
                         pending.spawn(async move { (peer_addr, task.await) });
@@ -172,7 +172,7 @@ impl Listener {
             peer_addr: winner.info.peer_addr,
             peer_fingerprint: winner.info.peer_fingerprint,
         });
-        run_established(winner.established, set, options, winner.info).await
+        run_established(winner.established, protocol, options, winner.info).await
     }
 }
 
@@ -183,7 +183,7 @@ async fn candidate(
     peer_addr: SocketAddr,
     transport: Transport,
     params: Arc<SessionParams>,
-    local_size: u64,
+    offer: Offer,
     options: SessionOptions,
 ) -> Result<Candidate, HandshakeFailure> {
     let started = Instant::now();
@@ -221,7 +221,7 @@ async fn candidate(
             &mut writer,
             Role::Responder,
             &params,
-            local_size,
+            &offer,
             options.grace(),
         )
         .await?;
@@ -266,11 +266,11 @@ pub async fn connect(
     addr: &str,
     transport: &Transport,
     params: &SessionParams,
-    set: PreparedSet,
+    protocol: Box<dyn ProtocolSetup>,
     options: &SessionOptions,
     connect_timeout: Duration,
 ) -> Result<SessionReport, NetError> {
-    params.validate(&set, options)?;
+    params.validate(protocol.as_ref(), options)?;
     let started = Instant::now();
     let deadline = started + connect_timeout;
     let (tcp, peer_addr) = dial(addr, deadline).await?;
@@ -298,7 +298,7 @@ pub async fn connect(
                 wire: Some(wire),
                 connect_time: started.elapsed(),
             };
-            run_session(est.stream, Role::Initiator, params, set, options, info).await
+            run_session(est.stream, Role::Initiator, params, protocol, options, info).await
         }
         Transport::InsecurePlaintextForTesting => {
             options.emit(Event::Connected {
@@ -311,7 +311,7 @@ pub async fn connect(
                 connect_time: started.elapsed(),
                 ..ConnectionInfo::default()
             };
-            run_session(counting, Role::Initiator, params, set, options, info).await
+            run_session(counting, Role::Initiator, params, protocol, options, info).await
         }
     }
 }

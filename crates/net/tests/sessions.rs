@@ -11,11 +11,22 @@ use std::time::Duration;
 use blindmatch_net::frame::{Control, Frame, Hello};
 use blindmatch_net::{
     AbortCode, Event, Fingerprint, Identity, Listener, MatchResult, Mode, NetError, PeerAuth,
-    Policy, PreparedSet, Reveal, Role, SessionOptions, SessionParams, SessionReport, Stage,
-    TlsSettings, Transport, connect, decode_frame, session_context,
+    Policy, PreparedSet, ProtocolSetup, Reveal, Role, SessionOptions, SessionParams, SessionReport,
+    Stage, TlsSettings, Transport, connect, decode_frame, session_context,
 };
+use blindmatch_psi::{ECDH_PARAMS, ECDH_PROTOCOL_ID, EcdhSetup, Message, PsiError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The ECDH protocol over a set, as the session takes it.
+fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
+    Box::new(EcdhSetup::new(set))
+}
+
+/// An ECDH `Blinded` batch as a protocol frame.
+fn blinded(batch: u32, points: Vec<[u8; 32]>) -> Frame {
+    Frame::Protocol(Message::Blinded { batch, points }.encode())
+}
 
 const TEST_LIMIT: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(20);
@@ -114,14 +125,19 @@ async fn pair(
     let addr = listener.local_addr().to_string();
     let serve = tokio::spawn(async move {
         listener
-            .run_session(&listener_params, listener_set, &listener_options, WAIT)
+            .run_session(
+                &listener_params,
+                ecdh(listener_set),
+                &listener_options,
+                WAIT,
+            )
             .await
     });
     let dialled = connect(
         &addr,
         &connector_transport,
         &connector_params,
-        connector_set,
+        ecdh(connector_set),
         &quick_options(),
         WAIT,
     )
@@ -344,7 +360,7 @@ async fn wrong_pinned_fingerprint_is_refused_naming_both() {
         let pl = p.clone();
         let serve = tokio::spawn(async move {
             listener
-                .run_session(&pl, prepared(&rows(0..50, &[])), &options, WAIT)
+                .run_session(&pl, ecdh(prepared(&rows(0..50, &[]))), &options, WAIT)
                 .await
         });
 
@@ -357,7 +373,7 @@ async fn wrong_pinned_fingerprint_is_refused_naming_both() {
             &addr2,
             &pinned_wrong,
             &p,
-            prepared(&rows(0..50, &[])),
+            ecdh(prepared(&rows(0..50, &[]))),
             &quick_options(),
             WAIT,
         )
@@ -390,7 +406,7 @@ async fn wrong_pinned_fingerprint_is_refused_naming_both() {
             &addr2,
             &eve,
             &p,
-            prepared(&rows(0..50, &[])),
+            ecdh(prepared(&rows(0..50, &[]))),
             &quick_options(),
             WAIT,
         )
@@ -406,7 +422,7 @@ async fn wrong_pinned_fingerprint_is_refused_naming_both() {
             &addr2,
             &real_connector,
             &p,
-            prepared(&rows(25..60, &[])),
+            ecdh(prepared(&rows(25..60, &[]))),
             &quick_options(),
             WAIT,
         )
@@ -449,7 +465,7 @@ async fn listener_wait_timeout_names_the_last_refusal() {
             listener
                 .run_session(
                     &pl,
-                    prepared(&rows(0..10, &[])),
+                    ecdh(prepared(&rows(0..10, &[]))),
                     &quick_options(),
                     Duration::from_secs(3),
                 )
@@ -464,7 +480,7 @@ async fn listener_wait_timeout_names_the_last_refusal() {
             &addr,
             &t,
             &p,
-            prepared(&rows(0..10, &[])),
+            ecdh(prepared(&rows(0..10, &[]))),
             &quick_options(),
             WAIT,
         )
@@ -612,13 +628,15 @@ async fn scripted_peer(addr: &str, set_size: u64) -> TcpStream {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let hello = Hello {
         role: Role::Initiator,
-        mode: Mode::Intersection,
+        protocol: ECDH_PROTOCOL_ID.into(),
+        protocol_params: ECDH_PARAMS.to_vec(),
+        mode: "intersection".into(),
         reveal: Reveal::Both,
         id_types: vec!["phone".into()],
         profile: "phone-cn/v1".into(),
         set_size,
         min_peer_set: 0,
-        allowed_modes: vec![Mode::Intersection],
+        allowed_modes: vec!["intersection".into()],
         batch_size: 64,
         nonce: [1; 32],
         implementation: "scripted".into(),
@@ -663,7 +681,8 @@ async fn serve_plain(
         .unwrap();
     let addr = listener.local_addr().to_string();
     let p = params(Mode::Intersection, Reveal::Both);
-    let handle = tokio::spawn(async move { listener.run_session(&p, set, &options, WAIT).await });
+    let handle =
+        tokio::spawn(async move { listener.run_session(&p, ecdh(set), &options, WAIT).await });
     (addr, handle)
 }
 
@@ -673,10 +692,7 @@ async fn peer_disconnecting_mid_session_is_an_error_not_a_hang() {
         let (addr, serve) = serve_plain(prepared(&rows(0..300, &[])), quick_options()).await;
         let mut tcp = scripted_peer(&addr, 300).await;
         // One valid-looking batch, then gone.
-        let batch = Frame::Blinded {
-            batch: 0,
-            points: vec![[0u8; 32]; 64],
-        };
+        let batch = blinded(0, vec![[0u8; 32]; 64]);
         let _ = tcp.write_all(&batch.encode().unwrap()[..100]).await;
         drop(tcp);
         let err = serve.await.unwrap().unwrap_err();
@@ -697,7 +713,7 @@ async fn real_connector_killed_mid_session_is_an_error() {
                 &addr,
                 &Transport::InsecurePlaintextForTesting,
                 &p,
-                prepared(&rows(0..3000, &[])),
+                ecdh(prepared(&rows(0..3000, &[]))),
                 &quick_options(),
                 WAIT,
             )
@@ -739,10 +755,7 @@ async fn bad_points_are_a_typed_error_and_the_peer_hears_why() {
         let (addr, serve) = serve_plain(prepared(&rows(0..100, &[])), quick_options()).await;
         let mut tcp = scripted_peer(&addr, 100).await;
         // 0xFF… is not a canonical ristretto255 encoding.
-        let batch = Frame::Blinded {
-            batch: 0,
-            points: vec![[0xFF; 32]; 64],
-        };
+        let batch = blinded(0, vec![[0xFF; 32]; 64]);
         tcp.write_all(&batch.encode().unwrap()).await.unwrap();
         let err = serve.await.unwrap().unwrap_err();
         assert!(matches!(err, NetError::Psi { .. }), "{err}");
@@ -771,13 +784,19 @@ async fn more_items_than_declared_are_refused() {
         let (addr, serve) = serve_plain(prepared(&rows(0..100, &[])), quick_options()).await;
         // Declares 10 items, then sends a batch of 64.
         let mut tcp = scripted_peer(&addr, 10).await;
-        let batch = Frame::Blinded {
-            batch: 0,
-            points: vec![[0u8; 32]; 64],
-        };
+        let batch = blinded(0, vec![[0u8; 32]; 64]);
         tcp.write_all(&batch.encode().unwrap()).await.unwrap();
         let err = serve.await.unwrap().unwrap_err();
-        assert!(matches!(err, NetError::BatchOutOfBounds { .. }), "{err}");
+        // The protocol refuses the batch: it holds more than the 10 declared items.
+        assert!(
+            matches!(
+                err,
+                NetError::Psi {
+                    source: PsiError::WrongBatchLength { .. }
+                }
+            ),
+            "{err}"
+        );
     })
     .await
     .unwrap();
@@ -803,7 +822,7 @@ async fn silent_peer_times_out() {
             &addr,
             &Transport::InsecurePlaintextForTesting,
             &params(Mode::Intersection, Reveal::Both),
-            prepared(&rows(0..10, &[])),
+            ecdh(prepared(&rows(0..10, &[]))),
             &options,
             WAIT,
         )
@@ -844,7 +863,7 @@ async fn listener_survives_strangers_and_completes_with_the_partner() {
             let pl = p.clone();
             let serve = tokio::spawn(async move {
                 listener
-                    .run_session(&pl, prepared(&rows(0..200, &[])), &options, WAIT)
+                    .run_session(&pl, ecdh(prepared(&rows(0..200, &[]))), &options, WAIT)
                     .await
             });
             // Garbage (an HTTP request: its first bytes read as a huge length).
@@ -886,7 +905,7 @@ async fn listener_survives_strangers_and_completes_with_the_partner() {
                 &addr,
                 &ct,
                 &p,
-                prepared(&rows(100..300, &[])),
+                ecdh(prepared(&rows(100..300, &[]))),
                 &quick_options(),
                 WAIT,
             )
@@ -951,7 +970,12 @@ async fn ca_file_authentication_works_and_refuses_outsiders() {
         let pl = p.clone();
         let serve = tokio::spawn(async move {
             listener
-                .run_session(&pl, prepared(&rows(0..40, &[])), &quick_options(), WAIT)
+                .run_session(
+                    &pl,
+                    ecdh(prepared(&rows(0..40, &[]))),
+                    &quick_options(),
+                    WAIT,
+                )
                 .await
         });
         // A self-signed outsider is refused by the listener; it keeps waiting.
@@ -964,7 +988,7 @@ async fn ca_file_authentication_works_and_refuses_outsiders() {
                 &addr,
                 &outsider,
                 &p,
-                prepared(&rows(0..40, &[])),
+                ecdh(prepared(&rows(0..40, &[]))),
                 &quick_options(),
                 WAIT
             )
@@ -980,7 +1004,7 @@ async fn ca_file_authentication_works_and_refuses_outsiders() {
             &addr,
             &wrong_name,
             &p,
-            prepared(&rows(0..40, &[])),
+            ecdh(prepared(&rows(0..40, &[]))),
             &quick_options(),
             WAIT,
         )
@@ -999,7 +1023,7 @@ async fn ca_file_authentication_works_and_refuses_outsiders() {
             &addr,
             &good,
             &p,
-            prepared(&rows(30..60, &[])),
+            ecdh(prepared(&rows(30..60, &[]))),
             &quick_options(),
             WAIT,
         )
@@ -1098,12 +1122,12 @@ async fn a_busy_peer_is_not_a_silent_peer() {
             let addr = listener.local_addr().to_string();
             let (lp, lo, lset) = (params(mode, reveal), options.clone(), prepared(&big));
             let serve =
-                tokio::spawn(async move { listener.run_session(&lp, lset, &lo, WAIT).await });
+                tokio::spawn(async move { listener.run_session(&lp, ecdh(lset), &lo, WAIT).await });
             let c = connect(
                 &addr,
                 &Transport::InsecurePlaintextForTesting,
                 &params(mode, reveal),
-                prepared(&small),
+                ecdh(prepared(&small)),
                 &options,
                 WAIT,
             )

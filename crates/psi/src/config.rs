@@ -58,6 +58,26 @@ pub enum Mode {
     Cardinality,
 }
 
+impl Mode {
+    /// Every mode this version runs.
+    pub const ALL: [Mode; 2] = [Mode::Intersection, Mode::Cardinality];
+
+    /// The mode's name on the wire and in receipts (`intersection`, `cardinality`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Intersection => "intersection",
+            Mode::Cardinality => "cardinality",
+        }
+    }
+
+    /// The mode of a name, `None` for a name this version does not know.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
 /// Which roles learn the result; the other learns only the two set sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
