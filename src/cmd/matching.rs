@@ -23,10 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use blindmatch_net::{
-    Event, EventSink, Fingerprint, Identity, Learner, Listener, Match, MatchResult, Mode, NetError,
-    PeerAuth, Policy, PreparedSet, Reveal, Role, SessionOptions, SessionParams, SessionReport,
-    Stage, TlsSettings, Transport,
+    AbortCode, Event, EventSink, Fingerprint, Identity, Learner, Listener, Match, MatchResult,
+    Mode, NetError, PeerAuth, Policy, PreparedSet, Reveal, Role, SessionOptions, SessionParams,
+    SessionReport, Stage, TlsSettings, Transport,
 };
+use blindmatch_psi::{EcdhSetup, ProtocolSetup};
 use blindmatch_token::{IdType, Profile, Rejection};
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -360,6 +361,8 @@ impl PartyConfig {
             min_peer_set: self.min_peer_set,
             ..Policy::default()
         };
+        // A newer partner's identifier type is then refused by name as unsupported.
+        params.supported_id_types = IdType::ALL.iter().map(|t| t.as_str().to_owned()).collect();
         params
     }
 
@@ -867,7 +870,7 @@ impl Endpoint {
         match self {
             Endpoint::Listening(listener) => {
                 listener
-                    .run_session(&params, set, &options, cfg.wait_timeout)
+                    .run_session(&params, ecdh(set), &options, cfg.wait_timeout)
                     .await
             }
             Endpoint::Connecting(addr) => {
@@ -875,7 +878,7 @@ impl Endpoint {
                     addr,
                     &cfg.transport,
                     &params,
-                    set,
+                    ecdh(set),
                     &options,
                     cfg.wait_timeout,
                 )
@@ -902,7 +905,7 @@ pub(crate) fn session_failure(error: NetError, cfg: &PartyConfig) -> anyhow::Err
     let (message, hint) = match &error {
         NetError::PeerAborted { code, reason } => (
             format!("the partner aborted the session, saying: \"{reason}\" [{code}]"),
-            abort_hint(&code.to_string()),
+            abort_hint(*code),
         ),
         _ if error.is_refusal() => (
             format!("session refused: {error}"),
@@ -958,7 +961,10 @@ fn refusal_hint(error: &NetError, partner: &str) -> Option<String> {
         NetError::PeerSetTooSmall { .. } => {
             "the partner's input has fewer distinct identifiers than our --min-peer-set; lower it only if such a small partner set is expected".to_owned()
         }
-        NetError::VersionMismatch { .. } | NetError::SizeLimit { .. } => {
+        NetError::VersionMismatch { .. }
+        | NetError::SizeLimit { .. }
+        | NetError::Unsupported { .. }
+        | NetError::ProtocolParamsMismatch { .. } => {
             "both sides need compatible blindmatch versions; upgrade the older side".to_owned()
         }
         NetError::RoleConflict { .. } => {
@@ -968,27 +974,31 @@ fn refusal_hint(error: &NetError, partner: &str) -> Option<String> {
     })
 }
 
-fn abort_hint(code: &str) -> Option<String> {
+fn abort_hint(code: AbortCode) -> Option<String> {
     Some(
         match code {
-            "mode_mismatch" | "mode_not_allowed" => "agree with the partner on --mode",
-            "reveal_mismatch" => {
+            AbortCode::ModeMismatch | AbortCode::ModeNotAllowed => {
+                "agree with the partner on --mode"
+            }
+            AbortCode::RevealMismatch => {
                 "agree on who learns: --reveal me on one side goes with --reveal peer on the other, or both use --reveal both"
             }
-            "id_type_mismatch" => {
+            AbortCode::IdTypeMismatch => {
                 "both sides must match on the same identifier type (--column NAME:TYPE)"
             }
-            "profile_mismatch" => {
+            AbortCode::ProfileMismatch => {
                 "both sides must normalise alike: the same --profile, --phone-region and --email-rules"
             }
-            "peer_set_too_small" => {
+            AbortCode::PeerSetTooSmall => {
                 "our input has fewer distinct identifiers than the partner's --min-peer-set; it must lower it, or we must bring more rows"
             }
-            "version_mismatch" | "size_limit" => {
+            AbortCode::VersionMismatch | AbortCode::SizeLimit | AbortCode::Unsupported => {
                 "both sides need compatible blindmatch versions; upgrade the older side"
             }
-            "role_conflict" => "one side must --listen and the other --connect",
-            "timeout" => "the partner timed out waiting for us; check the network and --read-timeout on both sides",
+            AbortCode::RoleConflict => "one side must --listen and the other --connect",
+            AbortCode::Timeout => {
+                "the partner timed out waiting for us; check the network and --read-timeout on both sides"
+            }
             _ => "see the partner's output for details",
         }
         .to_owned(),
@@ -1014,7 +1024,6 @@ fn failure_hint(error: &NetError, cfg: &PartyConfig, partner: &str) -> Option<St
         }
         NetError::Frame { .. }
         | NetError::UnexpectedFrame { .. }
-        | NetError::BatchOutOfBounds { .. }
         | NetError::Psi { .. }
         | NetError::ContextMismatch
         | NetError::TranscriptMismatch { .. } => {
@@ -1022,6 +1031,11 @@ fn failure_hint(error: &NetError, cfg: &PartyConfig, partner: &str) -> Option<St
         }
         _ => return None,
     })
+}
+
+/// The ECDH protocol over our set: the one protocol `match` runs today.
+fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
+    Box::new(EcdhSetup::new(set))
 }
 
 // ---------------------------------------------------------------------------

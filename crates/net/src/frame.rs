@@ -454,6 +454,28 @@ mod tests {
         expected.extend_from_slice(&[0x02, b'b', b'm']);
         assert_eq!(Frame::Hello(hello).encode().unwrap(), expected);
 
+        // ECDH messages in protocol frames (the psi crate's encoding, as it is).
+        let blinded = blindmatch_psi::Message::Blinded {
+            batch: 1,
+            points: vec![[0xCC; 32]],
+        };
+        let mut expected = vec![0x00, 0x00, 0x00, 0x26, 0x20, 0x01, 0x00, 0x00, 0x00, 0x01];
+        expected.extend_from_slice(&[0xCC; 32]);
+        assert_eq!(
+            Frame::Protocol(blinded.encode()).encode().unwrap(),
+            expected
+        );
+        let reblinded = blindmatch_psi::Message::Reblinded {
+            batch: 2,
+            values: vec![0xEE; 8],
+        };
+        let mut expected = vec![0x00, 0x00, 0x00, 0x0E, 0x20, 0x02, 0x00, 0x00, 0x00, 0x02];
+        expected.extend_from_slice(&[0xEE; 8]);
+        assert_eq!(
+            Frame::Protocol(reblinded.encode()).encode().unwrap(),
+            expected
+        );
+
         let done = Frame::Control(Control::Done(DoneSummary {
             frames: 3,
             bytes: 200,

@@ -355,8 +355,7 @@ async fn one_learner_and_empty_sets_work_for_the_second_protocol_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_running_another_protocol_is_refused_by_name_on_both_sides() {
     tokio::time::timeout(TEST_LIMIT, async {
-        let ecdh_set =
-            PreparedSet::from_items(items(0..20).into_iter().map(|(t, v, r)| (t, v, r))).unwrap();
+        let ecdh_set = PreparedSet::from_items(items(0..20)).unwrap();
         let (l, c) = run_pair(
             Box::new(EcdhSetup::new(ecdh_set)),
             Box::new(PlainHashSetup::new(&items(0..20))),

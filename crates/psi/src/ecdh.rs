@@ -7,7 +7,7 @@ pub mod hash;
 mod message;
 mod party;
 
-pub use message::{MESSAGE_HEADER_LEN, Message};
+pub use message::{MESSAGE_HEADER_LEN, MESSAGE_KIND_BLINDED, MESSAGE_KIND_REBLINDED, Message};
 pub use party::{Party, Progress};
 
 use crate::protocol::{Outgoing, Protocol, ProtocolSetup, Stage, StageItems};

@@ -29,6 +29,7 @@ use blindmatch_net::{
     Reveal, Role, SessionOptions, SessionParams, SessionReport, TlsSettings, run_session,
     tls_accept, tls_connect,
 };
+use blindmatch_psi::{EcdhSetup, ProtocolSetup};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -346,11 +347,27 @@ async fn network(
     let initiator = {
         let (params, options) = (params.clone(), options.clone());
         tokio::spawn(async move {
-            run_session(stream_i, Role::Initiator, &params, set_i, &options, info_i).await
+            run_session(
+                stream_i,
+                Role::Initiator,
+                &params,
+                ecdh(set_i),
+                &options,
+                info_i,
+            )
+            .await
         })
     };
     let responder = tokio::spawn(async move {
-        run_session(stream_r, Role::Responder, &params, set_r, &options, info_r).await
+        run_session(
+            stream_r,
+            Role::Responder,
+            &params,
+            ecdh(set_r),
+            &options,
+            info_r,
+        )
+        .await
     });
     let (joined_i, joined_r) = tokio::join!(initiator, responder);
     let finished = Mark::boundary();
@@ -606,6 +623,11 @@ fn check(
     Ok(())
 }
 
+/// The ECDH protocol over a set, as the session takes it.
+fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
+    Box::new(EcdhSetup::new(set))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -718,7 +740,7 @@ mod tests {
                         si,
                         Role::Initiator,
                         &p2,
-                        set_i,
+                        ecdh(set_i),
                         &o2,
                         ConnectionInfo::default(),
                     )
@@ -729,7 +751,7 @@ mod tests {
                         sr,
                         Role::Responder,
                         &params,
-                        set_r,
+                        ecdh(set_r),
                         &options,
                         ConnectionInfo::default(),
                     )

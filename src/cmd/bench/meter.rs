@@ -21,6 +21,7 @@ use std::task::{Context, Poll, ready};
 
 use blindmatch_net::frame::{Control, LENGTH_PREFIX_LEN, kind};
 use blindmatch_net::{Frame, decode_frame};
+use blindmatch_psi::{MESSAGE_KIND_BLINDED, MESSAGE_KIND_REBLINDED};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::emulation::{Stage, StageBytes, StageTag};
@@ -129,6 +130,8 @@ pub(crate) struct FrameTap {
     counts: FrameCounts,
     broken: bool,
     exchange_started: bool,
+    /// The first payload byte of the current protocol frame: the ECDH message kind.
+    message_kind: Option<u8>,
 }
 
 impl FrameTap {
@@ -153,6 +156,9 @@ impl FrameTap {
             if self.kind() == kind::CONTROL {
                 self.control.extend_from_slice(body);
             }
+            if self.kind() == kind::PROTOCOL && self.message_kind.is_none() {
+                self.message_kind = body.first().copied();
+            }
             self.remaining -= take;
             data = rest;
             if self.remaining == 0 {
@@ -175,7 +181,7 @@ impl FrameTap {
             next.get(LENGTH_PREFIX_LEN - self.have).copied()
         };
         let exchange = match kind_byte {
-            Some(kind::BLINDED | kind::REBLINDED) => true,
+            Some(kind::PROTOCOL) => true,
             Some(kind::CONTROL) => self.counts.frames(Class::Accept) > 0,
             _ => false,
         };
@@ -207,6 +213,7 @@ impl FrameTap {
         self.frame_len = LENGTH_PREFIX_LEN + len;
         self.remaining = len - 1;
         self.control.clear();
+        self.message_kind = None;
         if k == kind::CONTROL {
             self.control.extend_from_slice(&self.header);
         }
@@ -218,8 +225,12 @@ impl FrameTap {
     fn end_frame(&mut self) {
         let class = match self.kind() {
             kind::HELLO => Class::Hello,
-            kind::BLINDED => Class::Blinded,
-            kind::REBLINDED => Class::Reblinded,
+            // The benchmark runs ECDH: its message kind is the payload's first byte.
+            kind::PROTOCOL => match self.message_kind {
+                Some(MESSAGE_KIND_BLINDED) => Class::Blinded,
+                Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
+                _ => Class::Other,
+            },
             kind::CONTROL => match decode_frame(&self.control) {
                 Ok(Some((Frame::Control(Control::Accept { .. }), _))) => Class::Accept,
                 Ok(Some((Frame::Control(Control::Done(_)), _))) => Class::Done,
@@ -347,6 +358,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use blindmatch_net::frame::DoneSummary;
+    use blindmatch_psi::Message;
 
     fn frames() -> Vec<(Frame, Class)> {
         vec![
@@ -355,25 +367,33 @@ mod tests {
                 Class::Accept,
             ),
             (
-                Frame::Blinded {
-                    batch: 0,
-                    points: vec![[1; 32]; 40],
-                },
+                Frame::Protocol(
+                    Message::Blinded {
+                        batch: 0,
+                        points: vec![[1; 32]; 40],
+                    }
+                    .encode(),
+                ),
                 Class::Blinded,
             ),
             (
-                Frame::Blinded {
-                    batch: 1,
-                    points: vec![[2; 32]; 3],
-                },
+                Frame::Protocol(
+                    Message::Blinded {
+                        batch: 1,
+                        points: vec![[2; 32]; 3],
+                    }
+                    .encode(),
+                ),
                 Class::Blinded,
             ),
             (
-                Frame::Reblinded {
-                    batch: 0,
-                    width: 9,
-                    values: vec![5; 9 * 43],
-                },
+                Frame::Protocol(
+                    Message::Reblinded {
+                        batch: 0,
+                        values: vec![5; 9 * 43],
+                    }
+                    .encode(),
+                ),
                 Class::Reblinded,
             ),
             (
@@ -442,10 +462,13 @@ mod tests {
         // Once in the exchange, always.
         assert_eq!(tap.stage_of(&accept), Stage::Exchange);
         let mut tap = FrameTap::default();
-        let batch = Frame::Blinded {
-            batch: 0,
-            points: vec![[1; 32]],
-        }
+        let batch = Frame::Protocol(
+            Message::Blinded {
+                batch: 0,
+                points: vec![[1; 32]],
+            }
+            .encode(),
+        )
         .encode()
         .unwrap();
         assert_eq!(tap.stage_of(&batch), Stage::Exchange);

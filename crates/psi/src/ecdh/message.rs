@@ -1,5 +1,5 @@
-//! [`Message`]: what the two parties exchange, and a small byte encoding for it that the
-//! network layer can put inside its frames.
+//! [`Message`]: what the two ECDH parties exchange, and its byte encoding: exactly the
+//! payload of a protocol frame on the wire (`docs/protocol.md`, "ECDH messages").
 //!
 //! Encoding: `kind (1 byte: 1 = Blinded, 2 = Reblinded) ‖ batch (u32 big-endian) ‖
 //! payload`, where the payload is the points (32 bytes each) or the flat values. The
@@ -8,8 +8,12 @@
 use crate::config::POINT_LEN;
 use crate::{MessageKind, PsiError};
 
-const TAG_BLINDED: u8 = 1;
-const TAG_REBLINDED: u8 = 2;
+/// First byte of an encoded [`Message::Blinded`].
+pub const MESSAGE_KIND_BLINDED: u8 = 1;
+/// First byte of an encoded [`Message::Reblinded`].
+pub const MESSAGE_KIND_REBLINDED: u8 = 2;
+const TAG_BLINDED: u8 = MESSAGE_KIND_BLINDED;
+const TAG_REBLINDED: u8 = MESSAGE_KIND_REBLINDED;
 /// Bytes before the payload in an encoded message.
 pub const MESSAGE_HEADER_LEN: usize = 5;
 
