@@ -18,7 +18,7 @@ use crate::frame::{
     MAX_ID_TYPE_LEN, MAX_PROFILE_LEN, MIN_FRAME_LEN, PROTOCOL_VERSION,
 };
 use crate::framed::{FrameReader, FrameWriter};
-use crate::{NetError, SessionOptions};
+use crate::{ConnectionInfo, Fingerprint, NetError, SessionOptions};
 
 /// Label of the session-context hash over both hellos.
 pub const CONTEXT_LABEL: &[u8] = b"blindmatch/v1/net/session-context";
@@ -233,6 +233,7 @@ pub(crate) async fn handshake<R, W>(
     role: Role,
     params: &SessionParams,
     offer: &Offer,
+    binding: &ChannelBinding,
     grace: Duration,
 ) -> Result<Agreed, HandshakeFailure>
 where
@@ -327,7 +328,7 @@ where
         Role::Initiator => (&our_raw, &peer_raw),
         Role::Responder => (&peer_raw, &our_raw),
     };
-    let context = session_context(first, second);
+    let context = session_context(first, second, binding);
     writer
         .write_frame(&Frame::Control(Control::Accept { context }), PHASE)
         .await
@@ -484,13 +485,85 @@ fn sorted_types(types: &[String]) -> Vec<String> {
     t
 }
 
-/// SHA-256 over the label and both hello frames (initiator's first), each preceded by
-/// its length as a u32 big-endian.
+/// What the session context binds besides the two hellos: the TLS connection and both
+/// certificates, so that a party that terminates TLS towards each side and relays
+/// frames between them makes the two contexts differ and the session fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelBinding {
+    /// Mutually authenticated TLS.
+    Tls {
+        /// The connection's exporter value ([`crate::TlsEstablished::exporter`]).
+        exporter: [u8; 32],
+        /// The initiator's (connector's) certificate fingerprint.
+        initiator: Fingerprint,
+        /// The responder's (listener's) certificate fingerprint.
+        responder: Fingerprint,
+    },
+    /// The insecure plaintext test transport: no channel and no certificates to bind.
+    Plaintext,
+}
+
+impl ChannelBinding {
+    /// The binding of a connection as the caller described it, from our `role`'s view.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::InvalidConfig`] when only some of the TLS values are given.
+    pub fn of(role: Role, info: &ConnectionInfo) -> Result<ChannelBinding, NetError> {
+        match (
+            info.tls_exporter,
+            info.local_fingerprint,
+            info.peer_fingerprint,
+        ) {
+            (Some(exporter), Some(ours), Some(theirs)) => {
+                let (initiator, responder) = match role {
+                    Role::Initiator => (ours, theirs),
+                    Role::Responder => (theirs, ours),
+                };
+                Ok(ChannelBinding::Tls {
+                    exporter,
+                    initiator,
+                    responder,
+                })
+            }
+            (None, None, None) => Ok(ChannelBinding::Plaintext),
+            _ => Err(NetError::InvalidConfig {
+                reason: "a TLS connection needs its exporter value and both fingerprints"
+                    .to_owned(),
+            }),
+        }
+    }
+
+    /// The bytes hashed into the context.
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            ChannelBinding::Tls {
+                exporter,
+                initiator,
+                responder,
+            } => {
+                let mut out = b"tls".to_vec();
+                out.extend_from_slice(exporter);
+                out.extend_from_slice(initiator.as_bytes());
+                out.extend_from_slice(responder.as_bytes());
+                out
+            }
+            ChannelBinding::Plaintext => b"plaintext".to_vec(),
+        }
+    }
+}
+
+/// SHA-256 over the label, both hello frames (initiator's first), each preceded by its
+/// length as a u32 big-endian, and the channel binding, also length-prefixed.
 #[must_use]
-pub fn session_context(initiator_hello: &[u8], responder_hello: &[u8]) -> [u8; 32] {
+pub fn session_context(
+    initiator_hello: &[u8],
+    responder_hello: &[u8],
+    binding: &ChannelBinding,
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(CONTEXT_LABEL);
-    for part in [initiator_hello, responder_hello] {
+    for part in [initiator_hello, responder_hello, &binding.bytes()] {
         h.update((part.len() as u32).to_be_bytes());
         h.update(part);
     }
@@ -686,11 +759,27 @@ mod tests {
 
     #[test]
     fn context_depends_on_order_and_content() {
-        let a = session_context(b"hello-a", b"hello-b");
-        assert_ne!(a, session_context(b"hello-b", b"hello-a"));
-        assert_ne!(a, session_context(b"hello-a", b"hello-c"));
+        let plain = ChannelBinding::Plaintext;
+        let a = session_context(b"hello-a", b"hello-b", &plain);
+        assert_ne!(a, session_context(b"hello-b", b"hello-a", &plain));
+        assert_ne!(a, session_context(b"hello-a", b"hello-c", &plain));
         // The length prefix keeps the split unambiguous.
-        assert_ne!(session_context(b"ab", b"c"), session_context(b"a", b"bc"));
+        assert_ne!(
+            session_context(b"ab", b"c", &plain),
+            session_context(b"a", b"bc", &plain)
+        );
+        // The channel and both certificates are bound, each in its place.
+        let fp = |b| Fingerprint::of_der(&[b]);
+        let tls = |e, i, r| ChannelBinding::Tls {
+            exporter: [e; 32],
+            initiator: fp(i),
+            responder: fp(r),
+        };
+        let t = session_context(b"hello-a", b"hello-b", &tls(1, 2, 3));
+        assert_ne!(t, a);
+        assert_ne!(t, session_context(b"hello-a", b"hello-b", &tls(9, 2, 3)));
+        assert_ne!(t, session_context(b"hello-a", b"hello-b", &tls(1, 3, 2)));
+        assert_eq!(t, session_context(b"hello-a", b"hello-b", &tls(1, 2, 3)));
         assert_eq!(session_id(&a).len(), 32);
     }
 

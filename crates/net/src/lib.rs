@@ -15,7 +15,8 @@ pub use fingerprint::{FINGERPRINT_PREFIX, Fingerprint};
 pub use frame::{AbortCode, Frame, FrameError, decode_frame};
 pub use framed::{CountingStream, WireCounters};
 pub use handshake::{
-    CONTEXT_LABEL, Learner, Policy, SESSION_ID_LABEL, SessionParams, session_context, session_id,
+    CONTEXT_LABEL, ChannelBinding, Learner, Policy, SESSION_ID_LABEL, SessionParams,
+    session_context, session_id,
 };
 pub use identity::{Identity, IdentityPaths, MAX_IDENTITY_NAME_LEN};
 pub use listener::{Listener, connect};
@@ -23,7 +24,9 @@ pub use session::{
     ConnectionInfo, Event, EventSink, SessionOptions, SessionReport, TRANSCRIPT_LABEL, Timings,
     Traffic, run_session,
 };
-pub use tls::{PeerAuth, TlsEstablished, TlsSettings, Transport, tls_accept, tls_connect};
+pub use tls::{
+    PeerAuth, TLS_EXPORTER_LABEL, TlsEstablished, TlsSettings, Transport, tls_accept, tls_connect,
+};
 
 /// The protocol-neutral PSI types a caller needs, re-exported so that it uses the
 /// same version. The session is written against [`ProtocolSetup`] only and never

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::framed::{CountingStream, FrameReader, FrameWriter};
-use crate::handshake::{self, HandshakeFailure, Offer, SessionParams};
+use crate::handshake::{self, ChannelBinding, HandshakeFailure, Offer, SessionParams};
 use crate::session::{Established, run_established};
 use crate::{
     ConnectionInfo, Event, NetError, SessionOptions, SessionReport, Transport, run_session,
@@ -194,17 +194,19 @@ async fn candidate(
     let work = async {
         let _ = tcp.set_nodelay(true);
         let (counting, wire) = CountingStream::new(tcp);
-        let (stream, peer_fingerprint, local_fingerprint): (BoxedStream, _, _) = match &transport {
-            Transport::Tls(settings) => {
-                let est = tls_accept(counting, settings).await.map_err(stranger)?;
-                (
-                    Box::new(est.stream),
-                    Some(est.peer_fingerprint),
-                    Some(settings.identity.fingerprint()),
-                )
-            }
-            Transport::InsecurePlaintextForTesting => (Box::new(counting), None, None),
-        };
+        let (stream, peer_fingerprint, local_fingerprint, tls_exporter): (BoxedStream, _, _, _) =
+            match &transport {
+                Transport::Tls(settings) => {
+                    let est = tls_accept(counting, settings).await.map_err(stranger)?;
+                    (
+                        Box::new(est.stream),
+                        Some(est.peer_fingerprint),
+                        Some(settings.identity.fingerprint()),
+                        Some(est.exporter),
+                    )
+                }
+                Transport::InsecurePlaintextForTesting => (Box::new(counting), None, None, None),
+            };
         let connect_time = started.elapsed();
         let (r, w) = tokio::io::split(stream);
         let mut reader = FrameReader::new(
@@ -215,6 +217,15 @@ async fn candidate(
         );
         let mut writer = FrameWriter::new(w, options.io_timeout);
         reader.watch_writes(writer.activity());
+        let info = ConnectionInfo {
+            local_fingerprint,
+            peer_fingerprint,
+            peer_addr: Some(peer_addr),
+            wire: Some(wire),
+            connect_time,
+            tls_exporter,
+        };
+        let binding = ChannelBinding::of(Role::Responder, &info).map_err(stranger)?;
         let hs_started = Instant::now();
         let agreed = handshake::handshake(
             &mut reader,
@@ -222,6 +233,7 @@ async fn candidate(
             Role::Responder,
             &params,
             &offer,
+            &binding,
             options.grace(),
         )
         .await?;
@@ -232,13 +244,7 @@ async fn candidate(
                 agreed,
                 handshake_time: hs_started.elapsed(),
             },
-            info: ConnectionInfo {
-                local_fingerprint,
-                peer_fingerprint,
-                peer_addr: Some(peer_addr),
-                wire: Some(wire),
-                connect_time,
-            },
+            info,
         })
     };
     match tokio::time::timeout(options.handshake_timeout, work).await {
@@ -297,6 +303,7 @@ pub async fn connect(
                 peer_addr: Some(peer_addr),
                 wire: Some(wire),
                 connect_time: started.elapsed(),
+                tls_exporter: Some(est.exporter),
             };
             run_session(est.stream, Role::Initiator, params, protocol, options, info).await
         }

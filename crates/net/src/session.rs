@@ -23,7 +23,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::frame::{MAX_FRAME_LEN, PROTOCOL_VERSION};
 use crate::framed::{FrameReader, FrameWriter, WireCounters};
-use crate::handshake::{self, Agreed, HandshakeFailure, Offer, SessionParams, send_abort};
+use crate::handshake::{
+    self, Agreed, ChannelBinding, HandshakeFailure, Offer, SessionParams, send_abort,
+};
 use crate::{Fingerprint, NetError};
 
 /// Label of the transcript hash over both directions' stream hashes.
@@ -101,6 +103,9 @@ pub struct ConnectionInfo {
     pub wire: Option<Arc<WireCounters>>,
     /// Time spent on TCP connect/accept and TLS before the stream was handed over.
     pub connect_time: Duration,
+    /// The TLS connection's exporter value ([`crate::TlsEstablished::exporter`]); with
+    /// both fingerprints it binds the session to the channel ([`ChannelBinding`]).
+    pub tls_exporter: Option<[u8; 32]>,
 }
 
 /// Runs a whole session over `stream`: the handshake, then the protocol, then the
@@ -139,9 +144,18 @@ where
     let mut writer = FrameWriter::new(w, options.io_timeout);
     reader.watch_writes(writer.activity());
     let offer = Offer::of(protocol.as_ref());
-    let agreed = timed_handshake(&mut reader, &mut writer, role, params, &offer, options)
-        .await
-        .map_err(|f| f.error)?;
+    let binding = ChannelBinding::of(role, &info)?;
+    let agreed = timed_handshake(
+        &mut reader,
+        &mut writer,
+        role,
+        params,
+        &offer,
+        &binding,
+        options,
+    )
+    .await
+    .map_err(|f| f.error)?;
     let handshake_time = started.elapsed();
     run_established(
         Established {
@@ -167,12 +181,13 @@ pub(crate) struct Established<R, W> {
 
 /// The handshake under `options.handshake_timeout`, aborting towards the peer on
 /// timeout.
-pub(crate) async fn timed_handshake<R, W>(
+async fn timed_handshake<R, W>(
     reader: &mut FrameReader<R>,
     writer: &mut FrameWriter<W>,
     role: Role,
     params: &SessionParams,
     offer: &Offer,
+    binding: &ChannelBinding,
     options: &SessionOptions,
 ) -> Result<Agreed, HandshakeFailure>
 where
@@ -182,7 +197,7 @@ where
     let grace = options.grace();
     let result = tokio::time::timeout(
         options.handshake_timeout,
-        handshake::handshake(reader, writer, role, params, offer, grace),
+        handshake::handshake(reader, writer, role, params, offer, binding, grace),
     )
     .await;
     match result {

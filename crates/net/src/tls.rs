@@ -407,6 +407,23 @@ pub struct TlsEstablished<T> {
     pub stream: T,
     /// The peer's certificate fingerprint (already checked).
     pub peer_fingerprint: Fingerprint,
+    /// The connection's exporter value (RFC 8446 section 7.5, label
+    /// [`TLS_EXPORTER_LABEL`]): equal on both ends of one TLS connection and unrelated
+    /// across connections, so a relay that terminates TLS towards each side cannot
+    /// make the two ends agree on it. Not secret from the two ends; never logged.
+    pub exporter: [u8; 32],
+}
+
+/// Label of the TLS exporter value the session context binds.
+pub const TLS_EXPORTER_LABEL: &[u8] = b"EXPORTER-blindmatch/v2/session-binding";
+
+fn exporter_of(
+    conn: &impl std::ops::Deref<Target = rustls::ConnectionCommon<impl Sized>>,
+) -> Result<[u8; 32], NetError> {
+    conn.export_keying_material([0u8; 32], TLS_EXPORTER_LABEL, None)
+        .map_err(|_| NetError::Internal {
+            what: "the TLS exporter is unavailable",
+        })
 }
 
 /// Runs the TLS handshake as the connecting side over `io`.
@@ -456,9 +473,11 @@ where
     let peer_fingerprint = capture.presented().ok_or(NetError::Internal {
         what: "TLS handshake finished without a peer certificate",
     })?;
+    let exporter = exporter_of(stream.get_ref().1)?;
     Ok(TlsEstablished {
         stream,
         peer_fingerprint,
+        exporter,
     })
 }
 
@@ -485,8 +504,10 @@ where
     let peer_fingerprint = capture.presented().ok_or(NetError::Internal {
         what: "TLS handshake finished without a client certificate",
     })?;
+    let exporter = exporter_of(stream.get_ref().1)?;
     Ok(TlsEstablished {
         stream,
         peer_fingerprint,
+        exporter,
     })
 }

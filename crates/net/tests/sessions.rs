@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use blindmatch_net::frame::{Control, Frame, Hello};
 use blindmatch_net::{
-    AbortCode, Event, Fingerprint, Identity, Listener, MatchResult, Mode, NetError, PeerAuth,
-    Policy, PreparedSet, ProtocolSetup, Reveal, Role, SessionOptions, SessionParams, SessionReport,
-    Stage, TlsSettings, Transport, connect, decode_frame, session_context,
+    AbortCode, ChannelBinding, Event, Fingerprint, Identity, Listener, MatchResult, Mode, NetError,
+    PeerAuth, Policy, PreparedSet, ProtocolSetup, Reveal, Role, SessionOptions, SessionParams,
+    SessionReport, Stage, TlsSettings, Transport, connect, decode_frame, session_context,
 };
 use blindmatch_psi::{ECDH_PARAMS, ECDH_PROTOCOL_ID, EcdhSetup, Message, PsiError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -644,7 +644,7 @@ async fn scripted_peer(addr: &str, set_size: u64) -> TcpStream {
     let ours = Frame::Hello(hello).encode().unwrap();
     tcp.write_all(&ours).await.unwrap();
     let theirs = read_one_frame(&mut tcp).await;
-    let context = session_context(&ours, &theirs);
+    let context = session_context(&ours, &theirs, &ChannelBinding::Plaintext);
     tcp.write_all(
         &Frame::Control(Control::Accept { context })
             .encode()

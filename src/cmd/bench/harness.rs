@@ -450,10 +450,11 @@ async fn connect(
             let connect_time = started.elapsed();
             let (ma, meter_a) = Metered::new(Box::new(ea.stream) as BoxStream, tag_a);
             let (mb, meter_b) = Metered::new(Box::new(eb.stream) as BoxStream, tag_b);
-            let info = |settings: &TlsSettings, peer| ConnectionInfo {
+            let info = |settings: &TlsSettings, peer, exporter| ConnectionInfo {
                 local_fingerprint: Some(settings.identity.fingerprint()),
                 peer_fingerprint: Some(peer),
                 connect_time,
+                tls_exporter: Some(exporter),
                 ..ConnectionInfo::default()
             };
             Ok((
@@ -463,8 +464,8 @@ async fn connect(
                     meter: [meter_a, meter_b],
                 },
                 [
-                    info(&tls.initiator, ea.peer_fingerprint),
-                    info(&tls.responder, eb.peer_fingerprint),
+                    info(&tls.initiator, ea.peer_fingerprint, ea.exporter),
+                    info(&tls.responder, eb.peer_fingerprint, eb.exporter),
                 ],
             ))
         }
