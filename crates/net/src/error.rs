@@ -256,6 +256,14 @@ pub enum NetError {
         /// Our minimum.
         min: u64,
     },
+    /// The peer's declared set is above our `max_peer_set` policy.
+    #[error("the peer declared {declared} distinct items, above our maximum of {max}")]
+    PeerSetTooLarge {
+        /// The peer's declared size.
+        declared: u64,
+        /// Our maximum.
+        max: u64,
+    },
     /// A declared size or batch size beyond the protocol limits.
     #[error("the peer's {what} of {value} exceeds the limit of {max}")]
     SizeLimit {
@@ -321,6 +329,7 @@ impl NetError {
             NetError::IdTypeMismatch { .. } => AbortCode::IdTypeMismatch,
             NetError::ProfileMismatch { .. } => AbortCode::ProfileMismatch,
             NetError::PeerSetTooSmall { .. } => AbortCode::PeerSetTooSmall,
+            NetError::PeerSetTooLarge { .. } => AbortCode::PeerSetTooLarge,
             NetError::SizeLimit { .. } => AbortCode::SizeLimit,
             NetError::ContextMismatch => AbortCode::ContextMismatch,
             NetError::TranscriptMismatch { .. } => AbortCode::TranscriptMismatch,
@@ -345,6 +354,7 @@ impl NetError {
             | NetError::IdTypeMismatch { .. }
             | NetError::ProfileMismatch { .. }
             | NetError::PeerSetTooSmall { .. }
+            | NetError::PeerSetTooLarge { .. }
             | NetError::SizeLimit { .. }
             | NetError::PeerFingerprintMismatch { .. }
             | NetError::PeerCertificateUntrusted { .. }
@@ -360,6 +370,7 @@ impl NetError {
                     | AbortCode::IdTypeMismatch
                     | AbortCode::ProfileMismatch
                     | AbortCode::PeerSetTooSmall
+                    | AbortCode::PeerSetTooLarge
                     | AbortCode::SizeLimit
             ),
             _ => false,

@@ -35,15 +35,20 @@ pub(crate) const IMPLEMENTATION: &str = concat!("blindmatch-net/", env!("CARGO_P
 pub struct Policy {
     /// Smallest de-duplicated set the peer may declare (against probing with tiny sets).
     pub min_peer_set: u64,
+    /// Largest de-duplicated set the peer may declare: a learner declaring a huge set
+    /// (say, most of the mobile number space) would learn most of ours in one
+    /// session, and our side reserves memory by the peer's declaration.
+    pub max_peer_set: u64,
     /// Modes this side accepts; the session's mode must be among them.
     pub allowed_modes: Vec<Mode>,
 }
 
 impl Default for Policy {
-    /// No minimum, both modes allowed.
+    /// No minimum, the protocol's largest set as the maximum, both modes allowed.
     fn default() -> Self {
         Self {
             min_peer_set: 0,
+            max_peer_set: MAX_SET_SIZE,
             allowed_modes: vec![Mode::Intersection, Mode::Cardinality],
         }
     }
@@ -274,55 +279,34 @@ where
         error,
         fatal: false,
     };
-    let our_raw = writer
-        .write_frame_raw(&Frame::Hello(ours.clone()), PHASE)
-        .await
-        .map_err(stranger)?;
-
-    let (frame, peer_raw) = match reader.read_frame_raw(PHASE).await {
-        Ok(x) => x,
-        Err(NetError::Frame {
-            source: FrameError::UnsupportedVersion { version },
-            ..
-        }) => {
-            let error = NetError::VersionMismatch {
-                local: PROTOCOL_VERSION,
-                peer: version,
-            };
-            send_abort(writer, reader, &error, grace).await;
-            return Err(HandshakeFailure { error, fatal: true });
+    // The responder (listener) checks the initiator's hello against its policy before
+    // it sends its own, so a partner it refuses for its declared size or mode never
+    // learns our set size (and a stranger that sends no valid hello learns nothing at
+    // all). Settings that must merely agree are checked after both hellos, so that
+    // both sides can name the disagreement in their own terms.
+    let (our_raw, peer, peer_raw) = match role {
+        Role::Initiator => {
+            let our_raw = writer
+                .write_frame_raw(&Frame::Hello(ours.clone()), PHASE)
+                .await
+                .map_err(stranger)?;
+            let (peer, peer_raw) = read_hello(reader, writer, grace).await?;
+            let checked = check_peer(&ours, &peer, params);
+            refuse_unless(reader, writer, checked, grace).await?;
+            (our_raw, peer, peer_raw)
         }
-        Err(error) => {
-            if matches!(error, NetError::Frame { .. }) {
-                send_abort(writer, reader, &error, grace).await;
-            }
-            return Err(stranger(error));
-        }
-    };
-    let peer = match frame {
-        Frame::Hello(h) => h,
-        Frame::Control(Control::Abort { code, reason }) => {
-            return Err(HandshakeFailure {
-                error: NetError::PeerAborted {
-                    code,
-                    reason: sanitize(&reason),
-                },
-                fatal: true,
-            });
-        }
-        other => {
-            let error = NetError::UnexpectedFrame {
-                phase: PHASE,
-                got: other.kind_name(),
-            };
-            send_abort(writer, reader, &error, grace).await;
-            return Err(stranger(error));
+        Role::Responder => {
+            let (peer, peer_raw) = read_hello(reader, writer, grace).await?;
+            refuse_unless(reader, writer, check_policy(&peer, params), grace).await?;
+            let our_raw = writer
+                .write_frame_raw(&Frame::Hello(ours.clone()), PHASE)
+                .await
+                .map_err(stranger)?;
+            let agreed = check_agreement(&ours, &peer, params);
+            refuse_unless(reader, writer, agreed, grace).await?;
+            (our_raw, peer, peer_raw)
         }
     };
-    if let Err(error) = check_peer(&ours, &peer, params) {
-        send_abort(writer, reader, &error, grace).await;
-        return Err(HandshakeFailure { error, fatal: true });
-    }
 
     let (first, second) = match role {
         Role::Initiator => (&our_raw, &peer_raw),
@@ -380,13 +364,140 @@ where
     })
 }
 
-/// Compares the peer's hello with ours and our settings; the first disagreement wins.
+/// Reads the peer's hello: a version it does not share, an Abort (the peer refusing
+/// ours) and anything else are reported as such.
+async fn read_hello<R, W>(
+    reader: &mut FrameReader<R>,
+    writer: &mut FrameWriter<W>,
+    grace: Duration,
+) -> Result<(Hello, Vec<u8>), HandshakeFailure>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (frame, raw) = match reader.read_frame_raw(PHASE).await {
+        Ok(x) => x,
+        Err(NetError::Frame {
+            source: FrameError::UnsupportedVersion { version },
+            ..
+        }) => {
+            let error = NetError::VersionMismatch {
+                local: PROTOCOL_VERSION,
+                peer: version,
+            };
+            send_abort(writer, reader, &error, grace).await;
+            return Err(HandshakeFailure { error, fatal: true });
+        }
+        Err(error) => {
+            if matches!(error, NetError::Frame { .. }) {
+                send_abort(writer, reader, &error, grace).await;
+            }
+            return Err(HandshakeFailure {
+                error,
+                fatal: false,
+            });
+        }
+    };
+    match frame {
+        Frame::Hello(h) => Ok((h, raw)),
+        Frame::Control(Control::Abort { code, reason }) => Err(HandshakeFailure {
+            error: NetError::PeerAborted {
+                code,
+                reason: sanitize(&reason),
+            },
+            fatal: true,
+        }),
+        other => {
+            let error = NetError::UnexpectedFrame {
+                phase: PHASE,
+                got: other.kind_name(),
+            };
+            send_abort(writer, reader, &error, grace).await;
+            Err(HandshakeFailure {
+                error,
+                fatal: false,
+            })
+        }
+    }
+}
+
+/// Passes `checked` on, telling the peer why when it is a refusal.
+async fn refuse_unless<R, W>(
+    reader: &mut FrameReader<R>,
+    writer: &mut FrameWriter<W>,
+    checked: Result<(), NetError>,
+    grace: Duration,
+) -> Result<(), HandshakeFailure>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    if let Err(error) = checked {
+        send_abort(writer, reader, &error, grace).await;
+        return Err(HandshakeFailure { error, fatal: true });
+    }
+    Ok(())
+}
+
+/// Compares the peer's hello with our policy, then with ours; the first failing
+/// check decides.
 pub(crate) fn check_peer(
     ours: &Hello,
     peer: &Hello,
     params: &SessionParams,
 ) -> Result<(), NetError> {
+    check_policy(peer, params)?;
+    check_agreement(ours, peer, params)
+}
+
+/// What our policy refuses in the peer's hello alone: its declared sizes and a mode
+/// we do not allow. Checked by the responder before it reveals its own hello.
+pub(crate) fn check_policy(peer: &Hello, params: &SessionParams) -> Result<(), NetError> {
     let policy = &params.policy;
+    if peer.set_size > MAX_SET_SIZE {
+        return Err(NetError::SizeLimit {
+            what: "declared set size",
+            value: peer.set_size,
+            max: MAX_SET_SIZE,
+        });
+    }
+    if peer.batch_size == 0 || peer.batch_size > MAX_BATCH_SIZE {
+        return Err(NetError::SizeLimit {
+            what: "batch size",
+            value: u64::from(peer.batch_size),
+            max: u64::from(MAX_BATCH_SIZE),
+        });
+    }
+    if peer.set_size < policy.min_peer_set {
+        return Err(NetError::PeerSetTooSmall {
+            declared: peer.set_size,
+            min: policy.min_peer_set,
+        });
+    }
+    if peer.set_size > policy.max_peer_set {
+        return Err(NetError::PeerSetTooLarge {
+            declared: peer.set_size,
+            max: policy.max_peer_set,
+        });
+    }
+    if let Some(mode) = Mode::from_name(&peer.mode)
+        && !policy.allowed_modes.contains(&mode)
+    {
+        return Err(NetError::ModeNotAllowed {
+            peer: mode,
+            allowed: policy.allowed_modes.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// What must agree between the two hellos: roles, protocol, mode, reveal, identifier
+/// types, profile.
+pub(crate) fn check_agreement(
+    ours: &Hello,
+    peer: &Hello,
+    params: &SessionParams,
+) -> Result<(), NetError> {
     if peer.role == ours.role {
         return Err(NetError::RoleConflict {
             role: match ours.role {
@@ -414,12 +525,6 @@ pub(crate) fn check_peer(
             ours: params.mode.name().to_owned(),
         });
     };
-    if !policy.allowed_modes.contains(&peer_mode) {
-        return Err(NetError::ModeNotAllowed {
-            peer: peer_mode,
-            allowed: policy.allowed_modes.clone(),
-        });
-    }
     if peer_mode != params.mode {
         return Err(NetError::ModeMismatch {
             local: params.mode,
@@ -453,26 +558,6 @@ pub(crate) fn check_peer(
         return Err(NetError::ProfileMismatch {
             local: ours.profile.clone(),
             peer: sanitize(&peer.profile),
-        });
-    }
-    if peer.set_size > MAX_SET_SIZE {
-        return Err(NetError::SizeLimit {
-            what: "declared set size",
-            value: peer.set_size,
-            max: MAX_SET_SIZE,
-        });
-    }
-    if peer.batch_size == 0 || peer.batch_size > MAX_BATCH_SIZE {
-        return Err(NetError::SizeLimit {
-            what: "batch size",
-            value: u64::from(peer.batch_size),
-            max: u64::from(MAX_BATCH_SIZE),
-        });
-    }
-    if peer.set_size < policy.min_peer_set {
-        return Err(NetError::PeerSetTooSmall {
-            declared: peer.set_size,
-            min: policy.min_peer_set,
         });
     }
     Ok(())
@@ -662,6 +747,7 @@ mod tests {
         );
         params.policy = Policy {
             min_peer_set: 50,
+            max_peer_set: 1000,
             allowed_modes: vec![Mode::Intersection],
         };
         let mut peer = hello(Role::Responder);
@@ -703,6 +789,15 @@ mod tests {
                     NetError::PeerSetTooSmall {
                         declared: 49,
                         min: 50
+                    }
+                )
+            }),
+            (Box::new(|h| h.set_size = 1001), |e| {
+                matches!(
+                    e,
+                    NetError::PeerSetTooLarge {
+                        declared: 1001,
+                        max: 1000
                     }
                 )
             }),

@@ -1143,3 +1143,66 @@ async fn a_busy_peer_is_not_a_silent_peer() {
     .await
     .unwrap();
 }
+
+/// A policy refusal by the listener comes before its hello: a partner declaring a set
+/// outside our bounds never learns our set size or settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_refused_by_policy_never_sees_our_hello() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        for (declared, expected) in [
+            (5u64, AbortCode::PeerSetTooSmall),
+            (50_000, AbortCode::PeerSetTooLarge),
+        ] {
+            let listener = Listener::bind("127.0.0.1:0", Transport::InsecurePlaintextForTesting)
+                .await
+                .unwrap();
+            let addr = listener.local_addr().to_string();
+            let mut strict = params(Mode::Intersection, Reveal::Both);
+            strict.policy = Policy {
+                min_peer_set: 100,
+                max_peer_set: 10_000,
+                ..Policy::default()
+            };
+            let serve = tokio::spawn(async move {
+                listener
+                    .run_session(
+                        &strict,
+                        ecdh(prepared(&rows(0..300, &[]))),
+                        &quick_options(),
+                        WAIT,
+                    )
+                    .await
+            });
+            let mut tcp = TcpStream::connect(&addr).await.unwrap();
+            let hello = Hello {
+                role: Role::Initiator,
+                protocol: ECDH_PROTOCOL_ID.into(),
+                protocol_params: ECDH_PARAMS.to_vec(),
+                mode: "intersection".into(),
+                reveal: Reveal::Both,
+                id_types: vec!["phone".into()],
+                profile: "phone-cn/v1".into(),
+                set_size: declared,
+                min_peer_set: 0,
+                allowed_modes: vec!["intersection".into()],
+                batch_size: 64,
+                nonce: [1; 32],
+                implementation: "scripted".into(),
+            };
+            tcp.write_all(&Frame::Hello(hello).encode().unwrap())
+                .await
+                .unwrap();
+            // The first and only frame we get is the refusal, not the listener's hello.
+            let first = read_one_frame(&mut tcp).await;
+            match decode_frame(&first).unwrap().unwrap().0 {
+                Frame::Control(Control::Abort { code, .. }) => assert_eq!(code, expected),
+                other => panic!("expected an abort, got {}", other.kind_name()),
+            }
+            let err = serve.await.unwrap().unwrap_err();
+            assert!(err.is_refusal(), "{err}");
+            assert_eq!(err.abort_code(), expected);
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -75,13 +75,15 @@ pub enum AbortCode {
     /// A PSI protocol, mode or identifier type the refusing side does not run, or
     /// protocol parameters it does not accept.
     Unsupported,
+    /// The receiver's declared set is above the refusing side's maximum.
+    PeerSetTooLarge,
     /// A code this version does not know.
     Unknown(u16),
 }
 
 /// Every known code with its number and name, so the three conversions below cannot
 /// drift apart.
-const CODES: [(AbortCode, u16, &str); 16] = [
+const CODES: [(AbortCode, u16, &str); 17] = [
     (AbortCode::ProtocolViolation, 1, "protocol_violation"),
     (AbortCode::VersionMismatch, 2, "version_mismatch"),
     (AbortCode::RoleConflict, 3, "role_conflict"),
@@ -98,6 +100,7 @@ const CODES: [(AbortCode, u16, &str); 16] = [
     (AbortCode::TranscriptMismatch, 14, "transcript_mismatch"),
     (AbortCode::LocalFailure, 15, "local_failure"),
     (AbortCode::Unsupported, 16, "unsupported"),
+    (AbortCode::PeerSetTooLarge, 17, "peer_set_too_large"),
 ];
 
 impl AbortCode {
