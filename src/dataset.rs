@@ -27,7 +27,7 @@ use csv_core::ReadRecordResult;
 use sha2::{Digest, Sha256};
 
 use crate::error::{FailWith, Failure};
-use crate::scan;
+use blindmatch_data::scan;
 
 /// A record longer than this is refused: in practice it is an unbalanced quote
 /// swallowing the rest of the file, and refusing it keeps memory bounded.

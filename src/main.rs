@@ -7,10 +7,8 @@ mod dataset;
 mod error;
 mod logging;
 mod manifest;
-mod output;
 mod progress;
 mod receipt;
-mod scan;
 
 use std::process::ExitCode;
 

@@ -7,9 +7,10 @@
 //! Nothing in here is ever built from a cell value or key bytes.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Serialize;
+
+pub(crate) use blindmatch_data::meta::{FileInfo, ProfileInfo, Tool};
 
 /// The value of the manifest's `format` field.
 pub(crate) const FORMAT: &str = "blindmatch-manifest";
@@ -66,34 +67,6 @@ pub(crate) struct TokenizeManifest {
     pub(crate) elapsed_seconds: f64,
 }
 
-/// The program that wrote a manifest.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Tool {
-    /// `blindmatch`.
-    pub(crate) name: &'static str,
-    /// The package version.
-    pub(crate) version: &'static str,
-}
-
-impl Tool {
-    /// This build.
-    pub(crate) fn current() -> Self {
-        Tool {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        }
-    }
-}
-
-/// A normalisation profile by name and digest.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct ProfileInfo {
-    /// Stable profile name (encodes the rules and options).
-    pub(crate) name: String,
-    /// Digest of the profile, for a quick equality check between partners.
-    pub(crate) digest: String,
-}
-
 /// The token encoding.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct TokenInfo {
@@ -117,28 +90,6 @@ pub(crate) struct KeyInfo {
     pub(crate) master_id: Option<String>,
     /// The key file path as given.
     pub(crate) file: String,
-}
-
-/// A file read or written, identified by content hash.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct FileInfo {
-    /// The path as given, or `-` for stdin/stdout.
-    pub(crate) path: String,
-    /// SHA-256 of the bytes, lowercase hex.
-    pub(crate) sha256: String,
-    /// Size in bytes.
-    pub(crate) bytes: u64,
-}
-
-impl FileInfo {
-    /// Describes a file by path, hash and size.
-    pub(crate) fn new(path: &Path, sha256: String, bytes: u64) -> Self {
-        FileInfo {
-            path: path.display().to_string(),
-            sha256,
-            bytes,
-        }
-    }
 }
 
 /// One identifier column and what became of its cells.
@@ -201,11 +152,4 @@ impl TokenizeManifest {
         out.push(b'\n');
         Ok(out)
     }
-}
-
-/// Now as RFC 3339 in UTC, for `started_at` / `finished_at`.
-pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "unknown".to_owned())
 }

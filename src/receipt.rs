@@ -6,13 +6,12 @@
 //! types below hold only numbers, hex digests, fingerprints, paths and names, and the
 //! end-to-end tests search every receipt for the raw identifiers of both sides.
 
-use std::path::Path;
 use std::time::Duration;
 
 use blindmatch_net::{Fingerprint, Mode, Reveal, Role};
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+
+pub(crate) use blindmatch_data::meta::{FileInfo, ProfileInfo, Tool};
 
 /// The value of the `format` field.
 pub(crate) const FORMAT: &str = "blindmatch-receipt";
@@ -62,35 +61,6 @@ pub(crate) struct Receipt {
     pub(crate) traffic: TrafficInfo,
     /// Wall-clock time per phase, in milliseconds.
     pub(crate) timings_ms: TimingsMs,
-}
-
-/// The program that wrote a receipt.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Tool {
-    /// `blindmatch`.
-    pub(crate) name: &'static str,
-    /// The package version.
-    pub(crate) version: &'static str,
-}
-
-impl Tool {
-    /// This build.
-    pub(crate) fn current() -> Self {
-        Tool {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        }
-    }
-}
-
-/// The profile as both sides compared it: the name restricted to the matched type's
-/// options, and the per-type digest.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct ProfileInfo {
-    /// e.g. `bm-std-v1` or `bm-std-v1,phone-region=86`.
-    pub(crate) name: String,
-    /// Per-type profile digest, lowercase hex.
-    pub(crate) digest: String,
 }
 
 /// This side of the session.
@@ -161,17 +131,6 @@ pub(crate) struct ResultInfo {
     pub(crate) cardinality: Option<u64>,
 }
 
-/// A file written, identified by content hash.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct FileInfo {
-    /// The path as given.
-    pub(crate) path: String,
-    /// SHA-256, lowercase hex.
-    pub(crate) sha256: String,
-    /// Size in bytes.
-    pub(crate) bytes: u64,
-}
-
 /// Traffic of a session.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct TrafficInfo {
@@ -215,25 +174,6 @@ pub(crate) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The current time as RFC 3339 UTC, to the second.
-pub(crate) fn now_rfc3339() -> String {
-    let now = OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
-}
-
-impl FileInfo {
-    /// Describes a file by path, hash and size.
-    pub(crate) fn new(path: &Path, sha256: String, bytes: u64) -> Self {
-        FileInfo {
-            path: path.display().to_string(),
-            sha256,
-            bytes,
-        }
-    }
-}
-
 impl Receipt {
     /// The receipt as pretty JSON with a trailing newline.
     ///
@@ -250,14 +190,6 @@ impl Receipt {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339_utc_seconds() {
-        let t = now_rfc3339();
-        assert!(t.ends_with('Z'), "{t}");
-        assert_eq!(t.len(), "2024-01-01T00:00:00Z".len(), "{t}");
-        assert!(OffsetDateTime::parse(&t, &Rfc3339).is_ok());
-    }
 
     #[test]
     fn millis_saturate() {

@@ -17,7 +17,7 @@ use clap::{Args as ClapArgs, Subcommand};
 
 // The raw-identifier scanner is shared with the dataset reader (header names in
 // messages); the audits reach it as `super::scan`.
-use crate::scan;
+use blindmatch_data::scan;
 
 use crate::error::ExitStatus;
 

@@ -31,8 +31,8 @@ use self::emulation::LinkSpec;
 use self::harness::{RunSpec, TlsPair, TransportKind};
 use self::report::{RunReport, Setting};
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::output::{ensure_absent, write_atomic};
 use crate::progress;
+use blindmatch_data::output::{ensure_absent, write_atomic};
 
 /// Largest set size per side the harness accepts (it holds both sets in memory).
 const MAX_SIZE: u64 = 1 << 28;

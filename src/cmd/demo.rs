@@ -27,8 +27,8 @@ use crate::cmd::matching::{
 };
 use crate::dataset::{ColumnSpec, InputSource, InputSpec};
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::output::write_atomic;
 use crate::progress;
+use blindmatch_data::output::write_atomic;
 use generate::{Layout, Side, Truth};
 
 /// Default folder name; `-2`, `-3`, … are tried when it exists.

@@ -22,6 +22,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use blindmatch_data::Category;
+use blindmatch_data::meta::{Precision, now_rfc3339};
 use blindmatch_net::{
     Event, EventSink, Fingerprint, Identity, Learner, Listener, Match, MatchResult, Mode, NetError,
     PeerAuth, Policy, PreparedSet, Reveal, Role, SessionOptions, SessionParams, SessionReport,
@@ -36,9 +38,11 @@ use crate::dataset::{
     InputSummary, OutputColumn, ProfileArgs, Record, RejectTally, normalize_cell, parse_rate,
 };
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::output::{AtomicFile, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic};
 use crate::progress;
 use crate::receipt::{self, Receipt};
+use blindmatch_data::output::{
+    AtomicFile, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic,
+};
 
 /// Default `--min-peer-set`: a partner declaring fewer distinct identifiers is
 /// refused, against probing for single customers with tiny sets.
@@ -889,11 +893,11 @@ impl Endpoint {
 /// 3 for refusals (ours or the partner's), 2 for our own bad settings, 1 otherwise.
 pub(crate) fn session_failure(error: NetError, cfg: &PartyConfig) -> anyhow::Error {
     let status = if error.is_refusal() {
-        ExitStatus::CheckFailed
+        Category::CheckFailed
     } else if error.is_bad_input() {
-        ExitStatus::BadInput
+        Category::BadInput
     } else {
-        ExitStatus::Failed
+        Category::Failed
     };
     let partner = match &cfg.address {
         Address::Connect(a) => format!("the partner at {a}"),
@@ -1147,7 +1151,7 @@ impl RunClock {
     pub(crate) fn start() -> Self {
         RunClock {
             started: Instant::now(),
-            started_at: receipt::now_rfc3339(),
+            started_at: now_rfc3339(Precision::Seconds),
         }
     }
 }
@@ -1297,7 +1301,7 @@ fn write_matches(
             }
         }
     }
-    file.seal()
+    Ok(file.seal()?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1328,7 +1332,7 @@ fn build_receipt(
         session_id: report.session_id.clone(),
         transcript_hash: report.transcript_hash.clone(),
         started_at: clock.started_at.clone(),
-        finished_at: receipt::now_rfc3339(),
+        finished_at: now_rfc3339(Precision::Seconds),
         mode: report.mode,
         reveal: report.reveal,
         id_type: prepared.column.id_type.as_str().to_owned(),

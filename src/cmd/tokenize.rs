@@ -26,6 +26,8 @@ use blindmatch_token::{
 use clap::Args as ClapArgs;
 use sha2::{Digest, Sha256};
 
+use blindmatch_data::meta::{Precision, now_rfc3339};
+
 use crate::cmd::key;
 use crate::dataset::{
     Cell, ColumnCounts, Columns, CsvReader, InputArgs, InputSource, OutputColumn, ProfileArgs,
@@ -35,8 +37,10 @@ use crate::error::{ExitStatus, FailWith, Failure};
 use crate::manifest::{
     self, ColumnInfo, FileInfo, KeyInfo, RateCheck, RowCounts, TokenizeManifest,
 };
-use crate::output::{AtomicFile, OutputTarget, SealedFile, WrittenFile, commit_all, ensure_absent};
 use crate::progress;
+use blindmatch_data::output::{
+    AtomicFile, OutputTarget, SealedFile, WrittenFile, commit_all, ensure_absent,
+};
 
 /// Records per work item: the reader fills items, any free worker takes the next
 /// one. Large enough that handing items between threads costs little (a thread
@@ -292,7 +296,7 @@ impl Sink {
 /// with no output left behind.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let started_at = manifest::now_rfc3339();
+    let started_at = now_rfc3339(Precision::Full);
     let spec = args.input.validate()?;
     let profile = args.profile.profile();
     let target = OutputTarget::parse(&args.output);
@@ -565,7 +569,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 rejects: totals.by_reason(),
                 reject_rate_check: rate_check.clone(),
                 started_at,
-                finished_at: manifest::now_rfc3339(),
+                finished_at: now_rfc3339(Precision::Full),
                 elapsed_seconds: elapsed.as_secs_f64(),
             };
             let json = manifest.to_json()?;
@@ -1418,12 +1422,18 @@ mod tests {
 
     /// The exit status a failed run maps to.
     fn status_of(err: &anyhow::Error) -> Option<ExitStatus> {
-        err.chain()
-            .find_map(|e| e.downcast_ref::<Failure>())
-            .map(Failure::status)
+        crate::error::failure_of(err).map(|f| ExitStatus::of(f.category()))
     }
 
-    use crate::output::tests::names_in;
+    /// The names in `dir`, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
 
     #[test]
     fn a_manifest_that_cannot_be_written_leaves_no_token_or_rejects_file() {

@@ -13,8 +13,8 @@ use std::io::Write as _;
 use serde::Serialize;
 
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::manifest::Tool;
-pub(crate) use crate::scan::safe_name;
+use blindmatch_data::meta::{Precision, Tool, now_rfc3339};
+pub(crate) use blindmatch_data::scan::safe_name;
 
 /// The `format` field of a JSON audit report.
 pub(crate) const FORMAT: &str = "blindmatch-audit-report";
@@ -181,7 +181,7 @@ pub(crate) fn emit<T: Serialize>(
             version: VERSION,
             audit,
             tool: Tool::current(),
-            audited_at: crate::manifest::now_rfc3339(),
+            audited_at: now_rfc3339(Precision::Full),
             clean: findings.is_empty(),
             findings,
             notes,
