@@ -2,8 +2,8 @@
 //! to one module per command, and turning errors into one-line messages with a hint
 //! and a documented exit code.
 
+mod args;
 mod cmd;
-mod dataset;
 mod error;
 mod logging;
 mod manifest;

@@ -25,9 +25,9 @@ use crate::cmd::matching::{
     self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, PartyConfig, Prepared, RunClock,
     group, human_bytes,
 };
-use crate::dataset::{ColumnSpec, InputSource, InputSpec};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress;
+use blindmatch_data::dataset::{ColumnSpec, InputSource, InputSpec};
 use blindmatch_data::output::write_atomic;
 use generate::{Layout, Side, Truth};
 

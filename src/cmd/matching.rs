@@ -33,13 +33,14 @@ use blindmatch_token::{IdType, Profile, Rejection};
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
 
-use crate::dataset::{
-    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputArgs, InputSource, InputSpec,
-    InputSummary, OutputColumn, ProfileArgs, Record, RejectTally, normalize_cell, parse_rate,
-};
+use crate::args::{InputArgs, ProfileArgs};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress;
 use crate::receipt::{self, Receipt};
+use blindmatch_data::dataset::{
+    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSpec, InputSummary,
+    OutputColumn, Record, RejectTally, normalize_cell, parse_rate,
+};
 use blindmatch_data::output::{
     AtomicFile, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic,
 };

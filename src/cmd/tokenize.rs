@@ -28,16 +28,17 @@ use sha2::{Digest, Sha256};
 
 use blindmatch_data::meta::{Precision, now_rfc3339};
 
+use crate::args::{InputArgs, ProfileArgs};
 use crate::cmd::key;
-use crate::dataset::{
-    Cell, ColumnCounts, Columns, CsvReader, InputArgs, InputSource, OutputColumn, ProfileArgs,
-    Record, RejectTally, normalize_cell_append, parse_rate, shown_header,
-};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::manifest::{
     self, ColumnInfo, FileInfo, KeyInfo, RateCheck, RowCounts, TokenizeManifest,
 };
 use crate::progress;
+use blindmatch_data::dataset::{
+    Cell, ColumnCounts, Columns, CsvReader, InputSource, OutputColumn, Record, RejectTally,
+    normalize_cell_append, parse_rate, shown_header,
+};
 use blindmatch_data::output::{
     AtomicFile, OutputTarget, SealedFile, WrittenFile, commit_all, ensure_absent,
 };
@@ -760,7 +761,8 @@ fn collect_items(
                     }
                 }
                 .unwrap_or(("?", 0));
-                let failure = crate::dataset::utf8_failure(plan.source, line, name, index);
+                let failure =
+                    blindmatch_data::dataset::utf8_failure(plan.source, line, name, index);
                 return Err(failure.into());
             }
             let spare = pipes.spent.try_recv().unwrap_or_default();

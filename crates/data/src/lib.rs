@@ -2,6 +2,7 @@
 //! scanner, shared metadata and the error type of the pipeline crates.
 #![doc = include_str!("../README.md")]
 
+pub mod dataset;
 mod error;
 pub mod meta;
 pub mod output;

@@ -27,8 +27,10 @@ use super::json::{self, Walker};
 use super::report::{self, Finding, group, safe_name};
 use super::tokens::{self, ColumnPlan, FileStats, Inspect, Role};
 use crate::cmd::key;
-use crate::dataset::{Cell, CsvReader, InputSource, Record, normalize_cell, parse_delimiter};
 use crate::error::{ExitStatus, Failure};
+use blindmatch_data::dataset::{
+    Cell, CsvReader, InputSource, Record, normalize_cell, parse_delimiter,
+};
 
 /// Check that a tokenize manifest matches its token file and is internally
 /// consistent; with --key, that the key is the one the manifest names.
@@ -826,7 +828,7 @@ impl Manifest {
         };
         let parsed =
             files::parse_or_finding("rejects file", path, Some(recorded), findings, || {
-                CsvReader::open(&InputSource::File(path.to_path_buf()), b',')?.finish()
+                Ok(CsvReader::open(&InputSource::File(path.to_path_buf()), b',')?.finish()?)
             })?;
         let summary = match parsed {
             Ok(summary) => summary,

@@ -19,8 +19,8 @@ use super::files::{self, FileCheck, Recorded};
 use super::json::{self, Walker};
 use super::manifest::describe_check;
 use super::report::{self, Finding, group, safe_name};
-use crate::dataset::{CsvReader, InputSource};
 use crate::error::{ExitStatus, Failure};
+use blindmatch_data::dataset::{CsvReader, InputSource};
 
 /// Check that two session receipts describe the same session, and that output
 /// files still match what the receipts recorded.
@@ -734,7 +734,7 @@ struct Details {
 /// # Errors
 /// Bad input (exit 2) for unreadable receipts; check-failed (exit 3) for findings.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
-    let delimiter = crate::dataset::parse_delimiter(&args.delimiter)?;
+    let delimiter = blindmatch_data::dataset::parse_delimiter(&args.delimiter)?;
     let a = Receipt::from_value("A", &json::load(&args.a, "receipt", FORMAT, VERSION)?);
     let b = Receipt::from_value("B", &json::load(&args.b, "receipt", FORMAT, VERSION)?);
     let mut findings: Vec<Finding> = Vec::new();

@@ -21,9 +21,11 @@ use super::files::{self, FileCheck};
 use super::manifest::{self, Manifest, RecountReport, SourceRows, describe_check};
 use super::report::{self, Finding, RowList, counted, group, percent, safe_name};
 use super::scan::{Kind, Kinds, Scanner};
-use crate::dataset::{Cell, CsvReader, InputSource, Record, normalize_cell, parse_delimiter};
 use crate::error::{ExitStatus, Failure};
 use crate::progress;
+use blindmatch_data::dataset::{
+    Cell, CsvReader, InputSource, Record, normalize_cell, parse_delimiter,
+};
 
 /// Check a token file: token columns well formed and made by the declared key,
 /// no raw identifiers in any column, duplicate and singleton rates; optionally
