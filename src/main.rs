@@ -6,9 +6,7 @@ mod args;
 mod cmd;
 mod error;
 mod logging;
-mod manifest;
 mod progress;
-mod receipt;
 
 use std::process::ExitCode;
 

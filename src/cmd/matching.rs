@@ -29,6 +29,7 @@ use blindmatch_net::{
     PeerAuth, Policy, PreparedSet, Reveal, Role, SessionOptions, SessionParams, SessionReport,
     Stage, TlsSettings, Transport,
 };
+use blindmatch_pipeline::identity::identity_stem;
 use blindmatch_token::{IdType, Profile, Rejection};
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -36,14 +37,16 @@ use indicatif::{MultiProgress, ProgressBar};
 use crate::args::{InputArgs, ProfileArgs};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress;
-use crate::receipt::{self, Receipt};
 use blindmatch_data::dataset::{
     Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSpec, InputSummary,
-    OutputColumn, Record, RejectTally, normalize_cell, parse_rate,
+    OutputColumn, REJECTS_HEADER, Record, RejectTally, normalize_cell, parse_rate,
+    write_reject_line,
 };
 use blindmatch_data::output::{
-    AtomicFile, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic,
+    AtomicFile, SealedFile, WrittenFile, check_outputs, commit_all, seal_atomic, with_suffix,
 };
+use blindmatch_data::text::{group, write_field};
+use blindmatch_pipeline::receipt::{self, Receipt};
 
 /// Default `--min-peer-set`: a partner declaring fewer distinct identifiers is
 /// refused, against probing for single customers with tiny sets.
@@ -398,39 +401,7 @@ impl PartyConfig {
         }
         outputs.extend(receipt.as_deref().map(|p| ("--receipt", p)));
         outputs.extend(self.rejects.as_deref().map(|p| ("--rejects", p)));
-        for (i, (option, path)) in outputs.iter().enumerate() {
-            if path.as_os_str() == "-" {
-                return Err(
-                    Failure::bad_input(format!("{option} cannot be standard output"))
-                        .hint(format!("give {option} a file name"))
-                        .into(),
-                );
-            }
-            if let Some((other, _)) = outputs.iter().take(i).find(|(_, p)| p == path) {
-                return Err(Failure::bad_input(format!(
-                    "{option} and {other} name the same file '{}'",
-                    path.display()
-                ))
-                .hint("give each output its own file name")
-                .into());
-            }
-            if let InputSource::File(input) = &self.input.source {
-                let same = input == *path
-                    || matches!(
-                        (std::fs::canonicalize(input), std::fs::canonicalize(path)),
-                        (Ok(a), Ok(b)) if a == b
-                    );
-                if same {
-                    return Err(Failure::bad_input(format!(
-                        "{option} '{}' is the input file",
-                        path.display()
-                    ))
-                    .hint("write the output to a new file")
-                    .into());
-                }
-            }
-            ensure_absent(path, self.force)?;
-        }
+        check_outputs(&self.input.source, &outputs, self.force)?;
         for name in &self.input.keep {
             if name == ROW_COLUMN || name == MATCH_ID_COLUMN {
                 return Err(Failure::bad_input(format!(
@@ -522,14 +493,6 @@ impl Args {
             max_reject_rate: self.max_reject_rate,
             force: self.force,
         })
-    }
-}
-
-/// `acme`, `acme.key` and `acme.crt` all name the identity stem `acme`.
-pub(crate) fn identity_stem(path: &Path) -> PathBuf {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("key" | "crt") => path.with_extension(""),
-        _ => path.to_path_buf(),
     }
 }
 
@@ -804,15 +767,10 @@ fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> anyhow::Result<Optio
         return Ok(None);
     };
     let mut out = Vec::with_capacity(32 + prepared.rejected.len() * 32);
-    out.extend_from_slice(b"row,line,column,type,reason\n");
-    let mut column = Vec::new();
-    write_field(&mut column, prepared.column.name.as_bytes(), b',');
+    out.extend_from_slice(REJECTS_HEADER);
     for (row, line, reason) in &prepared.rejected {
-        out.extend_from_slice(format!("{row},{line},").as_bytes());
-        out.extend_from_slice(&column);
-        out.extend_from_slice(
-            format!(",{},{}\n", prepared.column.id_type, reason.code()).as_bytes(),
-        );
+        let column = &prepared.column;
+        write_reject_line(&mut out, *row, *line, &column.name, column.id_type, *reason);
     }
     Ok(Some(seal_atomic(path, &out, cfg.force, false)?))
 }
@@ -1404,45 +1362,6 @@ fn name_for_receipt(source: &InputSource) -> String {
     }
 }
 
-/// Appends `field` to `out` as one CSV field, quoted only when it must be.
-pub(crate) fn write_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
-    let needs_quotes = field
-        .iter()
-        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
-    if !needs_quotes {
-        out.extend_from_slice(field);
-        return;
-    }
-    out.push(b'"');
-    for &b in field {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-/// `path` with `suffix` appended to its file name.
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// `12345678` as `12,345,678`.
-pub(crate) fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A byte count as B, kB, MB or GB (decimal).
 pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
@@ -1686,20 +1605,6 @@ mod tests {
         out.push(b'|');
         write_field(&mut out, b"a;b", b';');
         assert_eq!(out, b"plain|\"a,b\"|\"say \"\"hi\"\"\"|\"a;b\"");
-    }
-
-    #[test]
-    fn identity_names() {
-        assert_eq!(
-            identity_stem(Path::new("keys/acme")),
-            Path::new("keys/acme")
-        );
-        assert_eq!(
-            identity_stem(Path::new("keys/acme.key")),
-            Path::new("keys/acme")
-        );
-        assert_eq!(identity_stem(Path::new("acme.crt")), Path::new("acme"));
-        assert_eq!(identity_stem(Path::new("acme.v2")), Path::new("acme.v2"));
     }
 
     #[test]

@@ -5,8 +5,10 @@
 pub mod dataset;
 mod error;
 pub mod meta;
+mod observe;
 pub mod output;
 pub mod scan;
 pub mod text;
 
 pub use error::{Category, Error, FailWith, Result};
+pub use observe::{Observer, Silent, Warning};

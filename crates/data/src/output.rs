@@ -17,6 +17,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, FailWith, Result};
 
+mod plan;
+
+pub use plan::{check_outputs, with_suffix};
+
 /// Where a command's main output goes: a file path, or stdout for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputTarget {

@@ -26,7 +26,6 @@ use super::files::{self, FileCheck, Recorded};
 use super::json::{self, Walker};
 use super::report::{self, Finding, group, safe_name};
 use super::tokens::{self, ColumnPlan, FileStats, Inspect, Role};
-use crate::cmd::key;
 use crate::error::{ExitStatus, Failure};
 use blindmatch_data::dataset::{
     Cell, CsvReader, InputSource, Record, normalize_cell, parse_delimiter,
@@ -1232,7 +1231,8 @@ pub(crate) fn check_key(
     manifest: Option<&Manifest>,
     findings: &mut Vec<Finding>,
 ) -> anyhow::Result<GivenKey> {
-    let file = key::load(path, "--key")?;
+    let file =
+        blindmatch_pipeline::keys::load(path, "--key", &crate::progress::Terminal::default())?;
     // The only error is a purpose that never makes tokens; the message says so.
     let token_key = file.token_key().map_err(|_| {
         anyhow::Error::new(
