@@ -19,7 +19,8 @@ use crate::files::{self, FileCheck, describe_check};
 use crate::given_key::check_key;
 use crate::report::{self, AuditReport, Finding, ReportOptions, group, safe_name};
 use crate::source::{RecountReport, check_source};
-use crate::token_file::{self, ColumnStats, Inspect, cross_check, delimiter_note, inspect};
+use crate::token_file::findings::{column_findings, cross_check};
+use crate::token_file::{ColumnStats, Inspect, delimiter_note, inspect};
 use crate::tokenize_manifest::Manifest;
 
 /// What `audit manifest` reports besides the findings.
@@ -129,7 +130,7 @@ pub fn audit_manifest(args: &ManifestAudit, observer: &dyn Observer) -> Result<A
                 &mut findings,
             );
             cross_check(&manifest, &stats, &mut findings);
-            token_file::column_findings(&stats, Some(&manifest), &mut findings);
+            column_findings(&stats, Some(&manifest), &mut findings);
             delimiter_note(&stats, &mut notes);
             (output, Some(stats))
         }

@@ -6,7 +6,7 @@
 //! and singleton rates) and the sampled rows' token cells; everything else streams.
 //! No cell value is kept beyond the sample, and none reaches a report.
 
-mod findings;
+pub(crate) mod findings;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,8 +21,6 @@ use serde::Serialize;
 use crate::plan::{ColumnPlan, Role};
 use crate::report::RowList;
 use crate::tokenize_manifest::Manifest;
-
-pub(crate) use findings::{column_findings, column_findings_with, cross_check};
 
 /// What one column of the token file holds. No cell value is kept.
 #[derive(Debug, Serialize)]

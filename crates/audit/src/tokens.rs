@@ -21,9 +21,8 @@ use crate::files::{self, FileCheck, describe_check};
 use crate::given_key::check_key;
 use crate::report::{self, AuditReport, ReportOptions, counted, group, percent, safe_name};
 use crate::source::RecountReport;
-use crate::token_file::{
-    ColumnStats, Inspect, SampleSpec, column_findings_with, cross_check, delimiter_note, inspect,
-};
+use crate::token_file::findings::{column_findings_with, cross_check};
+use crate::token_file::{ColumnStats, Inspect, SampleSpec, delimiter_note, inspect};
 use crate::tokenize_manifest::Manifest;
 use sample::{SamplePlanColumn, SampleReport, check_source_and_sample};
 

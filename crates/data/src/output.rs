@@ -19,7 +19,7 @@ use crate::error::{Error, FailWith, Result};
 
 mod plan;
 
-pub use plan::{check_outputs, with_suffix};
+pub use plan::{check_outputs, ensure_absent, with_suffix};
 
 /// Where a command's main output goes: a file path, or stdout for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,21 +39,6 @@ impl OutputTarget {
             OutputTarget::File(arg.to_path_buf())
         }
     }
-}
-
-/// Fails with a bad-input error if `path` exists and `overwrite` is false.
-/// Pipelines call this for every output before doing any work.
-///
-/// # Errors
-/// The file exists and may not be replaced.
-pub fn ensure_absent(path: &Path, overwrite: bool) -> Result<()> {
-    if !overwrite && fs::symlink_metadata(path).is_ok() {
-        return Err(
-            Error::bad_input(format!("output file '{}' already exists", path.display()))
-                .hint("choose another name, remove the file, or pass --force to replace it"),
-        );
-    }
-    Ok(())
 }
 
 /// A file being written under a temporary name; [`AtomicFile::commit`] renames it

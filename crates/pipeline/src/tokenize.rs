@@ -17,165 +17,32 @@
 //! bad usage writes nothing and a failure leaves nothing behind.
 
 mod chunk;
+mod config;
 mod setup;
 mod threads;
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use blindmatch_data::dataset::{
-    ColumnCounts, Columns, CsvReader, InputSource, InputSpec, OutputColumn, REJECTS_HEADER,
-    shown_header,
+    Columns, CsvReader, InputSource, OutputColumn, REJECTS_HEADER, shown_header,
 };
 use blindmatch_data::meta::{Precision, now_rfc3339};
-use blindmatch_data::output::{
-    AtomicFile, OutputTarget, WrittenFile, check_outputs, commit_all, with_suffix,
-};
+use blindmatch_data::output::{AtomicFile, OutputTarget, check_outputs, commit_all};
 use blindmatch_data::text::write_field;
-use blindmatch_data::{Error, FailWith, Observer, Result};
-use blindmatch_token::{IdType, Profile, Rejection, token};
+use blindmatch_data::{FailWith, Observer, Result};
+use blindmatch_token::token;
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{self, FileInfo, RateCheck, RowCounts, TokenizeManifest};
 use chunk::Plan;
-use threads::{Sink, Totals};
+pub use config::{ColumnSummary, TokenizeConfig, TokenizeSummary};
+use threads::{Sink, Totals, write_failure};
 
-/// Records per work item: the reader fills items, any free worker takes the next
-/// one. Large enough that handing items between threads costs little (a thread
-/// woken per item), small enough to keep the cores evenly busy to the end.
-const ITEM_ROWS: usize = 2048;
-/// Work items in circulation per worker (plus one): enough that no worker waits
-/// for the reader, nor for a slower worker's item to be written in order.
-const ITEMS_PER_WORKER: usize = 2;
-/// Rows of a chunk handled together: all their identifier cells are normalised,
-/// then all their MACs computed at once (independent SHA-256 compressions overlap
-/// in the CPU, see `Tokenizer::macs`), then the rows are written.
-const GROUP_ROWS: usize = 64;
 /// What the manifest says happens to a rejected cell.
 const REJECTED_CELLS: &str = "written empty; counted by reason; listed by row in the rejects file";
-
-/// What to tokenise, with which key, and where to write.
-///
-/// Messages name the options of `blindmatch tokenize` (`--key`, `--rejects`, …):
-/// the config mirrors them one to one.
-#[derive(Debug, Clone)]
-pub struct TokenizeConfig {
-    /// The input and its identifier (`--column`) and kept (`--keep`) columns.
-    pub input: InputSpec,
-    /// The normalisation profile.
-    pub profile: Profile,
-    /// The key file the tokens are made with (a master key makes them with its
-    /// derived token key). Required unless `passthrough`.
-    pub key: Option<PathBuf>,
-    /// An older key: each identifier column gets a `NAME_prev` companion with the
-    /// token under that key, an old→new mapping for migrating stored tokens.
-    pub previous_key: Option<PathBuf>,
-    /// The token file (mode 0600), or standard output.
-    pub output: OutputTarget,
-    /// The manifest's path; `None`: `OUTPUT.manifest.json` beside a file output,
-    /// no manifest for standard output.
-    pub manifest: Option<PathBuf>,
-    /// A CSV listing every rejected cell by row, line, column, type and reason.
-    pub rejects: Option<PathBuf>,
-    /// The highest share of rejected non-empty cells any identifier column may
-    /// have; above it the run still writes everything, and
-    /// [`TokenizeSummary::check`] fails.
-    pub max_reject_rate: Option<f64>,
-    /// Identifier columns that also get a short customer code (`NAME_code`).
-    pub short_codes: Vec<String>,
-    /// Data characters per short code.
-    pub short_code_len: usize,
-    /// Token MAC length in bytes.
-    pub token_bytes: usize,
-    /// Replace existing output, manifest and rejects files.
-    pub overwrite: bool,
-    /// Worker threads; `None`: one per core.
-    pub threads: Option<usize>,
-    /// Benchmark baseline: copy identifier cells unchanged (no key, no
-    /// manifest). The output then holds raw identifiers.
-    pub passthrough: bool,
-}
-
-impl TokenizeConfig {
-    /// The manifest this run writes, if any.
-    fn manifest_path(&self) -> Option<PathBuf> {
-        match (&self.manifest, &self.output) {
-            _ if self.passthrough => None,
-            (Some(path), _) => Some(path.clone()),
-            (None, OutputTarget::File(path)) => Some(with_suffix(path, ".manifest.json")),
-            (None, OutputTarget::Stdout) => None,
-        }
-    }
-}
-
-/// One identifier column of a finished run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnSummary {
-    /// The input column's header name.
-    pub name: String,
-    /// Its identifier type.
-    pub id_type: IdType,
-    /// Tokens made, empty and rejected cells.
-    pub counts: ColumnCounts,
-    /// Rejected cells by reason, in a stable order.
-    pub rejects: Vec<(Rejection, u64)>,
-}
-
-/// What a finished run did. All files it names are written.
-#[derive(Debug, Clone)]
-pub struct TokenizeSummary {
-    /// The input's name for messages (its path, or `<stdin>`).
-    pub input: String,
-    /// Data rows read, and written (no row is ever dropped).
-    pub rows: u64,
-    /// The token file (`-` for standard output).
-    pub output: WrittenFile,
-    /// The manifest, if one was written.
-    pub manifest: Option<WrittenFile>,
-    /// The rejects file, if one was asked for.
-    pub rejects_file: Option<WrittenFile>,
-    /// Per identifier column, in `--column` order.
-    pub columns: Vec<ColumnSummary>,
-    /// Rejected cells over all columns.
-    pub rejected: u64,
-    /// Rows with at least one rejected cell.
-    pub rows_with_rejects: u64,
-    /// Wall-clock time of the run.
-    pub elapsed: Duration,
-    /// Whether this was the passthrough baseline.
-    pub passthrough: bool,
-    /// The outcome of the reject-rate limit, if one was set.
-    pub reject_rate_check: Option<RateCheck>,
-}
-
-impl TokenizeSummary {
-    /// The reject-rate verdict: the run wrote everything, but a column rejected
-    /// more than the limit allows.
-    ///
-    /// # Errors
-    /// A check-failed error naming the worst column when the limit was exceeded.
-    pub fn check(&self) -> Result<()> {
-        let Some(check) = self.reject_rate_check.as_ref().filter(|c| !c.passed) else {
-            return Ok(());
-        };
-        let column = check.worst_column.as_deref().unwrap_or_default();
-        Err(Error::check_failed(format!(
-            "column '{column}': {:.2}% of non-empty cells rejected, above --max-reject-rate {:.2}%",
-            check.worst_rate * 100.0,
-            check.max_rate * 100.0
-        ))
-        .hint(match &self.rejects_file {
-            Some(file) => format!(
-                "the rejected rows are listed in '{}'; the output was written",
-                file.path.display()
-            ),
-            None => "rerun with --rejects FILE to list the rejected rows; the output was written"
-                .to_owned(),
-        }))
-    }
-}
 
 /// Runs the tokenize pipeline.
 ///
@@ -433,18 +300,14 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
     })
 }
 
-/// The error for an output that could not be written.
-fn write_failure(path: &Path) -> Error {
-    Error::failed(format!("cannot write '{}'", path.display()))
-        .hint("check the free space and permissions of the output folder")
-}
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use blindmatch_data::Category;
+    use blindmatch_data::dataset::InputSpec;
     use blindmatch_data::dataset::{Cell, normalize_cell_append};
-    use blindmatch_token::{KeyFile, KeyPurpose, ShortCoder};
+    use blindmatch_data::{Category, Error};
+    use blindmatch_token::{IdType, KeyFile, KeyPurpose, Profile, ShortCoder};
 
     /// A config as `blindmatch tokenize` makes it from these arguments (the
     /// options these tests use), with the command's defaults.

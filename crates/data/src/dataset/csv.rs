@@ -13,7 +13,8 @@ use std::io::{self, BufRead, BufReader, Read};
 use csv_core::ReadRecordResult;
 use sha2::{Digest, Sha256};
 
-use super::{InputSource, shown_header};
+use super::columns::shown_header;
+use super::source::InputSource;
 use crate::error::{Error, FailWith, Result};
 
 /// A record longer than this is refused: in practice it is an unbalanced quote

@@ -1,12 +1,27 @@
 //! A pipeline's output paths checked together before any work: none is standard
 //! output where a file is needed, none names the same file as another or as the
-//! input, and none exists unless replacing was allowed.
+//! input, and none exists unless replacing was allowed; and companion names.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::ensure_absent;
 use crate::dataset::InputSource;
 use crate::error::{Error, Result};
+
+/// Fails with a bad-input error if `path` exists and `overwrite` is false.
+/// Pipelines call this for every output before doing any work.
+///
+/// # Errors
+/// The file exists and may not be replaced.
+pub fn ensure_absent(path: &Path, overwrite: bool) -> Result<()> {
+    if !overwrite && fs::symlink_metadata(path).is_ok() {
+        return Err(
+            Error::bad_input(format!("output file '{}' already exists", path.display()))
+                .hint("choose another name, remove the file, or pass --force to replace it"),
+        );
+    }
+    Ok(())
+}
 
 /// Checks output files, each named with the option that gave it (`-o`,
 /// `--manifest`, …), against each other and the input. Standard output must not

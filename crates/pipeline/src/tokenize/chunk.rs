@@ -8,7 +8,10 @@ use blindmatch_data::dataset::{
 use blindmatch_data::text::write_field;
 use blindmatch_token::{DerivedCode, IdType, Profile, Rejection, ShortCoder, Tokenizer};
 
-use super::GROUP_ROWS;
+/// Rows of a chunk handled together: all their identifier cells are normalised,
+/// then all their MACs computed at once (independent SHA-256 compressions overlap
+/// in the CPU, see `Tokenizer::macs`), then the rows are written.
+const GROUP_ROWS: usize = 64;
 
 /// Everything the workers need, shared read-only across threads.
 pub(super) struct Plan<'a> {

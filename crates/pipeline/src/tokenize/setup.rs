@@ -9,7 +9,7 @@ use blindmatch_data::dataset::{Columns, OutputColumn};
 use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_token::{KeyFile, KeyPurpose, ShortCoder, Tokenizer, token};
 
-use super::TokenizeConfig;
+use super::config::TokenizeConfig;
 use super::threads::Totals;
 use crate::keys;
 use crate::manifest::{ColumnInfo, KeyInfo};

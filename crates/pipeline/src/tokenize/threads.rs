@@ -17,7 +17,14 @@ use blindmatch_token::{ShortCodeRegistry, ShortCoder};
 use sha2::{Digest, Sha256};
 
 use super::chunk::{ChunkOut, Plan, process_chunk};
-use super::{ITEM_ROWS, ITEMS_PER_WORKER, write_failure};
+
+/// Records per work item: the reader fills items, any free worker takes the next
+/// one. Large enough that handing items between threads costs little (a thread
+/// woken per item), small enough to keep the cores evenly busy to the end.
+const ITEM_ROWS: usize = 2048;
+/// Work items in circulation per worker (plus one): enough that no worker waits
+/// for the reader, nor for a slower worker's item to be written in order.
+const ITEMS_PER_WORKER: usize = 2;
 
 /// A work item travelling from the reader thread to a worker, to the main thread
 /// and back to the reader: records and what became of them.
@@ -365,4 +372,10 @@ pub(super) fn raw_stdout() -> Box<dyn Write + Send> {
         }
     }
     Box::new(io::stdout())
+}
+
+/// The error for an output that could not be written.
+pub(super) fn write_failure(path: &Path) -> Error {
+    Error::failed(format!("cannot write '{}'", path.display()))
+        .hint("check the free space and permissions of the output folder")
 }
