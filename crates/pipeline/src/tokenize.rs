@@ -555,4 +555,18 @@ mod tests {
             assert_eq!(names_in(dir.path()), ["in.csv", "test.key"], "{threads}");
         }
     }
+
+    #[test]
+    fn without_a_key_nothing_is_copied_raw() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "id,phone\n1,13812345678\n").unwrap();
+        let (i, o) = (
+            input.display().to_string(),
+            dir.path().join("out.csv").display().to_string(),
+        );
+        let err = run(args(&["--input", &i, "--column", "phone:phone", "-o", &o])).unwrap_err();
+        assert_eq!(status_of(&err), Some(Category::BadInput));
+        assert_eq!(names_in(dir.path()), ["in.csv"]);
+    }
 }

@@ -29,9 +29,17 @@ impl Keys {
     /// Reads the key files once (none for the passthrough baseline).
     ///
     /// # Errors
-    /// A key file is unusable, the previous key is the key, or a length is out of
-    /// range (bad input).
+    /// No key was given, a key file is unusable, the previous key is the key, or
+    /// a length is out of range (bad input).
     pub(super) fn load(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Keys> {
+        // Without a key the workers copy cells unchanged: only the passthrough
+        // baseline may ask for that, never a config that merely forgot the key.
+        if config.key.is_none() && !config.passthrough {
+            return Err(
+                Error::bad_input("tokens need a key: --key KEY_FILE is missing")
+                    .hint("make one with `blindmatch keygen -o FILE`"),
+            );
+        }
         let key_file = match (&config.key, config.passthrough) {
             (Some(path), false) => Some((keys::load(path, "--key", observer)?, path)),
             _ => None,
