@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use blindmatch_data::dataset::{ColumnSpec, InputSource, InputSpec};
+use blindmatch_data::output::write_atomic;
+use blindmatch_data::text::group;
 use blindmatch_net::{
     Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage, TlsSettings, Transport,
 };
@@ -27,9 +30,6 @@ use crate::cmd::matching::{
 };
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress;
-use blindmatch_data::dataset::{ColumnSpec, InputSource, InputSpec};
-use blindmatch_data::output::write_atomic;
-use blindmatch_data::text::group;
 use generate::{Layout, Side, Truth};
 
 /// Default folder name; `-2`, `-3`, … are tried when it exists.

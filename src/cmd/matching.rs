@@ -23,13 +23,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use blindmatch_data::Category;
+use blindmatch_data::dataset::{
+    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSpec, InputSummary,
+    OutputColumn, REJECTS_HEADER, Record, RejectTally, normalize_cell, parse_rate,
+    write_reject_line,
+};
 use blindmatch_data::meta::{Precision, now_rfc3339};
+use blindmatch_data::output::{
+    AtomicFile, SealedFile, WrittenFile, check_outputs, commit_all, seal_atomic, with_suffix,
+};
+use blindmatch_data::text::{group, write_field};
 use blindmatch_net::{
     Event, EventSink, Fingerprint, Identity, Learner, Listener, Match, MatchResult, Mode, NetError,
     PeerAuth, Policy, PreparedSet, Reveal, Role, SessionOptions, SessionParams, SessionReport,
     Stage, TlsSettings, Transport,
 };
 use blindmatch_pipeline::identity::identity_stem;
+use blindmatch_pipeline::receipt::{self, Receipt};
 use blindmatch_token::{IdType, Profile, Rejection};
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -37,16 +47,6 @@ use indicatif::{MultiProgress, ProgressBar};
 use crate::args::{InputArgs, ProfileArgs};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress;
-use blindmatch_data::dataset::{
-    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSpec, InputSummary,
-    OutputColumn, REJECTS_HEADER, Record, RejectTally, normalize_cell, parse_rate,
-    write_reject_line,
-};
-use blindmatch_data::output::{
-    AtomicFile, SealedFile, WrittenFile, check_outputs, commit_all, seal_atomic, with_suffix,
-};
-use blindmatch_data::text::{group, write_field};
-use blindmatch_pipeline::receipt::{self, Receipt};
 
 /// Default `--min-peer-set`: a partner declaring fewer distinct identifiers is
 /// refused, against probing for single customers with tiny sets.

@@ -5,11 +5,11 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use blindmatch_data::{Error, FailWith, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::report::{Finding, safe_name};
-use blindmatch_data::{Error, FailWith, Result};
 
 /// A file as a manifest or receipt records it.
 #[derive(Debug, Clone, PartialEq, Eq)]

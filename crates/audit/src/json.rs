@@ -8,9 +8,8 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use blindmatch_data::{Error, FailWith, Result};
+use serde_json::Value;
 
 /// JSON documents larger than this are refused; real manifests and receipts are a
 /// few kilobytes.

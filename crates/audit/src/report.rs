@@ -9,12 +9,14 @@
 
 use std::fmt::Write as _;
 
+use blindmatch_data::meta::{Precision, Tool, now_rfc3339};
+use blindmatch_data::{Error, FailWith, Result};
 use serde::Serialize;
 
-use blindmatch_data::meta::{Precision, Tool, now_rfc3339};
+// Shared with every audit module: names from files are shown only through the
+// scanner, counts always grouped the same way.
 pub(crate) use blindmatch_data::scan::safe_name;
 pub(crate) use blindmatch_data::text::group;
-use blindmatch_data::{Error, FailWith, Result};
 
 /// The `format` field of a JSON audit report.
 pub(crate) const FORMAT: &str = "blindmatch-audit-report";
