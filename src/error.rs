@@ -7,9 +7,19 @@
 //! - 2: bad input or usage (arguments, CSV, identifiers, key files, existing output);
 //! - 3: the work ran but a check did not pass (reject rate above the limit, audit
 //!   findings, a policy refusal).
+//!
+//! The libraries fail with [`blindmatch_data::Error`], whose category and hint they
+//! choose; this module only maps the category to an exit code and prints.
 
-use std::fmt;
 use std::process::ExitCode;
+
+use blindmatch_data::Category;
+
+/// The error a command raises on purpose: the libraries' error type, under the
+/// name the command modules have always used. Its message never carries a raw
+/// identifier or key material: callers build messages from names, paths, row and
+/// column numbers only.
+pub(crate) type Failure = blindmatch_data::Error;
 
 /// The process outcome of a command, mapped one-to-one onto exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +44,16 @@ impl ExitStatus {
             ExitStatus::CheckFailed => 3,
         }
     }
+
+    /// The status an error of `category` exits with.
+    pub(crate) fn of(category: Category) -> Self {
+        match category {
+            Category::BadInput => ExitStatus::BadInput,
+            Category::CheckFailed => ExitStatus::CheckFailed,
+            // A category added later is a run-time failure until mapped here.
+            _ => ExitStatus::Failed,
+        }
+    }
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -42,75 +62,9 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// An error a command raises on purpose: a message naming what and where, the exit
-/// status it maps to, and an optional hint naming the fix. It never carries a raw
-/// identifier or key material: callers build messages from names, paths, row and
-/// column numbers only.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    message: String,
-    hint: Option<String>,
-    status: ExitStatus,
-    // The cause, kept as `source()` so `{:#}` prints it and `chain()` yields the
-    // Failure itself (anyhow's `.context()` wrapper would hide it from downcasts).
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
-}
-
-impl Failure {
-    /// A failure with the given status and message.
-    pub(crate) fn new(status: ExitStatus, message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            hint: None,
-            status,
-            source: None,
-        }
-    }
-
-    /// Bad input or usage (exit code 2).
-    pub(crate) fn bad_input(message: impl Into<String>) -> Self {
-        Failure::new(ExitStatus::BadInput, message)
-    }
-
-    /// A run-time failure (exit code 1).
-    pub(crate) fn failed(message: impl Into<String>) -> Self {
-        Failure::new(ExitStatus::Failed, message)
-    }
-
-    /// A check that did not pass (exit code 3).
-    pub(crate) fn check_failed(message: impl Into<String>) -> Self {
-        Failure::new(ExitStatus::CheckFailed, message)
-    }
-
-    /// Adds the second line of the error: what the user can do about it.
-    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    /// The exit status (for tests that check how a command failed).
-    #[cfg(test)]
-    pub(crate) fn status(&self) -> ExitStatus {
-        self.status
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-/// Attaches a [`Failure`] (message, status, hint) to any error, keeping the
-/// original as its cause so `{:#}` prints `message: cause`.
+/// Attaches a [`Failure`] (message, category, hint) to any error, keeping the
+/// original as its cause so `{:#}` prints `message: cause`. The command-side twin
+/// of [`blindmatch_data::FailWith`], for code that works in `anyhow::Result`.
 pub(crate) trait FailWith<T> {
     /// Wraps the error in `failure`.
     ///
@@ -124,12 +78,16 @@ where
     E: Into<anyhow::Error>,
 {
     fn fail_with(self, failure: impl FnOnce() -> Failure) -> anyhow::Result<T> {
-        self.map_err(|err| {
-            let mut failure = failure();
-            failure.source = Some(err.into().into());
-            anyhow::Error::new(failure)
-        })
+        // The cause is kept as `source()` so `{:#}` prints it and `chain()` yields
+        // the Failure itself (anyhow's `.context()` wrapper would hide it from
+        // downcasts).
+        self.map_err(|err| anyhow::Error::new(failure().caused_by(err.into())))
     }
+}
+
+/// The first [`Failure`] in an error's chain: the one that says how it failed.
+pub(crate) fn failure_of(err: &anyhow::Error) -> Option<&Failure> {
+    err.chain().find_map(|e| e.downcast_ref::<Failure>())
 }
 
 /// Prints an error (if any) as `error: …` plus `hint: …` on stderr and returns the
@@ -142,14 +100,13 @@ pub(crate) fn report(result: anyhow::Result<ExitStatus>) -> ExitCode {
                 // The reader went away (e.g. `| head`): not an error worth a message.
                 return ExitStatus::Success.into();
             }
-            let failure = err.chain().find_map(|e| e.downcast_ref::<Failure>());
+            let failure = failure_of(&err);
             eprintln!("error: {err:#}");
-            if let Some(hint) = failure.and_then(|f| f.hint.as_deref()) {
+            if let Some(hint) = failure.and_then(Failure::hint_text) {
                 eprintln!("hint: {hint}");
             }
             failure
-                .map(|f| f.status)
-                .unwrap_or(ExitStatus::Failed)
+                .map_or(ExitStatus::Failed, |f| ExitStatus::of(f.category()))
                 .into()
         }
     }
@@ -172,12 +129,17 @@ mod tests {
         let err = inner
             .fail_with(|| Failure::bad_input("cannot read 'x.csv'").hint("check the path"))
             .expect_err("must fail");
-        let failure = err
-            .chain()
-            .find_map(|e| e.downcast_ref::<Failure>())
-            .expect("failure in chain");
-        assert_eq!(failure.status, ExitStatus::BadInput);
-        assert_eq!(failure.hint.as_deref(), Some("check the path"));
+        let failure = failure_of(&err).expect("failure in chain");
+        assert_eq!(ExitStatus::of(failure.category()), ExitStatus::BadInput);
+        assert_eq!(failure.hint_text(), Some("check the path"));
         assert_eq!(format!("{err:#}"), "cannot read 'x.csv': disk on fire");
+    }
+
+    #[test]
+    fn a_library_error_keeps_its_category_through_anyhow() {
+        let lib = Failure::check_failed("audit tokens of 'x': 1 finding").hint("see above");
+        let err = anyhow::Error::from(lib);
+        let failure = failure_of(&err).expect("failure in chain");
+        assert_eq!(ExitStatus::of(failure.category()), ExitStatus::CheckFailed);
     }
 }

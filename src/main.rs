@@ -2,15 +2,11 @@
 //! to one module per command, and turning errors into one-line messages with a hint
 //! and a documented exit code.
 
+mod args;
 mod cmd;
-mod dataset;
 mod error;
 mod logging;
-mod manifest;
-mod output;
 mod progress;
-mod receipt;
-mod scan;
 
 use std::process::ExitCode;
 

@@ -1,10 +1,48 @@
 //! Progress bars on stderr, shown only when stderr is a terminal and `--quiet` was
-//! not given, so scripts and logs stay clean.
+//! not given, so scripts and logs stay clean; and [`Terminal`], the observer that
+//! shows the libraries' progress and warnings that way.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use blindmatch_data::{Observer, Warning};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Shows a library's warnings (`warning: …` and `hint: …` on stderr, unless
+/// `--quiet`) and its progress through the input as a byte bar.
+#[derive(Debug, Default)]
+pub(crate) struct Terminal {
+    bar: OnceLock<ProgressBar>,
+}
+
+impl Observer for Terminal {
+    fn warning(&self, warning: &Warning) {
+        if crate::logging::quiet() {
+            return;
+        }
+        eprintln!("warning: {warning}");
+        if let Some(hint) = warning.hint() {
+            eprintln!("hint: {hint}");
+        }
+    }
+
+    fn progress_start(&self, stage: &'static str, total: Option<u64>) {
+        let _ = self.bar.set(bytes(total, stage));
+    }
+
+    fn progress(&self, done: u64) {
+        if let Some(bar) = self.bar.get() {
+            bar.set_position(done);
+        }
+    }
+
+    fn progress_end(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
+    }
+}
 
 /// Whether progress bars are drawn in this process.
 pub(crate) fn enabled() -> bool {

@@ -23,6 +23,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use blindmatch_data::output::{ensure_absent, write_atomic};
 use blindmatch_net::{Mode, Reveal};
 use blindmatch_psi::{DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE};
 use clap::{Args as ClapArgs, ValueEnum};
@@ -31,7 +32,6 @@ use self::emulation::LinkSpec;
 use self::harness::{RunSpec, TlsPair, TransportKind};
 use self::report::{RunReport, Setting};
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::output::{ensure_absent, write_atomic};
 use crate::progress;
 
 /// Largest set size per side the harness accepts (it holds both sets in memory).

@@ -13,21 +13,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use blindmatch_data::dataset::{ColumnSpec, InputSource, InputSpec};
+use blindmatch_data::output::write_atomic;
+use blindmatch_data::text::group;
 use blindmatch_net::{
     Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage, TlsSettings, Transport,
 };
+use blindmatch_pipeline::identity;
 use blindmatch_token::{IdType, Profile};
 use clap::Args as ClapArgs;
 use indicatif::{MultiProgress, ProgressBar};
 
-use crate::cmd::identity;
 use crate::cmd::matching::{
     self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, PartyConfig, Prepared, RunClock,
-    group, human_bytes,
+    human_bytes,
 };
-use crate::dataset::{ColumnSpec, InputSource, InputSpec};
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::output::write_atomic;
 use crate::progress;
 use generate::{Layout, Side, Truth};
 

@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use blindmatch_net::{Fingerprint, Identity, IdentityPaths, NetError};
+use blindmatch_net::{Fingerprint, Identity, IdentityPaths};
+use blindmatch_pipeline::identity::{self, identity_stem};
 use clap::{Args as ClapArgs, Subcommand};
 
-use crate::cmd::matching::identity_stem;
 use crate::error::{ExitStatus, FailWith, Failure};
 
 /// Make or show this party's TLS identity and its certificate fingerprint.
@@ -78,7 +78,7 @@ fn new(args: &NewArgs) -> anyhow::Result<ExitStatus> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let (identity, paths) = create(&stem, &name)?;
+    let (identity, paths) = identity::create(&stem, &name)?;
     tracing::info!(name = %name, fingerprint = %identity.fingerprint(), "identity written");
     println!("{}", identity.fingerprint());
     if !crate::logging::quiet() {
@@ -93,34 +93,6 @@ fn new(args: &NewArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     Ok(ExitStatus::Success)
-}
-
-/// Makes and writes a new identity at `stem`.
-///
-/// # Errors
-/// The files exist, the name is invalid (exit 2), or writing failed (exit 1).
-pub(crate) fn create(stem: &Path, name: &str) -> anyhow::Result<(Identity, IdentityPaths)> {
-    match Identity::create(stem, name) {
-        Ok(created) => Ok(created),
-        Err(error) => {
-            let failure = match &error {
-                NetError::IdentityExists { .. } => {
-                    Failure::bad_input(format!("identity '{}' exists already", stem.display()))
-                        .hint("choose another name; an identity is never overwritten")
-                }
-                NetError::InvalidIdentityName { .. } => {
-                    Failure::bad_input(format!("cannot use '{name}' as the identity name"))
-                        .hint("use --name with 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-'")
-                }
-                NetError::IdentityIo { .. } => {
-                    Failure::bad_input(format!("cannot create identity '{}'", stem.display()))
-                        .hint("check that the folder exists and is writable")
-                }
-                _ => Failure::failed(format!("cannot create identity '{}'", stem.display())),
-            };
-            Err(error).fail_with(|| failure)
-        }
-    }
 }
 
 fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {

@@ -1,21 +1,19 @@
-//! `blindmatch key derive` and `blindmatch key show`, plus the key-file helpers every
-//! command uses: reading a key file with one-line errors and a warning when others
-//! can read it, and writing a new key file (0600, never overwriting).
+//! `blindmatch key derive` and `blindmatch key show`. Reading, deriving and
+//! writing key files is `blindmatch_pipeline::keys`; this module parses the
+//! options and prints.
 //!
 //! Nothing here prints or logs key bytes: only paths, key IDs, purposes, dates and
 //! derivation labels (partner names, collaboration IDs), which are not secret.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use blindmatch_token::{
-    Derivation, Error as TokenError, Key, KeyFile, KeyPurpose, key_file_exposure,
-};
+use blindmatch_pipeline::keys::{self, DeriveFrom};
+use blindmatch_token::{KeyPurpose, key_file_exposure};
 use clap::{Args as ClapArgs, Subcommand};
 use time::format_description::well_known::Rfc3339;
-use zeroize::Zeroizing;
 
-use crate::error::{ExitStatus, FailWith, Failure};
+use crate::error::{ExitStatus, Failure};
+use crate::progress::Terminal;
 
 /// Derive keys per partner, purpose or shared secret; show a key file's metadata.
 ///
@@ -94,42 +92,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
 }
 
 fn derive(args: DeriveArgs) -> anyhow::Result<ExitStatus> {
-    if args.purpose == KeyPurpose::Master {
-        return Err(Failure::bad_input("--purpose master: master keys are generated, not derived")
-            .hint("derive `token` or `short-code` keys, or run `blindmatch keygen` for a new master key")
-            .into());
-    }
-    refuse_stdout(&args.output)?;
-    ensure_new(&args.output)?;
-    let (key, derivation) = match (&args.master, &args.shared_secret_file, &args.collaboration) {
-        (Some(master_path), _, _) => {
-            let master = load(master_path, "--master")?;
-            if master.purpose() != KeyPurpose::Master {
-                return Err(Failure::bad_input(format!(
-                    "key file '{}' is a {} key, not a master key",
-                    master_path.display(),
-                    master.purpose()
-                ))
-                .hint("derive from the master key made by `blindmatch keygen`; a key serves one purpose")
-                .into());
-            }
-            let key = master
-                .key()
-                .derive(args.purpose, args.partner.as_deref())
-                .fail_with(|| Failure::bad_input("cannot derive the key").hint(label_hint()))?;
-            let derivation = Derivation::Master {
-                master: master.key_id(),
-                partner: args.partner.clone(),
-            };
-            (key, derivation)
-        }
-        (None, Some(secret_path), Some(collaboration)) => {
-            let key = derive_shared(secret_path, collaboration, args.purpose)?;
-            let derivation = Derivation::Shared {
-                collaboration_id: collaboration.clone(),
-            };
-            (key, derivation)
-        }
+    let from = match (args.master, args.shared_secret_file, args.collaboration) {
+        (Some(path), _, _) => DeriveFrom::Master {
+            path,
+            partner: args.partner,
+        },
+        (None, Some(path), Some(collaboration)) => DeriveFrom::Shared {
+            path,
+            collaboration,
+        },
         // clap's argument group and `requires` rule out the other combinations.
         _ => {
             return Err(Failure::bad_input(
@@ -139,13 +110,7 @@ fn derive(args: DeriveArgs) -> anyhow::Result<ExitStatus> {
             .into());
         }
     };
-    let file = KeyFile::new(
-        key,
-        args.purpose,
-        derivation,
-        time::OffsetDateTime::now_utc(),
-    );
-    write_new(&file, &args.output)?;
+    let file = keys::derive(&from, args.purpose, &args.output, &Terminal::default())?;
     println!(
         "created {} (key ID {}, purpose {}, {}, mode 0600)",
         args.output.display(),
@@ -156,54 +121,8 @@ fn derive(args: DeriveArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// The shared-secret file is a key file (the usual case: one partner ran keygen and
-/// handed the file over securely) or raw random bytes.
-fn derive_shared(path: &Path, collaboration: &str, purpose: KeyPurpose) -> anyhow::Result<Key> {
-    warn_if_exposed(path, "shared secret file");
-    let shown = path.display();
-    let mut bytes = Zeroizing::new(Vec::new());
-    std::fs::File::open(path)
-        .and_then(|f| {
-            f.take(blindmatch_token::key::MAX_KEY_FILE_LEN + 1)
-                .read_to_end(&mut bytes)
-        })
-        .fail_with(|| {
-            Failure::bad_input(format!("cannot read shared secret file '{shown}'"))
-                .hint("check the path and the file's permissions")
-        })?;
-    if bytes.len() as u64 > blindmatch_token::key::MAX_KEY_FILE_LEN {
-        return Err(Failure::bad_input(format!(
-            "shared secret file '{shown}' is larger than {} bytes",
-            blindmatch_token::key::MAX_KEY_FILE_LEN
-        ))
-        .hint("give a blindmatch key file or a small file of random bytes")
-        .into());
-    }
-    let result = if bytes.starts_with(b"blindmatch-key v") {
-        let file = KeyFile::parse_bytes(&bytes)
-            .map_err(|e| key_file_failure(path, "--shared-secret-file", e))?;
-        Key::derive_shared(file.key(), collaboration, purpose)
-    } else {
-        let mut end = bytes.len();
-        while end > 0 && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
-            end -= 1;
-        }
-        Key::derive_shared_from_bytes(bytes.get(..end).unwrap_or_default(), collaboration, purpose)
-    };
-    result.fail_with(|| {
-        Failure::bad_input(format!("cannot derive a key from '{shown}'")).hint(
-            "a shared secret needs at least 16 random bytes (e.g. a file made by `blindmatch keygen`); \
-             the collaboration ID uses A-Z a-z 0-9 . _ - : @ /",
-        )
-    })
-}
-
-fn label_hint() -> &'static str {
-    "partner names and collaboration IDs are 1 to 128 characters from A-Z a-z 0-9 . _ - : @ /"
-}
-
 fn show(path: &Path) -> anyhow::Result<ExitStatus> {
-    let file = load(path, "key file")?;
+    let file = keys::load(path, "key file", &Terminal::default())?;
     let created = file
         .created()
         .format(&Rfc3339)
@@ -221,105 +140,4 @@ fn show(path: &Path) -> anyhow::Result<ExitStatus> {
     println!("derivation:  {}", file.derivation());
     println!("permissions: {permissions}");
     Ok(ExitStatus::Success)
-}
-
-/// Reads a key file for `role` (the option it was given to, e.g. `--key`), warning on
-/// stderr when group or others may read it.
-///
-/// # Errors
-/// The file is missing, unreadable, too large or malformed (exit 2).
-pub(crate) fn load(path: &Path, role: &str) -> anyhow::Result<KeyFile> {
-    if path.as_os_str() == "-" {
-        return Err(Failure::bad_input(format!(
-            "{role}: a key cannot be read from standard input"
-        ))
-        .hint("give the path of a key file")
-        .into());
-    }
-    let file = KeyFile::read(path).map_err(|e| key_file_failure(path, role, e))?;
-    warn_if_exposed(path, "key file");
-    tracing::debug!(path = %path.display(), key_id = %file.key_id(), purpose = %file.purpose(), "key file loaded");
-    Ok(file)
-}
-
-/// A one-line error for a key file that cannot be used. The library's messages name
-/// lines and problems, never the file's content.
-fn key_file_failure(path: &Path, role: &str, err: TokenError) -> anyhow::Error {
-    let shown = path.display();
-    let failure = match &err {
-        TokenError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            return Failure::bad_input(format!("{role}: key file '{shown}' not found"))
-                .hint("check the path; make a key with `blindmatch keygen -o FILE`")
-                .into();
-        }
-        TokenError::Io { source, .. } => {
-            return Failure::bad_input(format!("{role}: cannot read key file '{shown}': {source}"))
-                .hint("check the file's permissions (the owner needs read access)")
-                .into();
-        }
-        TokenError::KeyFileMalformed { line, problem } => {
-            Failure::bad_input(format!("{role}: key file '{shown}' line {line}: {problem}"))
-        }
-        _ => Failure::bad_input(format!("{role}: key file '{shown}': {err}")),
-    };
-    failure
-        .hint("use the file exactly as `blindmatch keygen` or `blindmatch key derive` wrote it")
-        .into()
-}
-
-/// Warns (without failing) when a key file is readable by group or others.
-pub(crate) fn warn_if_exposed(path: &Path, what: &str) {
-    if let (Ok(Some(mode)), false) = (key_file_exposure(path), crate::logging::quiet()) {
-        eprintln!(
-            "warning: {what} '{}' is readable by others (mode {mode:04o})",
-            path.display()
-        );
-        eprintln!("hint: run `chmod 600 {}`", path.display());
-    }
-}
-
-/// Refuses `-o -`: a key file is never written to standard output.
-pub(crate) fn refuse_stdout(output: &Path) -> anyhow::Result<()> {
-    if output.as_os_str() == "-" {
-        return Err(
-            Failure::bad_input("keys are never written to standard output")
-                .hint("give a file name, e.g. -o acme.key")
-                .into(),
-        );
-    }
-    Ok(())
-}
-
-/// Fails (exit 2) if a key file would overwrite `path`; checked before any work.
-///
-/// # Errors
-/// Something exists at `path`.
-pub(crate) fn ensure_new(path: &Path) -> anyhow::Result<()> {
-    if std::fs::symlink_metadata(path).is_ok() {
-        return Err(exists(path));
-    }
-    Ok(())
-}
-
-fn exists(path: &Path) -> anyhow::Error {
-    Failure::bad_input(format!("key file '{}' already exists", path.display()))
-        .hint("keys are never overwritten: choose another name (delete the old key only if nothing depends on it)")
-        .into()
-}
-
-/// Writes a new key file with mode 0600, refusing to overwrite.
-///
-/// # Errors
-/// The file exists (exit 2) or cannot be written (exit 2: the folder is the
-/// user's to fix).
-pub(crate) fn write_new(file: &KeyFile, path: &Path) -> anyhow::Result<()> {
-    let shown = path.display();
-    match file.write_new(path) {
-        Ok(()) => Ok(()),
-        Err(TokenError::AlreadyExists { .. }) => Err(exists(path)),
-        Err(other) => Err(other).fail_with(|| {
-            Failure::bad_input(format!("cannot write key file '{shown}'"))
-                .hint("check that the folder exists and is writable")
-        }),
-    }
 }

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use blindmatch_token::{KeyFile, KeyPurpose};
+use blindmatch_pipeline::keys;
+use blindmatch_token::KeyPurpose;
 use clap::Args as ClapArgs;
 
-use crate::cmd::key;
-use crate::error::{ExitStatus, FailWith, Failure};
+use crate::error::ExitStatus;
 
 /// Generate a new random key file (mode 0600); prints its key ID, never the key.
 ///
@@ -32,13 +32,7 @@ pub(crate) struct Args {
 /// # Errors
 /// The output exists or cannot be written (exit 2); no randomness (exit 1).
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
-    key::refuse_stdout(&args.output)?;
-    key::ensure_new(&args.output)?;
-    let file = KeyFile::generate(args.purpose).fail_with(|| {
-        Failure::failed("cannot generate a key")
-            .hint("the operating system's random number generator failed")
-    })?;
-    key::write_new(&file, &args.output)?;
+    let file = keys::generate(&args.output, args.purpose)?;
     tracing::info!(path = %args.output.display(), key_id = %file.key_id(), "key file written");
     println!(
         "created {} (key ID {}, purpose {}, mode 0600)",

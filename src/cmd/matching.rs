@@ -22,24 +22,32 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use blindmatch_data::Category;
+use blindmatch_data::dataset::{
+    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSpec, InputSummary,
+    OutputColumn, REJECTS_HEADER, Record, RejectTally, normalize_cell, parse_rate,
+    write_reject_line,
+};
+use blindmatch_data::meta::{Precision, now_rfc3339};
+use blindmatch_data::output::{
+    AtomicFile, SealedFile, WrittenFile, check_outputs, commit_all, seal_atomic, with_suffix,
+};
+use blindmatch_data::text::{group, write_field};
 use blindmatch_net::{
     AbortCode, Event, EventSink, Fingerprint, Identity, Learner, Listener, Match, MatchResult,
     Mode, NetError, PeerAuth, Policy, PreparedSet, Reveal, Role, SessionOptions, SessionParams,
     SessionReport, Stage, TlsSettings, Transport,
 };
+use blindmatch_pipeline::identity::identity_stem;
+use blindmatch_pipeline::receipt::{self, Receipt};
 use blindmatch_psi::{EcdhSetup, ProtocolSetup};
 use blindmatch_token::{IdType, Profile, Rejection};
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
 
-use crate::dataset::{
-    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputArgs, InputSource, InputSpec,
-    InputSummary, OutputColumn, ProfileArgs, Record, RejectTally, normalize_cell, parse_rate,
-};
+use crate::args::{InputArgs, ProfileArgs};
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::output::{AtomicFile, SealedFile, WrittenFile, commit_all, ensure_absent, seal_atomic};
 use crate::progress;
-use crate::receipt::{self, Receipt};
 
 /// Default `--min-peer-set`: a partner declaring fewer distinct identifiers is
 /// refused, against probing for single customers with tiny sets.
@@ -396,39 +404,7 @@ impl PartyConfig {
         }
         outputs.extend(receipt.as_deref().map(|p| ("--receipt", p)));
         outputs.extend(self.rejects.as_deref().map(|p| ("--rejects", p)));
-        for (i, (option, path)) in outputs.iter().enumerate() {
-            if path.as_os_str() == "-" {
-                return Err(
-                    Failure::bad_input(format!("{option} cannot be standard output"))
-                        .hint(format!("give {option} a file name"))
-                        .into(),
-                );
-            }
-            if let Some((other, _)) = outputs.iter().take(i).find(|(_, p)| p == path) {
-                return Err(Failure::bad_input(format!(
-                    "{option} and {other} name the same file '{}'",
-                    path.display()
-                ))
-                .hint("give each output its own file name")
-                .into());
-            }
-            if let InputSource::File(input) = &self.input.source {
-                let same = input == *path
-                    || matches!(
-                        (std::fs::canonicalize(input), std::fs::canonicalize(path)),
-                        (Ok(a), Ok(b)) if a == b
-                    );
-                if same {
-                    return Err(Failure::bad_input(format!(
-                        "{option} '{}' is the input file",
-                        path.display()
-                    ))
-                    .hint("write the output to a new file")
-                    .into());
-                }
-            }
-            ensure_absent(path, self.force)?;
-        }
+        check_outputs(&self.input.source, &outputs, self.force)?;
         for name in &self.input.keep {
             if name == ROW_COLUMN || name == MATCH_ID_COLUMN {
                 return Err(Failure::bad_input(format!(
@@ -520,14 +496,6 @@ impl Args {
             max_reject_rate: self.max_reject_rate,
             force: self.force,
         })
-    }
-}
-
-/// `acme`, `acme.key` and `acme.crt` all name the identity stem `acme`.
-pub(crate) fn identity_stem(path: &Path) -> PathBuf {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("key" | "crt") => path.with_extension(""),
-        _ => path.to_path_buf(),
     }
 }
 
@@ -802,15 +770,10 @@ fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> anyhow::Result<Optio
         return Ok(None);
     };
     let mut out = Vec::with_capacity(32 + prepared.rejected.len() * 32);
-    out.extend_from_slice(b"row,line,column,type,reason\n");
-    let mut column = Vec::new();
-    write_field(&mut column, prepared.column.name.as_bytes(), b',');
+    out.extend_from_slice(REJECTS_HEADER);
     for (row, line, reason) in &prepared.rejected {
-        out.extend_from_slice(format!("{row},{line},").as_bytes());
-        out.extend_from_slice(&column);
-        out.extend_from_slice(
-            format!(",{},{}\n", prepared.column.id_type, reason.code()).as_bytes(),
-        );
+        let column = &prepared.column;
+        write_reject_line(&mut out, *row, *line, &column.name, column.id_type, *reason);
     }
     Ok(Some(seal_atomic(path, &out, cfg.force, false)?))
 }
@@ -892,11 +855,11 @@ impl Endpoint {
 /// 3 for refusals (ours or the partner's), 2 for our own bad settings, 1 otherwise.
 pub(crate) fn session_failure(error: NetError, cfg: &PartyConfig) -> anyhow::Error {
     let status = if error.is_refusal() {
-        ExitStatus::CheckFailed
+        Category::CheckFailed
     } else if error.is_bad_input() {
-        ExitStatus::BadInput
+        Category::BadInput
     } else {
-        ExitStatus::Failed
+        Category::Failed
     };
     let partner = match &cfg.address {
         Address::Connect(a) => format!("the partner at {a}"),
@@ -1161,7 +1124,7 @@ impl RunClock {
     pub(crate) fn start() -> Self {
         RunClock {
             started: Instant::now(),
-            started_at: receipt::now_rfc3339(),
+            started_at: now_rfc3339(Precision::Seconds),
         }
     }
 }
@@ -1311,7 +1274,7 @@ fn write_matches(
             }
         }
     }
-    file.seal()
+    Ok(file.seal()?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1342,7 +1305,7 @@ fn build_receipt(
         session_id: report.session_id.clone(),
         transcript_hash: report.transcript_hash.clone(),
         started_at: clock.started_at.clone(),
-        finished_at: receipt::now_rfc3339(),
+        finished_at: now_rfc3339(Precision::Seconds),
         mode: report.mode,
         reveal: report.reveal,
         id_type: prepared.column.id_type.as_str().to_owned(),
@@ -1411,45 +1374,6 @@ fn name_for_receipt(source: &InputSource) -> String {
         InputSource::Stdin => "-".to_owned(),
         InputSource::File(p) => p.display().to_string(),
     }
-}
-
-/// Appends `field` to `out` as one CSV field, quoted only when it must be.
-pub(crate) fn write_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
-    let needs_quotes = field
-        .iter()
-        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
-    if !needs_quotes {
-        out.extend_from_slice(field);
-        return;
-    }
-    out.push(b'"');
-    for &b in field {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-/// `path` with `suffix` appended to its file name.
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// `12345678` as `12,345,678`.
-pub(crate) fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A byte count as B, kB, MB or GB (decimal).
@@ -1695,20 +1619,6 @@ mod tests {
         out.push(b'|');
         write_field(&mut out, b"a;b", b';');
         assert_eq!(out, b"plain|\"a,b\"|\"say \"\"hi\"\"\"|\"a;b\"");
-    }
-
-    #[test]
-    fn identity_names() {
-        assert_eq!(
-            identity_stem(Path::new("keys/acme")),
-            Path::new("keys/acme")
-        );
-        assert_eq!(
-            identity_stem(Path::new("keys/acme.key")),
-            Path::new("keys/acme")
-        );
-        assert_eq!(identity_stem(Path::new("acme.crt")), Path::new("acme"));
-        assert_eq!(identity_stem(Path::new("acme.v2")), Path::new("acme.v2"));
     }
 
     #[test]

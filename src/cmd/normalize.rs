@@ -7,13 +7,14 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use blindmatch_data::dataset::{
+    Cell, ColumnCounts, ColumnSpec, Columns, CsvReader, InputSource, Record, normalize_cell,
+    parse_delimiter,
+};
 use blindmatch_token::{IdType, Profile};
 use clap::Args as ClapArgs;
 
-use crate::dataset::{
-    Cell, ColumnCounts, ColumnSpec, Columns, CsvReader, InputSource, ProfileArgs, Record,
-    normalize_cell, parse_delimiter,
-};
+use crate::args::ProfileArgs;
 use crate::error::{ExitStatus, FailWith, Failure};
 
 /// Show what the normaliser makes of values (a local diagnostic: prints them).

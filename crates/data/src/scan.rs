@@ -31,7 +31,7 @@ use blindmatch_token::{EmailProviderRules, Token};
 
 /// A kind of raw identifier the scanner recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// A Chinese mainland mobile number in any written form, or any phone number
     /// written with its country code (`+44 20 …`, `0044 20 …`).
     Phone,
@@ -46,10 +46,10 @@ pub(crate) enum Kind {
 
 impl Kind {
     /// Every kind, in report order.
-    pub(crate) const ALL: [Kind; 4] = [Kind::Phone, Kind::Email, Kind::Uscc, Kind::CnId];
+    pub const ALL: [Kind; 4] = [Kind::Phone, Kind::Email, Kind::Uscc, Kind::CnId];
 
     /// Stable code used in JSON reports (the identifier type names of `blindmatch-token`).
-    pub(crate) const fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Kind::Phone => "phone",
             Kind::Email => "email",
@@ -59,7 +59,7 @@ impl Kind {
     }
 
     /// What a human reads in a finding.
-    pub(crate) const fn describe(self) -> &'static str {
+    pub const fn describe(self) -> &'static str {
         match self {
             Kind::Phone => "a phone number",
             Kind::Email => "an e-mail address",
@@ -75,16 +75,16 @@ impl Kind {
 
 /// The set of kinds found in one cell.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Kinds(u8);
+pub struct Kinds(u8);
 
 impl Kinds {
     /// Whether nothing was found.
-    pub(crate) fn is_empty(self) -> bool {
+    pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// Whether `kind` was found.
-    pub(crate) fn contains(self, kind: Kind) -> bool {
+    pub fn contains(self, kind: Kind) -> bool {
         self.0 & kind.bit() != 0
     }
 
@@ -93,7 +93,7 @@ impl Kinds {
     }
 
     /// The kinds found, in [`Kind::ALL`] order.
-    pub(crate) fn iter(self) -> impl Iterator<Item = Kind> {
+    pub fn iter(self) -> impl Iterator<Item = Kind> {
         Kind::ALL.into_iter().filter(move |k| self.contains(*k))
     }
 }
@@ -108,7 +108,7 @@ const USCC_AUTHORITIES: &[u8] = b"123456789ANY";
 
 /// A reusable scanner (it keeps its buffers between cells).
 #[derive(Debug, Default)]
-pub(crate) struct Scanner {
+pub struct Scanner {
     chars: Vec<char>,
     digits: Vec<u8>,
     text: String,
@@ -120,7 +120,7 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// A scanner; `mac_bytes` is the declared token MAC length, if known, so that
     /// exactly a token's length is masked in running text.
-    pub(crate) fn new(mac_bytes: Option<usize>) -> Self {
+    pub fn new(mac_bytes: Option<usize>) -> Self {
         Scanner {
             mac_text_len: mac_bytes.map(|n| (n * 4).div_ceil(3)),
             ..Scanner::default()
@@ -128,7 +128,7 @@ impl Scanner {
     }
 
     /// The kinds of raw identifier found in `cell`.
-    pub(crate) fn scan(&mut self, cell: &str) -> Kinds {
+    pub fn scan(&mut self, cell: &str) -> Kinds {
         let mut found = Kinds::default();
         if !might_hold_identifier(cell) || Token::parse(cell.trim()).is_ok() {
             return found;
@@ -533,13 +533,13 @@ fn is_uscc(candidate: &str) -> bool {
 /// Whether a name read from a file (a column header, a recorded path) may be
 /// printed or recorded as it is: false when it looks like it holds a raw
 /// identifier.
-pub(crate) fn is_safe_name(name: &str) -> bool {
+pub fn is_safe_name(name: &str) -> bool {
     Scanner::new(None).scan(name).is_empty()
 }
 
 /// A name read from a file, made safe to print: replaced if it looks like it holds
 /// a raw identifier.
-pub(crate) fn safe_name(name: &str) -> String {
+pub fn safe_name(name: &str) -> String {
     if is_safe_name(name) {
         name.to_owned()
     } else {

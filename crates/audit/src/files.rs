@@ -5,11 +5,11 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use blindmatch_data::{Error, FailWith, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::report::{Finding, safe_name};
-use crate::error::{FailWith, Failure};
+use crate::report::{Finding, safe_name};
 
 /// A file as a manifest or receipt records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +48,11 @@ pub(crate) struct FileCheck {
 /// SHA-256 (lowercase hex) and size of a file, streamed.
 ///
 /// # Errors
-/// Bad input (exit 2) when the file cannot be read.
-pub(crate) fn hash_file(path: &Path) -> anyhow::Result<(String, u64)> {
+/// Bad input when the file cannot be read.
+pub(crate) fn hash_file(path: &Path) -> Result<(String, u64)> {
     let shown = path.display();
     let mut file = File::open(path).fail_with(|| {
-        Failure::bad_input(format!("cannot read '{shown}'")).hint("check the path and permissions")
+        Error::bad_input(format!("cannot read '{shown}'")).hint("check the path and permissions")
     })?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -60,7 +60,7 @@ pub(crate) fn hash_file(path: &Path) -> anyhow::Result<(String, u64)> {
     loop {
         let n = file
             .read(&mut buf)
-            .fail_with(|| Failure::bad_input(format!("cannot read '{shown}'")))?;
+            .fail_with(|| Error::bad_input(format!("cannot read '{shown}'")))?;
         if n == 0 {
             break;
         }
@@ -105,7 +105,7 @@ pub(crate) fn check(
     path: Option<&Path>,
     recorded: &Recorded,
     findings: &mut Vec<Finding>,
-) -> anyhow::Result<FileCheck> {
+) -> Result<FileCheck> {
     let Some(path) = path else {
         return Ok(FileCheck {
             what,
@@ -176,8 +176,8 @@ pub(crate) fn parse_or_finding<T>(
     path: &Path,
     recorded: Option<&Recorded>,
     findings: &mut Vec<Finding>,
-    parse: impl FnOnce() -> anyhow::Result<T>,
-) -> anyhow::Result<Result<T, FileCheck>> {
+    parse: impl FnOnce() -> Result<T>,
+) -> Result<Result<T, FileCheck>> {
     let err = match parse() {
         Ok(t) => return Ok(Ok(t)),
         Err(err) => err,
@@ -220,6 +220,20 @@ pub(crate) fn short(hash: &str) -> String {
 /// Whether `s` is 64 lowercase hex digits (a SHA-256 as blindmatch writes it).
 pub(crate) fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// One line about a file check.
+pub(crate) fn describe_check(c: &FileCheck) -> String {
+    if !c.found {
+        return format!("{} '{}': not at hand, not checked", c.what, c.path);
+    }
+    let verdict = match (c.sha256_matches, c.size_matches) {
+        (Some(true), Some(false)) => "SHA-256 matches, SIZE DIFFERS",
+        (Some(true), _) => "SHA-256 and size match the record",
+        (Some(false), _) => "SHA-256 DIFFERS from the record",
+        (None, _) => "not compared",
+    };
+    format!("{} '{}': {verdict}", c.what, c.path)
 }
 
 #[cfg(test)]

@@ -6,232 +6,173 @@
 //! types below hold only numbers, hex digests, fingerprints, paths and names, and the
 //! end-to-end tests search every receipt for the raw identifiers of both sides.
 
-use std::path::Path;
 use std::time::Duration;
 
+use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Fingerprint, Mode, Reveal, Role};
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+
+pub use blindmatch_data::meta::{FileInfo, ProfileInfo, Tool};
 
 /// The value of the `format` field.
-pub(crate) const FORMAT: &str = "blindmatch-receipt";
+pub const FORMAT: &str = "blindmatch-receipt";
 /// The receipt layout version (see `docs/receipt-format.md`).
-pub(crate) const VERSION: u32 = 1;
+pub const VERSION: u32 = 1;
 
 /// One side's receipt of one session.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Receipt {
+pub struct Receipt {
     /// Always [`FORMAT`].
-    pub(crate) format: &'static str,
+    pub format: &'static str,
     /// Always [`VERSION`].
-    pub(crate) version: u32,
+    pub version: u32,
     /// The program that wrote it.
-    pub(crate) tool: Tool,
+    pub tool: Tool,
     /// Wire protocol version of the session.
-    pub(crate) protocol_version: u16,
+    pub protocol_version: u16,
     /// Derived from the session context; equal on both sides.
-    pub(crate) session_id: String,
+    pub session_id: String,
     /// SHA-256 over both directions' bytes; equal on both sides.
-    pub(crate) transcript_hash: String,
+    pub transcript_hash: String,
     /// When this side started the command (RFC 3339, UTC).
-    pub(crate) started_at: String,
+    pub started_at: String,
     /// When the session and the output were done (RFC 3339, UTC).
-    pub(crate) finished_at: String,
+    pub finished_at: String,
     /// Agreed mode.
-    pub(crate) mode: Mode,
+    pub mode: Mode,
     /// Agreed reveal, in absolute terms (which protocol role learns).
-    pub(crate) reveal: Reveal,
+    pub reveal: Reveal,
     /// The identifier type matched on.
-    pub(crate) id_type: String,
+    pub id_type: String,
     /// The normalisation profile, as agreed in the handshake.
-    pub(crate) profile: ProfileInfo,
+    pub profile: ProfileInfo,
     /// Agreed batch size (items per frame).
-    pub(crate) batch_size: u32,
+    pub batch_size: u32,
     /// Bytes per doubly blinded comparison value (the false-match bound's choice).
-    pub(crate) comparison_bytes: usize,
+    pub comparison_bytes: usize,
     /// This side.
-    pub(crate) local: LocalInfo,
+    pub local: LocalInfo,
     /// The other side, as far as this side knows it.
-    pub(crate) peer: PeerInfo,
+    pub peer: PeerInfo,
     /// What this side learned (`null` fields where it learned nothing).
-    pub(crate) result: ResultInfo,
+    pub result: ResultInfo,
     /// The matched-rows file, if this side wrote one.
-    pub(crate) output: Option<FileInfo>,
+    pub output: Option<FileInfo>,
     /// Bytes and frames each way.
-    pub(crate) traffic: TrafficInfo,
+    pub traffic: TrafficInfo,
     /// Wall-clock time per phase, in milliseconds.
-    pub(crate) timings_ms: TimingsMs,
-}
-
-/// The program that wrote a receipt.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Tool {
-    /// `blindmatch`.
-    pub(crate) name: &'static str,
-    /// The package version.
-    pub(crate) version: &'static str,
-}
-
-impl Tool {
-    /// This build.
-    pub(crate) fn current() -> Self {
-        Tool {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        }
-    }
-}
-
-/// The profile as both sides compared it: the name restricted to the matched type's
-/// options, and the per-type digest.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct ProfileInfo {
-    /// e.g. `bm-std-v1` or `bm-std-v1,phone-region=86`.
-    pub(crate) name: String,
-    /// Per-type profile digest, lowercase hex.
-    pub(crate) digest: String,
+    pub timings_ms: TimingsMs,
 }
 
 /// This side of the session.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct LocalInfo {
+pub struct LocalInfo {
     /// Protocol role.
-    pub(crate) role: Role,
+    pub role: Role,
     /// `connector` or `listener`.
-    pub(crate) network_role: &'static str,
+    pub network_role: &'static str,
     /// Our certificate's fingerprint; `null` over the insecure plaintext transport.
-    pub(crate) fingerprint: Option<Fingerprint>,
+    pub fingerprint: Option<Fingerprint>,
     /// Our de-duplicated set size, as declared in the handshake.
-    pub(crate) declared_size: u64,
+    pub declared_size: u64,
     /// The input file and what became of its identifier cells.
-    pub(crate) input: InputInfo,
+    pub input: InputInfo,
     /// Whether this side learned the result.
-    pub(crate) learns: bool,
+    pub learns: bool,
 }
 
 /// The input of a session.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct InputInfo {
+pub struct InputInfo {
     /// The path as given (`-` for standard input).
-    pub(crate) path: String,
+    pub path: String,
     /// SHA-256 of every byte read, lowercase hex.
-    pub(crate) sha256: String,
+    pub sha256: String,
     /// Data rows (header excluded).
-    pub(crate) rows: u64,
+    pub rows: u64,
     /// Bytes read.
-    pub(crate) bytes: u64,
+    pub bytes: u64,
     /// The identifier column.
-    pub(crate) column: String,
+    pub column: String,
     /// Cells normalised and taken into the set.
-    pub(crate) values: u64,
+    pub values: u64,
     /// Empty cells.
-    pub(crate) empty: u64,
+    pub empty: u64,
     /// Cells the normaliser refused (never sent), by reason code below.
-    pub(crate) rejected: u64,
+    pub rejected: u64,
     /// Rejected cells by reason code.
-    pub(crate) rejects: std::collections::BTreeMap<&'static str, u64>,
+    pub rejects: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// The peer, as this side knows it.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct PeerInfo {
+pub struct PeerInfo {
     /// The peer's protocol role.
-    pub(crate) role: Role,
+    pub role: Role,
     /// The peer's verified certificate fingerprint; `null` over plaintext.
-    pub(crate) fingerprint: Option<Fingerprint>,
+    pub fingerprint: Option<Fingerprint>,
     /// The peer's declared set size.
-    pub(crate) declared_size: u64,
+    pub declared_size: u64,
     /// The smallest peer set this side accepted (its `--min-peer-set`).
-    pub(crate) min_peer_set: u64,
+    pub min_peer_set: u64,
     /// The peer's network address.
-    pub(crate) address: Option<String>,
+    pub address: Option<String>,
     /// The peer's software, as its hello said.
-    pub(crate) implementation: String,
+    pub implementation: String,
 }
 
 /// What this side learned.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct ResultInfo {
+pub struct ResultInfo {
     /// Our rows whose value matched (duplicates counted per row).
-    pub(crate) matched_rows: Option<u64>,
+    pub matched_rows: Option<u64>,
     /// Distinct matched values.
-    pub(crate) matched_values: Option<u64>,
+    pub matched_values: Option<u64>,
     /// Distinct values both sides hold.
-    pub(crate) cardinality: Option<u64>,
-}
-
-/// A file written, identified by content hash.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct FileInfo {
-    /// The path as given.
-    pub(crate) path: String,
-    /// SHA-256, lowercase hex.
-    pub(crate) sha256: String,
-    /// Size in bytes.
-    pub(crate) bytes: u64,
+    pub cardinality: Option<u64>,
 }
 
 /// Traffic of a session.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct TrafficInfo {
+pub struct TrafficInfo {
     /// Frame bytes written (inside TLS).
-    pub(crate) bytes_sent: u64,
+    pub bytes_sent: u64,
     /// Frame bytes read (inside TLS).
-    pub(crate) bytes_received: u64,
+    pub bytes_received: u64,
     /// Frames written.
-    pub(crate) frames_sent: u64,
+    pub frames_sent: u64,
     /// Frames read.
-    pub(crate) frames_received: u64,
+    pub frames_received: u64,
     /// Bytes written to the socket, TLS records included.
-    pub(crate) wire_bytes_sent: Option<u64>,
+    pub wire_bytes_sent: Option<u64>,
     /// Bytes read from the socket, TLS records included.
-    pub(crate) wire_bytes_received: Option<u64>,
+    pub wire_bytes_received: Option<u64>,
 }
 
 /// Milliseconds per phase; see `docs/receipt-format.md` for what each covers.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub(crate) struct TimingsMs {
+pub struct TimingsMs {
     /// TCP, TLS and the hello exchange.
-    pub(crate) handshake: u64,
+    pub handshake: u64,
     /// Compute time spent hashing our items to the group and blinding them.
-    pub(crate) hashing: u64,
+    pub hashing: u64,
     /// The PSI exchange, from the handshake to our result.
-    pub(crate) exchange: u64,
+    pub exchange: u64,
     /// Compute time of the final comparison (0 when we do not learn).
-    pub(crate) compare: u64,
+    pub compare: u64,
     /// The whole command, reading the input included.
-    pub(crate) total: u64,
+    pub total: u64,
     /// Reading and normalising the input.
-    pub(crate) prepare: u64,
+    pub prepare: u64,
     /// TCP connect or accept plus TLS (part of `handshake`).
-    pub(crate) connect: u64,
+    pub connect: u64,
     /// The closing `Done` exchange.
-    pub(crate) finish: u64,
+    pub finish: u64,
 }
 
 /// Whole milliseconds of a duration.
-pub(crate) fn ms(d: Duration) -> u64 {
+pub fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The current time as RFC 3339 UTC, to the second.
-pub(crate) fn now_rfc3339() -> String {
-    let now = OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
-}
-
-impl FileInfo {
-    /// Describes a file by path, hash and size.
-    pub(crate) fn new(path: &Path, sha256: String, bytes: u64) -> Self {
-        FileInfo {
-            path: path.display().to_string(),
-            sha256,
-            bytes,
-        }
-    }
 }
 
 impl Receipt {
@@ -239,8 +180,9 @@ impl Receipt {
     ///
     /// # Errors
     /// Serialisation failed (not expected for these types).
-    pub(crate) fn to_json(&self) -> anyhow::Result<Vec<u8>> {
-        let mut out = serde_json::to_vec_pretty(self)?;
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        let mut out = serde_json::to_vec_pretty(self)
+            .fail_with(|| Error::failed("cannot encode the receipt as JSON"))?;
         out.push(b'\n');
         Ok(out)
     }
@@ -250,14 +192,6 @@ impl Receipt {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339_utc_seconds() {
-        let t = now_rfc3339();
-        assert!(t.ends_with('Z'), "{t}");
-        assert_eq!(t.len(), "2024-01-01T00:00:00Z".len(), "{t}");
-        assert!(OffsetDateTime::parse(&t, &Rfc3339).is_ok());
-    }
 
     #[test]
     fn millis_saturate() {

@@ -15,11 +15,15 @@ use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{FailWith, Failure};
+use crate::error::{Error, FailWith, Result};
+
+mod plan;
+
+pub use plan::{check_outputs, ensure_absent, with_suffix};
 
 /// Where a command's main output goes: a file path, or stdout for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum OutputTarget {
+pub enum OutputTarget {
     /// Standard output (`-`): streamed, so it cannot be made atomic.
     Stdout,
     /// A file, written atomically.
@@ -28,7 +32,7 @@ pub(crate) enum OutputTarget {
 
 impl OutputTarget {
     /// Parses a command-line output argument: `-` is stdout.
-    pub(crate) fn parse(arg: &Path) -> Self {
+    pub fn parse(arg: &Path) -> Self {
         if arg.as_os_str() == "-" {
             OutputTarget::Stdout
         } else {
@@ -37,26 +41,10 @@ impl OutputTarget {
     }
 }
 
-/// Fails with a bad-input error (exit 2) if `path` exists and `overwrite` is false.
-/// Commands call this for every output before doing any work.
-///
-/// # Errors
-/// The file exists and may not be replaced.
-pub(crate) fn ensure_absent(path: &Path, overwrite: bool) -> anyhow::Result<()> {
-    if !overwrite && fs::symlink_metadata(path).is_ok() {
-        return Err(
-            Failure::bad_input(format!("output file '{}' already exists", path.display()))
-                .hint("choose another name, remove the file, or pass --force to replace it")
-                .into(),
-        );
-    }
-    Ok(())
-}
-
 /// A file being written under a temporary name; [`AtomicFile::commit`] renames it
 /// into place. Dropping it without commit removes the temporary file.
 #[derive(Debug)]
-pub(crate) struct AtomicFile {
+pub struct AtomicFile {
     final_path: PathBuf,
     temp_path: PathBuf,
     writer: Option<BufWriter<File>>,
@@ -129,7 +117,7 @@ impl AtomicFile {
     /// # Errors
     /// The destination exists (and `overwrite` is false) or the folder is not
     /// writable.
-    pub(crate) fn create(path: &Path, overwrite: bool, private: bool) -> anyhow::Result<Self> {
+    pub fn create(path: &Path, overwrite: bool, private: bool) -> Result<Self> {
         ensure_absent(path, overwrite)?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -169,7 +157,7 @@ impl AtomicFile {
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
                 Err(err) => {
                     return Err(err).fail_with(|| {
-                        Failure::bad_input(format!(
+                        Error::bad_input(format!(
                             "cannot create output file in '{}'",
                             dir.display()
                         ))
@@ -180,7 +168,7 @@ impl AtomicFile {
         }
         Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name"))).fail_with(
             || {
-                Failure::failed(format!(
+                Error::failed(format!(
                     "cannot create a temporary file in '{}'",
                     dir.display()
                 ))
@@ -189,7 +177,7 @@ impl AtomicFile {
     }
 
     /// The path the file will have once committed.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.final_path
     }
 
@@ -199,7 +187,7 @@ impl AtomicFile {
     ///
     /// # Errors
     /// Writing, syncing or renaming failed; the temporary file is removed.
-    pub(crate) fn commit(self) -> anyhow::Result<WrittenFile> {
+    pub fn commit(self) -> Result<WrittenFile> {
         self.seal()?.commit()
     }
 
@@ -210,7 +198,7 @@ impl AtomicFile {
     ///
     /// # Errors
     /// Writing or syncing failed; the temporary file is removed.
-    pub(crate) fn seal(mut self) -> anyhow::Result<SealedFile> {
+    pub fn seal(mut self) -> Result<SealedFile> {
         let early = self.early_sync.take().map_or(Ok(()), EarlySync::finish);
         let synced = match self.writer.take() {
             Some(writer) => early.and_then(|()| {
@@ -222,7 +210,7 @@ impl AtomicFile {
             None => early,
         };
         synced.fail_with(|| {
-            Failure::failed(format!(
+            Error::failed(format!(
                 "cannot finish output file '{}'",
                 self.final_path.display()
             ))
@@ -247,7 +235,7 @@ impl AtomicFile {
 /// but it appears under the real name only on [`SealedFile::commit`]. Dropping it
 /// uncommitted removes it.
 #[derive(Debug)]
-pub(crate) struct SealedFile {
+pub struct SealedFile {
     info: WrittenFile,
     temp_path: PathBuf,
     overwrite: bool,
@@ -256,7 +244,7 @@ pub(crate) struct SealedFile {
 
 impl SealedFile {
     /// Final path, SHA-256 and size the file will have once committed.
-    pub(crate) fn info(&self) -> &WrittenFile {
+    pub fn info(&self) -> &WrittenFile {
         &self.info
     }
 
@@ -265,7 +253,7 @@ impl SealedFile {
     /// # Errors
     /// The rename failed (or, without overwrite, the destination appeared
     /// meanwhile); the temporary file is removed.
-    pub(crate) fn commit(mut self) -> anyhow::Result<WrittenFile> {
+    pub fn commit(mut self) -> Result<WrittenFile> {
         let renamed = if self.overwrite {
             fs::rename(&self.temp_path, &self.info.path)
         } else {
@@ -274,7 +262,7 @@ impl SealedFile {
                 .and_then(|()| fs::remove_file(&self.temp_path))
         };
         renamed.fail_with(|| {
-            Failure::failed(format!(
+            Error::failed(format!(
                 "cannot finish output file '{}'",
                 self.info.path.display()
             ))
@@ -298,7 +286,7 @@ impl Drop for SealedFile {
 ///
 /// # Errors
 /// As [`SealedFile::commit`].
-pub(crate) fn commit_all(files: Vec<SealedFile>) -> anyhow::Result<Vec<WrittenFile>> {
+pub fn commit_all(files: Vec<SealedFile>) -> Result<Vec<WrittenFile>> {
     let mut done: Vec<WrittenFile> = Vec::with_capacity(files.len());
     for file in files {
         match file.commit() {
@@ -359,28 +347,28 @@ impl Drop for AtomicFile {
 
 /// A committed output: where it is, its SHA-256 (hex) and its size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct WrittenFile {
+pub struct WrittenFile {
     /// The final path.
-    pub(crate) path: PathBuf,
+    pub path: PathBuf,
     /// SHA-256 of the content, lowercase hex.
-    pub(crate) sha256: String,
+    pub sha256: String,
     /// Size in bytes.
-    pub(crate) bytes: u64,
+    pub bytes: u64,
 }
 
 /// Writes a small file (manifest, receipt, rejects) atomically in one go.
 ///
 /// # Errors
 /// As [`AtomicFile::create`] and [`AtomicFile::commit`].
-pub(crate) fn write_atomic(
+pub fn write_atomic(
     path: &Path,
     content: &[u8],
     overwrite: bool,
     private: bool,
-) -> anyhow::Result<WrittenFile> {
+) -> Result<WrittenFile> {
     let mut file = AtomicFile::create(path, overwrite, private)?;
     file.write_all(content)
-        .fail_with(|| Failure::failed(format!("cannot write '{}'", path.display())))?;
+        .fail_with(|| Error::failed(format!("cannot write '{}'", path.display())))?;
     file.commit()
 }
 
@@ -389,25 +377,25 @@ pub(crate) fn write_atomic(
 ///
 /// # Errors
 /// As [`AtomicFile::create`] and [`AtomicFile::seal`].
-pub(crate) fn seal_atomic(
+pub fn seal_atomic(
     path: &Path,
     content: &[u8],
     overwrite: bool,
     private: bool,
-) -> anyhow::Result<SealedFile> {
+) -> Result<SealedFile> {
     let mut file = AtomicFile::create(path, overwrite, private)?;
     file.write_all(content)
-        .fail_with(|| Failure::failed(format!("cannot write '{}'", path.display())))?;
+        .fail_with(|| Error::failed(format!("cannot write '{}'", path.display())))?;
     file.seal()
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// The names in `dir`, sorted (shared with other modules' tests).
-    pub(crate) fn names_in(dir: &Path) -> Vec<String> {
+    /// The names in `dir`, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

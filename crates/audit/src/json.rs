@@ -8,9 +8,8 @@
 
 use std::path::Path;
 
+use blindmatch_data::{Error, FailWith, Result};
 use serde_json::Value;
-
-use crate::error::{FailWith, Failure};
 
 /// JSON documents larger than this are refused; real manifests and receipts are a
 /// few kilobytes.
@@ -273,52 +272,47 @@ impl Walker {
 /// Reads and parses a JSON document of the given `format` and supported `version`.
 ///
 /// # Errors
-/// Bad input (exit 2): unreadable, too large, not JSON, another format, or an
+/// Bad input: unreadable, too large, not JSON, another format, or an
 /// unsupported version. Messages name the file and the problem, never content.
-pub(crate) fn load(path: &Path, what: &str, format: &str, version: u64) -> anyhow::Result<Value> {
+pub(crate) fn load(path: &Path, what: &str, format: &str, version: u64) -> Result<Value> {
     let shown = path.display();
     let meta = std::fs::metadata(path).fail_with(|| {
-        Failure::bad_input(format!("cannot read {what} '{shown}'")).hint("check the path")
+        Error::bad_input(format!("cannot read {what} '{shown}'")).hint("check the path")
     })?;
     if meta.len() > MAX_DOCUMENT_BYTES {
-        return Err(Failure::bad_input(format!(
+        return Err(Error::bad_input(format!(
             "{what} '{shown}' is larger than {} MiB; not a blindmatch {what}",
             MAX_DOCUMENT_BYTES >> 20
         ))
-        .hint(format!("give the {what} file written by blindmatch"))
-        .into());
+        .hint(format!("give the {what} file written by blindmatch")));
     }
     let bytes = std::fs::read(path).fail_with(|| {
-        Failure::bad_input(format!("cannot read {what} '{shown}'"))
+        Error::bad_input(format!("cannot read {what} '{shown}'"))
             .hint("check the file's permissions")
     })?;
     let value: Value = serde_json::from_slice(&bytes).fail_with(|| {
-        Failure::bad_input(format!("{what} '{shown}' is not valid JSON")).hint(format!(
+        Error::bad_input(format!("{what} '{shown}' is not valid JSON")).hint(format!(
             "give the {what} file written by blindmatch, unedited"
         ))
     })?;
     let found_format = value.get("format").and_then(Value::as_str);
     if found_format != Some(format) {
-        return Err(Failure::bad_input(format!(
+        return Err(Error::bad_input(format!(
             "'{shown}' is not a blindmatch {what}: its \"format\" field is not \"{format}\""
         ))
-        .hint(format!("give the {what} file written by blindmatch"))
-        .into());
+        .hint(format!("give the {what} file written by blindmatch")));
     }
     match value.get("version").and_then(Value::as_u64) {
         Some(v) if v == version => Ok(value),
-        Some(v) => Err(Failure::bad_input(format!(
+        Some(v) => Err(Error::bad_input(format!(
             "{what} '{shown}' has format version {v}; this build reads version {version}"
         ))
-        .hint("use the blindmatch version that wrote it, or a newer one")
-        .into()),
-        None => Err(Failure::bad_input(format!(
-            "{what} '{shown}' has no numeric \"version\" field"
-        ))
-        .hint(format!(
-            "give the {what} file written by blindmatch, unedited"
-        ))
-        .into()),
+        .hint("use the blindmatch version that wrote it, or a newer one")),
+        None => Err(
+            Error::bad_input(format!("{what} '{shown}' has no numeric \"version\" field")).hint(
+                format!("give the {what} file written by blindmatch, unedited"),
+            ),
+        ),
     }
 }
 

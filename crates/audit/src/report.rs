@@ -8,13 +8,15 @@
 //! phone number is not echoed.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
+use blindmatch_data::meta::{Precision, Tool, now_rfc3339};
+use blindmatch_data::{Error, FailWith, Result};
 use serde::Serialize;
 
-use crate::error::{ExitStatus, FailWith, Failure};
-use crate::manifest::Tool;
-pub(crate) use crate::scan::safe_name;
+// Shared with every audit module: names from files are shown only through the
+// scanner, counts always grouped the same way.
+pub(crate) use blindmatch_data::scan::safe_name;
+pub(crate) use blindmatch_data::text::group;
 
 /// The `format` field of a JSON audit report.
 pub(crate) const FORMAT: &str = "blindmatch-audit-report";
@@ -73,29 +75,29 @@ impl RowList {
 
 /// One problem an audit found. `check` is a stable code for automation.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Finding {
+pub struct Finding {
     /// Stable code, e.g. `raw_identifier`, `file_hash_mismatch`, `session_mismatch`.
-    pub(crate) check: &'static str,
+    pub check: &'static str,
     /// The column concerned, if any (as [`safe_name`] shows it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) column: Option<String>,
+    pub column: Option<String>,
     /// The identifier kind, for raw-identifier findings.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) kind: Option<&'static str>,
+    pub kind: Option<&'static str>,
     /// The field of a manifest or receipt concerned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) field: Option<String>,
+    pub field: Option<String>,
     /// How many cells or rows are concerned, if counted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) count: Option<u64>,
+    pub count: Option<u64>,
     /// The first rows concerned, if rows apply.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) rows: Option<Vec<u64>>,
+    pub rows: Option<Vec<u64>>,
     /// Whether more rows were concerned than listed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub(crate) rows_truncated: bool,
+    pub rows_truncated: bool,
     /// One sentence for humans.
-    pub(crate) message: String,
+    pub message: String,
 }
 
 impl Finding {
@@ -140,9 +142,27 @@ impl Finding {
     }
 }
 
+/// How a report is rendered and how much it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// The full report as JSON (`docs/compliance.md`) instead of the human summary.
+    pub json: bool,
+    /// Row numbers listed per finding (the count is always complete).
+    pub max_rows: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            json: false,
+            max_rows: 20,
+        }
+    }
+}
+
 /// The JSON report: an envelope shared by every audit, with the audit's own details.
 #[derive(Debug, Serialize)]
-pub(crate) struct Report<T: Serialize> {
+struct Envelope<'a, T: Serialize> {
     format: &'static str,
     version: u32,
     /// Which audit: `tokens`, `manifest` or `receipt`.
@@ -152,42 +172,98 @@ pub(crate) struct Report<T: Serialize> {
     audited_at: String,
     /// True when there are no findings.
     clean: bool,
-    findings: Vec<Finding>,
+    findings: &'a [Finding],
     /// Things an auditor should know that are not failures (checks skipped, ...).
-    notes: Vec<String>,
+    notes: &'a [String],
     #[serde(flatten)]
     details: T,
 }
 
-/// Prints the report (JSON or `human`) on stdout and turns findings into exit code 3.
+/// A finished audit: its findings and notes, and the report rendered as asked
+/// (JSON or the human summary), ready to print.
+#[derive(Debug, Clone)]
+pub struct AuditReport {
+    audit: &'static str,
+    subject: String,
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+    json: bool,
+    text: Vec<u8>,
+}
+
+impl AuditReport {
+    /// The rendered report, for standard output.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    /// Every finding, in the order the checks ran.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// What an auditor should know that is not a failure (checks skipped, ...).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Whether there are no findings.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The audit's verdict.
+    ///
+    /// # Errors
+    /// A check-failed error counting the findings, when there are any.
+    pub fn verdict(&self) -> Result<()> {
+        let n = self.findings.len();
+        if n == 0 {
+            return Ok(());
+        }
+        Err(Error::check_failed(format!(
+            "audit {} of {}: {n} finding{}",
+            self.audit,
+            self.subject,
+            plural(n)
+        ))
+        .hint(if self.json {
+            "the findings are listed in the JSON report"
+        } else {
+            "the findings are listed above; --json gives the full report"
+        }))
+    }
+}
+
+/// Renders an audit's outcome as JSON or, through `human`, as the short summary.
 ///
 /// # Errors
-/// A check-failed error (exit 3) when there are findings; an I/O error when stdout
-/// cannot be written.
-pub(crate) fn emit<T: Serialize>(
+/// The JSON could not be encoded (not expected for these types).
+pub(crate) fn finish<T: Serialize>(
     audit: &'static str,
     subject: &str,
     details: T,
     findings: Vec<Finding>,
     notes: Vec<String>,
-    json: bool,
+    options: ReportOptions,
     human: impl FnOnce(&T) -> String,
-) -> anyhow::Result<ExitStatus> {
+) -> Result<AuditReport> {
     let n = findings.len();
     let mut out = Vec::new();
-    if json {
-        let report = Report {
+    if options.json {
+        let report = Envelope {
             format: FORMAT,
             version: VERSION,
             audit,
             tool: Tool::current(),
-            audited_at: crate::manifest::now_rfc3339(),
+            audited_at: now_rfc3339(Precision::Full),
             clean: findings.is_empty(),
-            findings,
-            notes,
+            findings: &findings,
+            notes: &notes,
             details,
         };
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        serde_json::to_writer_pretty(&mut out, &report)
+            .fail_with(|| Error::failed("cannot encode the report as JSON"))?;
         out.push(b'\n');
     } else {
         let mut text = human(&details);
@@ -205,25 +281,14 @@ pub(crate) fn emit<T: Serialize>(
         }
         out.extend_from_slice(text.as_bytes());
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(&out)
-        .and_then(|()| stdout.flush())
-        .fail_with(|| Failure::failed("cannot write the report to standard output"))?;
-    if n == 0 {
-        Ok(ExitStatus::Success)
-    } else {
-        Err(Failure::check_failed(format!(
-            "audit {audit} of {subject}: {n} finding{}",
-            plural(n)
-        ))
-        .hint(if json {
-            "the findings are listed in the JSON report"
-        } else {
-            "the findings are listed above; --json gives the full report"
-        })
-        .into())
-    }
+    Ok(AuditReport {
+        audit,
+        subject: subject.to_owned(),
+        findings,
+        notes,
+        json: options.json,
+        text: out,
+    })
 }
 
 /// `"s"` unless `n == 1`.
@@ -234,19 +299,6 @@ pub(crate) fn plural(n: usize) -> &'static str {
 /// `1 cell` or `1,234 cells`: a grouped count with the right noun.
 pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", group(n), if n == 1 { one } else { many })
-}
-
-/// 1234567 → "1,234,567".
-pub(crate) fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A share as a percentage with one decimal, e.g. `12.5%`.

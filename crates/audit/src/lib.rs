@@ -1,0 +1,20 @@
+//! blindmatch-audit: compliance checks a team runs on files alone: token files,
+//! tokenize manifests and session receipts.
+#![doc = include_str!("../README.md")]
+
+mod files;
+mod given_key;
+mod json;
+mod manifest;
+mod plan;
+mod receipt;
+mod report;
+mod source;
+mod token_file;
+mod tokenize_manifest;
+mod tokens;
+
+pub use manifest::{ManifestAudit, audit_manifest};
+pub use receipt::{ReceiptAudit, audit_receipts};
+pub use report::{AuditReport, Finding, ReportOptions};
+pub use tokens::{TokensAudit, audit_tokens};

@@ -1,0 +1,271 @@
+//! The receipt audit (`blindmatch audit receipt`): do two session receipts describe the same session
+//! (the rules of `docs/receipt-format.md`), is each consistent in itself, and do the
+//! output files at hand still have the SHA-256, size and row count recorded?
+//!
+//! A receipt is not signed either; the cross-check is what gives it weight: the
+//! transcript hash, session ID, sizes and traffic of one side must mirror the
+//! other's, so changing one receipt alone is caught.
+
+mod checks;
+mod document;
+
+use std::path::{Path, PathBuf};
+
+use blindmatch_data::dataset::{CsvReader, InputSource, parse_delimiter};
+use blindmatch_data::{Error, Result};
+use serde::Serialize;
+
+use crate::files::{self, FileCheck, describe_check};
+use crate::json;
+use crate::report::{self, AuditReport, Finding, ReportOptions, group, safe_name};
+use checks::same_session;
+use document::{FORMAT, Receipt, VERSION};
+
+/// What the output-file check found.
+#[derive(Debug, Serialize)]
+struct OutputCheck {
+    #[serde(flatten)]
+    file: FileCheck,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_match_id: Option<bool>,
+}
+
+/// Checks one side's output file, if the receipt records one and it is at hand.
+fn check_output(
+    r: &Receipt,
+    receipt_path: &Path,
+    given: Option<&Path>,
+    delimiter: u8,
+    findings: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) -> Result<Option<OutputCheck>> {
+    let recorded = match (&r.output, given) {
+        (Some(Some(rec)), _) => rec,
+        (Some(None), Some(path)) => {
+            return Err(Error::bad_input(format!(
+                "receipt {} records no output, but --output-{} '{}' was given",
+                r.label,
+                r.label.to_lowercase(),
+                path.display()
+            ))
+            .hint("a side that learned no rows writes no output file; leave the option out"));
+        }
+        _ => return Ok(None),
+    };
+    let path = match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => files::locate(&recorded.path, receipt_path),
+    };
+    let Some(path) = path else {
+        notes.push(format!(
+            "receipt {}: the output file is not at hand; its SHA-256 was not checked (--output-{} FILE)",
+            r.label,
+            r.label.to_lowercase()
+        ));
+        return Ok(Some(OutputCheck {
+            file: files::check("output file", None, recorded, findings)?,
+            rows: None,
+            has_match_id: None,
+        }));
+    };
+    let counted = files::parse_or_finding("output file", &path, Some(recorded), findings, || {
+        let reader = CsvReader::open(&InputSource::File(path.clone()), delimiter)?;
+        let has_match_id = reader.header().iter().any(|h| h == "match_id");
+        Ok((reader.finish()?, has_match_id))
+    })?;
+    let (summary, has_match_id) = match counted {
+        Ok(parsed) => parsed,
+        Err(file) => {
+            return Ok(Some(OutputCheck {
+                file,
+                rows: None,
+                has_match_id: None,
+            }));
+        }
+    };
+    let rows = summary.rows;
+    let file = files::compare(
+        "output file",
+        &path,
+        summary.sha256,
+        summary.bytes,
+        recorded,
+        findings,
+    );
+    if let Some(Some(expected)) = r.matched_rows
+        && rows != expected
+    {
+        findings.push(
+            Finding::new(
+                "count_mismatch",
+                format!("receipt {}: the output file has {rows} rows, the receipt records {expected} matched rows", r.label),
+            )
+            .field("result.matched_rows"),
+        );
+    }
+    if !has_match_id {
+        notes.push(format!(
+            "receipt {}: the output file has no `match_id` column",
+            r.label
+        ));
+    }
+    Ok(Some(OutputCheck {
+        file,
+        rows: Some(rows),
+        has_match_id: Some(has_match_id),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct Side {
+    receipt: String,
+    role: Option<String>,
+    fingerprint: Option<String>,
+    declared_size: Option<u64>,
+    learns: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<OutputCheck>,
+}
+
+#[derive(Debug, Serialize)]
+struct Details {
+    session_id: Option<String>,
+    transcript_hash: Option<String>,
+    mode: Option<String>,
+    reveal: Option<String>,
+    a: Side,
+    b: Side,
+}
+
+/// Which two receipts `audit receipt` compares, and their output files.
+#[derive(Debug, Clone)]
+pub struct ReceiptAudit {
+    /// One party's receipt.
+    pub a: PathBuf,
+    /// The other party's receipt.
+    pub b: PathBuf,
+    /// A's output file, when it is not where A's receipt says.
+    pub output_a: Option<PathBuf>,
+    /// B's output file, when it is not where B's receipt says.
+    pub output_b: Option<PathBuf>,
+    /// The output files' field delimiter as given (one ASCII character or `tab`).
+    pub delimiter: String,
+    /// How the report is rendered.
+    pub report: ReportOptions,
+}
+
+/// Audits two session receipts against each other and their output files.
+///
+/// # Errors
+/// Bad input for unreadable receipts or a bad delimiter; findings are not errors
+/// here (see [`AuditReport::verdict`]).
+pub fn audit_receipts(args: &ReceiptAudit) -> Result<AuditReport> {
+    let delimiter = parse_delimiter(&args.delimiter)?;
+    let a = Receipt::from_value("A", &json::load(&args.a, "receipt", FORMAT, VERSION)?);
+    let b = Receipt::from_value("B", &json::load(&args.b, "receipt", FORMAT, VERSION)?);
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut notes = Vec::new();
+    findings.extend(a.findings.iter().cloned());
+    findings.extend(b.findings.iter().cloned());
+    a.internal(&mut findings);
+    b.internal(&mut findings);
+    same_session(&a, &b, &mut findings);
+    if a.tool_version != b.tool_version {
+        notes.push("the two sides ran different blindmatch versions".to_owned());
+    }
+    let out_a = check_output(
+        &a,
+        &args.a,
+        args.output_a.as_deref(),
+        delimiter,
+        &mut findings,
+        &mut notes,
+    )?;
+    let out_b = check_output(
+        &b,
+        &args.b,
+        args.output_b.as_deref(),
+        delimiter,
+        &mut findings,
+        &mut notes,
+    )?;
+    notes.push(
+        "receipts are not signed: each is checked against the other; keep both sides' copies apart"
+            .to_owned(),
+    );
+    let side = |r: &Receipt, path: &Path, output| Side {
+        receipt: safe_name(&path.display().to_string()),
+        role: r.local_role.as_deref().map(safe_name),
+        fingerprint: r.local_fingerprint.clone().flatten().map(|f| safe_name(&f)),
+        declared_size: r.local_size,
+        learns: r.learns,
+        output,
+    };
+    let details = Details {
+        session_id: a.session_id.as_deref().map(safe_name),
+        transcript_hash: a.transcript_hash.as_deref().map(safe_name),
+        mode: a.mode.as_deref().map(safe_name),
+        reveal: a.reveal.as_deref().map(safe_name),
+        a: side(&a, &args.a, out_a),
+        b: side(&b, &args.b, out_b),
+    };
+    let subject = format!("'{}' and '{}'", details.a.receipt, details.b.receipt);
+    report::finish(
+        "receipt",
+        &subject,
+        details,
+        findings,
+        notes,
+        args.report,
+        human,
+    )
+}
+
+fn human(d: &Details) -> String {
+    let mut s = format!(
+        "audit receipt: '{}' (A) and '{}' (B)\n",
+        d.a.receipt, d.b.receipt
+    );
+    s.push_str(&format!(
+        "  session {}, transcript {}, mode {}, reveal {}\n",
+        d.session_id
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), files::short),
+        d.transcript_hash
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), files::short),
+        d.mode.as_deref().unwrap_or("-"),
+        d.reveal.as_deref().unwrap_or("-")
+    ));
+    for (label, side) in [("A", &d.a), ("B", &d.b)] {
+        s.push_str(&format!(
+            "  {label}: {} set of {}, {}{}\n",
+            side.role.as_deref().unwrap_or("?"),
+            side.declared_size.map_or_else(|| "?".to_owned(), group),
+            match side.learns {
+                Some(true) => "learns",
+                Some(false) => "does not learn",
+                None => "learns ?",
+            },
+            side.fingerprint
+                .as_deref()
+                .map(|f| format!(
+                    ", certificate {}",
+                    files::short(f.strip_prefix("sha256:").unwrap_or(f))
+                ))
+                .unwrap_or_default()
+        ));
+        if let Some(o) = &side.output {
+            s.push_str(&format!(
+                "     {}{}\n",
+                describe_check(&o.file),
+                o.rows
+                    .map(|r| format!("; {} rows", group(r)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    s
+}

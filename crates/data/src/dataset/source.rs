@@ -1,0 +1,134 @@
+//! Where records come from and which columns to use: the input source (a file or
+//! standard input), validated input options, and the delimiter.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::columns::ColumnSpec;
+use crate::error::{Error, FailWith, Result};
+
+/// Validated input options: where to read, which columns to use and how.
+#[derive(Debug, Clone)]
+pub struct InputSpec {
+    /// The file or stdin.
+    pub source: InputSource,
+    /// Identifier columns with their types, in the order given.
+    pub columns: Vec<ColumnSpec>,
+    /// Columns copied unchanged.
+    pub keep: Vec<String>,
+    /// Field delimiter byte.
+    pub delimiter: u8,
+}
+
+impl InputSpec {
+    /// Validates input options as a user spells them: the input path (`-` for
+    /// standard input), `NAME:TYPE` column specs, the columns to keep, and the
+    /// delimiter.
+    ///
+    /// # Errors
+    /// A spec is not `NAME:TYPE`, a type is unknown, a column is named twice, or the
+    /// delimiter is not one ASCII character (bad input).
+    pub fn parse(
+        input: &Path,
+        columns: &[String],
+        keep: &[String],
+        delimiter: &str,
+    ) -> Result<Self> {
+        let mut specs = Vec::with_capacity(columns.len());
+        for arg in columns {
+            specs.push(ColumnSpec::parse(arg)?);
+        }
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, option) in specs
+            .iter()
+            .map(|c| (c.name.as_str(), "--column"))
+            .chain(keep.iter().map(|k| (k.as_str(), "--keep")))
+        {
+            if let Some(first) = seen.insert(name, option) {
+                return Err(Error::bad_input(format!(
+                    "column '{name}' is given twice ({first} and {option})"
+                ))
+                .hint("name each input column once; a column is either an identifier (--column) or kept (--keep)"));
+            }
+        }
+        Ok(InputSpec {
+            source: InputSource::parse(input),
+            columns: specs,
+            keep: keep.to_vec(),
+            delimiter: parse_delimiter(delimiter)?,
+        })
+    }
+}
+
+/// Parses `--delimiter`: one ASCII character or the word `tab`.
+///
+/// # Errors
+/// Anything else.
+pub fn parse_delimiter(arg: &str) -> Result<u8> {
+    match arg.as_bytes() {
+        _ if arg.eq_ignore_ascii_case("tab") => Ok(b'\t'),
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => Ok(*b),
+        _ => Err(Error::bad_input(format!(
+            "--delimiter '{arg}' is not a single ASCII character"
+        ))
+        .hint("use e.g. --delimiter ';' or --delimiter tab")),
+    }
+}
+
+/// Where records come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSource {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl InputSource {
+    /// Parses an `--input` argument: `-` is stdin.
+    pub fn parse(arg: &Path) -> Self {
+        if arg.as_os_str() == "-" {
+            InputSource::Stdin
+        } else {
+            InputSource::File(arg.to_path_buf())
+        }
+    }
+
+    /// The name used in messages: the path as given, or `<stdin>`.
+    pub fn name(&self) -> String {
+        match self {
+            InputSource::Stdin => "<stdin>".to_owned(),
+            InputSource::File(path) => path.display().to_string(),
+        }
+    }
+
+    /// Opens the source for reading, with its size when known (for progress).
+    ///
+    /// # Errors
+    /// The file does not exist, is a folder, or cannot be opened.
+    pub fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
+        match self {
+            InputSource::Stdin => Ok((Box::new(io::stdin()), None)),
+            InputSource::File(path) => {
+                let shown = path.display();
+                let meta = std::fs::metadata(path).fail_with(|| {
+                    Error::bad_input(format!("cannot read input file '{shown}'"))
+                        .hint("check the path; use `-` to read standard input")
+                })?;
+                if meta.is_dir() {
+                    return Err(Error::bad_input(format!(
+                        "input '{shown}' is a folder, not a file"
+                    ))
+                    .hint("give the path of a CSV file"));
+                }
+                let file = File::open(path).fail_with(|| {
+                    Error::bad_input(format!("cannot read input file '{shown}'"))
+                        .hint("check the file's permissions")
+                })?;
+                Ok((Box::new(file), Some(meta.len())))
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Argument groups several commands share (`--input`/`--column`/`--keep`, the
+//! normalisation profile), and their conversion into the libraries' configs.
+
+use std::path::PathBuf;
+
+use blindmatch_data::dataset::InputSpec;
+use blindmatch_token::{CallingCode, EmailProviderRules, Profile};
+use clap::Args;
+
+/// How `--column`, `--keep` and `--input` are spelled on every command that reads
+/// customer records.
+#[derive(Debug, Args)]
+pub(crate) struct InputArgs {
+    /// CSV file to read, `-` for standard input. The first line is the header;
+    /// the file must be UTF-8 (a byte-order mark is allowed).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) input: PathBuf,
+
+    /// An identifier column and its type, as NAME:TYPE (repeatable), e.g.
+    /// `--column mobile:phone`. Types: phone, email, uscc, cn_id, name, text, raw.
+    #[arg(short, long = "column", value_name = "NAME:TYPE", required = true)]
+    pub(crate) columns: Vec<String>,
+
+    /// A column copied to the output unchanged (repeatable). Columns neither
+    /// given to --column nor to --keep are dropped.
+    #[arg(short, long, value_name = "NAME")]
+    pub(crate) keep: Vec<String>,
+
+    /// Field delimiter: one ASCII character, or `tab`.
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    pub(crate) delimiter: String,
+}
+
+impl InputArgs {
+    /// The validated form: the input source, parsed column specs, keep list and
+    /// delimiter.
+    ///
+    /// # Errors
+    /// A spec is not `NAME:TYPE`, a type is unknown, a column is named twice, or the
+    /// delimiter is not one ASCII character.
+    pub(crate) fn validate(&self) -> blindmatch_data::Result<InputSpec> {
+        InputSpec::parse(&self.input, &self.columns, &self.keep, &self.delimiter)
+    }
+}
+
+/// Normalisation options shared by every command that normalises identifiers
+/// (`tokenize`, `normalize`, `match`): both partners must use the same profile.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ProfileArgs {
+    /// Normalisation profile by name, as printed in manifests (e.g.
+    /// `bm-std-v1,phone-region=86`). --phone-region and --email-rules override
+    /// its parts.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<Profile>,
+
+    /// Calling code assumed for phone numbers written without one, e.g. 86 or 1.
+    /// Without it, only numbers with a country code and Chinese mainland mobile
+    /// numbers are accepted.
+    #[arg(long, value_name = "CODE")]
+    pub(crate) phone_region: Option<CallingCode>,
+
+    /// E-mail provider rules: `none` (default) or `gmail` (for gmail.com and
+    /// googlemail.com, drop dots and +suffix from the part before @).
+    #[arg(long, value_name = "RULES")]
+    pub(crate) email_rules: Option<EmailProviderRules>,
+}
+
+impl ProfileArgs {
+    /// The profile these options select.
+    pub(crate) fn profile(&self) -> Profile {
+        let mut profile = self.profile.clone().unwrap_or_default();
+        if let Some(region) = self.phone_region {
+            profile = profile.with_phone_default_region(Some(region));
+        }
+        if let Some(rules) = self.email_rules {
+            profile = profile.with_email_provider_rules(rules);
+        }
+        profile
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn profile_options_override_the_named_profile() {
+        let args = ProfileArgs {
+            profile: Some("bm-std-v1,email-rules=gmail".parse().unwrap()),
+            phone_region: Some("86".parse().unwrap()),
+            email_rules: None,
+        };
+        assert_eq!(
+            args.profile().name(),
+            "bm-std-v1,phone-region=86,email-rules=gmail"
+        );
+        let none = ProfileArgs {
+            profile: None,
+            phone_region: None,
+            email_rules: None,
+        };
+        assert_eq!(none.profile(), Profile::standard());
+    }
+}
