@@ -24,12 +24,12 @@ use blindmatch_token::{IdType, Profile};
 use clap::Args as ClapArgs;
 use indicatif::{MultiProgress, ProgressBar};
 
-use crate::cmd::matching::{
-    self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, PartyConfig, Prepared, RunClock,
-    human_bytes,
-};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress;
+use blindmatch_data::text::human_bytes;
+use blindmatch_pipeline::matching::{
+    self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, PartyConfig, Prepared, RunClock,
+};
 use generate::{Layout, Side, Truth};
 
 /// Default folder name; `-2`, `-3`, … are tried when it exists.
@@ -180,11 +180,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     bank_cfg.check_outputs()?;
 
     let (bank_prep, insurer_prep) = std::thread::scope(|s| {
-        let b = s.spawn(|| matching::prepare(&bank_cfg, false));
-        let i = matching::prepare(&insurer_cfg, false);
+        let b = s.spawn(|| matching::prepare(&bank_cfg, &blindmatch_data::Silent));
+        let i = matching::prepare(&insurer_cfg, &blindmatch_data::Silent);
         let b = b
             .join()
-            .unwrap_or_else(|_| Err(Failure::failed("the reader thread panicked").into()));
+            .unwrap_or_else(|_| Err(Failure::failed("the reader thread panicked")));
         (b, i)
     });
     let (mut bank_prep, mut insurer_prep) = (bank_prep?, insurer_prep?);

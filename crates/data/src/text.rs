@@ -34,6 +34,21 @@ pub fn write_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
     out.push(b'"');
 }
 
+/// A byte count as B, kB, MB or GB (decimal).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{n} B"),
+        _ => format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("B")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -46,6 +61,13 @@ mod tests {
         assert_eq!(group(999), "999");
         assert_eq!(group(1000), "1,000");
         assert_eq!(group(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn bytes_for_people() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1500), "1.5 kB");
+        assert_eq!(human_bytes(76_000_000), "76.0 MB");
     }
 
     #[test]

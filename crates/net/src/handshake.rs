@@ -9,7 +9,6 @@ use blindmatch_psi::protocol::{MAX_PROTOCOL_PARAMS_LEN, valid_protocol_id};
 use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, ProtocolSetup, Reveal, Role};
 use rand::TryRng;
 use rand::rngs::SysRng;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -18,7 +17,14 @@ use crate::frame::{
     MAX_ID_TYPE_LEN, MAX_PROFILE_LEN, MIN_FRAME_LEN, PROTOCOL_VERSION,
 };
 use crate::framed::{FrameReader, FrameWriter};
-use crate::{ConnectionInfo, Fingerprint, NetError, SessionOptions};
+
+mod checks;
+mod context;
+
+use crate::{NetError, SessionOptions};
+pub(crate) use checks::check_peer;
+use checks::{check_agreement, check_policy, sorted_types};
+pub use context::{ChannelBinding, session_context, session_id};
 
 /// Label of the session-context hash over both hellos.
 pub const CONTEXT_LABEL: &[u8] = b"blindmatch/v1/net/session-context";
@@ -439,233 +445,6 @@ where
     Ok(())
 }
 
-/// Compares the peer's hello with our policy, then with ours; the first failing
-/// check decides.
-pub(crate) fn check_peer(
-    ours: &Hello,
-    peer: &Hello,
-    params: &SessionParams,
-) -> Result<(), NetError> {
-    check_policy(peer, params)?;
-    check_agreement(ours, peer, params)
-}
-
-/// What our policy refuses in the peer's hello alone: its declared sizes and a mode
-/// we do not allow. Checked by the responder before it reveals its own hello.
-pub(crate) fn check_policy(peer: &Hello, params: &SessionParams) -> Result<(), NetError> {
-    let policy = &params.policy;
-    if peer.set_size > MAX_SET_SIZE {
-        return Err(NetError::SizeLimit {
-            what: "declared set size",
-            value: peer.set_size,
-            max: MAX_SET_SIZE,
-        });
-    }
-    if peer.batch_size == 0 || peer.batch_size > MAX_BATCH_SIZE {
-        return Err(NetError::SizeLimit {
-            what: "batch size",
-            value: u64::from(peer.batch_size),
-            max: u64::from(MAX_BATCH_SIZE),
-        });
-    }
-    if peer.set_size < policy.min_peer_set {
-        return Err(NetError::PeerSetTooSmall {
-            declared: peer.set_size,
-            min: policy.min_peer_set,
-        });
-    }
-    if peer.set_size > policy.max_peer_set {
-        return Err(NetError::PeerSetTooLarge {
-            declared: peer.set_size,
-            max: policy.max_peer_set,
-        });
-    }
-    if let Some(mode) = Mode::from_name(&peer.mode)
-        && !policy.allowed_modes.contains(&mode)
-    {
-        return Err(NetError::ModeNotAllowed {
-            peer: mode,
-            allowed: policy.allowed_modes.clone(),
-        });
-    }
-    Ok(())
-}
-
-/// What must agree between the two hellos: roles, protocol, mode, reveal, identifier
-/// types, profile.
-pub(crate) fn check_agreement(
-    ours: &Hello,
-    peer: &Hello,
-    params: &SessionParams,
-) -> Result<(), NetError> {
-    if peer.role == ours.role {
-        return Err(NetError::RoleConflict {
-            role: match ours.role {
-                Role::Initiator => "initiator (connecting)",
-                Role::Responder => "responder (listening)",
-            },
-        });
-    }
-    if peer.protocol != ours.protocol {
-        return Err(NetError::Unsupported {
-            what: "PSI protocol",
-            name: sanitize(&peer.protocol),
-            ours: ours.protocol.clone(),
-        });
-    }
-    if peer.protocol_params != ours.protocol_params {
-        return Err(NetError::ProtocolParamsMismatch {
-            protocol: ours.protocol.clone(),
-        });
-    }
-    let Some(peer_mode) = Mode::from_name(&peer.mode) else {
-        return Err(NetError::Unsupported {
-            what: "mode",
-            name: sanitize(&peer.mode),
-            ours: params.mode.name().to_owned(),
-        });
-    };
-    if peer_mode != params.mode {
-        return Err(NetError::ModeMismatch {
-            local: params.mode,
-            peer: peer_mode,
-        });
-    }
-    if peer.reveal != ours.reveal {
-        return Err(NetError::RevealMismatch {
-            local: ours.reveal,
-            peer: peer.reveal,
-        });
-    }
-    let a = sorted_types(&ours.id_types);
-    let b = sorted_types(&peer.id_types);
-    if !params.supported_id_types.is_empty()
-        && let Some(unknown) = b.iter().find(|t| !params.supported_id_types.contains(t))
-    {
-        return Err(NetError::Unsupported {
-            what: "identifier type",
-            name: sanitize(unknown),
-            ours: a.join(","),
-        });
-    }
-    if a != b {
-        return Err(NetError::IdTypeMismatch {
-            local: a,
-            peer: b.iter().map(|t| sanitize(t)).collect(),
-        });
-    }
-    if peer.profile != ours.profile {
-        return Err(NetError::ProfileMismatch {
-            local: ours.profile.clone(),
-            peer: sanitize(&peer.profile),
-        });
-    }
-    Ok(())
-}
-
-fn sorted_types(types: &[String]) -> Vec<String> {
-    let mut t = types.to_vec();
-    t.sort();
-    t.dedup();
-    t
-}
-
-/// What the session context binds besides the two hellos: the TLS connection and both
-/// certificates, so that a party that terminates TLS towards each side and relays
-/// frames between them makes the two contexts differ and the session fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelBinding {
-    /// Mutually authenticated TLS.
-    Tls {
-        /// The connection's exporter value ([`crate::TlsEstablished::exporter`]).
-        exporter: [u8; 32],
-        /// The initiator's (connector's) certificate fingerprint.
-        initiator: Fingerprint,
-        /// The responder's (listener's) certificate fingerprint.
-        responder: Fingerprint,
-    },
-    /// The insecure plaintext test transport: no channel and no certificates to bind.
-    Plaintext,
-}
-
-impl ChannelBinding {
-    /// The binding of a connection as the caller described it, from our `role`'s view.
-    ///
-    /// # Errors
-    ///
-    /// [`NetError::InvalidConfig`] when only some of the TLS values are given.
-    pub fn of(role: Role, info: &ConnectionInfo) -> Result<ChannelBinding, NetError> {
-        match (
-            info.tls_exporter,
-            info.local_fingerprint,
-            info.peer_fingerprint,
-        ) {
-            (Some(exporter), Some(ours), Some(theirs)) => {
-                let (initiator, responder) = match role {
-                    Role::Initiator => (ours, theirs),
-                    Role::Responder => (theirs, ours),
-                };
-                Ok(ChannelBinding::Tls {
-                    exporter,
-                    initiator,
-                    responder,
-                })
-            }
-            (None, None, None) => Ok(ChannelBinding::Plaintext),
-            _ => Err(NetError::InvalidConfig {
-                reason: "a TLS connection needs its exporter value and both fingerprints"
-                    .to_owned(),
-            }),
-        }
-    }
-
-    /// The bytes hashed into the context.
-    fn bytes(&self) -> Vec<u8> {
-        match self {
-            ChannelBinding::Tls {
-                exporter,
-                initiator,
-                responder,
-            } => {
-                let mut out = b"tls".to_vec();
-                out.extend_from_slice(exporter);
-                out.extend_from_slice(initiator.as_bytes());
-                out.extend_from_slice(responder.as_bytes());
-                out
-            }
-            ChannelBinding::Plaintext => b"plaintext".to_vec(),
-        }
-    }
-}
-
-/// SHA-256 over the label, both hello frames (initiator's first), each preceded by its
-/// length as a u32 big-endian, and the channel binding, also length-prefixed.
-#[must_use]
-pub fn session_context(
-    initiator_hello: &[u8],
-    responder_hello: &[u8],
-    binding: &ChannelBinding,
-) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(CONTEXT_LABEL);
-    for part in [initiator_hello, responder_hello, &binding.bytes()] {
-        h.update((part.len() as u32).to_be_bytes());
-        h.update(part);
-    }
-    h.finalize().into()
-}
-
-/// The first 16 bytes of SHA-256(label ‖ context), as 32 lowercase hex digits.
-#[must_use]
-pub fn session_id(context: &[u8; 32]) -> String {
-    let d: [u8; 32] = Sha256::new()
-        .chain_update(SESSION_ID_LABEL)
-        .chain_update(context)
-        .finalize()
-        .into();
-    hex::encode(d.get(..16).unwrap_or_default())
-}
-
 /// Sends an Abort for `error` (best effort), closes our direction and waits briefly
 /// for the peer to close, so it reads the Abort instead of a reset.
 pub(crate) async fn send_abort<R, W>(
@@ -717,6 +496,7 @@ pub(crate) fn sanitize(text: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::Fingerprint;
 
     fn hello(role: Role) -> Hello {
         Hello {

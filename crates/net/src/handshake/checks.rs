@@ -1,0 +1,140 @@
+//! The checks on the peer's hello: against our policy (sizes, allowed modes), which
+//! the listener runs before it reveals its own hello, and against our own hello
+//! (roles, protocol, mode, reveal, identifier types, profile).
+
+use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, Role};
+
+use super::{SessionParams, sanitize};
+use crate::NetError;
+use crate::frame::Hello;
+
+/// Compares the peer's hello with our policy, then with ours; the first failing
+/// check decides.
+pub(crate) fn check_peer(
+    ours: &Hello,
+    peer: &Hello,
+    params: &SessionParams,
+) -> Result<(), NetError> {
+    check_policy(peer, params)?;
+    check_agreement(ours, peer, params)
+}
+
+/// What our policy refuses in the peer's hello alone: its declared sizes and a mode
+/// we do not allow. Checked by the responder before it reveals its own hello.
+pub(crate) fn check_policy(peer: &Hello, params: &SessionParams) -> Result<(), NetError> {
+    let policy = &params.policy;
+    if peer.set_size > MAX_SET_SIZE {
+        return Err(NetError::SizeLimit {
+            what: "declared set size",
+            value: peer.set_size,
+            max: MAX_SET_SIZE,
+        });
+    }
+    if peer.batch_size == 0 || peer.batch_size > MAX_BATCH_SIZE {
+        return Err(NetError::SizeLimit {
+            what: "batch size",
+            value: u64::from(peer.batch_size),
+            max: u64::from(MAX_BATCH_SIZE),
+        });
+    }
+    if peer.set_size < policy.min_peer_set {
+        return Err(NetError::PeerSetTooSmall {
+            declared: peer.set_size,
+            min: policy.min_peer_set,
+        });
+    }
+    if peer.set_size > policy.max_peer_set {
+        return Err(NetError::PeerSetTooLarge {
+            declared: peer.set_size,
+            max: policy.max_peer_set,
+        });
+    }
+    if let Some(mode) = Mode::from_name(&peer.mode)
+        && !policy.allowed_modes.contains(&mode)
+    {
+        return Err(NetError::ModeNotAllowed {
+            peer: mode,
+            allowed: policy.allowed_modes.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// What must agree between the two hellos: roles, protocol, mode, reveal, identifier
+/// types, profile.
+pub(crate) fn check_agreement(
+    ours: &Hello,
+    peer: &Hello,
+    params: &SessionParams,
+) -> Result<(), NetError> {
+    if peer.role == ours.role {
+        return Err(NetError::RoleConflict {
+            role: match ours.role {
+                Role::Initiator => "initiator (connecting)",
+                Role::Responder => "responder (listening)",
+            },
+        });
+    }
+    if peer.protocol != ours.protocol {
+        return Err(NetError::Unsupported {
+            what: "PSI protocol",
+            name: sanitize(&peer.protocol),
+            ours: ours.protocol.clone(),
+        });
+    }
+    if peer.protocol_params != ours.protocol_params {
+        return Err(NetError::ProtocolParamsMismatch {
+            protocol: ours.protocol.clone(),
+        });
+    }
+    let Some(peer_mode) = Mode::from_name(&peer.mode) else {
+        return Err(NetError::Unsupported {
+            what: "mode",
+            name: sanitize(&peer.mode),
+            ours: params.mode.name().to_owned(),
+        });
+    };
+    if peer_mode != params.mode {
+        return Err(NetError::ModeMismatch {
+            local: params.mode,
+            peer: peer_mode,
+        });
+    }
+    if peer.reveal != ours.reveal {
+        return Err(NetError::RevealMismatch {
+            local: ours.reveal,
+            peer: peer.reveal,
+        });
+    }
+    let a = sorted_types(&ours.id_types);
+    let b = sorted_types(&peer.id_types);
+    if !params.supported_id_types.is_empty()
+        && let Some(unknown) = b.iter().find(|t| !params.supported_id_types.contains(t))
+    {
+        return Err(NetError::Unsupported {
+            what: "identifier type",
+            name: sanitize(unknown),
+            ours: a.join(","),
+        });
+    }
+    if a != b {
+        return Err(NetError::IdTypeMismatch {
+            local: a,
+            peer: b.iter().map(|t| sanitize(t)).collect(),
+        });
+    }
+    if peer.profile != ours.profile {
+        return Err(NetError::ProfileMismatch {
+            local: ours.profile.clone(),
+            peer: sanitize(&peer.profile),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn sorted_types(types: &[String]) -> Vec<String> {
+    let mut t = types.to_vec();
+    t.sort();
+    t.dedup();
+    t
+}

@@ -1,0 +1,28 @@
+//! The match pipeline: one party of a PSI session with a partner over mutually
+//! authenticated TLS, in three steps that `blindmatch match`, `blindmatch demo` (two
+//! parties in one process) and library callers share:
+//! 1. [`prepare`]: read the CSV, normalise the identifier column (rejects are counted
+//!    and never sent), build the de-duplicated set;
+//! 2. [`Endpoint::run`]: listen or connect, handshake, PSI (`blindmatch-net`);
+//! 3. [`finish`]: write the matched rows of *our* input (kept columns + `match_id`)
+//!    atomically with mode 0600 when this side learns rows, and the receipt always.
+//!
+//! Nothing is written before the session succeeded, so a refused, failed or killed
+//! session leaves no output behind. Nothing derived from a cell value reaches a log
+//! line, an event, an error or the receipt; the output file holds only our own kept
+//! columns, row numbers and match IDs.
+
+mod config;
+mod endpoint;
+mod failure;
+mod finish;
+mod prepare;
+
+pub use config::{
+    Address, DEFAULT_MIN_PEER_SET, MATCH_ID_COLUMN, PartyConfig, ROW_COLUMN, load_transport,
+    profile_for_type,
+};
+pub use endpoint::Endpoint;
+pub use failure::{full_text, session_failure};
+pub use finish::{Finished, RunClock, finish};
+pub use prepare::{Prepared, prepare};

@@ -1,0 +1,286 @@
+//! The validated configuration of one party ([`PartyConfig`]): input, profile, where
+//! to meet the partner, transport, mode, policy and outputs; and what the handshake
+//! takes from it (session parameters, the profile string both sides compare).
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use blindmatch_data::dataset::InputSpec;
+use blindmatch_data::output::{check_outputs, with_suffix};
+use blindmatch_data::{Error, FailWith, Result};
+use blindmatch_net::{
+    EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Policy, Reveal, Role,
+    SessionOptions, SessionParams, TlsSettings, Transport,
+};
+use blindmatch_token::{IdType, Profile};
+
+use crate::identity::identity_stem;
+
+/// Default `--min-peer-set`: a partner declaring fewer distinct identifiers is
+/// refused, against probing for single customers with tiny sets.
+pub const DEFAULT_MIN_PEER_SET: u64 = 100;
+/// Output column with the 1-based data row of our input.
+pub const ROW_COLUMN: &str = "row";
+/// Output column with the shared match ID.
+pub const MATCH_ID_COLUMN: &str = "match_id";
+/// Longest the handshake may take, whatever the read timeout says.
+const MAX_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where this side meets the partner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// `--listen ADDR`.
+    Listen(String),
+    /// `--connect ADDR`.
+    Connect(String),
+}
+
+impl Address {
+    /// The protocol role: the connecting side initiates.
+    pub fn role(&self) -> Role {
+        match self {
+            Address::Listen(_) => Role::Responder,
+            Address::Connect(_) => Role::Initiator,
+        }
+    }
+
+    /// `listener` or `connector`, as the receipt names this side's network role.
+    pub fn network_role(&self) -> &'static str {
+        match self {
+            Address::Listen(_) => "listener",
+            Address::Connect(_) => "connector",
+        }
+    }
+}
+
+/// Everything one party needs, validated.
+#[derive(Debug, Clone)]
+pub struct PartyConfig {
+    /// Input file, the one identifier column and kept columns.
+    pub input: InputSpec,
+    /// Normalisation profile.
+    pub profile: Profile,
+    /// Listen or connect.
+    pub address: Address,
+    /// TLS settings, or the insecure plaintext transport.
+    pub transport: Transport,
+    /// Intersection or cardinality.
+    pub mode: Mode,
+    /// Who learns, from this side's point of view.
+    pub learner: Learner,
+    /// Smallest peer set accepted.
+    pub min_peer_set: u64,
+    /// Preferred batch size.
+    pub batch_size: u32,
+    /// Listener's wait for the partner; connector's retry window.
+    pub wait_timeout: Duration,
+    /// Longest single read or write.
+    pub read_timeout: Duration,
+    /// Matched rows file (written only when this side learns rows).
+    pub output: Option<PathBuf>,
+    /// Receipt path; `None` picks the default once the session ID is known.
+    pub receipt: Option<PathBuf>,
+    /// Rejects file.
+    pub rejects: Option<PathBuf>,
+    /// `--max-reject-rate`.
+    pub max_reject_rate: Option<f64>,
+    /// Replace existing files.
+    pub force: bool,
+}
+
+impl PartyConfig {
+    /// Our protocol role.
+    pub fn role(&self) -> Role {
+        self.address.role()
+    }
+
+    /// Who learns, in absolute terms.
+    pub fn reveal(&self) -> Reveal {
+        self.learner.to_reveal(self.role())
+    }
+
+    /// Whether this side learns anything.
+    pub fn learns(&self) -> bool {
+        self.reveal().learns(self.role())
+    }
+
+    /// Whether this side learns which of its rows matched (and so writes -o).
+    pub fn learns_rows(&self) -> bool {
+        self.mode == Mode::Intersection && self.learns()
+    }
+
+    /// The one identifier column's type.
+    pub fn id_type(&self) -> IdType {
+        self.input
+            .columns
+            .first()
+            .map_or(IdType::Raw, |c| c.id_type)
+    }
+
+    /// The receipt path known before the session: `--receipt`, or beside `-o`.
+    pub fn receipt_before_session(&self) -> Option<PathBuf> {
+        self.receipt.clone().or_else(|| {
+            self.output
+                .as_deref()
+                .map(|o| with_suffix(o, ".receipt.json"))
+        })
+    }
+
+    /// The session parameters for the handshake.
+    pub fn session_params(&self) -> SessionParams {
+        let (name, digest) = profile_for_type(&self.profile, self.id_type());
+        let mut params = SessionParams::new(
+            self.mode,
+            self.reveal(),
+            vec![self.id_type().as_str().to_owned()],
+            format!("{name};sha256={digest}"),
+        );
+        params.batch_size = self.batch_size;
+        params.policy = Policy {
+            min_peer_set: self.min_peer_set,
+            ..Policy::default()
+        };
+        // A newer partner's identifier type is then refused by name as unsupported.
+        params.supported_id_types = IdType::ALL.iter().map(|t| t.as_str().to_owned()).collect();
+        params
+    }
+
+    /// Session tunables with `events` as the sink.
+    pub fn session_options(&self, events: Option<EventSink>) -> SessionOptions {
+        SessionOptions {
+            io_timeout: self.read_timeout,
+            handshake_timeout: self.read_timeout.min(MAX_HANDSHAKE_TIMEOUT),
+            events,
+            ..SessionOptions::default()
+        }
+    }
+
+    /// Refuses outputs that exist (unless --force), collide or are the input; and a
+    /// learner without -o. Runs before any work.
+    ///
+    /// # Errors
+    /// Bad input (exit 2).
+    pub fn check_outputs(&self) -> Result<()> {
+        if self.learns_rows() && self.output.is_none() {
+            return Err(Error::bad_input(
+                "-o FILE is required: this side learns which of its rows matched",
+            )
+            .hint(
+                "add e.g. -o matched.csv, or use --reveal peer if only the partner should learn",
+            ));
+        }
+        let receipt = self.receipt_before_session();
+        let mut outputs: Vec<(&str, &Path)> = Vec::new();
+        if self.learns_rows() {
+            outputs.extend(self.output.as_deref().map(|p| ("-o", p)));
+        }
+        outputs.extend(receipt.as_deref().map(|p| ("--receipt", p)));
+        outputs.extend(self.rejects.as_deref().map(|p| ("--rejects", p)));
+        check_outputs(&self.input.source, &outputs, self.force)?;
+        for name in &self.input.keep {
+            if name == ROW_COLUMN || name == MATCH_ID_COLUMN {
+                return Err(Error::bad_input(format!(
+                    "--keep '{name}' clashes with the output column of that name"
+                ))
+                .hint(format!(
+                    "the matched-rows file has its own '{ROW_COLUMN}' and '{MATCH_ID_COLUMN}' columns; rename the input column"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The profile as the handshake compares it: the name restricted to options that
+/// matter for `id_type`, and the per-type digest. Partners matching phones need not
+/// agree on e-mail rules.
+pub fn profile_for_type(profile: &Profile, id_type: IdType) -> (String, String) {
+    let projected = match id_type {
+        IdType::Phone => {
+            Profile::standard().with_phone_default_region(profile.phone_default_region())
+        }
+        IdType::Email => {
+            Profile::standard().with_email_provider_rules(profile.email_provider_rules())
+        }
+        _ => Profile::standard(),
+    };
+    (projected.name(), profile.type_digest(id_type).to_hex())
+}
+
+/// Loads our identity and how we check the partner.
+///
+/// # Errors
+/// Bad input (exit 2) with a hint naming the fix.
+pub fn load_transport(
+    identity: Option<&Path>,
+    peer_fingerprint: Option<&str>,
+    peer_ca: Option<&Path>,
+    peer_name: Option<String>,
+) -> Result<Transport> {
+    let Some(identity) = identity else {
+        return Err(Error::bad_input("--identity NAME is required for TLS")
+            .hint("create one with `blindmatch identity new -o NAME` and send the partner its fingerprint"));
+    };
+    let stem = identity_stem(identity);
+    let identity = Identity::load(&stem).fail_with(|| {
+        Error::bad_input(format!("cannot load identity '{}'", stem.display())).hint(format!(
+            "expected {0}.key and {0}.crt from `blindmatch identity new -o {0}`",
+            stem.display()
+        ))
+    })?;
+    let peer = match (peer_fingerprint, peer_ca) {
+        (Some(fp), None) => PeerAuth::Fingerprint(Fingerprint::from_str(fp).fail_with(|| {
+            Error::bad_input(format!("--peer-fingerprint '{fp}' is not a certificate fingerprint"))
+                .hint("copy it from the partner's `blindmatch identity show NAME`: sha256: followed by 64 hex digits")
+        })?),
+        (None, Some(ca)) => PeerAuth::ca_file(ca, peer_name).fail_with(|| {
+            Error::bad_input(format!("cannot use --peer-ca '{}'", ca.display()))
+                .hint("give a PEM file with the CA certificate(s) that issued the partner's certificate")
+        })?,
+        _ => {
+            return Err(Error::bad_input(
+                "name the partner: --peer-fingerprint FINGERPRINT or --peer-ca FILE",
+            )
+            .hint("the partner prints its fingerprint with `blindmatch identity show NAME`"));
+        }
+    };
+    if let PeerAuth::Fingerprint(fp) = &peer
+        && fp.ct_eq(&identity.fingerprint())
+    {
+        tracing::warn!("--peer-fingerprint is our own certificate's fingerprint");
+    }
+    Ok(Transport::Tls(TlsSettings {
+        identity: Arc::new(identity),
+        peer,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use blindmatch_token::EmailProviderRules;
+
+    use super::*;
+
+    #[test]
+    fn handshake_profile_ignores_other_types_options() {
+        let plain = Profile::standard();
+        let gmail = Profile::standard().with_email_provider_rules(EmailProviderRules::Gmail);
+        let region = Profile::standard().with_phone_default_region(Some("86".parse().unwrap()));
+        // Phone matching does not care about e-mail rules …
+        assert_eq!(
+            profile_for_type(&plain, IdType::Phone),
+            profile_for_type(&gmail, IdType::Phone)
+        );
+        // … but does about the default phone region, and names it.
+        let (name, digest) = profile_for_type(&region, IdType::Phone);
+        assert_eq!(name, "bm-std-v1,phone-region=86");
+        assert_ne!(digest, profile_for_type(&plain, IdType::Phone).1);
+        assert_ne!(
+            profile_for_type(&plain, IdType::Email),
+            profile_for_type(&gmail, IdType::Email)
+        );
+    }
+}

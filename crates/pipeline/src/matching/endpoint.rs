@@ -1,0 +1,85 @@
+//! Step 2 of a match: meet the partner (listen or connect) and run the session —
+//! handshake and PSI over `blindmatch-net` — with the ECDH protocol.
+
+use std::net::SocketAddr;
+
+use blindmatch_data::{Error, FailWith, Result};
+use blindmatch_net::{EventSink, Listener, NetError, PreparedSet, ProtocolSetup, SessionReport};
+use blindmatch_psi::EcdhSetup;
+
+use super::{Address, PartyConfig};
+
+/// A bound listener or the partner's address.
+#[derive(Debug)]
+pub enum Endpoint {
+    /// Waiting for the partner.
+    Listening(Listener),
+    /// Connecting to the partner.
+    Connecting(String),
+}
+
+impl Endpoint {
+    /// Binds the listening address, or just remembers where to connect.
+    ///
+    /// # Errors
+    /// The address cannot be bound (exit 2).
+    pub async fn open(cfg: &PartyConfig) -> Result<Endpoint> {
+        match &cfg.address {
+            Address::Listen(addr) => {
+                let listener = Listener::bind(addr, cfg.transport.clone())
+                    .await
+                    .fail_with(|| {
+                        Error::bad_input(format!("cannot listen on '{addr}'"))
+                            .hint("use a free local address and port, e.g. 0.0.0.0:7000 (port 0 picks a free one)")
+                    })?;
+                Ok(Endpoint::Listening(listener))
+            }
+            Address::Connect(addr) => Ok(Endpoint::Connecting(addr.clone())),
+        }
+    }
+
+    /// The bound address, when listening.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Endpoint::Listening(l) => Some(l.local_addr()),
+            Endpoint::Connecting(_) => None,
+        }
+    }
+
+    /// Runs the session: waits for (or connects to) the partner, handshake, PSI.
+    ///
+    /// # Errors
+    /// As [`blindmatch_net::Listener::run_session`] and [`blindmatch_net::connect`].
+    pub async fn run(
+        &self,
+        cfg: &PartyConfig,
+        set: PreparedSet,
+        events: Option<EventSink>,
+    ) -> Result<SessionReport, NetError> {
+        let params = cfg.session_params();
+        let options = cfg.session_options(events);
+        match self {
+            Endpoint::Listening(listener) => {
+                listener
+                    .run_session(&params, ecdh(set), &options, cfg.wait_timeout)
+                    .await
+            }
+            Endpoint::Connecting(addr) => {
+                blindmatch_net::connect(
+                    addr,
+                    &cfg.transport,
+                    &params,
+                    ecdh(set),
+                    &options,
+                    cfg.wait_timeout,
+                )
+                .await
+            }
+        }
+    }
+}
+
+/// The ECDH protocol over our set: the one protocol `match` runs today.
+fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
+    Box::new(EcdhSetup::new(set))
+}

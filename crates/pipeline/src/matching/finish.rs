@@ -1,0 +1,299 @@
+//! Step 3 of a match: write the matched rows of *our* input (row, kept columns,
+//! match ID) atomically with mode 0600 when this side learns rows, the receipt
+//! always, and the rejects file when asked; all sealed first and committed together.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use blindmatch_data::dataset::{CsvReader, InputSource, Record};
+use blindmatch_data::meta::{Precision, now_rfc3339};
+use blindmatch_data::output::{AtomicFile, SealedFile, WrittenFile, commit_all, seal_atomic};
+use blindmatch_data::text::write_field;
+use blindmatch_data::{Error, FailWith, Result};
+use blindmatch_net::{Match, MatchResult, SessionReport};
+
+use super::prepare::write_rejects;
+use super::{MATCH_ID_COLUMN, PartyConfig, Prepared, ROW_COLUMN, profile_for_type};
+use crate::receipt::{self, Receipt};
+
+/// What a finished party wrote and learned.
+#[derive(Debug)]
+pub struct Finished {
+    /// The session report.
+    pub report: SessionReport,
+    /// The matched-rows file, if written.
+    pub output: Option<WrittenFile>,
+    /// The receipt.
+    pub receipt: WrittenFile,
+    /// The rejects file, if asked for.
+    pub rejects: Option<WrittenFile>,
+    /// Our rows that matched (intersection learners).
+    pub matched_rows: Option<u64>,
+}
+
+/// Timestamps of the run, for the receipt.
+#[derive(Debug, Clone)]
+pub struct RunClock {
+    /// When the command started.
+    pub started: Instant,
+    /// The same, as RFC 3339.
+    pub started_at: String,
+}
+
+impl RunClock {
+    /// Now.
+    pub fn start() -> Self {
+        RunClock {
+            started: Instant::now(),
+            started_at: now_rfc3339(Precision::Seconds),
+        }
+    }
+}
+
+/// Writes the matched rows (when this side learned rows), the receipt and the
+/// rejects file.
+///
+/// # Errors
+/// Writing failed, or the input changed between the two reads (exit 1); an output
+/// appeared meanwhile (exit 2). A failed matched-rows file leaves nothing behind.
+pub fn finish(
+    cfg: &PartyConfig,
+    prepared: &Prepared,
+    report: SessionReport,
+    clock: &RunClock,
+) -> Result<Finished> {
+    // Every file is sealed first and committed together at the end, so matches
+    // never appear without their receipt (or the other way round).
+    let (output, matched_rows) = match (&report.outcome.result, &cfg.output) {
+        (MatchResult::Intersection { matches, .. }, Some(path)) => {
+            let sealed = write_matches(cfg, prepared, path, matches)?;
+            (Some(sealed), Some(matches.len() as u64))
+        }
+        (MatchResult::Intersection { matches, .. }, None) => {
+            // check_outputs refuses this before any work; keep the count regardless.
+            (None, Some(matches.len() as u64))
+        }
+        _ => (None, None),
+    };
+    let receipt_path = cfg
+        .receipt_before_session()
+        .unwrap_or_else(|| PathBuf::from(format!("blindmatch-receipt-{}.json", report.session_id)));
+    let receipt = build_receipt(
+        cfg,
+        prepared,
+        &report,
+        output.as_ref().map(SealedFile::info),
+        matched_rows,
+        clock,
+    );
+    let receipt = seal_atomic(&receipt_path, &receipt.to_json()?, cfg.force, false)?;
+    let rejects = write_rejects(cfg, prepared)?;
+
+    let has_output = output.is_some();
+    let has_rejects = rejects.is_some();
+    let mut written =
+        commit_all(output.into_iter().chain(rejects).chain([receipt]).collect())?.into_iter();
+    let output = if has_output { written.next() } else { None };
+    let rejects = if has_rejects { written.next() } else { None };
+    let receipt = written
+        .next()
+        .ok_or_else(|| Error::failed("the receipt was not written"))?;
+    Ok(Finished {
+        report,
+        output,
+        receipt,
+        rejects,
+        matched_rows,
+    })
+}
+
+fn write_matches(
+    cfg: &PartyConfig,
+    prepared: &Prepared,
+    path: &Path,
+    matches: &[Match],
+) -> Result<SealedFile> {
+    let delimiter = cfg.input.delimiter;
+    let mut sorted;
+    let matches = if matches.is_sorted() {
+        matches
+    } else {
+        sorted = matches.to_vec();
+        sorted.sort_unstable();
+        &sorted[..]
+    };
+    let mut file = AtomicFile::create(path, cfg.force, true)?;
+    let write_error = || {
+        Error::failed(format!("cannot write '{}'", path.display()))
+            .hint("check the free space and permissions of the output folder")
+    };
+    let mut line = Vec::with_capacity(256);
+    line.extend_from_slice(ROW_COLUMN.as_bytes());
+    for (name, _) in &prepared.keep {
+        line.push(delimiter);
+        write_field(&mut line, name.as_bytes(), delimiter);
+    }
+    line.push(delimiter);
+    line.extend_from_slice(MATCH_ID_COLUMN.as_bytes());
+    line.push(b'\n');
+    file.write_all(&line).fail_with(write_error)?;
+
+    let mut emit = |file: &mut AtomicFile, m: &Match, kept: &[u8]| -> Result<()> {
+        line.clear();
+        line.extend_from_slice(m.row.to_string().as_bytes());
+        if !prepared.keep.is_empty() {
+            line.push(delimiter);
+            line.extend_from_slice(kept);
+        }
+        line.push(delimiter);
+        line.extend_from_slice(m.match_id.to_string().as_bytes());
+        line.push(b'\n');
+        file.write_all(&line).fail_with(write_error)
+    };
+
+    match &prepared.kept {
+        Some(kept) => {
+            for m in matches {
+                emit(&mut file, m, kept.row(m.row))?;
+            }
+        }
+        None => {
+            // Read the file again for the kept columns of matched rows only, so memory
+            // does not grow with the kept data; the hash proves it is the same input.
+            let mut reader = CsvReader::open(&cfg.input.source, delimiter)?;
+            reader.check_text_columns(prepared.keep.iter().map(|(_, i)| *i).collect());
+            let mut record = Record::default();
+            let mut fields = Vec::with_capacity(128);
+            let mut next = matches.iter().peekable();
+            while next.peek().is_some() {
+                if !reader.read(&mut record)? {
+                    break;
+                }
+                fields.clear();
+                for (i, (_, index)) in prepared.keep.iter().enumerate() {
+                    if i > 0 {
+                        fields.push(delimiter);
+                    }
+                    write_field(
+                        &mut fields,
+                        record.get(*index).unwrap_or_default(),
+                        delimiter,
+                    );
+                }
+                while let Some(m) = next.next_if(|m| m.row == record.row()) {
+                    emit(&mut file, m, &fields)?;
+                }
+            }
+            let again = reader.finish()?;
+            if again.sha256 != prepared.summary.sha256 || next.peek().is_some() {
+                return Err(Error::failed(format!(
+                    "input '{}' changed during the session; no output was written",
+                    cfg.input.source.name()
+                ))
+                .hint("keep the input file unchanged until the session ends, then run it again"));
+            }
+        }
+    }
+    file.seal()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_receipt(
+    cfg: &PartyConfig,
+    prepared: &Prepared,
+    report: &SessionReport,
+    output: Option<&WrittenFile>,
+    matched_rows: Option<u64>,
+    clock: &RunClock,
+) -> Receipt {
+    let (profile_name, profile_digest) = profile_for_type(&cfg.profile, prepared.column.id_type);
+    let (matched_values, cardinality) = match &report.outcome.result {
+        MatchResult::Intersection { matched, .. } => (Some(*matched), Some(*matched)),
+        MatchResult::Cardinality { matched } => (None, Some(*matched)),
+        _ => (None, None),
+    };
+    let mut rejects = BTreeMap::new();
+    for (reason, n) in prepared.tally.by_reason(0) {
+        *rejects.entry(reason.code()).or_default() += n;
+    }
+    let t = &report.timings;
+    Receipt {
+        format: receipt::FORMAT,
+        version: receipt::VERSION,
+        tool: receipt::Tool::current(),
+        protocol_version: report.protocol_version,
+        session_id: report.session_id.clone(),
+        transcript_hash: report.transcript_hash.clone(),
+        started_at: clock.started_at.clone(),
+        finished_at: now_rfc3339(Precision::Seconds),
+        mode: report.mode,
+        reveal: report.reveal,
+        id_type: prepared.column.id_type.as_str().to_owned(),
+        profile: receipt::ProfileInfo {
+            name: profile_name,
+            digest: profile_digest,
+        },
+        batch_size: report.batch_size,
+        comparison_bytes: report.comparison_len,
+        local: receipt::LocalInfo {
+            role: report.role,
+            network_role: cfg.address.network_role(),
+            fingerprint: report.local_fingerprint,
+            declared_size: report.local_set_size,
+            input: receipt::InputInfo {
+                path: name_for_receipt(&cfg.input.source),
+                sha256: prepared.summary.sha256.clone(),
+                rows: prepared.summary.rows,
+                bytes: prepared.summary.bytes,
+                column: prepared.column.name.clone(),
+                values: prepared.counts.values,
+                empty: prepared.counts.empty,
+                rejected: prepared.counts.rejected,
+                rejects,
+            },
+            learns: report.reveal.learns(report.role),
+        },
+        peer: receipt::PeerInfo {
+            role: report.role.peer(),
+            fingerprint: report.peer_fingerprint,
+            declared_size: report.peer_set_size,
+            min_peer_set: cfg.min_peer_set,
+            address: report.peer_addr.map(|a| a.to_string()),
+            implementation: report.peer_implementation.clone(),
+        },
+        result: receipt::ResultInfo {
+            matched_rows,
+            matched_values,
+            cardinality,
+        },
+        output: output.map(|w| receipt::FileInfo::new(&w.path, w.sha256.clone(), w.bytes)),
+        traffic: receipt::TrafficInfo {
+            bytes_sent: report.traffic.bytes_sent,
+            bytes_received: report.traffic.bytes_received,
+            frames_sent: report.traffic.frames_sent,
+            frames_received: report.traffic.frames_received,
+            wire_bytes_sent: report.traffic.wire_bytes_sent,
+            wire_bytes_received: report.traffic.wire_bytes_received,
+        },
+        timings_ms: receipt::TimingsMs {
+            handshake: receipt::ms(t.connect + t.handshake),
+            hashing: receipt::ms(t.hashing),
+            exchange: receipt::ms(t.psi),
+            compare: receipt::ms(t.compare),
+            total: receipt::ms(clock.started.elapsed()),
+            prepare: receipt::ms(prepared.elapsed),
+            connect: receipt::ms(t.connect),
+            finish: receipt::ms(t.finish),
+        },
+    }
+}
+
+/// The input path as the receipt records it: as given, `-` for stdin.
+fn name_for_receipt(source: &InputSource) -> String {
+    match source {
+        InputSource::Stdin => "-".to_owned(),
+        InputSource::File(p) => p.display().to_string(),
+    }
+}

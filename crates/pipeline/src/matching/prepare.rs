@@ -1,0 +1,265 @@
+//! Step 1 of a match: read the input, normalise the identifier column (rejects are
+//! counted and never sent) and build the de-duplicated set the session will use.
+
+use std::time::{Duration, Instant};
+
+use blindmatch_data::dataset::{
+    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSummary, OutputColumn,
+    REJECTS_HEADER, Record, RejectTally, normalize_cell, write_reject_line,
+};
+use blindmatch_data::output::{SealedFile, seal_atomic};
+use blindmatch_data::text::write_field;
+use blindmatch_data::{Error, FailWith, Observer, Result};
+use blindmatch_net::PreparedSet;
+use blindmatch_token::Rejection;
+
+use super::PartyConfig;
+
+/// One party's input, read and normalised.
+pub struct Prepared {
+    /// The de-duplicated set for the PSI.
+    pub set: PreparedSet,
+    /// Hash, size and row count of the input.
+    pub summary: InputSummary,
+    /// The identifier column.
+    pub column: IdColumn,
+    /// Kept columns in input order: (name, record index).
+    pub keep: Vec<(String, usize)>,
+    /// Cell counts of the identifier column.
+    pub counts: ColumnCounts,
+    /// Rejected cells by reason.
+    pub tally: RejectTally,
+    /// Rejected cells: (row, line, reason), for --rejects.
+    pub(super) rejected: Vec<(u64, u64, Rejection)>,
+    /// Kept fields per row, when the input cannot be read twice (stdin).
+    pub(super) kept: Option<KeptRows>,
+    /// Time spent reading and normalising.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("set", &self.set)
+            .field("rows", &self.summary.rows)
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Kept columns of every row, CSV-encoded, for inputs read only once.
+#[derive(Default)]
+pub(super) struct KeptRows {
+    bytes: Vec<u8>,
+    /// End offset of row n (1-based) at index n-1.
+    ends: Vec<usize>,
+}
+
+impl KeptRows {
+    fn push(&mut self, record: &Record, keep: &[(String, usize)], delimiter: u8) {
+        for (i, (_, index)) in keep.iter().enumerate() {
+            if i > 0 {
+                self.bytes.push(delimiter);
+            }
+            write_field(
+                &mut self.bytes,
+                record.get(*index).unwrap_or_default(),
+                delimiter,
+            );
+        }
+        self.ends.push(self.bytes.len());
+    }
+
+    pub(super) fn row(&self, row: u64) -> &[u8] {
+        let Some(i) = usize::try_from(row).ok().and_then(|r| r.checked_sub(1)) else {
+            return &[];
+        };
+        let end = self.ends.get(i).copied().unwrap_or(0);
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).copied().unwrap_or(end),
+        };
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+}
+
+/// Reads and normalises the input into the set the session will use.
+///
+/// # Errors
+/// Bad input (exit 2): unreadable or malformed CSV, missing columns, no usable
+/// identifier, too many distinct values. A failed --max-reject-rate check (exit 3).
+pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
+    let started = Instant::now();
+    let mut reader = CsvReader::open(&cfg.input.source, cfg.input.delimiter)?;
+    let columns = Columns::resolve(
+        reader.header(),
+        &cfg.input.columns,
+        &cfg.input.keep,
+        reader.name(),
+    )?;
+    reader.check_text_columns(columns.used_indices());
+    let Some(column) = columns.ids.first().cloned() else {
+        return Err(Error::bad_input("no identifier column given"));
+    };
+    let keep: Vec<(String, usize)> = columns
+        .output_order
+        .iter()
+        .filter_map(|c| match c {
+            OutputColumn::Keep(n) => columns.keep.get(*n).map(|k| (k.name.clone(), k.index)),
+            OutputColumn::Id(_) => None,
+        })
+        .collect();
+    let mut kept =
+        (cfg.learns_rows() && cfg.input.source == InputSource::Stdin).then(KeptRows::default);
+    let type_name = column.id_type.as_str();
+    tracing::info!(
+        input = %reader.name(),
+        column = %column.name,
+        id_type = type_name,
+        profile = %cfg.profile.name(),
+        "match: reading the input"
+    );
+
+    observer.progress_start("reading", reader.size());
+    let mut set = PreparedSet::new();
+    let mut counts = ColumnCounts::default();
+    let mut tally = RejectTally::new(1);
+    let mut rejected = Vec::new();
+    let mut record = Record::default();
+    let mut normalised = String::new();
+    while reader.read(&mut record)? {
+        let cell = normalize_cell(
+            &cfg.profile,
+            column.id_type,
+            record.text(column.index),
+            &mut normalised,
+        );
+        counts.add(cell);
+        match cell {
+            Cell::Value => {
+                set.push(type_name, normalised.as_bytes(), record.row())
+                    .fail_with(|| {
+                        Error::bad_input(format!(
+                            "'{}' line {}: cannot add the identifier to the set",
+                            reader.name(),
+                            record.line()
+                        ))
+                        .hint("split the input: a session holds at most 2^32 - 1 distinct identifiers")
+                    })?;
+            }
+            Cell::Rejected(reason) => {
+                tally.add(0, reason);
+                if cfg.rejects.is_some() {
+                    rejected.push((record.row(), record.line(), reason));
+                }
+            }
+            Cell::Empty => {}
+        }
+        if let Some(kept) = kept.as_mut() {
+            kept.push(&record, &keep, cfg.input.delimiter);
+        }
+        if record.row() % 4096 == 0 {
+            observer.progress(reader.bytes_read());
+        }
+    }
+    observer.progress_end();
+    normalised.clear();
+    let summary = reader.finish()?;
+    let prepared = Prepared {
+        set,
+        summary,
+        column,
+        keep,
+        counts,
+        tally,
+        rejected,
+        kept,
+        elapsed: started.elapsed(),
+    };
+    tracing::info!(
+        rows = prepared.summary.rows,
+        values = counts.values,
+        empty = counts.empty,
+        rejected = counts.rejected,
+        distinct = prepared.set.declared_size(),
+        "match: input ready"
+    );
+
+    if let Some(max) = cfg.max_reject_rate {
+        let rate = counts.reject_rate();
+        if rate > max {
+            let rejects = match write_rejects(cfg, &prepared)? {
+                Some(sealed) => Some(sealed.commit()?),
+                None => None,
+            };
+            return Err(Error::check_failed(format!(
+                "column '{}': {:.2}% of non-empty cells rejected, above --max-reject-rate {:.2}%; nothing was sent",
+                prepared.column.name,
+                rate * 100.0,
+                max * 100.0
+            ))
+            .hint(match rejects {
+                Some(w) => format!("the rejected rows are listed in '{}'", w.path.display()),
+                None => "rerun with --rejects FILE to list the rejected rows".to_owned(),
+            }));
+        }
+    }
+    if prepared.set.is_empty() {
+        return Err(Error::bad_input(format!(
+            "'{}' has no usable value in column '{}' ({} rows, {} empty, {} rejected)",
+            cfg.input.source.name(),
+            prepared.column.name,
+            prepared.summary.rows,
+            counts.empty,
+            counts.rejected
+        ))
+        .hint(format!(
+            "check the column and its type; `blindmatch normalize --input FILE --column {}:{}` shows what the normaliser makes of it",
+            prepared.column.name, prepared.column.id_type
+        )));
+    }
+    Ok(prepared)
+}
+
+/// Writes the --rejects file, if asked for.
+pub(super) fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> Result<Option<SealedFile>> {
+    let Some(path) = &cfg.rejects else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(32 + prepared.rejected.len() * 32);
+    out.extend_from_slice(REJECTS_HEADER);
+    for (row, line, reason) in &prepared.rejected {
+        let column = &prepared.column;
+        write_reject_line(&mut out, *row, *line, &column.name, column.id_type, *reason);
+    }
+    Ok(Some(seal_atomic(path, &out, cfg.force, false)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn kept_rows_by_row_number() {
+        let mut kept = KeptRows::default();
+        let mut record = Record::default();
+        let mut reader = CsvReader::from_reader(
+            Box::new(std::io::Cursor::new(
+                b"id,phone,x\n1,a,\"p,q\"\n2,b,r\n".to_vec(),
+            )),
+            "t".into(),
+            None,
+            b',',
+        )
+        .unwrap();
+        let keep = vec![("id".to_owned(), 0), ("x".to_owned(), 2)];
+        while reader.read(&mut record).unwrap() {
+            kept.push(&record, &keep, b',');
+        }
+        assert_eq!(kept.row(1), b"1,\"p,q\"");
+        assert_eq!(kept.row(2), b"2,r");
+        assert_eq!(kept.row(0), b"");
+        assert_eq!(kept.row(3), b"");
+    }
+}
