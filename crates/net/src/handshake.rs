@@ -333,23 +333,7 @@ where
                 return Err(HandshakeFailure { error, fatal: true });
             }
         }
-        Frame::Control(Control::Abort { code, reason }) => {
-            return Err(HandshakeFailure {
-                error: NetError::PeerAborted {
-                    code,
-                    reason: sanitize(&reason),
-                },
-                fatal: true,
-            });
-        }
-        other => {
-            let error = NetError::UnexpectedFrame {
-                phase: PHASE,
-                got: other.kind_name(),
-            };
-            send_abort(writer, reader, &error, grace).await;
-            return Err(stranger(error));
-        }
+        other => return Err(not_expected(other, reader, writer, grace).await),
     }
 
     let batch_size = ours.batch_size.min(peer.batch_size);
@@ -406,23 +390,40 @@ where
     };
     match frame {
         Frame::Hello(h) => Ok((h, raw)),
-        Frame::Control(Control::Abort { code, reason }) => Err(HandshakeFailure {
+        other => Err(not_expected(other, reader, writer, grace).await),
+    }
+}
+
+/// A frame other than the one the handshake waits for: the peer's Abort (it refused
+/// us), or a protocol violation, which we abort on.
+async fn not_expected<R, W>(
+    frame: Frame,
+    reader: &mut FrameReader<R>,
+    writer: &mut FrameWriter<W>,
+    grace: Duration,
+) -> HandshakeFailure
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    match frame {
+        Frame::Control(Control::Abort { code, reason }) => HandshakeFailure {
             error: NetError::PeerAborted {
                 code,
                 reason: sanitize(&reason),
             },
             fatal: true,
-        }),
+        },
         other => {
             let error = NetError::UnexpectedFrame {
                 phase: PHASE,
                 got: other.kind_name(),
             };
             send_abort(writer, reader, &error, grace).await;
-            Err(HandshakeFailure {
+            HandshakeFailure {
                 error,
                 fatal: false,
-            })
+            }
         }
     }
 }
