@@ -151,6 +151,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 mode: Mode::Intersection,
                 learner: Learner::Both,
                 min_peer_set,
+                max_peer_set: None,
                 batch_size: blindmatch_psi::DEFAULT_BATCH_SIZE,
                 wait_timeout: Duration::from_secs(60),
                 read_timeout: Duration::from_secs(60),

@@ -15,8 +15,8 @@ use blindmatch_net::{
     Event, EventSink, Learner, MatchResult, Mode, Reveal, Role, Stage, Transport,
 };
 use blindmatch_pipeline::matching::{
-    Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, PartyConfig, Prepared, RunClock, finish,
-    load_transport, prepare, session_failure,
+    Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, MAX_PEER_SET_CEILING, PartyConfig, Prepared,
+    RunClock, finish, load_transport, prepare, session_failure,
 };
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -103,6 +103,12 @@ pub(crate) struct Args {
     /// probing for single customers with a tiny set); 0 accepts any size.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_PEER_SET)]
     min_peer_set: u64,
+
+    /// Refuse a partner declaring more distinct identifiers than this (a learner
+    /// declaring a huge set would learn most of ours) [default: 100 × our distinct
+    /// count, at least 1,000,000; never above 1,000,000,000].
+    #[arg(long, value_name = "N")]
+    max_peer_set: Option<u64>,
 
     /// Matched rows of our input (row, --keep columns, match_id). Required when
     /// this side learns rows; written atomically, mode 0600.
@@ -247,6 +253,23 @@ impl Args {
                     .into());
             }
         };
+        if let Some(max) = self.max_peer_set {
+            if max > MAX_PEER_SET_CEILING {
+                return Err(Failure::bad_input(format!(
+                    "--max-peer-set {max} is above the ceiling of {}",
+                    group(MAX_PEER_SET_CEILING)
+                ))
+                .hint("split larger sessions; a partner declaring that many identifiers would cover most of the number space")
+                .into());
+            }
+            if max < self.min_peer_set {
+                return Err(Failure::bad_input(format!(
+                    "--max-peer-set {max} is below --min-peer-set {}",
+                    self.min_peer_set
+                ))
+                .into());
+            }
+        }
         if self.batch_size == 0 || self.batch_size > blindmatch_psi::MAX_BATCH_SIZE {
             return Err(Failure::bad_input(format!(
                 "--batch-size {} is outside 1 to {}",
@@ -273,6 +296,7 @@ impl Args {
             mode: self.mode.into(),
             learner: self.reveal.into(),
             min_peer_set: self.min_peer_set,
+            max_peer_set: self.max_peer_set,
             batch_size: self.batch_size,
             wait_timeout: self.wait_timeout,
             read_timeout: self.read_timeout,

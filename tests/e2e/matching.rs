@@ -722,6 +722,32 @@ fn peer_below_min_peer_set_is_refused() {
 }
 
 #[test]
+fn peer_above_max_peer_set_is_refused_before_our_hello() {
+    let f = Fixture::new(150, 320, 40);
+    let (ra, rb) = f.session(&["--max-peer-set", "200"], &[]);
+    ra.code(3)
+        .stderr_has("above our maximum of 200")
+        .stderr_has("--max-peer-set");
+    rb.code(3)
+        .stderr_has("peer_set_too_large")
+        .stderr_has("hint: ");
+    for dir in [&f.a, &f.b] {
+        assert!(!dir.join("matched.csv").exists());
+    }
+}
+
+#[test]
+fn max_peer_set_beyond_the_ceiling_or_below_the_minimum_is_bad_usage() {
+    let f = Fixture::new(150, 120, 40);
+    for (value, says) in [("2000000000", "ceiling"), ("50", "below --min-peer-set")] {
+        let args = f.a_args(&["--min-peer-set", "100", "--max-peer-set", value]);
+        util::run(&f.a, &args.iter().map(String::as_str).collect::<Vec<_>>())
+            .code(2)
+            .stderr_has(says);
+    }
+}
+
+#[test]
 fn killed_peer_leaves_the_other_side_failing_cleanly() {
     // A big connector set in small batches, so the session is far from done when
     // the connector is killed right after its first batch.

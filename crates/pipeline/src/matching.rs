@@ -19,8 +19,9 @@ mod finish;
 mod prepare;
 
 pub use config::{
-    Address, DEFAULT_MIN_PEER_SET, MATCH_ID_COLUMN, PartyConfig, ROW_COLUMN, load_transport,
-    profile_for_type,
+    Address, DEFAULT_MAX_PEER_FACTOR, DEFAULT_MAX_PEER_FLOOR, DEFAULT_MIN_PEER_SET,
+    MATCH_ID_COLUMN, MAX_PEER_SET_CEILING, PartyConfig, ROW_COLUMN, default_max_peer_set,
+    load_transport, profile_for_type,
 };
 pub use endpoint::Endpoint;
 pub use failure::{full_text, session_failure};

@@ -21,6 +21,13 @@ use crate::identity::identity_stem;
 /// Default `--min-peer-set`: a partner declaring fewer distinct identifiers is
 /// refused, against probing for single customers with tiny sets.
 pub const DEFAULT_MIN_PEER_SET: u64 = 100;
+/// The default `--max-peer-set` is this many times our own distinct count …
+pub const DEFAULT_MAX_PEER_FACTOR: u64 = 100;
+/// … but at least this many (so small lists can still meet large partners) …
+pub const DEFAULT_MAX_PEER_FLOOR: u64 = 1_000_000;
+/// … and never more than this, which also caps an explicit `--max-peer-set`: a
+/// declaration this large would cover a large share of all mainland mobile numbers.
+pub const MAX_PEER_SET_CEILING: u64 = 1_000_000_000;
 /// Output column with the 1-based data row of our input.
 pub const ROW_COLUMN: &str = "row";
 /// Output column with the shared match ID.
@@ -72,6 +79,8 @@ pub struct PartyConfig {
     pub learner: Learner,
     /// Smallest peer set accepted.
     pub min_peer_set: u64,
+    /// Largest peer set accepted; `None`: [`default_max_peer_set`] of our own size.
+    pub max_peer_set: Option<u64>,
     /// Preferred batch size.
     pub batch_size: u32,
     /// Listener's wait for the partner; connector's retry window.
@@ -128,8 +137,16 @@ impl PartyConfig {
         })
     }
 
-    /// The session parameters for the handshake.
-    pub fn session_params(&self) -> SessionParams {
+    /// The largest peer set accepted when our set holds `local_size` distinct values.
+    pub fn max_peer_set(&self, local_size: u64) -> u64 {
+        self.max_peer_set
+            .unwrap_or_else(|| default_max_peer_set(local_size))
+            .min(MAX_PEER_SET_CEILING)
+    }
+
+    /// The session parameters for the handshake, for our set of `local_size`
+    /// distinct values.
+    pub fn session_params(&self, local_size: u64) -> SessionParams {
         let (name, digest) = profile_for_type(&self.profile, self.id_type());
         let mut params = SessionParams::new(
             self.mode,
@@ -140,6 +157,7 @@ impl PartyConfig {
         params.batch_size = self.batch_size;
         params.policy = Policy {
             min_peer_set: self.min_peer_set,
+            max_peer_set: self.max_peer_set(local_size),
             ..Policy::default()
         };
         // A newer partner's identifier type is then refused by name as unsupported.
@@ -191,6 +209,15 @@ impl PartyConfig {
         }
         Ok(())
     }
+}
+
+/// The default largest peer set for our set of `local_size` distinct values:
+/// [`DEFAULT_MAX_PEER_FACTOR`] times it, at least [`DEFAULT_MAX_PEER_FLOOR`], at most
+/// [`MAX_PEER_SET_CEILING`].
+pub fn default_max_peer_set(local_size: u64) -> u64 {
+    local_size
+        .saturating_mul(DEFAULT_MAX_PEER_FACTOR)
+        .clamp(DEFAULT_MAX_PEER_FLOOR, MAX_PEER_SET_CEILING)
 }
 
 /// The profile as the handshake compares it: the name restricted to options that
@@ -263,6 +290,14 @@ mod tests {
     use blindmatch_token::EmailProviderRules;
 
     use super::*;
+
+    #[test]
+    fn the_default_peer_maximum_follows_our_size_within_bounds() {
+        assert_eq!(default_max_peer_set(0), DEFAULT_MAX_PEER_FLOOR);
+        assert_eq!(default_max_peer_set(5_000), DEFAULT_MAX_PEER_FLOOR);
+        assert_eq!(default_max_peer_set(50_000), 5_000_000);
+        assert_eq!(default_max_peer_set(u64::MAX), MAX_PEER_SET_CEILING);
+    }
 
     #[test]
     fn handshake_profile_ignores_other_types_options() {

@@ -56,7 +56,7 @@ impl Endpoint {
         set: PreparedSet,
         events: Option<EventSink>,
     ) -> Result<SessionReport, NetError> {
-        let params = cfg.session_params();
+        let params = cfg.session_params(set.declared_size());
         let options = cfg.session_options(events);
         match self {
             Endpoint::Listening(listener) => {

@@ -80,6 +80,9 @@ fn refusal_hint(error: &NetError, partner: &str) -> Option<String> {
         NetError::PeerSetTooSmall { .. } => {
             "the partner's input has fewer distinct identifiers than our --min-peer-set; lower it only if such a small partner set is expected".to_owned()
         }
+        NetError::PeerSetTooLarge { .. } => {
+            "the partner's input has more distinct identifiers than our --max-peer-set allows; raise it only if such a large partner set is expected".to_owned()
+        }
         NetError::VersionMismatch { .. }
         | NetError::SizeLimit { .. }
         | NetError::Unsupported { .. }
@@ -110,6 +113,9 @@ fn abort_hint(code: AbortCode) -> Option<String> {
             }
             AbortCode::PeerSetTooSmall => {
                 "our input has fewer distinct identifiers than the partner's --min-peer-set; it must lower it, or we must bring more rows"
+            }
+            AbortCode::PeerSetTooLarge => {
+                "our input has more distinct identifiers than the partner's --max-peer-set allows; it must raise it, or we must split our input"
             }
             AbortCode::VersionMismatch | AbortCode::SizeLimit | AbortCode::Unsupported => {
                 "both sides need compatible blindmatch versions; upgrade the older side"
