@@ -79,7 +79,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     peer_ca: Option<PathBuf>,
 
-    /// With --peer-ca: the name the listener's certificate must carry [default:
+    /// With --peer-ca: the name (DNS subject alternative name) the partner's
+    /// certificate must carry. Required when listening; when connecting [default:
     /// the host of --connect].
     #[arg(long, value_name = "NAME", requires = "peer_ca")]
     peer_name: Option<String>,
@@ -253,6 +254,16 @@ impl Args {
                     .into());
             }
         };
+        if matches!(address, Address::Listen(_))
+            && self.peer_ca.is_some()
+            && self.peer_name.is_none()
+        {
+            return Err(Failure::bad_input(
+                "--peer-ca on the listening side needs --peer-name NAME",
+            )
+            .hint("name the partner's certificate (its DNS name): anyone else holding a certificate from the same CA would be accepted otherwise")
+            .into());
+        }
         if let Some(max) = self.max_peer_set {
             if max > MAX_PEER_SET_CEILING {
                 return Err(Failure::bad_input(format!(

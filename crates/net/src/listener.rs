@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use crate::framed::{CountingStream, FrameReader, FrameWriter};
 use crate::handshake::{self, ChannelBinding, HandshakeFailure, Offer, SessionParams};
 use crate::session::{Established, run_established};
+use crate::tls::check_listener_settings;
 use crate::{
     ConnectionInfo, Event, NetError, SessionOptions, SessionReport, Transport, run_session,
     tls_accept, tls_connect,
@@ -99,6 +100,9 @@ impl Listener {
         wait_timeout: Duration,
     ) -> Result<SessionReport, NetError> {
         params.validate(protocol.as_ref(), options)?;
+        if let Transport::Tls(settings) = &self.transport {
+            check_listener_settings(settings)?;
+        }
         options.emit(Event::Listening {
             addr: self.local_addr,
         });

@@ -15,7 +15,7 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
+use rustls::server::{NoServerSessionStorage, ParsedCertificate, WebPkiClientVerifier};
 use rustls::sign::SingleCertAndKey;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, RootCertStore,
@@ -36,12 +36,15 @@ pub enum PeerAuth {
     /// and issuer are not checked; the TLS 1.3 handshake signature still is).
     Fingerprint(Fingerprint),
     /// Accept a certificate that chains to one of these roots (webpki rules: dates,
-    /// key usage; for the server side also the name).
+    /// key usage) and names the partner.
     Ca {
         /// Trust anchors.
         roots: Arc<RootCertStore>,
-        /// Name the listener's certificate must carry, checked by the connector. When
-        /// `None`, the host part of the address connected to is used.
+        /// The name (DNS subject alternative name) the partner's certificate must
+        /// carry. The connector checks the listener's; when `None` there, the host part
+        /// of the address connected to is used. The listener checks the connector's
+        /// and requires it: with a shared or consortium CA, any holder of a
+        /// certificate from it could otherwise connect first and run a session.
         server_name: Option<String>,
     },
 }
@@ -221,7 +224,8 @@ impl ServerCertVerifier for ConnectorVerifier {
 #[derive(Debug)]
 enum ClientCheck {
     Pinned(Fingerprint),
-    Ca(Arc<dyn ClientCertVerifier>),
+    /// The chain check, then the name the connector's certificate must carry.
+    Ca(Arc<dyn ClientCertVerifier>, ServerName<'static>),
 }
 
 /// The listener's check of the connector's certificate (always required).
@@ -244,7 +248,7 @@ impl ClientCertVerifier for ListenerVerifier {
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
         match &self.check {
             ClientCheck::Pinned(_) => &[],
-            ClientCheck::Ca(inner) => inner.root_hint_subjects(),
+            ClientCheck::Ca(inner, _) => inner.root_hint_subjects(),
         }
     }
 
@@ -268,8 +272,13 @@ impl ClientCertVerifier for ListenerVerifier {
                     Err(CertificateError::ApplicationVerificationFailure.into())
                 }
             }
-            ClientCheck::Ca(inner) => inner
+            ClientCheck::Ca(inner, name) => inner
                 .verify_client_cert(end_entity, intermediates, now)
+                .and_then(|verified| {
+                    let parsed = ParsedCertificate::try_from(end_entity)?;
+                    rustls::client::verify_server_name(&parsed, name)?;
+                    Ok(verified)
+                })
                 .inspect_err(|e| {
                     self.capture.refuse(Rejection::Untrusted {
                         presented,
@@ -342,16 +351,39 @@ fn connector_config(settings: &TlsSettings) -> Result<(ClientConfig, Arc<Capture
     Ok((config, capture))
 }
 
+/// Checks, before any connection, that the listener can check its partner (a CA
+/// without the partner's name cannot).
+///
+/// # Errors
+///
+/// [`NetError::InvalidConfig`] naming the problem.
+pub(crate) fn check_listener_settings(settings: &TlsSettings) -> Result<(), NetError> {
+    listener_config(settings).map(|_| ())
+}
+
 fn listener_config(settings: &TlsSettings) -> Result<(ServerConfig, Arc<Capture>), NetError> {
     let provider = provider();
     let capture = Arc::new(Capture::default());
     let check = match &settings.peer {
         PeerAuth::Fingerprint(fp) => ClientCheck::Pinned(*fp),
-        PeerAuth::Ca { roots, .. } => ClientCheck::Ca(
-            WebPkiClientVerifier::builder_with_provider(Arc::clone(roots), Arc::clone(&provider))
+        PeerAuth::Ca { roots, server_name } => {
+            let name = server_name.as_deref().ok_or_else(|| NetError::InvalidConfig {
+                reason: "a listener checking the partner against a CA needs the name its certificate must carry".to_owned(),
+            })?;
+            let name =
+                ServerName::try_from(name.to_owned()).map_err(|_| NetError::InvalidConfig {
+                    reason: format!("{name:?} is not a valid certificate name"),
+                })?;
+            ClientCheck::Ca(
+                WebPkiClientVerifier::builder_with_provider(
+                    Arc::clone(roots),
+                    Arc::clone(&provider),
+                )
                 .build()
                 .map_err(config_error)?,
-        ),
+                name,
+            )
+        }
     };
     let verifier = ListenerVerifier {
         check,

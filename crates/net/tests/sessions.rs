@@ -956,11 +956,32 @@ async fn ca_file_authentication_works_and_refuses_outsiders() {
         };
         let bank = issue("bank.example");
         let insurer = issue("insurer.example");
-        let listener = Listener::bind(
+        let eve = issue("eve.example");
+        // A listener checking against a CA must name its partner.
+        let unnamed = Listener::bind(
             "127.0.0.1:0",
             Transport::Tls(TlsSettings {
                 identity: Arc::clone(&bank),
                 peer: PeerAuth::ca_file(&ca_path, None).unwrap(),
+            }),
+        )
+        .await
+        .unwrap();
+        let err = unnamed
+            .run_session(
+                &params(Mode::Cardinality, Reveal::Both),
+                ecdh(prepared(&rows(0..40, &[]))),
+                &quick_options(),
+                Duration::from_millis(200),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, NetError::InvalidConfig { .. }), "{err}");
+        let listener = Listener::bind(
+            "127.0.0.1:0",
+            Transport::Tls(TlsSettings {
+                identity: Arc::clone(&bank),
+                peer: PeerAuth::ca_file(&ca_path, Some("insurer.example".into())).unwrap(),
             }),
         )
         .await
@@ -987,6 +1008,24 @@ async fn ca_file_authentication_works_and_refuses_outsiders() {
             connect(
                 &addr,
                 &outsider,
+                &p,
+                ecdh(prepared(&rows(0..40, &[]))),
+                &quick_options(),
+                WAIT
+            )
+            .await
+            .is_err()
+        );
+        // Another holder of a certificate from the same CA is not the partner: the
+        // listener refuses it by name and keeps waiting.
+        let other_member = Transport::Tls(TlsSettings {
+            identity: Arc::clone(&eve),
+            peer: PeerAuth::ca_file(&ca_path, Some("bank.example".into())).unwrap(),
+        });
+        assert!(
+            connect(
+                &addr,
+                &other_member,
                 &p,
                 ecdh(prepared(&rows(0..40, &[]))),
                 &quick_options(),
