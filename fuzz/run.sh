@@ -24,8 +24,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # The fuzz crate has its own Cargo.lock: refuse to run with one that is out of date
-# (after a dependency change in crates/, run `cargo update -w` in fuzz/ and commit).
-cargo "$toolchain" fetch --locked --quiet
+# rather than let CI resolve versions of its own.
+if ! cargo "$toolchain" fetch --locked --quiet; then
+    echo "fuzz/Cargo.lock is out of date (a dependency of crates/ changed)" >&2
+    echo "hint: run \`(cd fuzz && cargo update -w)\` and commit fuzz/Cargo.lock" >&2
+    exit 1
+fi
 
 echo "== cargo fuzz build (sanitizer: $sanitizer)"
 cargo "$toolchain" fuzz build --sanitizer "$sanitizer"
