@@ -273,7 +273,7 @@ fn postcard_extend<T: Serialize>(
     Ok(())
 }
 
-fn postcard_exact<'a, T: Deserialize<'a>>(
+fn postcard_exact<'a, T: Serialize + Deserialize<'a>>(
     bytes: &'a [u8],
     kind: &'static str,
 ) -> Result<T, FrameError> {
@@ -284,6 +284,13 @@ fn postcard_exact<'a, T: Deserialize<'a>>(
             kind,
             extra: rest.len(),
         });
+    }
+    // postcard reads a varint padded with zero groups (`80 00` for 0) as the value it
+    // pads. Refuse every encoding but the one this side writes, so that a frame has
+    // exactly one byte form (found by the `net_frame` fuzz target).
+    let canonical = postcard::to_stdvec(&value).map_err(|_| malformed(kind, "does not parse"))?;
+    if canonical != bytes {
+        return Err(malformed(kind, "not in canonical encoding (padded varint)"));
     }
     Ok(value)
 }
@@ -531,6 +538,46 @@ mod tests {
         let mut h = sample_hello();
         h.allowed_modes = vec!["x".into(); MAX_ALLOWED_MODES + 1];
         assert!(Frame::Hello(h).encode().is_err());
+    }
+
+    /// Found by the `net_frame` fuzz target: postcard accepts a varint padded with
+    /// zero groups, so one frame had many byte forms. Only the minimal one decodes.
+    #[test]
+    fn padded_varints_are_refused() {
+        let done = |frames: &[u8]| {
+            let mut body = vec![0x02, 0x02];
+            body.extend_from_slice(frames);
+            body.push(0); // bytes: 0
+            body.extend_from_slice(&[9; 32]);
+            let mut f = (body.len() as u32).to_be_bytes().to_vec();
+            f.extend_from_slice(&body);
+            decode_frame(&f)
+        };
+        assert!(matches!(done(&[12]), Ok(Some(_))));
+        for padded in [&[0x8C, 0x00][..], &[0x8C, 0x80, 0x00], &[0x80, 0x00]] {
+            assert!(
+                matches!(
+                    done(padded),
+                    Err(FrameError::Malformed {
+                        kind: "control",
+                        ..
+                    })
+                ),
+                "{padded:02x?}"
+            );
+        }
+        // The same in a hello: set_size 1000 is `e8 07`; `e8 87 00` pads it.
+        let good = Frame::Hello(sample_hello()).encode().unwrap();
+        let at = good.windows(2).position(|w| w == [0xE8, 0x07]).unwrap();
+        let mut padded = good[..at].to_vec();
+        padded.extend_from_slice(&[0xE8, 0x87, 0x00]);
+        padded.extend_from_slice(&good[at + 2..]);
+        let len = (padded.len() - 4) as u32;
+        padded[..4].copy_from_slice(&len.to_be_bytes());
+        assert!(matches!(
+            decode_frame(&padded),
+            Err(FrameError::Malformed { kind: "hello", .. })
+        ));
     }
 
     #[test]
