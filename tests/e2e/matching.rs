@@ -854,6 +854,120 @@ fn listener_survives_garbage_and_oversized_frames_from_strangers() {
     drop((s, s2));
 }
 
+/// Strangers cannot lock out the partner: while 1,000 idle sockets and 100 TLS
+/// clients sending one byte a second hold connections to the listener, the partner
+/// still completes its session.
+#[test]
+fn strangers_holding_connections_cannot_lock_out_the_partner() {
+    let f = Fixture::new(150, 130, 40);
+    let a = Party::spawn(&f.a, &f.a_args(&[]), &[], None);
+    let addr = a.listening_addr();
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        idle.push(TcpStream::connect(&addr).unwrap());
+    }
+    // Slow clients: a TLS record header, then one byte a second each, for as long as
+    // the session runs (bounded: at most 60 bytes).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut slow: Vec<TcpStream> = (0..100)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+            s
+        })
+        .collect();
+    let stop_slow = Arc::clone(&stop);
+    let drip = std::thread::spawn(move || {
+        for _ in 0..60 {
+            if stop_slow.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            for s in &mut slow {
+                let _ = s.write_all(&[0x01]);
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    // The strangers would hold their slots for the whole handshake timeout (30 s);
+    // the partner must get in well before that.
+    let rb = Party::spawn(
+        &f.b,
+        &f.b_args(&addr, &["--wait-timeout", "15s"]),
+        &[],
+        None,
+    )
+    .finish(DEADLINE);
+    let ra = a.finish(DEADLINE);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    drip.join().unwrap();
+    drop(idle);
+    ra.ok();
+    rb.ok();
+    assert_eq!(
+        matched(&f.a, "customer_id")
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        f.side_a.expected
+    );
+    // The flood was seen and counted, not logged line by line.
+    ra.stderr_has("connection refused");
+    assert!(
+        ra.stderr
+            .lines()
+            .filter(|l| l.contains("connection refused"))
+            .count()
+            <= 25
+    );
+}
+
+/// A plaintext side meeting a TLS side is told which one the partner speaks.
+#[test]
+fn tls_and_plaintext_sides_are_told_what_the_partner_speaks() {
+    let f = Fixture::new(150, 130, 40);
+    let plain = ["--insecure-plaintext-for-testing"];
+    let strip = |args: Vec<String>| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut it = args.into_iter();
+        while let Some(x) = it.next() {
+            if x == "--identity" || x == "--peer-fingerprint" {
+                it.next();
+            } else {
+                out.push(x);
+            }
+        }
+        out
+    };
+    // A TLS listener, a plaintext connector.
+    let a = Party::spawn(&f.a, &f.a_args(&["--wait-timeout", "5s"]), &[], None);
+    let addr = a.listening_addr();
+    let rb = Party::spawn(&f.b, &strip(f.b_args(&addr, &plain)), &[], None).finish(DEADLINE);
+    assert_eq!(rb.code, Some(3), "{rb:#?}");
+    rb.stderr_has("the partner speaks TLS")
+        .stderr_has("--identity");
+    let ra = a.finish(DEADLINE);
+    assert_eq!(ra.code, Some(1), "{ra:#?}");
+    ra.stderr_has("speaks plaintext");
+
+    // A plaintext listener, a TLS connector.
+    let a = Party::spawn(
+        &f.a,
+        &strip(f.a_args(&["--wait-timeout", "5s", plain[0]])),
+        &[],
+        None,
+    );
+    let addr = a.listening_addr();
+    let rb = Party::spawn(&f.b, &f.b_args(&addr, &[]), &[], None).finish(DEADLINE);
+    assert_eq!(rb.code, Some(3), "{rb:#?}");
+    rb.stderr_has("the partner speaks plaintext")
+        .stderr_has("--insecure-plaintext-for-testing");
+    let ra = a.finish(DEADLINE);
+    ra.stderr_has("speaks TLS");
+    for dir in [&f.a, &f.b] {
+        assert!(!dir.join("matched.csv").exists());
+    }
+}
+
 #[test]
 fn silent_peer_times_out() {
     let f = Fixture::new(150, 20_000, 40);

@@ -111,6 +111,12 @@ pub enum NetError {
         /// Our certificate's fingerprint, for comparison with what the peer pins.
         ours: Fingerprint,
     },
+    /// The peer sent bytes that are not TLS: it runs the plaintext test transport.
+    #[error("the partner speaks plaintext (--insecure-plaintext-for-testing), not TLS")]
+    PeerSpeaksPlaintext,
+    /// The peer answered our frames with TLS records: it expects TLS.
+    #[error("the partner speaks TLS, and this side runs the plaintext test transport")]
+    PeerSpeaksTls,
     /// The TLS handshake failed for another reason.
     #[error("TLS handshake failed")]
     Tls {
@@ -358,7 +364,9 @@ impl NetError {
             | NetError::SizeLimit { .. }
             | NetError::PeerFingerprintMismatch { .. }
             | NetError::PeerCertificateUntrusted { .. }
-            | NetError::PeerRefusedTls { .. } => true,
+            | NetError::PeerRefusedTls { .. }
+            | NetError::PeerSpeaksPlaintext
+            | NetError::PeerSpeaksTls => true,
             NetError::PeerAborted { code, .. } => matches!(
                 code,
                 AbortCode::VersionMismatch

@@ -75,6 +75,12 @@ pub(crate) fn stream_error(
     }
 }
 
+/// Whether `bytes` start like a TLS record (content type 20..=23, then a 0x03 major
+/// version): what a TLS peer answers to a plaintext frame.
+fn looks_like_tls(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x14..=0x17, 0x03, ..])
+}
+
 /// When our writer last got a frame out. The peer taking our frames is alive, so a
 /// reader that has had nothing for a while is waiting on a busy peer (with unbalanced
 /// sets one side may hash for minutes after the other has sent everything), not a
@@ -183,6 +189,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     return Ok((frame, used));
                 }
                 Ok(None) => {}
+                Err(_) if self.log.frames == 0 && looks_like_tls(pending) => {
+                    return Err(NetError::PeerSpeaksTls);
+                }
                 Err(source) => return Err(NetError::Frame { phase, source }),
             }
             // Reserve what the announced frame still needs (already limit-checked).

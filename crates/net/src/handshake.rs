@@ -379,7 +379,9 @@ where
             return Err(HandshakeFailure { error, fatal: true });
         }
         Err(error) => {
-            if matches!(error, NetError::Frame { .. }) {
+            // A TLS client reaching a plaintext listener gets the Abort too: its TLS
+            // stack then sees a non-TLS record and can say the partner speaks plaintext.
+            if matches!(error, NetError::Frame { .. } | NetError::PeerSpeaksTls) {
                 send_abort(writer, reader, &error, grace).await;
             }
             return Err(HandshakeFailure {

@@ -5,28 +5,30 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use blindmatch_psi::{ProtocolSetup, Role};
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::framed::{CountingStream, FrameReader, FrameWriter};
-use crate::handshake::{self, ChannelBinding, HandshakeFailure, Offer, SessionParams};
-use crate::session::{Established, run_established};
+mod connect;
+mod slots;
+
+pub use connect::connect;
+use slots::Slots;
+
+use crate::framed::CountingStream;
+use crate::handshake::{HandshakeFailure, Offer, SessionParams};
+use crate::session::{Established, establish, run_established};
 use crate::tls::check_listener_settings;
 use crate::{
-    ConnectionInfo, Event, NetError, SessionOptions, SessionReport, Transport, run_session,
-    tls_accept, tls_connect,
+    ConnectionInfo, Event, NetError, SessionOptions, SessionReport, Transport, tls_accept,
 };
 
-/// Connections handled at once while waiting; more are dropped on arrival.
-const MAX_PENDING_CONNECTIONS: usize = 16;
-
-/// Pause between connection attempts while the listener is not up yet.
-const CONNECT_RETRY: Duration = Duration::from_millis(200);
+/// Refused connections logged at warning level; later ones go to the debug level.
+const MAX_LOGGED_REFUSALS: u32 = 20;
 
 /// Any stream a session can run over, TLS or not.
 trait SessionStream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -112,10 +114,17 @@ impl Listener {
         let offer = Offer::of(protocol.as_ref());
         let mut pending: JoinSet<(SocketAddr, Result<Candidate, HandshakeFailure>)> =
             JoinSet::new();
+        let mut slots = Slots::default();
         let mut rejected = 0u32;
         let mut last_rejection: Option<String> = None;
         let mut refuse = |peer_addr: SocketAddr, reason: String| {
-            tracing::warn!(%peer_addr, "connection refused: {reason}");
+            // A flood makes one line per connection; the count and the last reason
+            // are in the wait-timeout error either way.
+            if rejected < MAX_LOGGED_REFUSALS {
+                tracing::warn!(%peer_addr, "connection refused: {reason}");
+            } else {
+                tracing::debug!(%peer_addr, "connection refused: {reason}");
+            }
             options.emit(Event::ConnectionRefused {
                 peer_addr,
                 reason: reason.clone(),
@@ -127,6 +136,7 @@ impl Listener {
         let winner = loop {
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => {
+                    slots.abort_all();
                     pending.abort_all();
                     return Err(NetError::WaitTimeout {
                         waited: wait_timeout,
@@ -136,11 +146,20 @@ impl Listener {
                 }
                 accepted = self.tcp.accept() => match accepted {
                     Ok((tcp, peer_addr)) => {
-                        if pending.len() >= MAX_PENDING_CONNECTIONS {
-                            refuse(peer_addr, "too many connections in progress".to_owned());
-                            continue;
+                        if slots.full() {
+                            match slots.evict() {
+                                Some(dropped) => refuse(
+                                    dropped,
+                                    "dropped to make room: too many connections in progress".to_owned(),
+                                ),
+                                None => {
+                                    refuse(peer_addr, "too many connections in progress".to_owned());
+                                    continue;
+                                }
+                            }
                         }
                         tracing::debug!(%peer_addr, "connection accepted");
+                        let authenticated = Arc::new(AtomicBool::new(false));
                         let task = candidate(
                             tcp,
                             peer_addr,
@@ -148,8 +167,10 @@ impl Listener {
                             Arc::clone(&params),
                             offer.clone(),
                             options.clone(),
+                            Arc::clone(&authenticated),
                         );
-                        pending.spawn(async move { (peer_addr, task.await) });
+                        let abort = pending.spawn(async move { (peer_addr, task.await) });
+                        slots.add(peer_addr, authenticated, abort);
                     }
                     Err(e) => {
                         // Typically out of file descriptors: back off instead of spinning.
@@ -157,20 +178,31 @@ impl Listener {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
-                Some(joined) = pending.join_next(), if !pending.is_empty() => match joined {
-                    Ok((_, Ok(candidate))) => break candidate,
-                    Ok((peer_addr, Err(failure))) => {
+                Some(joined) = pending.join_next_with_id(), if !pending.is_empty() => match joined {
+                    Ok((id, (_, Ok(candidate)))) => {
+                        slots.remove(id);
+                        break candidate;
+                    }
+                    Ok((id, (peer_addr, Err(failure)))) => {
+                        slots.remove(id);
                         if failure.fatal {
+                            slots.abort_all();
                             pending.abort_all();
                             tracing::warn!(%peer_addr, "partner refused: {}", failure.error);
                             return Err(failure.error);
                         }
                         refuse(peer_addr, failure.error.to_string());
                     }
-                    Err(_) => tracing::warn!("a connection task failed"),
+                    Err(e) => {
+                        slots.remove(e.id());
+                        if !e.is_cancelled() {
+                            tracing::warn!("a connection task failed");
+                        }
+                    }
                 },
             }
         };
+        slots.abort_all();
         pending.abort_all();
         options.emit(Event::Connected {
             peer_addr: winner.info.peer_addr,
@@ -189,6 +221,7 @@ async fn candidate(
     params: Arc<SessionParams>,
     offer: Offer,
     options: SessionOptions,
+    authenticated: Arc<AtomicBool>,
 ) -> Result<Candidate, HandshakeFailure> {
     let started = Instant::now();
     let stranger = |error| HandshakeFailure {
@@ -202,6 +235,9 @@ async fn candidate(
             match &transport {
                 Transport::Tls(settings) => {
                     let est = tls_accept(counting, settings).await.map_err(stranger)?;
+                    // The peer holds the pinned (or CA-named) certificate: it is the
+                    // partner, and keeps its slot whatever strangers do.
+                    authenticated.store(true, Ordering::Release);
                     (
                         Box::new(est.stream),
                         Some(est.peer_fingerprint),
@@ -211,45 +247,17 @@ async fn candidate(
                 }
                 Transport::InsecurePlaintextForTesting => (Box::new(counting), None, None, None),
             };
-        let connect_time = started.elapsed();
-        let (r, w) = tokio::io::split(stream);
-        let mut reader = FrameReader::new(
-            r,
-            options.max_frame_len,
-            options.io_timeout,
-            local_fingerprint,
-        );
-        let mut writer = FrameWriter::new(w, options.io_timeout);
-        reader.watch_writes(writer.activity());
         let info = ConnectionInfo {
             local_fingerprint,
             peer_fingerprint,
             peer_addr: Some(peer_addr),
             wire: Some(wire),
-            connect_time,
+            connect_time: started.elapsed(),
             tls_exporter,
         };
-        let binding = ChannelBinding::of(Role::Responder, &info).map_err(stranger)?;
-        let hs_started = Instant::now();
-        let agreed = handshake::handshake(
-            &mut reader,
-            &mut writer,
-            Role::Responder,
-            &params,
-            &offer,
-            &binding,
-            options.grace(),
-        )
-        .await?;
-        Ok(Candidate {
-            established: Established {
-                reader,
-                writer,
-                agreed,
-                handshake_time: hs_started.elapsed(),
-            },
-            info,
-        })
+        let established =
+            establish(stream, Role::Responder, &params, &offer, &info, &options).await?;
+        Ok(Candidate { established, info })
     };
     match tokio::time::timeout(options.handshake_timeout, work).await {
         Ok(result) => result,
@@ -258,110 +266,4 @@ async fn candidate(
             after: options.handshake_timeout,
         })),
     }
-}
-
-/// Connects to the partner at `addr` (`host:port`) and runs the session as the
-/// initiator. Refused or failed connection attempts are retried every 200 ms until
-/// `connect_timeout`, so the two sides may start in either order.
-///
-/// In CA mode without a configured server name, the host part of `addr` is the name
-/// the listener's certificate must carry.
-///
-/// # Errors
-///
-/// [`NetError::Io`] if `addr` does not resolve or no connection succeeds in time;
-/// TLS errors ([`NetError::PeerFingerprintMismatch`] naming both fingerprints,
-/// [`NetError::PeerRefusedTls`] …); [`NetError::Timeout`]; and as [`run_session`].
-pub async fn connect(
-    addr: &str,
-    transport: &Transport,
-    params: &SessionParams,
-    protocol: Box<dyn ProtocolSetup>,
-    options: &SessionOptions,
-    connect_timeout: Duration,
-) -> Result<SessionReport, NetError> {
-    params.validate(protocol.as_ref(), options)?;
-    let started = Instant::now();
-    let deadline = started + connect_timeout;
-    let (tcp, peer_addr) = dial(addr, deadline).await?;
-    let _ = tcp.set_nodelay(true);
-    let (counting, wire) = CountingStream::new(tcp);
-    match transport {
-        Transport::Tls(settings) => {
-            let est = tokio::time::timeout(
-                options.handshake_timeout,
-                tls_connect(counting, settings, host_server_name(addr)),
-            )
-            .await
-            .map_err(|_| NetError::Timeout {
-                phase: "TLS handshake",
-                after: options.handshake_timeout,
-            })??;
-            options.emit(Event::Connected {
-                peer_addr: Some(peer_addr),
-                peer_fingerprint: Some(est.peer_fingerprint),
-            });
-            let info = ConnectionInfo {
-                local_fingerprint: Some(settings.identity.fingerprint()),
-                peer_fingerprint: Some(est.peer_fingerprint),
-                peer_addr: Some(peer_addr),
-                wire: Some(wire),
-                connect_time: started.elapsed(),
-                tls_exporter: Some(est.exporter),
-            };
-            run_session(est.stream, Role::Initiator, params, protocol, options, info).await
-        }
-        Transport::InsecurePlaintextForTesting => {
-            options.emit(Event::Connected {
-                peer_addr: Some(peer_addr),
-                peer_fingerprint: None,
-            });
-            let info = ConnectionInfo {
-                peer_addr: Some(peer_addr),
-                wire: Some(wire),
-                connect_time: started.elapsed(),
-                ..ConnectionInfo::default()
-            };
-            run_session(counting, Role::Initiator, params, protocol, options, info).await
-        }
-    }
-}
-
-async fn dial(addr: &str, deadline: Instant) -> Result<(TcpStream, SocketAddr), NetError> {
-    let targets: Vec<SocketAddr> = tokio::net::lookup_host(addr)
-        .await
-        .map_err(|source| NetError::Io {
-            context: "resolving the partner's address",
-            source,
-        })?
-        .collect();
-    loop {
-        let mut last_error = None;
-        for target in &targets {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, TcpStream::connect(target)).await {
-                Ok(Ok(tcp)) => return Ok((tcp, *target)),
-                Ok(Err(e)) => last_error = Some(e),
-                Err(_) => {
-                    last_error = Some(std::io::Error::from(std::io::ErrorKind::TimedOut));
-                }
-            }
-        }
-        if Instant::now() + CONNECT_RETRY >= deadline {
-            return Err(NetError::Io {
-                context: "connecting to the partner",
-                source: last_error
-                    .unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AddrNotAvailable)),
-            });
-        }
-        tracing::debug!("partner not reachable yet; retrying");
-        tokio::time::sleep(CONNECT_RETRY).await;
-    }
-}
-
-/// The host part of `host:port` as a TLS server name (for CA mode).
-fn host_server_name(addr: &str) -> Option<ServerName<'static>> {
-    let (host, _port) = addr.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    ServerName::try_from(host.to_owned()).ok()
 }

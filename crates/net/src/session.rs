@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use blindmatch_psi::{ProtocolSetup, Role, SessionConfig};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 
 use crate::frame::{MAX_FRAME_LEN, PROTOCOL_VERSION};
 use crate::framed::{FrameReader, FrameWriter, WireCounters};
@@ -133,6 +133,28 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     params.validate(protocol.as_ref(), options)?;
+    let offer = Offer::of(protocol.as_ref());
+    let established = establish(stream, role, params, &offer, &info, options)
+        .await
+        .map_err(|f| f.error)?;
+    run_established(established, protocol, options, info).await
+}
+
+/// Frames `stream` (TLS already done, or not used) and runs the handshake under
+/// `options.handshake_timeout`.
+pub(crate) async fn establish<S>(
+    stream: S,
+    role: Role,
+    params: &SessionParams,
+    offer: &Offer,
+    info: &ConnectionInfo,
+    options: &SessionOptions,
+) -> Result<Established<ReadHalf<S>, WriteHalf<S>>, HandshakeFailure>
+where
+    S: AsyncRead + AsyncWrite,
+{
+    let binding =
+        ChannelBinding::of(role, info).map_err(|error| HandshakeFailure { error, fatal: true })?;
     let started = Instant::now();
     let (r, w) = tokio::io::split(stream);
     let mut reader = FrameReader::new(
@@ -143,32 +165,22 @@ where
     );
     let mut writer = FrameWriter::new(w, options.io_timeout);
     reader.watch_writes(writer.activity());
-    let offer = Offer::of(protocol.as_ref());
-    let binding = ChannelBinding::of(role, &info)?;
     let agreed = timed_handshake(
         &mut reader,
         &mut writer,
         role,
         params,
-        &offer,
+        offer,
         &binding,
         options,
     )
-    .await
-    .map_err(|f| f.error)?;
-    let handshake_time = started.elapsed();
-    run_established(
-        Established {
-            reader,
-            writer,
-            agreed,
-            handshake_time,
-        },
-        protocol,
-        options,
-        info,
-    )
-    .await
+    .await?;
+    Ok(Established {
+        reader,
+        writer,
+        agreed,
+        handshake_time: started.elapsed(),
+    })
 }
 
 /// A connection that passed the handshake.

@@ -418,9 +418,28 @@ fn handshake_error(err: io::Error, capture: &Capture, ours: Fingerprint) -> NetE
         }
         None => match received_alert(&err) {
             Some(alert) => NetError::PeerRefusedTls { alert, ours },
+            None if is_not_tls(&err) => NetError::PeerSpeaksPlaintext,
             None => NetError::Tls { source: err },
         },
     }
+}
+
+/// Whether the peer's bytes were not TLS records at all (a peer running the plaintext
+/// test transport sends a frame, whose first byte is no TLS content type).
+fn is_not_tls(err: &io::Error) -> bool {
+    let Some(inner) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    else {
+        return false;
+    };
+    matches!(
+        inner,
+        rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+                | rustls::InvalidMessage::UnknownProtocolVersion
+        )
+    )
 }
 
 /// The TLS alert inside an I/O error from tokio-rustls, if that is what it is.

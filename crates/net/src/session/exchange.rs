@@ -233,12 +233,15 @@ where
                 _ => writer_task.abort(),
             }
         }
-        if tells_peer(&error)
-            && let (Some(mut r), Some(mut w)) = (reader_back, writer_back)
-        {
-            send_abort(&mut w, &mut r, &error, grace).await;
+        if tells_peer(&error) {
+            // The code we tell the peer; a peer that left or aborted hears nothing.
+            tracing::warn!(code = %error.abort_code(), "session failed: {error}");
+            if let (Some(mut r), Some(mut w)) = (reader_back, writer_back) {
+                send_abort(&mut w, &mut r, &error, grace).await;
+            }
+        } else {
+            tracing::warn!("session failed: {error}");
         }
-        tracing::warn!(code = %error.abort_code(), "session failed: {error}");
         return Err(error);
     }
     match (reader_back, writer_back, outcome) {

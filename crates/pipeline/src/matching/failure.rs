@@ -92,6 +92,12 @@ fn refusal_hint(error: &NetError, partner: &str) -> Option<String> {
         NetError::RoleConflict { .. } => {
             "one side must --listen and the other --connect".to_owned()
         }
+        NetError::PeerSpeaksPlaintext => format!(
+            "{partner} runs --insecure-plaintext-for-testing: both sides must use TLS (--identity and --peer-fingerprint), or both the test transport"
+        ),
+        NetError::PeerSpeaksTls => format!(
+            "{partner} uses TLS: give --identity and --peer-fingerprint instead of --insecure-plaintext-for-testing"
+        ),
         _ => return None,
     })
 }
@@ -144,9 +150,9 @@ fn failure_hint(error: &NetError, cfg: &PartyConfig, partner: &str) -> Option<St
         NetError::PeerDisconnected { .. } | NetError::Stream { .. } => format!(
             "{partner} closed the connection: see its output; nothing was written here"
         ),
-        NetError::Tls { .. } => {
-            "is the partner running blindmatch with TLS (not --insecure-plaintext-for-testing)?".to_owned()
-        }
+        NetError::Tls { .. } => format!(
+            "the TLS handshake with {partner} did not complete until --wait-timeout: check that it runs `blindmatch match --listen` with TLS, pins our fingerprint, and that nothing between us cuts connections"
+        ),
         NetError::Frame { .. }
         | NetError::UnexpectedFrame { .. }
         | NetError::Psi { .. }
