@@ -10,4 +10,5 @@ pub(crate) mod key;
 pub(crate) mod keygen;
 pub(crate) mod matching;
 pub(crate) mod normalize;
+pub(crate) mod receipt;
 pub(crate) mod tokenize;

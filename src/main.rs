@@ -39,6 +39,7 @@ enum Command {
     Key(cmd::key::Args),
     Tokenize(cmd::tokenize::Args),
     Normalize(cmd::normalize::Args),
+    Receipt(cmd::receipt::Args),
 }
 
 fn main() -> ExitCode {
@@ -71,5 +72,6 @@ fn run(command: Command) -> anyhow::Result<ExitStatus> {
         Command::Key(args) => cmd::key::run(args),
         Command::Tokenize(args) => cmd::tokenize::run(args),
         Command::Normalize(args) => cmd::normalize::run(args),
+        Command::Receipt(args) => cmd::receipt::run(args),
     }
 }

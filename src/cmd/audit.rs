@@ -162,25 +162,29 @@ struct ManifestArgs {
 /// Check that two session receipts describe the same session, and that output
 /// files still match what the receipts recorded.
 ///
-/// The receipts must agree on session ID, transcript hash, mode, reveal,
-/// identifier type and profile; roles must be opposite; each side's declared size
-/// and certificate fingerprint must be what the other recorded for its peer; bytes
-/// sent by one must be bytes received by the other. Output files are found from
-/// the recorded paths (relative to the receipt's folder, then to the current
+/// Each receipt may be a full one (kept by the side that wrote it) or a shareable
+/// one (what a partner sends), in either order: audit your own full receipt
+/// against the partner's shareable one. The receipts must agree on session ID,
+/// transcript hash, mode, reveal, identifier type, profile and the other agreed
+/// parameters; roles must be opposite; each side's declared size and certificate
+/// fingerprint must be what the other recorded for its peer; bytes sent by one
+/// must be bytes received by the other. A shareable receipt holds no input, result
+/// or output, so those are checked for full receipts only. Output files are found
+/// from the recorded paths (relative to the receipt's folder, then to the current
 /// folder) unless --output-a/--output-b name them. Exit code 0 when every check
 /// passes, 3 when any fails.
 ///
 /// Example:
 ///
-///   blindmatch audit receipt acme.receipt.json insurer.receipt.json
+///   blindmatch audit receipt acme.receipt.json insurer.shareable-receipt.json
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 struct ReceiptArgs {
-    /// One party's receipt.
+    /// One party's receipt, full or shareable.
     #[arg(value_name = "A.json")]
     a: PathBuf,
 
-    /// The other party's receipt.
+    /// The other party's receipt, full or shareable.
     #[arg(value_name = "B.json")]
     b: PathBuf,
 

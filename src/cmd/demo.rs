@@ -157,6 +157,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 read_timeout: Duration::from_secs(60),
                 output: Some(dir.join(format!("{stem}.matched.csv"))),
                 receipt: Some(dir.join(format!("{stem}.receipt.json"))),
+                shareable_receipt: None,
                 rejects: None,
                 max_reject_rate: None,
                 force: false,

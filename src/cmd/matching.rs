@@ -34,8 +34,9 @@ use crate::progress::{self, Terminal};
 /// `blindmatch identity new/show`). Each side that learns rows gets the rows of
 /// its own input that matched (row number, --keep columns, match_id: equal on
 /// both sides for the same customer), written atomically with mode 0600. Both
-/// sides always get a JSON receipt (docs/receipt-format.md). Identifiers the
-/// normaliser rejects are counted and never sent.
+/// sides always get a JSON receipt (docs/receipt-format.md): keep it, and send the
+/// partner the one --shareable-receipt writes. Identifiers the normaliser rejects
+/// are counted and never sent.
 ///
 /// Example (two organisations):
 ///
@@ -121,6 +122,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     receipt: Option<PathBuf>,
 
+    /// Also write the shareable receipt, the one to send the partner: only what
+    /// both sides know (session ID, transcript hash, parameters, fingerprints,
+    /// declared sizes, traffic); no input figures, results or timings.
+    #[arg(long, value_name = "FILE")]
+    shareable_receipt: Option<PathBuf>,
+
     /// Also write one line per rejected cell: row, line, column, type and reason
     /// code; never the value.
     #[arg(long, value_name = "FILE")]
@@ -135,7 +142,7 @@ pub(crate) struct Args {
     #[arg(long, value_enum, value_name = "FORMAT")]
     events: Option<EventsFormat>,
 
-    /// Replace existing output, receipt and rejects files.
+    /// Replace existing output, receipt, shareable receipt and rejects files.
     #[arg(long)]
     force: bool,
 
@@ -313,6 +320,7 @@ impl Args {
             read_timeout: self.read_timeout,
             output: self.output.clone(),
             receipt: self.receipt.clone(),
+            shareable_receipt: self.shareable_receipt.clone(),
             rejects: self.rejects.clone(),
             max_reject_rate: self.max_reject_rate,
             force: self.force,
@@ -481,6 +489,12 @@ fn print_summary(cfg: &PartyConfig, prepared: &Prepared, done: &Finished) {
         done.receipt.path.display(),
         r.transcript_hash
     );
+    if let Some(shareable) = &done.shareable_receipt {
+        eprintln!(
+            "shareable receipt: '{}' (the one to send the partner)",
+            shareable.path.display()
+        );
+    }
     if let Some(rejects) = &done.rejects {
         eprintln!("rejects: '{}'", rejects.path.display());
     }
@@ -588,6 +602,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         "matched_values": done.report.matched_count,
         "output": done.output.as_ref().map(|w| w.path.display().to_string()),
         "receipt": done.receipt.path.display().to_string(),
+        "shareable_receipt": done.shareable_receipt.as_ref().map(|w| w.path.display().to_string()),
     }));
     if !quiet {
         print_summary(&cfg, &prepared, &done);

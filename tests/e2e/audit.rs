@@ -1192,7 +1192,7 @@ fn validate(schema: &Value, root: &Value, v: &Value, path: &str, errors: &mut Ve
     }
 }
 
-fn schema(name: &str) -> Value {
+pub(crate) fn schema(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("docs/schemas")
         .join(name);
@@ -1201,7 +1201,7 @@ fn schema(name: &str) -> Value {
     s
 }
 
-fn errors(schema: &Value, v: &Value) -> Vec<String> {
+pub(crate) fn errors(schema: &Value, v: &Value) -> Vec<String> {
     let mut errors = Vec::new();
     validate(schema, schema, v, "$", &mut errors);
     errors
@@ -1286,6 +1286,28 @@ fn real_manifests_and_receipts_match_their_schemas() {
     bad["mode"] = "everything".into();
     bad["local"].as_object_mut().unwrap().remove("learns");
     assert_eq!(errors(&receipt_schema, &bad).len(), 2);
+
+    // The shareable form, as `receipt share` derives it from those receipts.
+    let shareable_schema = schema("shareable-receipt.schema.json");
+    for name in ["bank", "insurer"] {
+        let (full, shared) = (
+            format!("d/{name}.receipt.json"),
+            format!("d/{name}.shared.json"),
+        );
+        util::run(&s.dir, &["receipt", "share", &full, "-o", &shared]).ok();
+        let shared = s.receipt(&format!("{name}.shared.json"));
+        assert_eq!(
+            errors(&shareable_schema, &shared),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+    // A private field in it, or a full receipt, fails its schema.
+    let mut bad = s.receipt("bank.shared.json");
+    bad["result"] = s.receipt("bank.receipt.json")["result"].clone();
+    bad["local"]["input"] = s.receipt("bank.receipt.json")["local"]["input"].clone();
+    assert_eq!(errors(&shareable_schema, &bad).len(), 2);
+    assert!(!errors(&shareable_schema, &s.receipt("bank.receipt.json")).is_empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -12,4 +12,5 @@ mod identity;
 mod keys;
 mod matching;
 mod normalize;
+mod receipt;
 mod tokenize;

@@ -93,10 +93,10 @@ fn side(prefix: &str, header: &str, rows: u64, common: u64, own: u64, style: usi
 }
 
 /// Two folders, `a` (listens) and `b` (connects), each with an identity and a file.
-struct Fixture {
+pub(crate) struct Fixture {
     _tmp: tempfile::TempDir,
-    a: PathBuf,
-    b: PathBuf,
+    pub(crate) a: PathBuf,
+    pub(crate) b: PathBuf,
     fp_a: String,
     fp_b: String,
     side_a: Side,
@@ -105,7 +105,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(rows_a: u64, rows_b: u64, common: u64) -> Fixture {
+    pub(crate) fn new(rows_a: u64, rows_b: u64, common: u64) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let a = tmp.path().join("a");
         let b = tmp.path().join("b");
@@ -130,7 +130,7 @@ impl Fixture {
     }
 
     /// The listener's arguments (with `extra` appended).
-    fn a_args(&self, extra: &[&str]) -> Vec<String> {
+    pub(crate) fn a_args(&self, extra: &[&str]) -> Vec<String> {
         let mut v: Vec<String> = [
             "match",
             "--listen",
@@ -192,7 +192,7 @@ impl Fixture {
     }
 
     /// Runs a whole session: `a` listens with `a_extra`, `b` connects with `b_extra`.
-    fn session(&self, a_extra: &[&str], b_extra: &[&str]) -> (Run, Run) {
+    pub(crate) fn session(&self, a_extra: &[&str], b_extra: &[&str]) -> (Run, Run) {
         let a = Party::spawn(&self.a, &self.a_args(a_extra), &[], None);
         let addr = a.listening_addr();
         let b = Party::spawn(&self.b, &self.b_args(&addr, b_extra), &[], None);
@@ -368,7 +368,7 @@ impl Drop for Party {
 // ---------------------------------------------------------------------------
 // Reading results.
 
-fn json(path: &Path) -> serde_json::Value {
+pub(crate) fn json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()

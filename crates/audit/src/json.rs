@@ -275,6 +275,15 @@ impl Walker {
 /// Bad input: unreadable, too large, not JSON, another format, or an
 /// unsupported version. Messages name the file and the problem, never content.
 pub(crate) fn load(path: &Path, what: &str, format: &str, version: u64) -> Result<Value> {
+    load_one_of(path, what, &[(format, version)])
+}
+
+/// As [`load`], for a document of any of `formats`, each with the version this
+/// build reads; the caller tells them apart by the `format` field.
+///
+/// # Errors
+/// As [`load`].
+pub(crate) fn load_one_of(path: &Path, what: &str, formats: &[(&str, u64)]) -> Result<Value> {
     let shown = path.display();
     let meta = std::fs::metadata(path).fail_with(|| {
         Error::bad_input(format!("cannot read {what} '{shown}'")).hint("check the path")
@@ -296,12 +305,14 @@ pub(crate) fn load(path: &Path, what: &str, format: &str, version: u64) -> Resul
         ))
     })?;
     let found_format = value.get("format").and_then(Value::as_str);
-    if found_format != Some(format) {
+    let Some(&(_, version)) = formats.iter().find(|(f, _)| Some(*f) == found_format) else {
+        let names: Vec<String> = formats.iter().map(|(f, _)| format!("\"{f}\"")).collect();
         return Err(Error::bad_input(format!(
-            "'{shown}' is not a blindmatch {what}: its \"format\" field is not \"{format}\""
+            "'{shown}' is not a blindmatch {what}: its \"format\" field is not {}",
+            names.join(" or ")
         ))
         .hint(format!("give the {what} file written by blindmatch")));
-    }
+    };
     match value.get("version").and_then(Value::as_u64) {
         Some(v) if v == version => Ok(value),
         Some(v) => Err(Error::bad_input(format!(

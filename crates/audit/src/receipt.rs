@@ -2,6 +2,11 @@
 //! (the rules of `docs/receipt-format.md`), is each consistent in itself, and do the
 //! output files at hand still have the SHA-256, size and row count recorded?
 //!
+//! Either receipt may be the full one or the shareable one (in any order): a party
+//! audits its own full receipt against the partner's shareable one. A shareable
+//! receipt is compared on every field it holds; its side's input, result and output
+//! are not in it, so those checks apply to full receipts only.
+//!
 //! A receipt is not signed either; the cross-check is what gives it weight: the
 //! transcript hash, session ID, sizes and traffic of one side must mirror the
 //! other's, so changing one receipt alone is caught.
@@ -19,7 +24,7 @@ use crate::files::{self, FileCheck, describe_check};
 use crate::json;
 use crate::report::{self, AuditReport, Finding, ReportOptions, group, safe_name};
 use checks::same_session;
-use document::{FORMAT, Receipt, VERSION};
+use document::{FORMAT, Receipt, SHAREABLE_FORMAT, SHAREABLE_VERSION, VERSION};
 
 /// What the output-file check found.
 #[derive(Debug, Serialize)]
@@ -41,6 +46,18 @@ fn check_output(
     findings: &mut Vec<Finding>,
     notes: &mut Vec<String>,
 ) -> Result<Option<OutputCheck>> {
+    if r.shareable {
+        if let Some(path) = given {
+            return Err(Error::bad_input(format!(
+                "receipt {} is a shareable receipt, which records no output, but --output-{} '{}' was given",
+                r.label,
+                r.label.to_lowercase(),
+                path.display()
+            ))
+            .hint("an output file is checked against the full receipt of the side that wrote it; leave the option out"));
+        }
+        return Ok(None);
+    }
     let recorded = match (&r.output, given) {
         (Some(Some(rec)), _) => rec,
         (Some(None), Some(path)) => {
@@ -121,6 +138,8 @@ fn check_output(
 #[derive(Debug, Serialize)]
 struct Side {
     receipt: String,
+    /// `full` or `shareable`.
+    form: &'static str,
     role: Option<String>,
     fingerprint: Option<String>,
     declared_size: Option<u64>,
@@ -163,8 +182,9 @@ pub struct ReceiptAudit {
 /// here (see [`AuditReport::verdict`]).
 pub fn audit_receipts(args: &ReceiptAudit) -> Result<AuditReport> {
     let delimiter = parse_delimiter(&args.delimiter)?;
-    let a = Receipt::from_value("A", &json::load(&args.a, "receipt", FORMAT, VERSION)?);
-    let b = Receipt::from_value("B", &json::load(&args.b, "receipt", FORMAT, VERSION)?);
+    let forms = [(FORMAT, VERSION), (SHAREABLE_FORMAT, SHAREABLE_VERSION)];
+    let a = Receipt::from_value("A", &json::load_one_of(&args.a, "receipt", &forms)?);
+    let b = Receipt::from_value("B", &json::load_one_of(&args.b, "receipt", &forms)?);
     let mut findings: Vec<Finding> = Vec::new();
     let mut notes = Vec::new();
     findings.extend(a.findings.iter().cloned());
@@ -191,12 +211,19 @@ pub fn audit_receipts(args: &ReceiptAudit) -> Result<AuditReport> {
         &mut findings,
         &mut notes,
     )?;
+    for r in [&a, &b].into_iter().filter(|r| r.shareable) {
+        notes.push(format!(
+            "receipt {} is the shareable form: its side's input, results and output are not in it and were not checked",
+            r.label
+        ));
+    }
     notes.push(
         "receipts are not signed: each is checked against the other; keep both sides' copies apart"
             .to_owned(),
     );
     let side = |r: &Receipt, path: &Path, output| Side {
         receipt: safe_name(&path.display().to_string()),
+        form: if r.shareable { "shareable" } else { "full" },
         role: r.local_role.as_deref().map(safe_name),
         fingerprint: r.local_fingerprint.clone().flatten().map(|f| safe_name(&f)),
         declared_size: r.local_size,
@@ -241,7 +268,12 @@ fn human(d: &Details) -> String {
     ));
     for (label, side) in [("A", &d.a), ("B", &d.b)] {
         s.push_str(&format!(
-            "  {label}: {} set of {}, {}{}\n",
+            "  {label}{}: {} set of {}, {}{}\n",
+            if side.form == "shareable" {
+                " (shareable)"
+            } else {
+                ""
+            },
             side.role.as_deref().unwrap_or("?"),
             side.declared_size.map_or_else(|| "?".to_owned(), group),
             match side.learns {

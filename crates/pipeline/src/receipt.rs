@@ -5,14 +5,24 @@
 //! Nothing in a receipt is built from a cell value, a key or a secret scalar: the
 //! types below hold only numbers, hex digests, fingerprints, paths and names, and the
 //! end-to-end tests search every receipt for the raw identifiers of both sides.
+//!
+//! The full receipt is this side's record and stays with it: it holds our input
+//! figures and what we learned. What may go to the partner is its shareable form
+//! ([`ShareableReceipt`], `shareable.rs`).
+
+mod shareable;
 
 use std::time::Duration;
 
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Fingerprint, Mode, Reveal, Role};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use blindmatch_data::meta::{FileInfo, ProfileInfo, Tool};
+pub use shareable::{
+    SHAREABLE_FORMAT, SHAREABLE_VERSION, SessionTool, ShareableReceipt, SharedLocal, SharedPeer,
+    share,
+};
 
 /// The value of the `format` field.
 pub const FORMAT: &str = "blindmatch-receipt";
@@ -133,7 +143,7 @@ pub struct ResultInfo {
 }
 
 /// Traffic of a session.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrafficInfo {
     /// Frame bytes written (inside TLS).
     pub bytes_sent: u64,

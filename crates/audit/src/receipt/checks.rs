@@ -104,8 +104,11 @@ impl Receipt {
                 ));
             }
         }
-        self.check_results(out);
-        self.check_input(out);
+        // The shareable form holds no input and no result to check.
+        if !self.shareable {
+            self.check_results(out);
+            self.check_input(out);
+        }
         if let (Some(size), Some(Some(min))) = (self.peer_size, self.min_peer_set)
             && size < min
         {
@@ -538,5 +541,107 @@ mod tests {
             findings(&a, &b),
             vec![("receipt_inconsistent", Some("result".into()))]
         );
+    }
+
+    /// The shareable form of a receipt of [`pair`]: its private fields removed.
+    fn shared(v: &Value) -> Value {
+        let mut v = v.clone();
+        v["format"] = "blindmatch-shareable-receipt".into();
+        for key in [
+            "started_at",
+            "finished_at",
+            "result",
+            "output",
+            "timings_ms",
+        ] {
+            v.as_object_mut().unwrap().remove(key);
+        }
+        v["local"].as_object_mut().unwrap().remove("input");
+        v
+    }
+
+    #[test]
+    fn full_and_shareable_receipts_compare_in_any_order() {
+        let (a, b) = pair();
+        for (x, y) in [
+            (a.clone(), shared(&b)),
+            (shared(&b), a.clone()),
+            (shared(&a), shared(&b)),
+        ] {
+            assert_eq!(findings(&x, &y), vec![]);
+        }
+        // Our own full and shareable receipts are not two sides of a session.
+        assert!(
+            findings(&a, &shared(&a)).contains(&("session_mismatch", Some("local.role".into())))
+        );
+    }
+
+    #[test]
+    fn a_shareable_receipt_is_checked_on_all_it_holds() {
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("/session_id", "98".repeat(16).into(), "session_id"),
+            (
+                "/transcript_hash",
+                "99".repeat(32).into(),
+                "transcript_hash",
+            ),
+            ("/protocol_version", 3.into(), "protocol_version"),
+            ("/mode", "cardinality".into(), "mode"),
+            ("/reveal", "initiator".into(), "reveal"),
+            ("/id_type", "email".into(), "id_type"),
+            ("/profile/name", "bm-std-v1,x".into(), "profile.name"),
+            ("/batch_size", 1024.into(), "batch_size"),
+            ("/comparison_bytes", 16.into(), "comparison_bytes"),
+            ("/local/declared_size", 99.into(), "peer.declared_size"),
+            ("/peer/declared_size", 81.into(), "peer.declared_size"),
+            (
+                "/local/fingerprint",
+                format!("sha256:{}", "cc".repeat(32)).into(),
+                "peer.fingerprint",
+            ),
+            ("/peer/fingerprint", Value::Null, "peer.fingerprint"),
+            ("/traffic/bytes_sent", 2001.into(), "traffic.bytes_sent"),
+            ("/traffic/bytes_received", 999.into(), "traffic.bytes_sent"),
+            ("/traffic/frames_sent", 7.into(), "traffic.frames_sent"),
+            (
+                "/local/network_role",
+                "connector".into(),
+                "local.network_role",
+            ),
+            ("/local/learns", false.into(), "local.learns"),
+            ("/peer/min_peer_set", 200.into(), "peer.declared_size"),
+        ];
+        let (a, b) = pair();
+        for (pointer, value, field) in cases {
+            let mut sb = shared(&b);
+            *sb.pointer_mut(pointer).unwrap() = value;
+            let found = findings(&a, &sb);
+            assert!(
+                found.iter().any(|(_, f)| f.as_deref() == Some(field)),
+                "{pointer}: {found:?}"
+            );
+        }
+        // A field it lacks is malformed; one only the full receipt may hold too.
+        let mut sb = shared(&b);
+        sb.as_object_mut().unwrap().remove("traffic");
+        assert_eq!(
+            findings(&a, &sb),
+            vec![("receipt_malformed", Some("traffic".into()))]
+        );
+        for (pointer, field) in [("/result", "result"), ("/local/input", "local.input")] {
+            let mut sb = shared(&b);
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            let value = b.pointer(pointer).unwrap().clone();
+            let target = if parent.is_empty() {
+                &mut sb
+            } else {
+                sb.pointer_mut(parent).unwrap()
+            };
+            target[key] = value;
+            assert_eq!(
+                findings(&a, &sb),
+                vec![("receipt_malformed", Some(field.into()))]
+            );
+        }
     }
 }

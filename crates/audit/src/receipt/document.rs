@@ -1,6 +1,9 @@
 //! A session receipt as the receipt audit reads it: defensively, field by field,
 //! every field optional, so a damaged receipt still gives every check its other
-//! fields allow; missing or mistyped fields are findings naming them.
+//! fields allow; missing or mistyped fields are findings naming them. A receipt is
+//! either the full one a side keeps or the shareable one it hands to the partner
+//! (told apart by `format`), which holds a subset of the same fields in the same
+//! places; a field only the full one may hold is a finding in a shareable one.
 
 use serde_json::Value;
 
@@ -12,12 +15,32 @@ use crate::report::Finding;
 pub(super) const FORMAT: &str = "blindmatch-receipt";
 /// The receipt version this build reads.
 pub(super) const VERSION: u64 = 1;
+/// The value of a shareable receipt's `format` field.
+pub(super) const SHAREABLE_FORMAT: &str = blindmatch_pipeline::receipt::SHAREABLE_FORMAT;
+/// The shareable receipt version this build reads.
+pub(super) const SHAREABLE_VERSION: u64 = blindmatch_pipeline::receipt::SHAREABLE_VERSION as u64;
+
+/// Fields only a full receipt holds: what its side alone knows (the input, the
+/// result, the output, the peer's address as seen, the times). A shareable receipt
+/// that holds one would hand them to the partner.
+const PRIVATE_FIELDS: [(&str, &str); 8] = [
+    ("", "started_at"),
+    ("", "finished_at"),
+    ("", "result"),
+    ("", "output"),
+    ("", "timings_ms"),
+    ("local", "input"),
+    ("peer", "address"),
+    ("peer", "implementation"),
+];
 
 /// A receipt as read; every field optional so that a damaged receipt still gives
 /// every check its other fields allow.
 #[derive(Debug, Default)]
 pub(super) struct Receipt {
     pub(super) label: &'static str,
+    /// The shareable form: no input, result, output or times to read or check.
+    pub(super) shareable: bool,
     pub(super) tool_version: Option<String>,
     pub(super) protocol_version: Option<u64>,
     pub(super) session_id: Option<String>,
@@ -60,8 +83,10 @@ pub(super) struct Receipt {
 impl Receipt {
     pub(super) fn from_value(label: &'static str, v: &Value) -> Receipt {
         let mut w = Walker::default();
+        let shareable = v.get("format").and_then(Value::as_str) == Some(SHAREABLE_FORMAT);
         let mut r = Receipt {
             label,
+            shareable,
             ..Receipt::default()
         };
         r.tool_version = w.object(v, "", "tool").and_then(|t| {
@@ -71,8 +96,10 @@ impl Receipt {
         r.protocol_version = w.uint(v, "", "protocol_version");
         r.session_id = w.string(v, "", "session_id");
         r.transcript_hash = w.string(v, "", "transcript_hash");
-        r.started_at = w.string(v, "", "started_at");
-        r.finished_at = w.string(v, "", "finished_at");
+        if !shareable {
+            r.started_at = w.string(v, "", "started_at");
+            r.finished_at = w.string(v, "", "finished_at");
+        }
         r.mode = w.string(v, "", "mode");
         r.reveal = w.string(v, "", "reveal");
         r.id_type = w.string(v, "", "id_type");
@@ -87,7 +114,12 @@ impl Receipt {
             r.network_role = w.opt_string(l, "local", "network_role");
             r.local_fingerprint = w.nullable_string(l, "local", "fingerprint");
             r.local_size = w.uint(l, "local", "declared_size");
-            if let Some(i) = w.object(l, "local", "input") {
+            let input = if shareable {
+                None
+            } else {
+                w.object(l, "local", "input")
+            };
+            if let Some(i) = input {
                 w.string(i, "local.input", "path");
                 w.string(i, "local.input", "sha256");
                 r.input_rows = w.uint(i, "local.input", "rows");
@@ -106,6 +138,12 @@ impl Receipt {
             r.peer_size = w.uint(p, "peer", "declared_size");
             r.min_peer_set = w.nullable_uint(p, "peer", "min_peer_set");
         }
+        if shareable {
+            r.read_traffic(&mut w, v);
+            r.private_fields(v);
+            r.push_problems(w);
+            return r;
+        }
         if let Some(res) = w.object(v, "", "result") {
             r.matched_rows = w.nullable_uint(res, "result", "matched_rows");
             r.matched_values = w.nullable_uint(res, "result", "matched_values");
@@ -123,20 +161,49 @@ impl Receipt {
                 })
             })
         });
-        if let Some(t) = w.object(v, "", "traffic") {
-            r.bytes_sent = w.uint(t, "traffic", "bytes_sent");
-            r.bytes_received = w.uint(t, "traffic", "bytes_received");
-            r.frames_sent = w.uint(t, "traffic", "frames_sent");
-            r.frames_received = w.uint(t, "traffic", "frames_received");
-        }
+        r.read_traffic(&mut w, v);
         w.object(v, "", "timings_ms");
+        r.push_problems(w);
+        r
+    }
+
+    fn read_traffic(&mut self, w: &mut Walker, v: &Value) {
+        if let Some(t) = w.object(v, "", "traffic") {
+            self.bytes_sent = w.uint(t, "traffic", "bytes_sent");
+            self.bytes_received = w.uint(t, "traffic", "bytes_received");
+            self.frames_sent = w.uint(t, "traffic", "frames_sent");
+            self.frames_received = w.uint(t, "traffic", "frames_received");
+        }
+    }
+
+    /// A shareable receipt holding a field only the full one may hold.
+    fn private_fields(&mut self, v: &Value) {
+        for (base, key) in PRIVATE_FIELDS {
+            let parent = if base.is_empty() {
+                Some(v)
+            } else {
+                v.get(base)
+            };
+            if parent.and_then(|p| p.get(key)).is_some() {
+                let field = crate::json::join(base, key);
+                let message = format!(
+                    "the shareable receipt holds `{field}`, which only the full receipt may hold: it is not the partner's to see"
+                );
+                self.findings
+                    .push(self.finding("receipt_malformed", &field, message));
+            }
+        }
+    }
+
+    fn push_problems(&mut self, w: Walker) {
+        let label = self.label;
         for p in w.problems {
             let how = if p.missing {
                 "is missing"
             } else {
                 "has the wrong type"
             };
-            r.findings.push(
+            self.findings.push(
                 Finding::new(
                     "receipt_malformed",
                     format!(
@@ -147,7 +214,6 @@ impl Receipt {
                 .field(p.field),
             );
         }
-        r
     }
 
     pub(super) fn finding(&self, check: &'static str, field: &str, message: String) -> Finding {

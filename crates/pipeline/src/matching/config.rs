@@ -91,6 +91,9 @@ pub struct PartyConfig {
     pub output: Option<PathBuf>,
     /// Receipt path; `None` picks the default once the session ID is known.
     pub receipt: Option<PathBuf>,
+    /// The shareable receipt, the one to hand to the partner (written only when
+    /// given, with the other outputs).
+    pub shareable_receipt: Option<PathBuf>,
     /// Rejects file.
     pub rejects: Option<PathBuf>,
     /// `--max-reject-rate`.
@@ -195,6 +198,11 @@ impl PartyConfig {
             outputs.extend(self.output.as_deref().map(|p| ("-o", p)));
         }
         outputs.extend(receipt.as_deref().map(|p| ("--receipt", p)));
+        outputs.extend(
+            self.shareable_receipt
+                .as_deref()
+                .map(|p| ("--shareable-receipt", p)),
+        );
         outputs.extend(self.rejects.as_deref().map(|p| ("--rejects", p)));
         check_outputs(&self.input.source, &outputs, self.force)?;
         for name in &self.input.keep {

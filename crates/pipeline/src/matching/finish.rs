@@ -1,6 +1,7 @@
 //! Step 3 of a match: write the matched rows of *our* input (row, kept columns,
 //! match ID) atomically with mode 0600 when this side learns rows, the receipt
-//! always, and the rejects file when asked; all sealed first and committed together.
+//! always, and the shareable receipt and the rejects file when asked; all sealed
+//! first and committed together.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,7 +17,7 @@ use blindmatch_net::{Match, MatchResult, SessionReport};
 
 use super::prepare::write_rejects;
 use super::{MATCH_ID_COLUMN, PartyConfig, Prepared, ROW_COLUMN, profile_for_type};
-use crate::receipt::{self, Receipt};
+use crate::receipt::{self, Receipt, ShareableReceipt};
 
 /// What a finished party wrote and learned.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ pub struct Finished {
     pub output: Option<WrittenFile>,
     /// The receipt.
     pub receipt: WrittenFile,
+    /// The shareable receipt, if asked for.
+    pub shareable_receipt: Option<WrittenFile>,
     /// The rejects file, if asked for.
     pub rejects: Option<WrittenFile>,
     /// Our rows that matched (intersection learners).
@@ -52,8 +55,8 @@ impl RunClock {
     }
 }
 
-/// Writes the matched rows (when this side learned rows), the receipt and the
-/// rejects file.
+/// Writes the matched rows (when this side learned rows), the receipt, the
+/// shareable receipt and the rejects file.
 ///
 /// # Errors
 /// Writing failed, or the input changed between the two reads (exit 1); an output
@@ -88,22 +91,47 @@ pub fn finish(
         matched_rows,
         clock,
     );
+    let shareable = match &cfg.shareable_receipt {
+        Some(path) if *path == receipt_path => {
+            // Only the default receipt name, known now, can meet it here.
+            return Err(Error::bad_input(format!(
+                "--shareable-receipt '{}' is the receipt's own file",
+                path.display()
+            ))
+            .hint("give the shareable receipt a name of its own"));
+        }
+        Some(path) => Some(seal_atomic(
+            path,
+            &ShareableReceipt::from(&receipt).to_json()?,
+            cfg.force,
+            false,
+        )?),
+        None => None,
+    };
     let receipt = seal_atomic(&receipt_path, &receipt.to_json()?, cfg.force, false)?;
     let rejects = write_rejects(cfg, prepared)?;
 
     let has_output = output.is_some();
     let has_rejects = rejects.is_some();
-    let mut written =
-        commit_all(output.into_iter().chain(rejects).chain([receipt]).collect())?.into_iter();
+    let has_shareable = shareable.is_some();
+    let sealed = output
+        .into_iter()
+        .chain(rejects)
+        .chain([receipt])
+        .chain(shareable)
+        .collect();
+    let mut written = commit_all(sealed)?.into_iter();
     let output = if has_output { written.next() } else { None };
     let rejects = if has_rejects { written.next() } else { None };
     let receipt = written
         .next()
         .ok_or_else(|| Error::failed("the receipt was not written"))?;
+    let shareable_receipt = if has_shareable { written.next() } else { None };
     Ok(Finished {
         report,
         output,
         receipt,
+        shareable_receipt,
         rejects,
         matched_rows,
     })
