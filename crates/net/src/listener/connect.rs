@@ -139,8 +139,10 @@ fn transient(failure: &HandshakeFailure) -> bool {
         return false;
     }
     match &failure.error {
+        // Cut short (a listener busy with strangers drops the oldest connections);
+        // not a refusal, which comes as an alert. A listener that stays silent is
+        // not retried: it would only be silent again.
         NetError::Tls { source } => received_alert(source).is_none(),
-        NetError::Timeout { phase, .. } => *phase == "TLS handshake",
         NetError::PeerDisconnected { .. } | NetError::Stream { .. } => true,
         _ => false,
     }

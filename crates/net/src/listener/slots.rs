@@ -122,12 +122,15 @@ mod tests {
         add(&mut slots, [10, 0, 0, 9], 1, false); // the partner, mid-TLS, first
         add(&mut slots, [10, 0, 0, 1], 2, false);
         add(&mut slots, [10, 0, 0, 1], 3, false);
+        add(&mut slots, [10, 0, 0, 1], 5, false);
         add(&mut slots, [10, 0, 0, 2], 4, true); // authenticated: never evicted
-        // The flood's source holds the most: its oldest goes first, then its next.
+        // The flood's source holds the most: its oldest goes first, then its next,
+        // although the partner's connection is older.
         assert_eq!(slots.evict(), Some(addr([10, 0, 0, 1], 2)));
         assert_eq!(slots.evict(), Some(addr([10, 0, 0, 1], 3)));
         // Now one each: the oldest unauthenticated.
         assert_eq!(slots.evict(), Some(addr([10, 0, 0, 9], 1)));
+        assert_eq!(slots.evict(), Some(addr([10, 0, 0, 1], 5)));
         // Only an authenticated one is left.
         assert_eq!(slots.evict(), None);
         slots.abort_all();
