@@ -20,6 +20,9 @@
 //!   `手机13800138000` and `id:11010519491231002X;` are found); a cell that the phone
 //!   normaliser accepts whole as a Chinese mobile (`tel13800138000`) is reported
 //!   whatever its boundaries;
+//! - UUIDs (`8-4-4-4-12` hex digits) are masked like tokens: their all-digit groups
+//!   can line up as a phone number (`…-0138-4567-8901-…` reads as `0` + a mobile,
+//!   `00769582-6396-…` as `+7 695 826 396`);
 //! - the validators of `blindmatch-token` decide: mobile ranges, check characters,
 //!   birth dates, region codes, e-mail syntax. A USCC must in addition start with a
 //!   registration-authority code and embed a GB 11714 organisation code with a valid
@@ -145,6 +148,7 @@ impl Scanner {
         }
         self.fold(cell);
         self.mask_tokens();
+        self.mask_uuids();
         if !found.contains(Kind::Phone) && self.phones() {
             found.insert(Kind::Phone);
         }
@@ -207,6 +211,39 @@ impl Scanner {
                 *c = MASK;
             }
             i = end;
+        }
+    }
+
+    /// Replaces UUIDs (`8-4-4-4-12` hex digits, not part of a longer word) with
+    /// [`MASK`] characters: their all-digit groups can line up as a phone number
+    /// (`…-0138-4567-8901-…`), and their last group can hold 11 digits glued to a
+    /// hex letter.
+    fn mask_uuids(&mut self) {
+        const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+        const LEN: usize = 36;
+        let chars = &mut self.chars;
+        let mut i = 0;
+        while i + LEN <= chars.len() {
+            let bounded = (i == 0 || !chars.get(i - 1).is_some_and(char::is_ascii_alphanumeric))
+                && !chars.get(i + LEN).is_some_and(char::is_ascii_alphanumeric);
+            let mut k = i;
+            let mut shaped = bounded;
+            for (g, len) in GROUPS.into_iter().enumerate() {
+                shaped = shaped
+                    && chars
+                        .get(k..k + len)
+                        .is_some_and(|r| r.iter().all(char::is_ascii_hexdigit))
+                    && (g == GROUPS.len() - 1 || chars.get(k + len) == Some(&'-'));
+                k += len + 1;
+            }
+            if !shaped {
+                i += 1;
+                continue;
+            }
+            for c in chars.get_mut(i..i + LEN).unwrap_or_default() {
+                *c = MASK;
+            }
+            i += LEN;
         }
     }
 
@@ -552,6 +589,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use blindmatch_token::{IdType, Key, Tokenizer};
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
 
     fn kinds(cell: &str) -> Vec<Kind> {
         Scanner::new(None).scan(cell).iter().collect()
@@ -724,6 +763,46 @@ mod tests {
                 assert!(scanner.scan(mac).is_empty(), "{mac}");
             }
         }
+    }
+
+    #[test]
+    fn uuids_are_never_taken_for_identifiers() {
+        clean("urn:uuid:f81d4fae-0138-4567-8901-00a0c91e6bf6");
+        clean("{F81D4FAE-0138-4567-8901-00A0C91E6BF6}");
+        // About one random UUID in a thousand has all-digit groups that line up as
+        // a phone number with a country code or trunk prefix.
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut scanner = Scanner::new(None);
+        for _ in 0..5000 {
+            let uuid = uuid_v4(rng.random());
+            assert!(scanner.scan(&uuid).is_empty(), "{uuid}");
+            let text = format!("request {uuid}: done");
+            assert!(scanner.scan(&text).is_empty(), "{text}");
+        }
+        // Text beside a UUID is still scanned.
+        finds(
+            "f81d4fae-0138-4567-8901-00a0c91e6bf6 13800138000",
+            Kind::Phone,
+        );
+        finds(
+            "f81d4fae-0138-4567-8901-00a0c91e6bf6,13800138000",
+            Kind::Phone,
+        );
+    }
+
+    fn uuid_v4(bytes: [u8; 16]) -> String {
+        let mut b = bytes;
+        b[6] = b[6] & 0x0f | 0x40;
+        b[8] = b[8] & 0x3f | 0x80;
+        let h = hex::encode(b);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
     }
 
     #[test]
