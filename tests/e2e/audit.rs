@@ -80,7 +80,7 @@ const NOTES: [&str; 6] = [
     "gold tier",
     "orders 15",
     "since 2019-04-01",
-    "ref ORD13800138000X",
+    "ref ORD2024061513800138000123",
     "amount 12345678.90",
     "",
 ];
@@ -589,7 +589,7 @@ fn planted_identifiers_of_every_kind_and_form_are_found_and_never_echoed() {
         );
     }
     // Exactly the planted cells: nothing else in the file looks like an identifier
-    // (tokens, dates, amounts, ORD13800138000X stay clean).
+    // (tokens, dates, amounts, ORD2024061513800138000123 stay clean).
     let raw: Vec<&Value> = findings
         .iter()
         .filter(|f| f["check"] == "raw_identifier")
