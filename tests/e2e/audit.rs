@@ -80,7 +80,7 @@ const NOTES: [&str; 6] = [
     "gold tier",
     "orders 15",
     "since 2019-04-01",
-    "ref ORD13800138000X",
+    "ref ORD2024061513800138000123",
     "amount 12345678.90",
     "",
 ];
@@ -589,7 +589,7 @@ fn planted_identifiers_of_every_kind_and_form_are_found_and_never_echoed() {
         );
     }
     // Exactly the planted cells: nothing else in the file looks like an identifier
-    // (tokens, dates, amounts, ORD13800138000X stay clean).
+    // (tokens, dates, amounts, ORD2024061513800138000123 stay clean).
     let raw: Vec<&Value> = findings
         .iter()
         .filter(|f| f["check"] == "raw_identifier")
@@ -1390,4 +1390,194 @@ fn raw_numbers_in_a_short_code_column_are_found_even_when_they_parse_as_codes() 
     assert_eq!(phone_rows, [1, 2, 3], "{r:#}");
     assert!(has_check(&r, "malformed_short_code"), "{r:#}");
     assert!(!run.stdout.contains(&mobile[3..]) && !run.stderr.contains(&mobile[3..]));
+}
+
+// ---------------------------------------------------------------------------
+// Identifiers glued to letters or `_` are found; look-alikes are not.
+
+/// (column, kind, value): raw identifiers glued to ASCII letters or `_`.
+fn glued() -> Vec<(&'static str, &'static str, String)> {
+    let mut p: Vec<(&str, &str, String)> = [
+        "13800138000abc",
+        "13800138000ext12",
+        "13800138000_old",
+        "a13800138000",
+        "x13800138000y",
+        "tel13800138010",
+        "13800138000 ext12",
+        "user_13912345678",
+        "ORD15012345678X",
+    ]
+    .into_iter()
+    .map(|v| ("note", "phone", v.to_owned()))
+    .collect();
+    p.push(("note", "cn_id", format!("id{}", cn_id("11010519491231002"))));
+    p.push((
+        "note",
+        "cn_id",
+        format!("{}_old", cn_id("32010219880808100")),
+    ));
+    p.push((
+        "note",
+        "uscc",
+        format!("uscc{}", issued_uscc("91350100", "M000100Y")),
+    ));
+    p
+}
+
+/// Strings that are not identifiers, though many hold a mobile number's 11 digits
+/// glued to letters: hex digests, UUIDs, tokens, base64, long order numbers,
+/// timestamps, addresses and versions.
+fn look_alikes(tokens: &[String]) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+
+    let mut v: Vec<String> = [
+        "ORD2024061513800138000123",
+        "SO20240615138001380001",
+        "INV2024A13800138000123",
+        "1801234567890123456",
+        "20240615138001",
+        "T20240615138001Z",
+        "1718438400123",
+        "2024-06-15T13:38:00.138Z",
+        "IMG_20240615_138001.jpg",
+        "192.168.138.100",
+        "10.13.80.138:8000",
+        "v13.8.0",
+        "1.38.0-rc.13800",
+        "01HZX8P4QK7M2N9R3T5V6W8Y0A",
+        "AKIAIOSFODNN7EXAMPLE",
+        "550e8400-e29b-41d4-a716-a13800138000",
+        "urn:uuid:f81d4fae-0138-4567-8901-00a0c91e6bf6",
+        "0x2d711642b726b04401627ca9fbace18612345678",
+        "ab13800138000cd1",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    for i in 0..24u32 {
+        let d = hex::encode(Sha256::digest(i.to_be_bytes()));
+        let mobile = format!("139{:08}", 20_240_000 + i);
+        // SHA-256 and SHA-1 lengths, plain and holding a glued mobile number.
+        v.push(d.clone());
+        v.push(format!("{}a{mobile}b{}", &d[..10], &d[23..]));
+        v.push(format!("sha1:{}c{mobile}", &d[..28]));
+        v.push(format!("file_{}e{mobile}.bin", &d[..28].to_uppercase()));
+        // UUIDs (v4 layout), the last group a hex letter and 11 digits.
+        v.push(format!(
+            "{}-{}-4{}-a{}-{}",
+            &d[..8],
+            &d[8..12],
+            &d[13..16],
+            &d[17..20],
+            &d[20..32]
+        ));
+        v.push(format!(
+            "{}-{}-4{}-b{}-f{mobile}",
+            &d[32..40],
+            &d[40..44],
+            &d[45..48],
+            &d[49..52]
+        ));
+        v.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(&d)));
+        v.push(base64::engine::general_purpose::STANDARD.encode(&Sha256::digest(&d)[..24]));
+        v.push(format!(
+            "ORD20240615{:014}",
+            u64::from(i) * 1_380_013_800_013
+        ));
+    }
+    for t in tokens.iter().take(20) {
+        v.push(t.clone());
+        v.push(format!("ref {t};"));
+    }
+    v
+}
+
+#[test]
+fn identifiers_glued_to_letters_are_found_and_look_alikes_are_not() {
+    let fx = Fixture::new();
+    let text = fx.read("tokens.csv");
+    let lines: Vec<Vec<String>> = text.lines().map(cells).collect();
+    let header = lines[0].clone();
+    let note = header.iter().position(|h| h == "note").unwrap();
+    let phone = header.iter().position(|h| h == "phone").unwrap();
+    let tokens: Vec<String> = lines[1..]
+        .iter()
+        .map(|l| l[phone].clone())
+        .filter(|t| t.starts_with("bm1."))
+        .collect();
+    let plants = glued();
+    let alikes = look_alikes(&tokens);
+    assert!(alikes.len() >= 200, "{}", alikes.len());
+    // One note per row, the other cells copied from the real token file.
+    let write = |name: &str, notes: &[String]| {
+        let mut csv = format!("{}\n", header.join(","));
+        for (i, value) in notes.iter().enumerate() {
+            let mut row = lines[1 + i % ROWS].clone();
+            row[note] = field(value);
+            csv.push_str(&(row.join(",") + "\n"));
+        }
+        fx.write(name, &csv);
+    };
+
+    // Look-alikes alone: clean.
+    write("alikes.csv", &alikes);
+    let run = fx.audit(&["tokens", "alikes.csv", "--json"]);
+    run.ok();
+    let r = report(&run);
+    assert_eq!(r["clean"], true, "{r:#}");
+    let human = fx.audit(&["tokens", "alikes.csv"]);
+    human.ok();
+    assert!(human.stdout.contains("result: clean"), "{}", human.stdout);
+
+    // Glued identifiers among the look-alikes: exactly their rows are reported.
+    let mut notes: Vec<String> = Vec::new();
+    let mut expected: Vec<(&str, u64)> = Vec::new();
+    for (k, (_, kind, value)) in plants.iter().enumerate() {
+        notes.extend(alikes.iter().skip(k * 7).take(7).cloned());
+        notes.push(value.clone());
+        expected.push((kind, notes.len() as u64));
+    }
+    notes.extend(alikes.iter().skip(plants.len() * 7).cloned());
+    write("glued.csv", &notes);
+    let json = fx.audit(&["tokens", "glued.csv", "--max-rows", "100", "--json"]);
+    json.code(3);
+    let human = fx.audit(&["tokens", "glued.csv", "--max-rows", "100"]);
+    human.code(3);
+    assert!(
+        human.stdout.contains("[raw_identifier] column 'note':"),
+        "{}",
+        human.stdout
+    );
+    let r = report(&json);
+    let raw: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "raw_identifier")
+        .collect();
+    for (kind, row) in &expected {
+        let found = raw.iter().any(|f| {
+            f["column"] == "note"
+                && f["kind"] == *kind
+                && f["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x.as_u64() == Some(*row))
+        });
+        assert!(found, "glued {kind} in row {row} not reported: {r:#}");
+    }
+    let total: u64 = raw.iter().map(|f| f["count"].as_u64().unwrap()).sum();
+    assert_eq!(total as usize, plants.len(), "{r:#}");
+    assert_no_leak(&[&json, &human], &plants);
+
+    // A header glued to a mobile number is reported, and not printed.
+    let renamed = text.replacen("note", "remark_13800138000", 1);
+    fx.write("header.csv", &renamed);
+    let run = fx.audit(&["tokens", "header.csv", "--json"]);
+    run.code(3);
+    assert!(has_check(&report(&run), "raw_identifier_in_header"));
+    assert!(!run.all_output().contains("13800138000"), "{run:#?}");
 }
