@@ -7,6 +7,8 @@
 //! the published test vectors.
 
 use sha2::block_api::compress256;
+
+use crate::IdType;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// SHA-256 initial hash value (FIPS 180-4, 5.3.3).
@@ -19,6 +21,60 @@ const BLOCK: usize = 64;
 const SHORT_ONE: usize = BLOCK - 9;
 /// Longest constant prefix; it must fit in the first block with room to spare.
 pub(crate) const MAX_PREFIX: usize = 48;
+
+/// A constant MAC prefix of at most [`MAX_PREFIX`] bytes. Made by a `const fn` that
+/// refuses a longer one: the crate's prefixes are `const` items, so an over-long
+/// label is a compile error, never a prefix cut short.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prefix {
+    bytes: [u8; MAX_PREFIX],
+    len: usize,
+}
+
+impl Prefix {
+    /// The concatenation of `parts`.
+    ///
+    /// # Panics
+    ///
+    /// When the parts are longer than [`MAX_PREFIX`] bytes together; in a `const`
+    /// item, that is a compile error.
+    pub(crate) const fn of(parts: &[&[u8]]) -> Prefix {
+        let mut bytes = [0u8; MAX_PREFIX];
+        let mut len = 0;
+        let mut i = 0;
+        while i < parts.len() {
+            let part = parts[i];
+            let mut j = 0;
+            while j < part.len() {
+                assert!(len < MAX_PREFIX, "MAC prefix longer than MAX_PREFIX bytes");
+                bytes[len] = part[j];
+                len += 1;
+                j += 1;
+            }
+            i += 1;
+        }
+        Prefix { bytes, len }
+    }
+
+    /// `domain ‖ type name ‖ 0x00` for every identifier type, in [`IdType::ALL`]
+    /// order: the prefixes of tokens and short codes.
+    pub(crate) const fn per_type(domain: &[u8]) -> [Prefix; IdType::ALL.len()] {
+        let mut out = [Prefix {
+            bytes: [0u8; MAX_PREFIX],
+            len: 0,
+        }; IdType::ALL.len()];
+        let mut k = 0;
+        while k < IdType::ALL.len() {
+            out[k] = Prefix::of(&[domain, IdType::ALL[k].as_str().as_bytes(), &[0]]);
+            k += 1;
+        }
+        out
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
 
 /// `HMAC-SHA256(key, prefix ‖ message)` with `key` and `prefix` fixed at construction.
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -33,9 +89,8 @@ pub(crate) struct PrefixedHmac {
 }
 
 impl PrefixedHmac {
-    /// Prepares the pad states; `prefix` beyond [`MAX_PREFIX`] bytes is a programming
-    /// error and is cut (all prefixes are compile-time labels well below it).
-    pub(crate) fn new(key: &[u8; 32], prefix: &[&[u8]]) -> PrefixedHmac {
+    /// Prepares the pad states for `key` and `prefix`.
+    pub(crate) fn new(key: &[u8; 32], prefix: &Prefix) -> PrefixedHmac {
         let mut ipad = [0x36u8; BLOCK];
         let mut opad = [0x5cu8; BLOCK];
         for (i, k) in key.iter().enumerate() {
@@ -49,21 +104,14 @@ impl PrefixedHmac {
         ipad.zeroize();
         opad.zeroize();
         let mut buf = [0u8; BLOCK];
-        let mut len = 0;
-        for part in prefix {
-            for &b in *part {
-                if let Some(slot) = buf.get_mut(len).filter(|_| len < MAX_PREFIX) {
-                    *slot = b;
-                    len += 1;
-                }
-            }
-        }
-        debug_assert!(len == prefix.iter().map(|p| p.len()).sum::<usize>());
+        let bytes = prefix.as_bytes();
+        // MAX_PREFIX < BLOCK: the prefix always fits the first block.
+        buf[..bytes.len()].copy_from_slice(bytes);
         PrefixedHmac {
             inner,
             outer,
             block: buf,
-            prefix_len: len,
+            prefix_len: bytes.len(),
         }
     }
 
@@ -213,7 +261,7 @@ mod tests {
     fn matches_the_hmac_crate_at_every_length_around_block_boundaries() {
         let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(5));
         let prefix: &[&[u8]] = &[b"blindmatch/v1/token/", b"email", b"\x00"];
-        let fast = PrefixedHmac::new(&key, prefix);
+        let fast = PrefixedHmac::new(&key, &Prefix::of(prefix));
         let message: Vec<u8> = (0..300u32).map(|i| (i * 7 + 1) as u8).collect();
         for len in 0..message.len() {
             let mut reference = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key)
@@ -230,8 +278,14 @@ mod tests {
     #[test]
     fn mac_many_matches_mac_at_every_length_and_group_size() {
         let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(11));
-        let phone = PrefixedHmac::new(&key, &[b"blindmatch/v1/token/", b"phone", b"\x00"]);
-        let email = PrefixedHmac::new(&key, &[b"blindmatch/v1/token/", b"email", b"\x00"]);
+        let phone = PrefixedHmac::new(
+            &key,
+            &Prefix::of(&[b"blindmatch/v1/token/", b"phone", b"\x00"]),
+        );
+        let email = PrefixedHmac::new(
+            &key,
+            &Prefix::of(&[b"blindmatch/v1/token/", b"email", b"\x00"]),
+        );
         let message: Vec<u8> = (0..200u32).map(|i| (i * 13 + 7) as u8).collect();
         // Every length up to past two blocks, alternating states, in groups that
         // do and do not fill all lanes.
@@ -251,9 +305,20 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_is_never_cut_short() {
+        let longest = [b'x'; MAX_PREFIX];
+        assert_eq!(Prefix::of(&[&longest]).as_bytes(), &longest[..]);
+        let per_type = Prefix::per_type(b"blindmatch/v1/token/");
+        assert_eq!(per_type[0].as_bytes(), b"blindmatch/v1/token/phone\x00");
+        // One byte more is refused, not truncated (a compile error in a const item).
+        let over = std::panic::catch_unwind(|| Prefix::of(&[&longest, b"y"]));
+        assert!(over.is_err());
+    }
+
+    #[test]
     fn empty_prefix_is_plain_hmac() {
         let key = [0x0bu8; 32];
-        let fast = PrefixedHmac::new(&key, &[]);
+        let fast = PrefixedHmac::new(&key, &Prefix::of(&[]));
         let mut reference = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key)
             .unwrap_or_else(|_| unreachable!());
         reference.update(b"Hi There");

@@ -6,11 +6,15 @@ use std::collections::hash_map::Entry;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::prf::PrefixedHmac;
+use crate::prf::{Prefix, PrefixedHmac};
 use crate::{Error, IdType, Key, KeyPurpose};
 
 /// Domain label of the short-code HMAC input (version 1).
 pub const SHORT_CODE_DOMAIN: &[u8] = b"blindmatch/v1/short-code/";
+
+/// `SHORT_CODE_DOMAIN ‖ type ‖ 0x00` per identifier type, checked against the MAC's
+/// prefix limit when this crate compiles.
+const SHORT_CODE_PREFIXES: [Prefix; IdType::ALL.len()] = Prefix::per_type(SHORT_CODE_DOMAIN);
 /// Crockford base32 data symbols, in value order.
 const SYMBOLS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Crockford check symbols: the data symbols plus `*~$=U` for values 32–36.
@@ -46,12 +50,7 @@ impl ShortCoder {
             });
         }
         let sub = key.derive(KeyPurpose::ShortCode, None)?;
-        let states = IdType::ALL.map(|t| {
-            PrefixedHmac::new(
-                sub.expose(),
-                &[SHORT_CODE_DOMAIN, t.as_str().as_bytes(), &[0]],
-            )
-        });
+        let states = SHORT_CODE_PREFIXES.map(|p| PrefixedHmac::new(sub.expose(), &p));
         Ok(ShortCoder { states, len })
     }
 

@@ -8,11 +8,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::prf::{LANES, PrefixedHmac, mac_many};
+use crate::prf::{LANES, Prefix, PrefixedHmac, mac_many};
 use crate::{Error, IdType, Key, KeyId, TokenProblem};
 
 /// Domain label that starts every token's HMAC input (version 1).
 pub const TOKEN_DOMAIN: &[u8] = b"blindmatch/v1/token/";
+
+/// `TOKEN_DOMAIN ‖ type ‖ 0x00` per identifier type, checked against the MAC's prefix
+/// limit when this crate compiles.
+const TOKEN_PREFIXES: [Prefix; IdType::ALL.len()] = Prefix::per_type(TOKEN_DOMAIN);
 /// Version prefix of the text form.
 pub const TOKEN_PREFIX: &str = "bm1";
 /// Full token length in bytes (the default).
@@ -38,8 +42,7 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// A tokeniser producing full 256-bit tokens.
     pub fn new(key: &Key) -> Tokenizer {
-        let states = IdType::ALL
-            .map(|t| PrefixedHmac::new(key.expose(), &[TOKEN_DOMAIN, t.as_str().as_bytes(), &[0]]));
+        let states = TOKEN_PREFIXES.map(|p| PrefixedHmac::new(key.expose(), &p));
         let kid = key.id();
         Tokenizer {
             kid,
