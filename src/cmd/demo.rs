@@ -123,8 +123,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let generated = started.elapsed();
 
     // 2. Identities.
-    let (bank_id, _) = identity::create(&show("bank"), "bank")?;
-    let (insurer_id, _) = identity::create(&show("insurer"), "insurer")?;
+    // The folder is new or empty: no killed run left anything in it to report.
+    let (bank_id, _) = identity::create(&show("bank"), "bank", &blindmatch_data::Silent)?;
+    let (insurer_id, _) = identity::create(&show("insurer"), "insurer", &blindmatch_data::Silent)?;
     let bank_fp = bank_id.fingerprint();
     let insurer_fp = insurer_id.fingerprint();
 

@@ -18,7 +18,7 @@ pub use handshake::{
     CONTEXT_LABEL, ChannelBinding, Learner, Policy, SESSION_ID_LABEL, SessionParams,
     session_context, session_id,
 };
-pub use identity::{Identity, IdentityPaths, MAX_IDENTITY_NAME_LEN};
+pub use identity::{Identity, IdentityFiles, IdentityPaths, MAX_IDENTITY_NAME_LEN};
 pub use listener::{Listener, connect};
 pub use session::{
     ConnectionInfo, Event, EventSink, SessionOptions, SessionReport, TRANSCRIPT_LABEL, Timings,
