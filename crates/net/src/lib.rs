@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cancel;
 mod error;
 mod fingerprint;
 pub mod frame;
@@ -10,6 +11,7 @@ mod listener;
 mod session;
 mod tls;
 
+pub use cancel::Cancellation;
 pub use error::NetError;
 pub use fingerprint::{FINGERPRINT_PREFIX, Fingerprint};
 pub use frame::{AbortCode, Frame, FrameError, decode_frame};

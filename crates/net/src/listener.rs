@@ -1,7 +1,8 @@
 //! The two ways to start a session over TCP: [`Listener`] waits for the partner and
 //! survives strangers (failed TLS, wrong certificate, garbage, oversized frames,
 //! stalls: each is logged and dropped), [`connect`] dials the partner, retrying while
-//! it is not yet listening.
+//! it is not yet listening. Both give up when the session options' cancellation
+//! fires.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,8 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::framed::{CountingStream, FrameReader, FrameWriter};
-use crate::handshake::{self, ChannelBinding, HandshakeFailure, Offer, SessionParams};
-use crate::session::{Established, run_established};
+use crate::handshake::{ChannelBinding, HandshakeFailure, Offer, SessionParams};
+use crate::session::{Established, cancellable_handshake, run_established};
 use crate::{
     ConnectionInfo, Event, NetError, SessionOptions, SessionReport, Transport, run_session,
     tls_accept, tls_connect,
@@ -89,8 +90,9 @@ impl Listener {
     /// # Errors
     ///
     /// [`NetError::InvalidConfig`]; [`NetError::WaitTimeout`] (with the count and last
-    /// reason of refused connections); the handshake refusals; and as
-    /// [`run_session`] for the exchange.
+    /// reason of refused connections); [`NetError::Cancelled`] when
+    /// `options.cancel` fires (connections in their handshake are told with an
+    /// Abort); the handshake refusals; and as [`run_session`] for the exchange.
     pub async fn run_session(
         &self,
         params: &SessionParams,
@@ -122,6 +124,15 @@ impl Listener {
 
         let winner = loop {
             tokio::select! {
+                () = options.cancel.cancelled() => {
+                    // Connections in their handshake see the cancellation too and
+                    // tell their peer; give them the grace to do so.
+                    let all_done = async { while pending.join_next().await.is_some() {} };
+                    let _ = tokio::time::timeout(options.grace(), all_done).await;
+                    pending.abort_all();
+                    tracing::info!("cancelled while waiting for the partner");
+                    return Err(NetError::Cancelled);
+                }
                 () = tokio::time::sleep_until(deadline) => {
                     pending.abort_all();
                     return Err(NetError::WaitTimeout {
@@ -197,7 +208,10 @@ async fn candidate(
         let (stream, peer_fingerprint, local_fingerprint, tls_exporter): (BoxedStream, _, _, _) =
             match &transport {
                 Transport::Tls(settings) => {
-                    let est = tls_accept(counting, settings).await.map_err(stranger)?;
+                    let est = tokio::select! {
+                        est = tls_accept(counting, settings) => est.map_err(stranger)?,
+                        () = options.cancel.cancelled() => return Err(stranger(NetError::Cancelled)),
+                    };
                     (
                         Box::new(est.stream),
                         Some(est.peer_fingerprint),
@@ -227,14 +241,14 @@ async fn candidate(
         };
         let binding = ChannelBinding::of(Role::Responder, &info).map_err(stranger)?;
         let hs_started = Instant::now();
-        let agreed = handshake::handshake(
+        let agreed = cancellable_handshake(
             &mut reader,
             &mut writer,
             Role::Responder,
             &params,
             &offer,
             &binding,
-            options.grace(),
+            &options,
         )
         .await?;
         Ok(Candidate {
@@ -267,7 +281,8 @@ async fn candidate(
 ///
 /// [`NetError::Io`] if `addr` does not resolve or no connection succeeds in time;
 /// TLS errors ([`NetError::PeerFingerprintMismatch`] naming both fingerprints,
-/// [`NetError::PeerRefusedTls`] …); [`NetError::Timeout`]; and as [`run_session`].
+/// [`NetError::PeerRefusedTls`] …); [`NetError::Timeout`]; [`NetError::Cancelled`]
+/// when `options.cancel` fires; and as [`run_session`].
 pub async fn connect(
     addr: &str,
     transport: &Transport,
@@ -279,20 +294,25 @@ pub async fn connect(
     params.validate(protocol.as_ref(), options)?;
     let started = Instant::now();
     let deadline = started + connect_timeout;
-    let (tcp, peer_addr) = dial(addr, deadline).await?;
+    let (tcp, peer_addr) = tokio::select! {
+        dialled = dial(addr, deadline) => dialled?,
+        () = options.cancel.cancelled() => return Err(NetError::Cancelled),
+    };
     let _ = tcp.set_nodelay(true);
     let (counting, wire) = CountingStream::new(tcp);
     match transport {
         Transport::Tls(settings) => {
-            let est = tokio::time::timeout(
+            let tls = tokio::time::timeout(
                 options.handshake_timeout,
                 tls_connect(counting, settings, host_server_name(addr)),
-            )
-            .await
-            .map_err(|_| NetError::Timeout {
-                phase: "TLS handshake",
-                after: options.handshake_timeout,
-            })??;
+            );
+            let est = tokio::select! {
+                est = tls => est.map_err(|_| NetError::Timeout {
+                    phase: "TLS handshake",
+                    after: options.handshake_timeout,
+                })??,
+                () = options.cancel.cancelled() => return Err(NetError::Cancelled),
+            };
             options.emit(Event::Connected {
                 peer_addr: Some(peer_addr),
                 peer_fingerprint: Some(est.peer_fingerprint),

@@ -1,7 +1,8 @@
 //! The exchange after the handshake: the protocol thread (`driver.rs`) and two network
 //! tasks, a reader that hands the peer's protocol messages over as opaque payloads and
-//! a writer that frames ours, joined so that the first failure stops all three and is
-//! reported to the peer with its cause, not a consequence.
+//! a writer that frames ours, joined so that the first failure (or the caller's
+//! cancellation) stops all three and is reported to the peer with its cause, not a
+//! consequence.
 
 use std::time::Duration;
 
@@ -176,6 +177,8 @@ where
                     Err(_) => failure = Some(NetError::Internal { what: "the PSI thread stopped" }),
                 }
             }
+            // Last: a failure that is already in is the cause to report.
+            () = options.cancel.cancelled() => failure = Some(NetError::Cancelled),
         }
         if failure.is_none() && outcome.is_some() {
             if reader_end == Some(ReaderEnd::PsiGone) {
@@ -238,7 +241,11 @@ where
         {
             send_abort(&mut w, &mut r, &error, grace).await;
         }
-        tracing::warn!(code = %error.abort_code(), "session failed: {error}");
+        if matches!(error, NetError::Cancelled) {
+            tracing::info!("session cancelled; the peer was told");
+        } else {
+            tracing::warn!(code = %error.abort_code(), "session failed: {error}");
+        }
         return Err(error);
     }
     match (reader_back, writer_back, outcome) {
