@@ -101,6 +101,15 @@ pub(super) fn split(path: &Path) -> (PathBuf, String) {
     (dir, name)
 }
 
+/// The file `file_name` in the folder of `path`, written as the user wrote `path`
+/// (`tokens.csv` gives a bare name, not `./…`).
+fn beside(path: &Path, file_name: &OsStr) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(file_name),
+        _ => PathBuf::from(file_name),
+    }
+}
+
 /// The temporary file name of output `name` written by process `pid`.
 fn temp_name(name: &str, pid: u32) -> String {
     format!(".{name}.{pid}{TEMP_SUFFIX}")
@@ -130,7 +139,7 @@ fn temp_pid(file: &OsStr, name: &str) -> Option<u32> {
 pub(super) fn create(path: &Path, options: &OpenOptions) -> Result<(PathBuf, File)> {
     let (dir, name) = split(path);
     clear_stale(path, &crate::Silent);
-    let temp = dir.join(temp_name(&name, std::process::id()));
+    let temp = beside(path, OsStr::new(&temp_name(&name, std::process::id())));
     let mut registry = registry();
     registry.check_open(path)?;
     // Created under the registry's lock, so an interruption either sees the file
@@ -179,7 +188,7 @@ pub fn clear_stale(path: &Path, observer: &dyn Observer) {
         if !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        let temp = entry.path();
+        let temp = beside(path, &entry.file_name());
         if pid == own && registry().live.contains(&temp) {
             continue;
         }
