@@ -17,7 +17,8 @@ use blindmatch_data::dataset::{ColumnSpec, InputSource, InputSpec};
 use blindmatch_data::output::write_atomic;
 use blindmatch_data::text::group;
 use blindmatch_net::{
-    Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage, TlsSettings, Transport,
+    Cancellation, Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage,
+    TlsSettings, Transport,
 };
 use blindmatch_pipeline::identity;
 use blindmatch_token::{IdType, Profile};
@@ -202,6 +203,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .build()
         .fail_with(|| Failure::failed("cannot start the network runtime"))?;
     let session_started = Instant::now();
+    // Both parties run here: on Ctrl-C there is no partner to tell, and the
+    // process simply ends (removing its temporary files).
+    let never = Cancellation::new();
     let (bank_report, insurer_report, addr) = runtime.block_on(async {
         let bank_end = Endpoint::open(&bank_cfg).await?;
         let addr = bank_end
@@ -210,8 +214,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         insurer_cfg.address = Address::Connect(addr.to_string());
         let insurer_end = Endpoint::open(&insurer_cfg).await?;
         let (b, i) = tokio::join!(
-            bank_end.run(&bank_cfg, bank_set, bank_sink),
-            insurer_end.run(&insurer_cfg, insurer_set, insurer_sink),
+            bank_end.run(&bank_cfg, bank_set, bank_sink, &never),
+            insurer_end.run(&insurer_cfg, insurer_set, insurer_sink, &never),
         );
         let b = b.map_err(|e| matching::session_failure(e, &bank_cfg))?;
         let i = i.map_err(|e| matching::session_failure(e, &insurer_cfg))?;
