@@ -16,12 +16,14 @@
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
+#[cfg(unix)]
 use std::time::Duration;
 
 use blindmatch_data::output::{remove_live_temporaries, temporaries_removed};
 use blindmatch_net::Cancellation;
 
 /// How long a session may take to tell its partner before the process ends anyway.
+#[cfg(unix)]
 const GRACE: Duration = Duration::from_secs(5);
 
 /// What the signal thread and the commands share.

@@ -243,10 +243,13 @@ impl SealedFile {
     /// meanwhile); the temporary file is removed.
     pub fn commit(mut self) -> Result<WrittenFile> {
         // Under the registry's lock, so an interruption comes wholly before (and
-        // the file is not committed) or after (and it is complete).
+        // the file is not committed) or after (and it is complete). `self` is
+        // dropped after the guard, as dropping takes the lock again.
         let mut registry = temp::registry();
-        self.commit_in(&mut registry)
-        // `self` is dropped after the guard: dropping takes the lock again.
+        let written = self.commit_in(&mut registry)?;
+        drop(registry);
+        sync_dir(&written.path);
+        Ok(written)
     }
 
     /// Renames the file into place while the caller holds the registry.
@@ -308,7 +311,30 @@ pub fn commit_all(mut files: Vec<SealedFile>) -> Result<Vec<WrittenFile>> {
     // The uncommitted ones remove their temporary files as they drop, which takes
     // the registry's lock: only after it is released above.
     drop(files);
+    if let Ok(written) = &result {
+        let mut synced: Vec<Option<&Path>> = Vec::new();
+        for file in written {
+            if !synced.contains(&file.path.parent()) {
+                synced.push(file.path.parent());
+                sync_dir(&file.path);
+            }
+        }
+    }
     result
+}
+
+/// Makes the new name of `path` durable (Unix: syncs its folder), best effort: a
+/// failure here loses nothing that was written.
+fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    {
+        let (dir, _) = temp::split(path);
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 impl Write for AtomicFile {
