@@ -6,7 +6,9 @@
 //! - 1: the work failed at run time (network, peer abort, I/O on an output);
 //! - 2: bad input or usage (arguments, CSV, identifiers, key files, existing output);
 //! - 3: the work ran but a check did not pass (reject rate above the limit, audit
-//!   findings, a policy refusal).
+//!   findings, a policy refusal);
+//! - 130 and 143: interrupted by SIGINT or SIGTERM (`crate::interrupt` exits with
+//!   them, not this module).
 //!
 //! The libraries fail with [`blindmatch_data::Error`], whose category and hint they
 //! choose; this module only maps the category to an exit code and prints.

@@ -1,10 +1,11 @@
 //! The `blindmatch` command-line tool: argument parsing, logging set-up, dispatch
-//! to one module per command, and turning errors into one-line messages with a hint
-//! and a documented exit code.
+//! to one module per command, turning errors into one-line messages with a hint
+//! and a documented exit code, and Ctrl-C/SIGTERM into a clean exit (130/143).
 
 mod args;
 mod cmd;
 mod error;
+mod interrupt;
 mod logging;
 mod progress;
 
@@ -56,7 +57,11 @@ fn main() -> ExitCode {
         }
     };
     logging::init(&cli.log);
+    interrupt::install();
     let result = run(cli.command);
+    // A signal that came as the command finished ends the process as an
+    // interruption, not with the command's status.
+    interrupt::end_if_interrupted();
     error::report(result)
 }
 

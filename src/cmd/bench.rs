@@ -23,7 +23,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use blindmatch_data::output::{ensure_absent, write_atomic};
+use blindmatch_data::output::{clear_stale, ensure_absent, write_atomic};
 use blindmatch_net::{Mode, Reveal};
 use blindmatch_psi::{DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE};
 use clap::{Args as ClapArgs, ValueEnum};
@@ -32,7 +32,7 @@ use self::emulation::LinkSpec;
 use self::harness::{RunSpec, TlsPair, TransportKind};
 use self::report::{RunReport, Setting};
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::progress;
+use crate::progress::{self, Terminal};
 
 /// Largest set size per side the harness accepts (it holds both sets in memory).
 const MAX_SIZE: u64 = 1 << 28;
@@ -246,6 +246,7 @@ impl Args {
         }
         if let Some(path) = &self.plot {
             ensure_absent(path, self.force)?;
+            clear_stale(path, &Terminal::default());
         }
         Ok(Config {
             pairs,

@@ -17,7 +17,8 @@ use blindmatch_data::dataset::{ColumnSpec, InputSource, InputSpec};
 use blindmatch_data::output::write_atomic;
 use blindmatch_data::text::group;
 use blindmatch_net::{
-    Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage, TlsSettings, Transport,
+    Cancellation, Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage,
+    TlsSettings, Transport,
 };
 use blindmatch_pipeline::identity;
 use blindmatch_token::{IdType, Profile};
@@ -123,8 +124,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let generated = started.elapsed();
 
     // 2. Identities.
-    let (bank_id, _) = identity::create(&show("bank"), "bank")?;
-    let (insurer_id, _) = identity::create(&show("insurer"), "insurer")?;
+    // The folder is new or empty: no killed run left anything in it to report.
+    let (bank_id, _) = identity::create(&show("bank"), "bank", &blindmatch_data::Silent)?;
+    let (insurer_id, _) = identity::create(&show("insurer"), "insurer", &blindmatch_data::Silent)?;
     let bank_fp = bank_id.fingerprint();
     let insurer_fp = insurer_id.fingerprint();
 
@@ -203,6 +205,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .build()
         .fail_with(|| Failure::failed("cannot start the network runtime"))?;
     let session_started = Instant::now();
+    // Both parties run here: on Ctrl-C there is no partner to tell, and the
+    // process simply ends (removing its temporary files).
+    let never = Cancellation::new();
     let (bank_report, insurer_report, addr) = runtime.block_on(async {
         let bank_end = Endpoint::open(&bank_cfg).await?;
         let addr = bank_end
@@ -211,8 +216,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         insurer_cfg.address = Address::Connect(addr.to_string());
         let insurer_end = Endpoint::open(&insurer_cfg).await?;
         let (b, i) = tokio::join!(
-            bank_end.run(&bank_cfg, bank_set, bank_sink),
-            insurer_end.run(&insurer_cfg, insurer_set, insurer_sink),
+            bank_end.run(&bank_cfg, bank_set, bank_sink, &never),
+            insurer_end.run(&insurer_cfg, insurer_set, insurer_sink, &never),
         );
         let b = b.map_err(|e| matching::session_failure(e, &bank_cfg))?;
         let i = i.map_err(|e| matching::session_failure(e, &insurer_cfg))?;

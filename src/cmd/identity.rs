@@ -11,6 +11,7 @@ use blindmatch_pipeline::identity::{self, identity_stem};
 use clap::{Args as ClapArgs, Subcommand};
 
 use crate::error::{ExitStatus, FailWith, Failure};
+use crate::progress::Terminal;
 
 /// Make or show this party's TLS identity and its certificate fingerprint.
 ///
@@ -78,7 +79,7 @@ fn new(args: &NewArgs) -> anyhow::Result<ExitStatus> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let (identity, paths) = identity::create(&stem, &name)?;
+    let (identity, paths) = identity::create(&stem, &name, &Terminal::default())?;
     tracing::info!(name = %name, fingerprint = %identity.fingerprint(), "identity written");
     println!("{}", identity.fingerprint());
     if !crate::logging::quiet() {

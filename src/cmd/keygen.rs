@@ -8,6 +8,7 @@ use blindmatch_token::KeyPurpose;
 use clap::Args as ClapArgs;
 
 use crate::error::ExitStatus;
+use crate::progress::Terminal;
 
 /// Generate a new random key file (mode 0600); prints its key ID, never the key.
 ///
@@ -32,7 +33,7 @@ pub(crate) struct Args {
 /// # Errors
 /// The output exists or cannot be written (exit 2); no randomness (exit 1).
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
-    let file = keys::generate(&args.output, args.purpose)?;
+    let file = keys::generate(&args.output, args.purpose, &Terminal::default())?;
     tracing::info!(path = %args.output.display(), key_id = %file.key_id(), "key file written");
     println!(
         "created {} (key ID {}, purpose {}, mode 0600)",

@@ -568,6 +568,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .fail_with(|| Failure::failed("cannot start the network runtime"))?;
     let mut prepared = prepared;
     let set = std::mem::take(&mut prepared.set);
+    // From here a Ctrl-C cancels the session, which tells the partner, and the
+    // process ends right after it (see crate::interrupt).
+    let in_session = crate::interrupt::session();
+    let cancel = crate::interrupt::cancellation();
     let result = runtime.block_on(async {
         let endpoint = Endpoint::open(&cfg).await?;
         if let Some(addr) = endpoint.local_addr() {
@@ -578,11 +582,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             tracing::info!(%addr, "connecting to the partner");
         }
         endpoint
-            .run(&cfg, set, Some(observer.sink()))
+            .run(&cfg, set, Some(observer.sink()), &cancel)
             .await
             .map_err(|e| session_failure(e, &cfg))
     });
     observer.clear_bars();
+    // Cancelled (or finished just as the signal came): write nothing more.
+    crate::interrupt::end_if_interrupted();
+    drop(in_session);
     let report = match result {
         Ok(report) => report,
         Err(error) => {

@@ -9,6 +9,7 @@ mod audit;
 mod bench;
 mod demo;
 mod identity;
+mod interrupt;
 mod keys;
 mod matching;
 mod normalize;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, Run};
 
-const DEADLINE: Duration = Duration::from_secs(90);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(90);
 
 // ---------------------------------------------------------------------------
 // Data with a known overlap.
@@ -161,7 +161,7 @@ impl Fixture {
     }
 
     /// The connector's arguments for `addr` (with `extra` appended).
-    fn b_args(&self, addr: &str, extra: &[&str]) -> Vec<String> {
+    pub(crate) fn b_args(&self, addr: &str, extra: &[&str]) -> Vec<String> {
         let mut v: Vec<String> = [
             "match",
             "--connect",
@@ -228,8 +228,8 @@ fn new_identity(dir: &Path, name: &str) -> String {
 // A running party.
 
 /// A `blindmatch` process whose output lines arrive while it runs.
-struct Party {
-    child: Child,
+pub(crate) struct Party {
+    pub(crate) child: Child,
     out_lines: Receiver<String>,
     err_lines: Receiver<String>,
     out_all: Arc<Mutex<String>>,
@@ -256,7 +256,12 @@ fn pump(
 }
 
 impl Party {
-    fn spawn(dir: &Path, args: &[String], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Party {
+    pub(crate) fn spawn(
+        dir: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+        stdin: Option<&[u8]>,
+    ) -> Party {
         let mut cmd = util::bin();
         cmd.current_dir(dir)
             .args(args)
@@ -293,7 +298,12 @@ impl Party {
     }
 
     /// The first line (of stderr or stdout) satisfying `pred`, within `timeout`.
-    fn wait_line(&self, stderr: bool, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_line(
+        &self,
+        stderr: bool,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let rx = if stderr {
             &self.err_lines
         } else {
@@ -314,19 +324,19 @@ impl Party {
     }
 
     /// The address from `listening on ADDR`.
-    fn listening_addr(&self) -> String {
+    pub(crate) fn listening_addr(&self) -> String {
         let line = self.wait_line(true, Duration::from_secs(60), |l| {
             l.starts_with("listening on ")
         });
         line.trim_start_matches("listening on ").trim().to_owned()
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Waits for the exit (killing the process and failing after `timeout`).
-    fn finish(mut self, timeout: Duration) -> Run {
+    pub(crate) fn finish(mut self, timeout: Duration) -> Run {
         let deadline = self.started + timeout;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -415,7 +425,7 @@ fn assert_no_numbers(text: &str, fixture: &Fixture, what: &str) {
 }
 
 /// `dir` holds exactly these files: nothing half-written, no temporary file.
-fn assert_only(dir: &Path, names: &[&str]) {
+pub(crate) fn assert_only(dir: &Path, names: &[&str]) {
     assert_eq!(util::files_in(dir), names, "files in {}", dir.display());
 }
 

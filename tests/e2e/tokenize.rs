@@ -1165,7 +1165,7 @@ fn most_verbose_logging_leaks_no_identifier_and_no_key() {
     assert!(
         files_in(d)
             .iter()
-            .all(|f| !f.starts_with("bad-out") && !f.ends_with(".tmp"))
+            .all(|f| !f.starts_with("bad-out") && !f.ends_with("tmp"))
     );
 
     // A file without a header row: its first line is data. The error names the

@@ -20,6 +20,26 @@ pub enum Warning {
         /// Its permission bits (Unix mode).
         mode: u32,
     },
+    /// A temporary file that a killed run of a command left beside an output was
+    /// found and removed.
+    StaleTemporaryRemoved {
+        /// The temporary file.
+        path: PathBuf,
+        /// The output it was to become.
+        output: PathBuf,
+        /// The process that wrote it (no longer running, or no longer writing it).
+        pid: u32,
+    },
+    /// Another running process is writing the same output: its temporary file was
+    /// kept.
+    TemporaryInUse {
+        /// The temporary file.
+        path: PathBuf,
+        /// The output it is to become.
+        output: PathBuf,
+        /// The process writing it.
+        pid: u32,
+    },
 }
 
 impl Warning {
@@ -29,6 +49,12 @@ impl Warning {
             Warning::ExposedSecretFile { path, .. } => {
                 Some(format!("run `chmod 600 {}`", path.display()))
             }
+            Warning::StaleTemporaryRemoved { .. } => None,
+            Warning::TemporaryInUse { path, output, .. } => Some(format!(
+                "wait for the other run to finish or write another file; if no run is writing '{}', remove '{}'",
+                output.display(),
+                path.display()
+            )),
         }
     }
 }
@@ -39,6 +65,18 @@ impl fmt::Display for Warning {
             Warning::ExposedSecretFile { what, path, mode } => write!(
                 f,
                 "{what} '{}' is readable by others (mode {mode:04o})",
+                path.display()
+            ),
+            Warning::StaleTemporaryRemoved { path, output, pid } => write!(
+                f,
+                "removed '{}', the temporary file of '{}' that an interrupted run (process {pid}) left behind",
+                path.display(),
+                output.display()
+            ),
+            Warning::TemporaryInUse { path, output, pid } => write!(
+                f,
+                "another run (process {pid}) is writing '{}' now (temporary file '{}')",
+                output.display(),
                 path.display()
             ),
         }

@@ -3,7 +3,9 @@
 //! Every file a command writes goes to a temporary name in the destination folder
 //! and is renamed into place only after the last byte is written and synced, so a
 //! crash, a bad row or a lost peer never leaves a half-written file under the real
-//! name. Existing files are never overwritten unless the command allows it. The
+//! name. Temporary names are derived from the output's (`output/temp.rs`), listed
+//! process-wide so that an interrupted command removes them, and recognised by the
+//! next run when a killed one left them behind. Existing files are never overwritten unless the command allows it. The
 //! writer also computes the SHA-256 of everything written, for manifests and
 //! receipts.
 
@@ -18,8 +20,10 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, FailWith, Result};
 
 mod plan;
+mod temp;
 
 pub use plan::{check_outputs, ensure_absent, with_suffix};
+pub use temp::{TEMP_SUFFIX, clear_stale, remove_live_temporaries, temporaries_removed};
 
 /// Where a command's main output goes: a file path, or stdout for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,14 +123,6 @@ impl AtomicFile {
     /// writable.
     pub fn create(path: &Path, overwrite: bool, private: bool) -> Result<Self> {
         ensure_absent(path, overwrite)?;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".to_owned());
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -136,44 +132,17 @@ impl AtomicFile {
         }
         #[cfg(not(unix))]
         let _ = private;
-        // A few attempts with fresh random suffixes in case a stale temp file
-        // from a killed run has the same name.
-        let mut last_err = None;
-        for _ in 0..8 {
-            let temp_path = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
-            match options.open(&temp_path) {
-                Ok(file) => {
-                    return Ok(AtomicFile {
-                        final_path: path.to_path_buf(),
-                        temp_path,
-                        writer: Some(BufWriter::with_capacity(1 << 16, file)),
-                        hasher: Sha256::new(),
-                        bytes: 0,
-                        overwrite,
-                        early_sync: None,
-                        next_sync_at: EARLY_SYNC_EVERY,
-                    });
-                }
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
-                Err(err) => {
-                    return Err(err).fail_with(|| {
-                        Error::bad_input(format!(
-                            "cannot create output file in '{}'",
-                            dir.display()
-                        ))
-                        .hint("check that the folder exists and is writable")
-                    });
-                }
-            }
-        }
-        Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name"))).fail_with(
-            || {
-                Error::failed(format!(
-                    "cannot create a temporary file in '{}'",
-                    dir.display()
-                ))
-            },
-        )
+        let (temp_path, file) = temp::create(path, &options)?;
+        Ok(AtomicFile {
+            final_path: path.to_path_buf(),
+            temp_path,
+            writer: Some(BufWriter::with_capacity(1 << 16, file)),
+            hasher: Sha256::new(),
+            bytes: 0,
+            overwrite,
+            early_sync: None,
+            next_sync_at: EARLY_SYNC_EVERY,
+        })
     }
 
     /// The path the file will have once committed.
@@ -205,11 +174,11 @@ impl AtomicFile {
                 writer
                     .into_inner()
                     .map_err(|e| e.into_error())
-                    .and_then(|file| file.sync_all())
+                    .and_then(|file| file.sync_all().map(|()| Some(file)))
             }),
-            None => early,
+            None => early.map(|()| None),
         };
-        synced.fail_with(|| {
+        let file = synced.fail_with(|| {
             Error::failed(format!(
                 "cannot finish output file '{}'",
                 self.final_path.display()
@@ -225,9 +194,25 @@ impl AtomicFile {
             },
             // Hand the temporary name over: from here on SealedFile removes it.
             temp_path: std::mem::take(&mut self.temp_path),
+            _locked: file,
             overwrite: self.overwrite,
             committed: false,
         })
+    }
+
+    /// Writes all of `content` straight to the file, past the buffer: for one-shot
+    /// content (a key file among them) that is in memory already and should not be
+    /// copied into a buffer that is freed without being wiped.
+    fn write_whole(&mut self, content: &[u8]) -> io::Result<()> {
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("output already committed"))?;
+        writer.flush()?;
+        writer.get_mut().write_all(content)?;
+        self.hasher.update(content);
+        self.bytes += content.len() as u64;
+        Ok(())
     }
 }
 
@@ -238,6 +223,9 @@ impl AtomicFile {
 pub struct SealedFile {
     info: WrittenFile,
     temp_path: PathBuf,
+    /// The open temporary file: kept until the commit so that its lock tells other
+    /// runs that it is not stale.
+    _locked: Option<File>,
     overwrite: bool,
     committed: bool,
 }
@@ -254,6 +242,19 @@ impl SealedFile {
     /// The rename failed (or, without overwrite, the destination appeared
     /// meanwhile); the temporary file is removed.
     pub fn commit(mut self) -> Result<WrittenFile> {
+        // Under the registry's lock, so an interruption comes wholly before (and
+        // the file is not committed) or after (and it is complete). `self` is
+        // dropped after the guard, as dropping takes the lock again.
+        let mut registry = temp::registry();
+        let written = self.commit_in(&mut registry)?;
+        drop(registry);
+        sync_dir(&written.path);
+        Ok(written)
+    }
+
+    /// Renames the file into place while the caller holds the registry.
+    fn commit_in(&mut self, registry: &mut temp::Registry) -> Result<WrittenFile> {
+        registry.check_open(&self.info.path)?;
         let renamed = if self.overwrite {
             fs::rename(&self.temp_path, &self.info.path)
         } else {
@@ -269,6 +270,7 @@ impl SealedFile {
             .hint("another process may have created it meanwhile; choose another name or pass --force")
         })?;
         self.committed = true;
+        registry.forget(&self.temp_path);
         Ok(self.info.clone())
     }
 }
@@ -276,30 +278,63 @@ impl SealedFile {
 impl Drop for SealedFile {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_file(&self.temp_path);
+            temp::discard(&self.temp_path);
         }
     }
 }
 
 /// Commits sealed files in order. If one fails, the ones already committed are
-/// removed again, so either all appear or none does.
+/// removed again, so either all appear or none does; an interruption comes
+/// before or after all of them.
 ///
 /// # Errors
 /// As [`SealedFile::commit`].
-pub fn commit_all(files: Vec<SealedFile>) -> Result<Vec<WrittenFile>> {
-    let mut done: Vec<WrittenFile> = Vec::with_capacity(files.len());
-    for file in files {
-        match file.commit() {
-            Ok(written) => done.push(written),
-            Err(err) => {
-                for written in &done {
-                    let _ = fs::remove_file(&written.path);
+pub fn commit_all(mut files: Vec<SealedFile>) -> Result<Vec<WrittenFile>> {
+    let result = {
+        let mut registry = temp::registry();
+        let mut done: Vec<WrittenFile> = Vec::with_capacity(files.len());
+        let mut failed = None;
+        for file in &mut files {
+            match file.commit_in(&mut registry) {
+                Ok(written) => done.push(written),
+                Err(err) => {
+                    for written in &done {
+                        let _ = fs::remove_file(&written.path);
+                    }
+                    failed = Some(err);
+                    break;
                 }
-                return Err(err);
+            }
+        }
+        failed.map_or(Ok(done), Err)
+    };
+    // The uncommitted ones remove their temporary files as they drop, which takes
+    // the registry's lock: only after it is released above.
+    drop(files);
+    if let Ok(written) = &result {
+        let mut synced: Vec<Option<&Path>> = Vec::new();
+        for file in written {
+            if !synced.contains(&file.path.parent()) {
+                synced.push(file.path.parent());
+                sync_dir(&file.path);
             }
         }
     }
-    Ok(done)
+    result
+}
+
+/// Makes the new name of `path` durable (Unix: syncs its folder), best effort: a
+/// failure here loses nothing that was written.
+fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    {
+        let (dir, _) = temp::split(path);
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 impl Write for AtomicFile {
@@ -340,7 +375,7 @@ impl Drop for AtomicFile {
             let _ = early.finish();
         }
         if !self.temp_path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.temp_path);
+            temp::discard(&self.temp_path);
         }
     }
 }
@@ -367,7 +402,7 @@ pub fn write_atomic(
     private: bool,
 ) -> Result<WrittenFile> {
     let mut file = AtomicFile::create(path, overwrite, private)?;
-    file.write_all(content)
+    file.write_whole(content)
         .fail_with(|| Error::failed(format!("cannot write '{}'", path.display())))?;
     file.commit()
 }
@@ -384,7 +419,7 @@ pub fn seal_atomic(
     private: bool,
 ) -> Result<SealedFile> {
     let mut file = AtomicFile::create(path, overwrite, private)?;
-    file.write_all(content)
+    file.write_whole(content)
         .fail_with(|| Error::failed(format!("cannot write '{}'", path.display())))?;
     file.seal()
 }
@@ -519,6 +554,67 @@ mod tests {
         assert!(!first.exists());
         assert_eq!(fs::read(&second).unwrap(), b"someone else's");
         assert_eq!(names_in(dir.path()), vec!["receipt.json".to_owned()]);
+    }
+
+    #[test]
+    fn the_temporary_name_comes_from_the_output_and_the_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.csv");
+        let mut file = AtomicFile::create(&path, false, true).unwrap();
+        file.write_all(b"rows").unwrap();
+        let temp = format!(".tokens.csv.{}{TEMP_SUFFIX}", std::process::id());
+        assert_eq!(names_in(dir.path()), vec![temp]);
+        file.commit().unwrap();
+        assert_eq!(names_in(dir.path()), vec!["tokens.csv".to_owned()]);
+    }
+
+    /// Collects warnings.
+    #[derive(Default)]
+    struct Warnings(std::sync::Mutex<Vec<crate::Warning>>);
+
+    impl crate::Observer for Warnings {
+        fn warning(&self, warning: &crate::Warning) {
+            self.0.lock().unwrap().push(warning.clone());
+        }
+    }
+
+    #[test]
+    fn a_file_being_written_or_sealed_is_not_taken_for_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let writing = AtomicFile::create(&path, false, false).unwrap();
+        let temp = dir.path().join(&names_in(dir.path())[0]);
+        // Renamed as another process's file would be: only its lock tells.
+        let other = dir.path().join(format!(".out.csv.1{TEMP_SUFFIX}"));
+        fs::hard_link(&temp, &other).unwrap();
+        let seen = Warnings::default();
+        clear_stale(&path, &seen);
+        assert!(other.exists() && temp.exists());
+        let sealed = writing.seal().unwrap();
+        clear_stale(&path, &seen);
+        assert!(other.exists() && temp.exists());
+        assert_eq!(seen.0.lock().unwrap().len(), 2);
+        drop(sealed);
+        // Unlocked now: a killed writer's file.
+        clear_stale(&path, &seen);
+        assert!(names_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_killed_runs_temporary_file_is_removed_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        // What a run killed with SIGKILL leaves: its temporary file, unlocked,
+        // possibly under our own process ID (IDs are reused).
+        let own = dir
+            .path()
+            .join(format!(".out.csv.{}{TEMP_SUFFIX}", std::process::id()));
+        let other = dir.path().join(format!(".out.csv.4000000{TEMP_SUFFIX}"));
+        fs::write(&own, b"half").unwrap();
+        fs::write(&other, b"half").unwrap();
+        write_atomic(&path, b"whole", false, false).unwrap();
+        assert_eq!(names_in(dir.path()), vec!["out.csv".to_owned()]);
+        assert_eq!(fs::read(&path).unwrap(), b"whole");
     }
 
     #[test]

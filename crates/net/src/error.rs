@@ -300,6 +300,12 @@ pub enum NetError {
         reason: String,
     },
 
+    // ---- stopped from outside ----
+    /// The caller cancelled the session ([`crate::Cancellation`]); the peer was told
+    /// with an Abort when a connection was up.
+    #[error("the session was cancelled")]
+    Cancelled,
+
     // ---- the protocol core ----
     /// The PSI state machine refused something (usually a peer message).
     #[error("PSI protocol error")]
@@ -341,6 +347,7 @@ impl NetError {
             NetError::TranscriptMismatch { .. } => AbortCode::TranscriptMismatch,
             NetError::Psi { .. } => AbortCode::PsiFailure,
             NetError::Timeout { .. } => AbortCode::Timeout,
+            NetError::Cancelled => AbortCode::Cancelled,
             _ => AbortCode::LocalFailure,
         }
     }

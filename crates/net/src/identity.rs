@@ -53,6 +53,24 @@ pub struct IdentityPaths {
     pub cert: PathBuf,
 }
 
+/// The text of an identity's two files, as [`Identity::generate_files`] makes it.
+/// `Debug` never shows the private key.
+pub struct IdentityFiles {
+    /// `STEM.key`: the private key, PEM (PKCS#8) after `#` comment lines; write it
+    /// with mode 0600.
+    pub key: Zeroizing<String>,
+    /// `STEM.crt`: the certificate, PEM after `#` comment lines.
+    pub cert: String,
+}
+
+impl fmt::Debug for IdentityFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityFiles")
+            .field("cert", &self.cert)
+            .finish_non_exhaustive()
+    }
+}
+
 impl IdentityPaths {
     /// `STEM.key` and `STEM.crt`; the suffix is appended, so `keys/acme.v2` gives
     /// `keys/acme.v2.key`.
@@ -102,26 +120,38 @@ impl Identity {
                 return Err(NetError::IdentityExists { path: p.clone() });
             }
         }
-        let pems = GeneratedPems::new(name)?;
-        let identity = Self::from_pem(name, pems.key.as_bytes(), pems.cert.as_bytes(), None)?;
-        let fp = identity.fingerprint;
-        let key_text = Zeroizing::new(format!(
-            "# blindmatch identity private key (v1). Keep it secret; never send it to anyone.\n\
-             # name: {name}\n# certificate: {fp}\n{}",
-            pems.key.as_str()
-        ));
-        let cert_text = format!(
-            "# blindmatch identity certificate (v1). Give the fingerprint to your partner.\n\
-             # name: {name}\n# fingerprint: {fp}\n{}",
-            pems.cert
-        );
-        write_new_file(&paths.key, key_text.as_bytes(), 0o600)?;
-        if let Err(e) = write_new_file(&paths.cert, cert_text.as_bytes(), 0o644) {
+        let (identity, files) = Self::generate_files(name)?;
+        write_new_file(&paths.key, files.key.as_bytes(), 0o600)?;
+        if let Err(e) = write_new_file(&paths.cert, files.cert.as_bytes(), 0o644) {
             // We created the key file a moment ago; do not leave half an identity.
             let _ = fs::remove_file(&paths.key);
             return Err(e);
         }
         Ok((identity, paths))
+    }
+
+    /// Makes a fresh identity as [`Identity::generate`] does, with the text of the
+    /// two files [`Identity::create`] would write, for a caller that writes files
+    /// its own way (the CLI's outputs are removed when it is interrupted).
+    ///
+    /// # Errors
+    ///
+    /// As [`Identity::generate`].
+    pub fn generate_files(name: &str) -> Result<(Self, IdentityFiles), NetError> {
+        let pems = GeneratedPems::new(name)?;
+        let identity = Self::from_pem(name, pems.key.as_bytes(), pems.cert.as_bytes(), None)?;
+        let fp = identity.fingerprint;
+        let key = Zeroizing::new(format!(
+            "# blindmatch identity private key (v1). Keep it secret; never send it to anyone.\n\
+             # name: {name}\n# certificate: {fp}\n{}",
+            pems.key.as_str()
+        ));
+        let cert = format!(
+            "# blindmatch identity certificate (v1). Give the fingerprint to your partner.\n\
+             # name: {name}\n# fingerprint: {fp}\n{}",
+            pems.cert
+        );
+        Ok((identity, IdentityFiles { key, cert }))
     }
 
     /// Loads `STEM.key` and `STEM.crt` (see [`IdentityPaths::from_stem`]).

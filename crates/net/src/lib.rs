@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cancel;
 mod error;
 mod fingerprint;
 pub mod frame;
@@ -10,6 +11,7 @@ mod listener;
 mod session;
 mod tls;
 
+pub use cancel::Cancellation;
 pub use error::NetError;
 pub use fingerprint::{FINGERPRINT_PREFIX, Fingerprint};
 pub use frame::{AbortCode, Frame, FrameError, decode_frame};
@@ -18,7 +20,7 @@ pub use handshake::{
     CONTEXT_LABEL, ChannelBinding, Learner, Policy, SESSION_ID_LABEL, SessionParams,
     session_context, session_id,
 };
-pub use identity::{Identity, IdentityPaths, MAX_IDENTITY_NAME_LEN};
+pub use identity::{Identity, IdentityFiles, IdentityPaths, MAX_IDENTITY_NAME_LEN};
 pub use listener::{Listener, connect};
 pub use session::{
     ConnectionInfo, Event, EventSink, SessionOptions, SessionReport, TRANSCRIPT_LABEL, Timings,

@@ -1,7 +1,8 @@
 //! The two ways to start a session over TCP: [`Listener`] waits for the partner and
 //! survives strangers (failed TLS, wrong certificate, garbage, oversized frames,
 //! stalls: each is logged and dropped), [`connect`] dials the partner, retrying while
-//! it is not yet listening.
+//! it is not yet listening. Both give up when the session options' cancellation
+//! fires.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -92,8 +93,9 @@ impl Listener {
     /// # Errors
     ///
     /// [`NetError::InvalidConfig`]; [`NetError::WaitTimeout`] (with the count and last
-    /// reason of refused connections); the handshake refusals; and as
-    /// [`run_session`] for the exchange.
+    /// reason of refused connections); [`NetError::Cancelled`] when
+    /// `options.cancel` fires (connections in their handshake are told with an
+    /// Abort); the handshake refusals; and as [`run_session`] for the exchange.
     pub async fn run_session(
         &self,
         params: &SessionParams,
@@ -135,6 +137,15 @@ impl Listener {
 
         let winner = loop {
             tokio::select! {
+                () = options.cancel.cancelled() => {
+                    // Connections in their handshake see the cancellation too and
+                    // tell their peer; give them the grace to do so.
+                    let all_done = async { while pending.join_next().await.is_some() {} };
+                    let _ = tokio::time::timeout(options.grace(), all_done).await;
+                    pending.abort_all();
+                    tracing::info!("cancelled while waiting for the partner");
+                    return Err(NetError::Cancelled);
+                }
                 () = tokio::time::sleep_until(deadline) => {
                     slots.abort_all();
                     pending.abort_all();
@@ -234,7 +245,10 @@ async fn candidate(
         let (stream, peer_fingerprint, local_fingerprint, tls_exporter): (BoxedStream, _, _, _) =
             match &transport {
                 Transport::Tls(settings) => {
-                    let est = tls_accept(counting, settings).await.map_err(stranger)?;
+                    let est = tokio::select! {
+                        est = tls_accept(counting, settings) => est.map_err(stranger)?,
+                        () = options.cancel.cancelled() => return Err(stranger(NetError::Cancelled)),
+                    };
                     // The peer holds the pinned (or CA-named) certificate: it is the
                     // partner, and keeps its slot whatever strangers do.
                     authenticated.store(true, Ordering::Release);

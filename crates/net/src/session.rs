@@ -26,7 +26,7 @@ use crate::framed::{FrameReader, FrameWriter, WireCounters};
 use crate::handshake::{
     self, Agreed, ChannelBinding, HandshakeFailure, Offer, SessionParams, send_abort,
 };
-use crate::{Fingerprint, NetError};
+use crate::{Cancellation, Fingerprint, NetError};
 
 /// Label of the transcript hash over both directions' stream hashes.
 pub const TRANSCRIPT_LABEL: &[u8] = b"blindmatch/v1/net/transcript";
@@ -50,6 +50,11 @@ pub struct SessionOptions {
     pub channel_capacity: usize,
     /// Where progress and connection events go.
     pub events: Option<EventSink>,
+    /// Stops the session from outside: waiting for the partner, connecting, the
+    /// handshake and the exchange all give up with [`NetError::Cancelled`], telling
+    /// the peer with an `Abort` ([`crate::AbortCode::Cancelled`]) once connected.
+    /// The default is never cancelled.
+    pub cancel: Cancellation,
 }
 
 impl Default for SessionOptions {
@@ -60,6 +65,7 @@ impl Default for SessionOptions {
             max_frame_len: MAX_FRAME_LEN,
             channel_capacity: 4,
             events: None,
+            cancel: Cancellation::new(),
         }
     }
 }
@@ -72,6 +78,7 @@ impl fmt::Debug for SessionOptions {
             .field("max_frame_len", &self.max_frame_len)
             .field("channel_capacity", &self.channel_capacity)
             .field("events", &self.events.is_some())
+            .field("cancel", &self.cancel)
             .finish()
     }
 }
@@ -120,7 +127,9 @@ pub struct ConnectionInfo {
 /// refusals by either side ([`NetError::ModeMismatch`], [`NetError::Unsupported`],
 /// [`NetError::PeerSetTooSmall`], [`NetError::PeerAborted`] …); [`NetError::Timeout`],
 /// [`NetError::PeerDisconnected`], [`NetError::Frame`], [`NetError::Psi`] and the like
-/// during the exchange.
+/// during the exchange; [`NetError::Cancelled`] when `options.cancel` fires during
+/// the handshake or the exchange (the peer gets an Abort with
+/// [`crate::AbortCode::Cancelled`]).
 pub async fn run_session<S>(
     stream: S,
     role: Role,
@@ -192,7 +201,7 @@ pub(crate) struct Established<R, W> {
 }
 
 /// The handshake under `options.handshake_timeout`, aborting towards the peer on
-/// timeout.
+/// timeout (and on cancellation).
 async fn timed_handshake<R, W>(
     reader: &mut FrameReader<R>,
     writer: &mut FrameWriter<W>,
@@ -209,7 +218,7 @@ where
     let grace = options.grace();
     let result = tokio::time::timeout(
         options.handshake_timeout,
-        handshake::handshake(reader, writer, role, params, offer, binding, grace),
+        cancellable_handshake(reader, writer, role, params, offer, binding, options),
     )
     .await;
     match result {
@@ -224,6 +233,38 @@ where
                 error,
                 fatal: false,
             })
+        }
+    }
+}
+
+/// The handshake, unless `options.cancel` fires first: then the peer gets an Abort
+/// saying so.
+pub(crate) async fn cancellable_handshake<R, W>(
+    reader: &mut FrameReader<R>,
+    writer: &mut FrameWriter<W>,
+    role: Role,
+    params: &SessionParams,
+    offer: &Offer,
+    binding: &ChannelBinding,
+    options: &SessionOptions,
+) -> Result<Agreed, HandshakeFailure>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let grace = options.grace();
+    let finished = tokio::select! {
+        result = handshake::handshake(reader, writer, role, params, offer, binding, grace) => {
+            Some(result)
+        }
+        () = options.cancel.cancelled() => None,
+    };
+    match finished {
+        Some(result) => result,
+        None => {
+            let error = NetError::Cancelled;
+            send_abort(writer, reader, &error, grace).await;
+            Err(HandshakeFailure { error, fatal: true })
         }
     }
 }

@@ -9,6 +9,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use blindmatch_data::output::{clear_stale, write_atomic};
 use blindmatch_data::{Error, FailWith, Observer, Result, Warning};
 use blindmatch_token::{
     Derivation, Error as TokenError, Key, KeyFile, KeyPurpose, key_file_exposure,
@@ -118,21 +119,27 @@ fn exists(path: &Path) -> Error {
         .hint("keys are never overwritten: choose another name (delete the old key only if nothing depends on it)")
 }
 
-/// Writes a new key file with mode 0600, refusing to overwrite.
+/// Writes a new key file with mode 0600, refusing to overwrite. It is written as
+/// every output is (`blindmatch_data::output`): under a temporary name that an
+/// interrupted command removes, then linked into place; temporary files that a
+/// killed run left for `path` are reported and removed first.
 ///
 /// # Errors
 /// The file exists, or cannot be written (bad input: the folder is the user's to
 /// fix).
-pub fn write_new(file: &KeyFile, path: &Path) -> Result<()> {
-    let shown = path.display();
-    match file.write_new(path) {
-        Ok(()) => Ok(()),
-        Err(TokenError::AlreadyExists { .. }) => Err(exists(path)),
-        Err(other) => Err(other).fail_with(|| {
-            Error::bad_input(format!("cannot write key file '{shown}'"))
+pub fn write_new(file: &KeyFile, path: &Path, observer: &dyn Observer) -> Result<()> {
+    ensure_new(path)?;
+    clear_stale(path, observer);
+    // The text is handed to the file in one write, never copied into a buffer.
+    let text = file.to_text();
+    write_atomic(path, text.as_bytes(), false, true)
+        .map(|_| ())
+        .map_err(|err| {
+            let message = format!("cannot write key file '{}'", path.display());
+            Error::bad_input(message)
                 .hint("check that the folder exists and is writable")
-        }),
-    }
+                .caused_by(err)
+        })
 }
 
 /// Makes a new random key file for `purpose` and writes it to `output`.
@@ -140,14 +147,14 @@ pub fn write_new(file: &KeyFile, path: &Path) -> Result<()> {
 /// # Errors
 /// `output` is `-` or exists, or cannot be written (bad input); the operating
 /// system gave no randomness (failed).
-pub fn generate(output: &Path, purpose: KeyPurpose) -> Result<KeyFile> {
+pub fn generate(output: &Path, purpose: KeyPurpose, observer: &dyn Observer) -> Result<KeyFile> {
     refuse_stdout(output)?;
     ensure_new(output)?;
     let file = KeyFile::generate(purpose).fail_with(|| {
         Error::failed("cannot generate a key")
             .hint("the operating system's random number generator failed")
     })?;
-    write_new(&file, output)?;
+    write_new(&file, output, observer)?;
     Ok(file)
 }
 
@@ -202,7 +209,7 @@ pub fn derive(
         }
     };
     let file = KeyFile::new(key, purpose, derivation, time::OffsetDateTime::now_utc());
-    write_new(&file, output)?;
+    write_new(&file, output, observer)?;
     Ok(file)
 }
 

@@ -30,7 +30,7 @@ use blindmatch_data::dataset::{
     Columns, CsvReader, InputSource, OutputColumn, REJECTS_HEADER, shown_header,
 };
 use blindmatch_data::meta::{Precision, now_rfc3339};
-use blindmatch_data::output::{AtomicFile, OutputTarget, check_outputs, commit_all};
+use blindmatch_data::output::{AtomicFile, OutputTarget, check_outputs, clear_stale, commit_all};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{FailWith, Observer, Result};
 use blindmatch_token::token;
@@ -69,6 +69,9 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
     outputs.extend(manifest_path.as_deref().map(|p| ("--manifest", p)));
     outputs.extend(config.rejects.as_deref().map(|p| ("--rejects", p)));
     check_outputs(&spec.source, &outputs, config.overwrite)?;
+    for (_, path) in &outputs {
+        clear_stale(path, observer);
+    }
 
     let keys = setup::Keys::load(config, observer)?;
     let workers = config

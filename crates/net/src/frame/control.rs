@@ -70,20 +70,23 @@ pub enum AbortCode {
     Timeout,
     /// The transcripts of the two sides differ.
     TranscriptMismatch,
-    /// A local failure unrelated to the peer (I/O, cancelled, internal).
+    /// A local failure unrelated to the peer (I/O, internal).
     LocalFailure,
     /// A PSI protocol, mode or identifier type the refusing side does not run, or
     /// protocol parameters it does not accept.
     Unsupported,
     /// The receiver's declared set is above the refusing side's maximum.
     PeerSetTooLarge,
+    /// The sender was stopped on purpose (its user pressed Ctrl-C, or its caller
+    /// cancelled the session).
+    Cancelled,
     /// A code this version does not know.
     Unknown(u16),
 }
 
 /// Every known code with its number and name, so the three conversions below cannot
 /// drift apart.
-const CODES: [(AbortCode, u16, &str); 17] = [
+const CODES: [(AbortCode, u16, &str); 18] = [
     (AbortCode::ProtocolViolation, 1, "protocol_violation"),
     (AbortCode::VersionMismatch, 2, "version_mismatch"),
     (AbortCode::RoleConflict, 3, "role_conflict"),
@@ -101,6 +104,7 @@ const CODES: [(AbortCode, u16, &str); 17] = [
     (AbortCode::LocalFailure, 15, "local_failure"),
     (AbortCode::Unsupported, 16, "unsupported"),
     (AbortCode::PeerSetTooLarge, 17, "peer_set_too_large"),
+    (AbortCode::Cancelled, 18, "cancelled"),
 ];
 
 impl AbortCode {

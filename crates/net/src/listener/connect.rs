@@ -36,8 +36,8 @@ const CONNECT_RETRY: Duration = Duration::from_millis(200);
 ///
 /// [`NetError::Io`] if `addr` does not resolve or no connection succeeds in time;
 /// TLS errors ([`NetError::PeerFingerprintMismatch`] naming both fingerprints,
-/// [`NetError::PeerRefusedTls`] …); [`NetError::Timeout`]; and as
-/// [`crate::run_session`].
+/// [`NetError::PeerRefusedTls`] …); [`NetError::Timeout`]; [`NetError::Cancelled`]
+/// when `options.cancel` fires; and as [`crate::run_session`].
 pub async fn connect(
     addr: &str,
     transport: &Transport,
@@ -83,23 +83,29 @@ async fn attempt(
         error,
         fatal: false,
     };
-    let (tcp, peer_addr) = dial(addr, deadline).await.map_err(stranger)?;
+    let (tcp, peer_addr) = tokio::select! {
+        dialled = dial(addr, deadline) => dialled.map_err(stranger)?,
+        () = options.cancel.cancelled() => return Err(stranger(NetError::Cancelled)),
+    };
     let _ = tcp.set_nodelay(true);
     let (counting, wire) = CountingStream::new(tcp);
     let (stream, info): (BoxedStream, ConnectionInfo) = match transport {
         Transport::Tls(settings) => {
-            let est = tokio::time::timeout(
+            let tls = tokio::time::timeout(
                 options.handshake_timeout,
                 tls_connect(counting, settings, host_server_name(addr)),
-            )
-            .await
-            .map_err(|_| {
-                stranger(NetError::Timeout {
-                    phase: "TLS handshake",
-                    after: options.handshake_timeout,
-                })
-            })?
-            .map_err(stranger)?;
+            );
+            let est = tokio::select! {
+                est = tls => est
+                    .map_err(|_| {
+                        stranger(NetError::Timeout {
+                            phase: "TLS handshake",
+                            after: options.handshake_timeout,
+                        })
+                    })?
+                    .map_err(stranger)?,
+                () = options.cancel.cancelled() => return Err(stranger(NetError::Cancelled)),
+            };
             options.emit(Event::Connected {
                 peer_addr: Some(peer_addr),
                 peer_fingerprint: Some(est.peer_fingerprint),

@@ -1,7 +1,8 @@
 //! The exchange after the handshake: the protocol thread (`driver.rs`) and two network
 //! tasks, a reader that hands the peer's protocol messages over as opaque payloads and
-//! a writer that frames ours, joined so that the first failure stops all three and is
-//! reported to the peer with its cause, not a consequence.
+//! a writer that frames ours, joined so that the first failure (or the caller's
+//! cancellation) stops all three and is reported to the peer with its cause, not a
+//! consequence.
 
 use std::time::Duration;
 
@@ -176,6 +177,8 @@ where
                     Err(_) => failure = Some(NetError::Internal { what: "the PSI thread stopped" }),
                 }
             }
+            // Last: a failure that is already in is the cause to report.
+            () = options.cancel.cancelled() => failure = Some(NetError::Cancelled),
         }
         if failure.is_none() && outcome.is_some() {
             if reader_end == Some(ReaderEnd::PsiGone) {
@@ -233,14 +236,18 @@ where
                 _ => writer_task.abort(),
             }
         }
-        if tells_peer(&error) {
+        if matches!(error, NetError::Cancelled) {
+            tracing::info!("session cancelled; the peer is told");
+        } else if tells_peer(&error) {
             // The code we tell the peer; a peer that left or aborted hears nothing.
             tracing::warn!(code = %error.abort_code(), "session failed: {error}");
-            if let (Some(mut r), Some(mut w)) = (reader_back, writer_back) {
-                send_abort(&mut w, &mut r, &error, grace).await;
-            }
         } else {
             tracing::warn!("session failed: {error}");
+        }
+        if tells_peer(&error)
+            && let (Some(mut r), Some(mut w)) = (reader_back, writer_back)
+        {
+            send_abort(&mut w, &mut r, &error, grace).await;
         }
         return Err(error);
     }

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 
 use blindmatch_data::{Error, FailWith, Result};
-use blindmatch_net::{EventSink, Listener, NetError, PreparedSet, ProtocolSetup, SessionReport};
+use blindmatch_net::{
+    Cancellation, EventSink, Listener, NetError, PreparedSet, ProtocolSetup, SessionOptions,
+    SessionReport,
+};
 use blindmatch_psi::EcdhSetup;
 
 use super::{Address, PartyConfig};
@@ -47,17 +50,24 @@ impl Endpoint {
     }
 
     /// Runs the session: waits for (or connects to) the partner, handshake, PSI.
+    /// `cancel` stops it from outside (the CLI's Ctrl-C): the partner, once
+    /// connected, is told that we cancelled.
     ///
     /// # Errors
-    /// As [`blindmatch_net::Listener::run_session`] and [`blindmatch_net::connect`].
+    /// As [`blindmatch_net::Listener::run_session`] and [`blindmatch_net::connect`];
+    /// [`NetError::Cancelled`] once `cancel` fires.
     pub async fn run(
         &self,
         cfg: &PartyConfig,
         set: PreparedSet,
         events: Option<EventSink>,
+        cancel: &Cancellation,
     ) -> Result<SessionReport, NetError> {
         let params = cfg.session_params(set.declared_size());
-        let options = cfg.session_options(events);
+        let options = SessionOptions {
+            cancel: cancel.clone(),
+            ..cfg.session_options(events)
+        };
         match self {
             Endpoint::Listening(listener) => {
                 listener

@@ -22,6 +22,13 @@ pub fn session_failure(error: NetError, cfg: &PartyConfig) -> Error {
         Address::Listen(_) => "the partner".to_owned(),
     };
     let (message, hint) = match &error {
+        NetError::PeerAborted {
+            code: code @ AbortCode::Cancelled,
+            reason,
+        } => (
+            format!("the session was cancelled by the partner, saying: \"{reason}\" [{code}]"),
+            abort_hint(*code),
+        ),
         NetError::PeerAborted { code, reason } => (
             format!("the partner aborted the session, saying: \"{reason}\" [{code}]"),
             abort_hint(*code),
@@ -129,6 +136,9 @@ fn abort_hint(code: AbortCode) -> Option<String> {
             AbortCode::RoleConflict => "one side must --listen and the other --connect",
             AbortCode::Timeout => {
                 "the partner timed out waiting for us; check the network and --read-timeout on both sides"
+            }
+            AbortCode::Cancelled => {
+                "the partner stopped its side (Ctrl-C or a stop signal); nothing was written here: run the match again when both sides are ready"
             }
             _ => "see the partner's output for details",
         }

@@ -7,7 +7,7 @@ use blindmatch_data::dataset::{
     Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSummary, OutputColumn,
     REJECTS_HEADER, Record, RejectTally, normalize_cell, write_reject_line,
 };
-use blindmatch_data::output::{SealedFile, seal_atomic};
+use blindmatch_data::output::{SealedFile, clear_stale, seal_atomic};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_net::PreparedSet;
@@ -90,6 +90,16 @@ impl KeptRows {
 /// identifier, too many distinct values. A failed --max-reject-rate check (exit 3).
 pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
     let started = Instant::now();
+    // What a killed run left for our outputs is reported (and removed) before any
+    // work, not when the outputs are written after the session.
+    let outputs = [
+        cfg.output.clone().filter(|_| cfg.learns_rows()),
+        cfg.receipt_before_session(),
+        cfg.rejects.clone(),
+    ];
+    for path in outputs.iter().flatten() {
+        clear_stale(path, observer);
+    }
     let mut reader = CsvReader::open(&cfg.input.source, cfg.input.delimiter)?;
     let columns = Columns::resolve(
         reader.header(),
