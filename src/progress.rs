@@ -18,7 +18,8 @@ pub(crate) struct Terminal {
 
 impl Observer for Terminal {
     fn warning(&self, warning: &Warning) {
-        if crate::logging::quiet() {
+        // `-q` silences progress and notes, never a warning about exposed secrets.
+        if crate::logging::quiet() && !warning.is_security() {
             return;
         }
         eprintln!("warning: {warning}");

@@ -41,7 +41,12 @@ pub(crate) struct Args {
     /// Key file for the tokens (from `blindmatch keygen` or `blindmatch key derive`).
     /// A master key is not used directly: tokens are made with its derived token
     /// key, the one `blindmatch key derive --purpose token` writes without --partner.
-    #[arg(long, value_name = "KEY_FILE", required_unless_present = "passthrough")]
+    #[arg(long, value_name = "KEY_FILE")]
+    #[cfg_attr(
+        feature = "bench-passthrough",
+        arg(required_unless_present = "passthrough")
+    )]
+    #[cfg_attr(not(feature = "bench-passthrough"), arg(required = true))]
     key: Option<PathBuf>,
 
     /// An older key: adds a NAME_prev column with each value's token under that
@@ -95,6 +100,8 @@ pub(crate) struct Args {
 
     /// Diagnostic for benchmarks: copy identifier cells unchanged instead of
     /// tokenising them (no key, no manifest). The output holds raw identifiers.
+    /// Only in builds with the `bench-passthrough` feature.
+    #[cfg(feature = "bench-passthrough")]
     #[arg(long, hide = true)]
     passthrough: bool,
 }
@@ -120,7 +127,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         token_bytes: args.token_bytes,
         overwrite: args.force,
         threads: args.threads,
+        #[cfg(feature = "bench-passthrough")]
         passthrough: args.passthrough,
+        #[cfg(not(feature = "bench-passthrough"))]
+        passthrough: false,
     };
     let summary = tokenize(&config, &Terminal::default())?;
     if !crate::logging::quiet() {

@@ -447,6 +447,25 @@ fn a_key_file_readable_by_others_is_a_warning_not_an_error() {
         .stderr_has("warning: key file 'acme.key' is readable by others (mode 0644)")
         .stderr_has("chmod 600 acme.key");
     assert!(d.join("t.csv").exists());
+    // `-q` silences notes and progress, never this warning.
+    let quiet = crate::util::run(
+        d,
+        &[
+            "tokenize",
+            "-q",
+            "--key",
+            "acme.key",
+            "--input",
+            "c.csv",
+            "--column",
+            "phone:phone",
+            "-o",
+            "t2.csv",
+        ],
+    );
+    quiet
+        .ok()
+        .stderr_has("warning: key file 'acme.key' is readable by others (mode 0644)");
     let show = crate::util::run(d, &["key", "show", "acme.key"]);
     show.ok();
     assert!(show.stdout.contains("0644"), "{show:#?}");

@@ -43,6 +43,12 @@ pub enum Warning {
 }
 
 impl Warning {
+    /// Whether the warning is about the safety of a secret: shown even when the user
+    /// asked for quiet output.
+    pub fn is_security(&self) -> bool {
+        matches!(self, Warning::ExposedSecretFile { .. })
+    }
+
     /// What to do about it, if anything can be done.
     pub fn hint(&self) -> Option<String> {
         match self {

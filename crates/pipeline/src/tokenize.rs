@@ -394,6 +394,30 @@ mod tests {
         path.display().to_string()
     }
 
+    #[cfg(not(feature = "bench-passthrough"))]
+    #[test]
+    fn passthrough_is_refused_unless_built_for_benchmarks() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "id,phone\n1,13812345678\n").unwrap();
+        let (i, o) = (input.display().to_string(), dir.path().join("out.csv"));
+        let o = o.display().to_string();
+        let config = args(&[
+            "--passthrough",
+            "--input",
+            &i,
+            "--column",
+            "phone:phone",
+            "-o",
+            &o,
+        ]);
+        let err = tokenize(&config, &blindmatch_data::Silent).unwrap_err();
+        assert_eq!(err.category(), Category::BadInput);
+        assert!(err.to_string().contains("benchmark baseline"), "{err}");
+        assert!(!dir.path().join("out.csv").exists());
+    }
+
+    #[cfg(feature = "bench-passthrough")]
     #[test]
     fn passthrough_rewrites_the_used_columns_unchanged() {
         let dir = tempfile::tempdir().unwrap();

@@ -32,6 +32,13 @@ impl Keys {
     /// No key was given, a key file is unusable, the previous key is the key, or
     /// a length is out of range (bad input).
     pub(super) fn load(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Keys> {
+        // The raw-data baseline exists only in builds made for benchmarks.
+        if config.passthrough && !cfg!(feature = "bench-passthrough") {
+            return Err(Error::bad_input(
+                "passthrough is a benchmark baseline that copies raw identifiers; this build does not include it",
+            )
+            .hint("build the benchmark binary with `--features bench-passthrough`"));
+        }
         // Without a key the workers copy cells unchanged: only the passthrough
         // baseline may ask for that, never a config that merely forgot the key.
         if config.key.is_none() && !config.passthrough {
