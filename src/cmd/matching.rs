@@ -33,9 +33,10 @@ use crate::progress::{self, Terminal};
 /// mode and reveal setting, and pin each other's certificate fingerprint (from
 /// `blindmatch identity new/show`). Each side that learns rows gets the rows of
 /// its own input that matched (row number, --keep columns, match_id: equal on
-/// both sides for the same customer), written atomically with mode 0600. Both
-/// sides always get a JSON receipt (docs/receipt-format.md): keep it, and send the
-/// partner the one --shareable-receipt writes. Identifiers the normaliser rejects
+/// both sides for the same customer), written atomically with mode 0600. After a
+/// completed session both sides get a JSON receipt (docs/receipt-format.md; a
+/// refused or failed session writes nothing): keep it, and send the partner the
+/// one --shareable-receipt writes. Identifiers the normaliser rejects
 /// are counted and never sent.
 ///
 /// Example (two organisations):

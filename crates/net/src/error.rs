@@ -5,10 +5,10 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use blindmatch_psi::{Mode, PsiError, Reveal};
+use blindmatch_psi::{Mode, PsiError, Reveal, Role};
 
-use crate::Fingerprint;
 use crate::frame::{AbortCode, FrameError};
+use crate::{Fingerprint, Learner};
 
 /// Everything that can go wrong in `blindmatch-net`.
 #[derive(Debug, thiserror::Error)]
@@ -213,7 +213,7 @@ pub enum NetError {
         role: &'static str,
     },
     /// The peer wants another mode.
-    #[error("mode mismatch: we run {local:?}, the peer runs {peer:?}")]
+    #[error("mode mismatch: we run --mode {}, the peer runs --mode {}", local.name(), peer.name())]
     ModeMismatch {
         /// Ours.
         local: Mode,
@@ -221,7 +221,8 @@ pub enum NetError {
         peer: Mode,
     },
     /// The peer's mode is outside our allowed modes.
-    #[error("the peer's mode {peer:?} is not among our allowed modes {allowed:?}")]
+    #[error("the peer's --mode {} is not among the modes we allow ({})", peer.name(),
+        allowed.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "))]
     ModeNotAllowed {
         /// The peer's mode.
         peer: Mode,
@@ -230,13 +231,17 @@ pub enum NetError {
     },
     /// The peer wants another reveal setting.
     #[error(
-        "reveal mismatch: we have {local:?}, the peer has {peer:?} (who learns, as initiator/responder)"
+        "reveal mismatch: we say --reveal {}, the peer says --reveal {} (in its own terms)",
+        Learner::of(*local, *role).name(),
+        Learner::of(*peer, role.peer()).name()
     )]
     RevealMismatch {
-        /// Ours.
+        /// Ours, in absolute terms.
         local: Reveal,
-        /// The peer's.
+        /// The peer's, in absolute terms.
         peer: Reveal,
+        /// Our role, to say both settings as each side wrote it.
+        role: Role,
     },
     /// The peer matches on other identifier types.
     #[error("identifier type mismatch: we use {local:?}, the peer uses {peer:?}")]

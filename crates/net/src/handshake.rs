@@ -73,6 +73,27 @@ pub enum Learner {
 }
 
 impl Learner {
+    /// What a side in `role` says for the absolute setting `reveal`: the inverse of
+    /// [`Learner::to_reveal`].
+    #[must_use]
+    pub fn of(reveal: Reveal, role: Role) -> Learner {
+        match reveal {
+            Reveal::Both => Learner::Both,
+            r if r.learns(role) => Learner::Me,
+            _ => Learner::Peer,
+        }
+    }
+
+    /// The word `--reveal` takes for this setting: `me`, `peer` or `both`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Learner::Me => "me",
+            Learner::Peer => "peer",
+            Learner::Both => "both",
+        }
+    }
+
     /// The absolute reveal setting for a party in `role`.
     #[must_use]
     pub fn to_reveal(self, role: Role) -> Reveal {
@@ -624,6 +645,25 @@ mod tests {
         let err = check_peer(&ours, &p, &knowing).unwrap_err();
         assert!(err.is_refusal());
         assert_eq!(err.abort_code(), crate::AbortCode::Unsupported);
+    }
+
+    #[test]
+    fn each_side_reads_the_absolute_reveal_back_in_its_own_words() {
+        for learner in [Learner::Me, Learner::Peer, Learner::Both] {
+            for role in [Role::Initiator, Role::Responder] {
+                assert_eq!(Learner::of(learner.to_reveal(role), role), learner);
+            }
+        }
+        let err = NetError::RevealMismatch {
+            local: Reveal::Responder,
+            peer: Reveal::Initiator,
+            role: Role::Responder,
+        };
+        // Both said `--reveal me`.
+        assert_eq!(
+            err.to_string(),
+            "reveal mismatch: we say --reveal me, the peer says --reveal me (in its own terms)"
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ pub(crate) fn check_agreement(
         return Err(NetError::RevealMismatch {
             local: ours.reveal,
             peer: peer.reveal,
+            role: ours.role,
         });
     }
     let a = sorted_types(&ours.id_types);
