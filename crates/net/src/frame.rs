@@ -7,39 +7,24 @@
 //! counts the kind byte and the payload. `docs/protocol.md` gives every byte.
 
 mod control;
+mod error;
 mod hello;
+mod limits;
 
 pub use control::{AbortCode, Control, DoneSummary};
+pub use error::FrameError;
+use error::malformed;
 pub use hello::{
     Hello, MAX_ALLOWED_MODES, MAX_HELLO_ID_TYPES, MAX_ID_TYPE_LEN, MAX_IMPLEMENTATION_LEN,
     MAX_MODE_NAME_LEN, MAX_PROFILE_LEN,
+};
+pub use limits::{
+    LENGTH_PREFIX_LEN, MAGIC, MAX_ABORT_REASON_LEN, MAX_FRAME_LEN, MIN_FRAME_LEN, PROTOCOL_VERSION,
 };
 
 use serde::{Deserialize, Serialize};
 
 use hello::HelloWire;
-
-/// Bytes of the length prefix.
-pub const LENGTH_PREFIX_LEN: usize = 4;
-
-/// Hard upper bound on a frame's `length` field (kind byte + payload): 4 MiB. A session
-/// may set a lower limit ([`crate::SessionOptions::max_frame_len`]), never a higher one.
-pub const MAX_FRAME_LEN: u32 = 4 << 20;
-
-/// Smallest limit a session may configure: a full batch of [`blindmatch_psi::MAX_BATCH_SIZE`]
-/// is never needed, but a hello with its strings must always fit.
-pub const MIN_FRAME_LEN: u32 = 16 << 10;
-
-/// First bytes of a `Hello` payload: a non-ASCII byte, a name, CR LF, so that text
-/// protocols, 7-bit channels and line-ending conversion are all caught at once.
-pub const MAGIC: [u8; 8] = *b"\x89BMPSI\r\n";
-
-/// The protocol version this crate speaks. Version 2 names the PSI protocol in the
-/// hello and carries its messages as opaque payloads.
-pub const PROTOCOL_VERSION: u16 = 2;
-
-/// Longest abort reason text, in bytes.
-pub const MAX_ABORT_REASON_LEN: usize = 1024;
 
 /// Frame kind bytes.
 pub mod kind {
@@ -49,55 +34,6 @@ pub mod kind {
     pub const CONTROL: u8 = 0x02;
     /// [`super::Frame::Protocol`].
     pub const PROTOCOL: u8 = 0x20;
-}
-
-/// Why a byte sequence is not a valid frame. Only lengths, kinds and reasons are
-/// named, never payload bytes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FrameError {
-    /// A length field of zero (a frame always has a kind byte).
-    #[error("empty frame (length 0)")]
-    Empty,
-    /// A length field beyond the limit; refused before the payload is read.
-    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
-    TooLarge {
-        /// Declared length.
-        len: u32,
-        /// The limit in force.
-        max: u32,
-    },
-    /// A kind byte this version does not know.
-    #[error("unknown frame kind 0x{kind:02x}")]
-    UnknownKind {
-        /// The kind byte.
-        kind: u8,
-    },
-    /// A hello that does not start with [`MAGIC`]: not a blindmatch peer.
-    #[error("not a blindmatch peer (hello without the protocol magic)")]
-    BadMagic,
-    /// A hello of a protocol version this side does not speak.
-    #[error("peer speaks protocol version {version}, this side speaks {PROTOCOL_VERSION}")]
-    UnsupportedVersion {
-        /// The peer's version.
-        version: u16,
-    },
-    /// A payload that does not parse, or breaks a field limit.
-    #[error("malformed {kind} frame: {reason}")]
-    Malformed {
-        /// Frame kind name.
-        kind: &'static str,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// A payload longer than its content.
-    #[error("{kind} frame has {extra} trailing byte(s)")]
-    TrailingBytes {
-        /// Frame kind name.
-        kind: &'static str,
-        /// Bytes left over.
-        extra: usize,
-    },
 }
 
 /// One decoded frame.
@@ -257,10 +193,6 @@ pub fn kind_name(kind_byte: u8) -> &'static str {
         kind::PROTOCOL => "protocol",
         _ => "unknown",
     }
-}
-
-fn malformed(kind: &'static str, reason: &'static str) -> FrameError {
-    FrameError::Malformed { kind, reason }
 }
 
 fn postcard_extend<T: Serialize>(

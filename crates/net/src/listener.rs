@@ -10,15 +10,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use blindmatch_psi::{ProtocolSetup, Role};
-use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 mod connect;
 mod slots;
+mod stream;
 
 pub use connect::connect;
 use slots::Slots;
+use stream::BoxedStream;
 
 use crate::framed::CountingStream;
 use crate::handshake::{HandshakeFailure, Offer, SessionParams};
@@ -30,12 +32,6 @@ use crate::{
 
 /// Refused connections logged at warning level; later ones go to the debug level.
 const MAX_LOGGED_REFUSALS: u32 = 20;
-
-/// Any stream a session can run over, TLS or not.
-trait SessionStream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> SessionStream for T {}
-
-type BoxedStream = Box<dyn SessionStream>;
 
 /// A connection that passed TLS and the handshake.
 struct Candidate {

@@ -7,7 +7,7 @@ use blindmatch_psi::protocol::{MAX_PROTOCOL_ID_LEN, MAX_PROTOCOL_PARAMS_LEN};
 use blindmatch_psi::{Reveal, Role};
 use serde::{Deserialize, Serialize};
 
-use super::{FrameError, malformed};
+use super::error::{FrameError, malformed};
 
 /// Most identifier types one hello may name.
 pub const MAX_HELLO_ID_TYPES: usize = blindmatch_psi::MAX_IDENTIFIER_TYPES;

@@ -4,7 +4,7 @@
 
 use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, Role};
 
-use super::{SessionParams, sanitize};
+use super::params::SessionParams;
 use crate::NetError;
 use crate::frame::Hello;
 
@@ -138,4 +138,16 @@ pub(super) fn sorted_types(types: &[String]) -> Vec<String> {
     t.sort();
     t.dedup();
     t
+}
+
+/// Peer-supplied text made safe to print: control characters and the bidirectional
+/// controls (which make a terminal show text in another order than it is, e.g. a
+/// forged "profile p1" inside a mismatch message) replaced.
+pub(crate) fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi { '\u{FFFD}' } else { c }
+        })
+        .collect()
 }

@@ -4,8 +4,12 @@
 use blindmatch_psi::Role;
 use sha2::{Digest, Sha256};
 
-use super::{CONTEXT_LABEL, SESSION_ID_LABEL};
 use crate::{ConnectionInfo, Fingerprint, NetError};
+
+/// Label of the session-context hash over both hellos.
+pub const CONTEXT_LABEL: &[u8] = b"blindmatch/v1/net/session-context";
+/// Label of the session-ID hash over the context.
+pub const SESSION_ID_LABEL: &[u8] = b"blindmatch/v1/net/session-id";
 
 /// What the session context binds besides the two hellos: the TLS connection and both
 /// certificates, so that a party that terminates TLS towards each side and relays

@@ -11,7 +11,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 
-use super::BoxedStream;
+use super::stream::BoxedStream;
 use crate::framed::CountingStream;
 use crate::handshake::{HandshakeFailure, Offer, SessionParams};
 use crate::session::{Established, establish, run_established};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use blindmatch_psi::{Outcome, Outgoing, Protocol, Stage, StageItems};
 use tokio::sync::mpsc;
 
-use super::exchange::{Outbound, Progress, StageCounts};
+use super::channel::{Outbound, Progress, StageCounts};
 use crate::NetError;
 
 /// Compute time spent in the PSI thread on our own items.

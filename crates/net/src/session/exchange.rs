@@ -6,25 +6,19 @@
 
 use std::time::Duration;
 
-use blindmatch_psi::{Outcome, Outgoing, Protocol, Stage, StageItems};
+use blindmatch_psi::{Outcome, Protocol};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::channel::{Outbound, Progress, StageCounts};
 use super::driver::{PsiTimes, StopKind, psi_loop};
-use super::{Event, SessionOptions};
+use super::options::SessionOptions;
 use crate::NetError;
 use crate::frame::{Control, DoneSummary, Frame};
 use crate::framed::{FrameReader, FrameWriter};
 use crate::handshake::{Agreed, sanitize, send_abort};
 
 pub(super) const PSI_PHASE: &str = "PSI exchange";
-
-/// What the PSI thread sends to the writer task.
-pub(super) enum Outbound {
-    Psi(Outgoing),
-    /// Everything is sent and received: write `Done`.
-    Finished,
-}
 
 /// How the reader task ended without an error.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,43 +38,6 @@ enum WriterEnd {
     /// The PSI thread stopped without finishing.
     PsiGone,
     Cancelled,
-}
-
-/// Where a task reports progress: the event sink and the two sizes that give each
-/// stage its total.
-#[derive(Clone)]
-pub(super) struct Progress {
-    options: SessionOptions,
-    local: u64,
-    peer: u64,
-}
-
-impl Progress {
-    pub(super) fn emit(&self, stage: Stage, done: u64) {
-        let total = stage.total(self.local, self.peer);
-        self.options.emit(Event::Progress { stage, done, total });
-    }
-}
-
-/// Items done per stage, kept by each task for the stages it advances.
-#[derive(Default)]
-pub(super) struct StageCounts([u64; 5]);
-
-impl StageCounts {
-    /// Adds `advanced` and reports the stage's new count.
-    pub(super) fn advance(&mut self, progress: &Progress, advanced: StageItems) {
-        let slot = match advanced.stage {
-            Stage::Hashed => 0,
-            Stage::Sent => 1,
-            Stage::Received => 2,
-            Stage::Answered => 3,
-            Stage::Compared => 4,
-        };
-        if let Some(done) = self.0.get_mut(slot) {
-            *done += advanced.items;
-            progress.emit(advanced.stage, *done);
-        }
-    }
 }
 
 type ReaderOut<R> = (FrameReader<R>, Result<ReaderEnd, NetError>);

@@ -10,7 +10,7 @@ use blindmatch_net::{
 };
 use blindmatch_psi::EcdhSetup;
 
-use super::{Address, PartyConfig};
+use super::config::{Address, PartyConfig};
 
 /// A bound listener or the partner's address.
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 use blindmatch_data::{Category, Error};
 use blindmatch_net::{AbortCode, NetError};
 
-use super::{Address, PartyConfig};
+use super::config::{Address, PartyConfig};
 
 /// Turns a session error into a one-line failure with a hint and the exit code:
 /// 3 for refusals (ours or the partner's), 2 for our own bad settings, 1 otherwise.

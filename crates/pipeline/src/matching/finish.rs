@@ -15,8 +15,9 @@ use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Match, MatchResult, SessionReport};
 
+use super::config::{MATCH_ID_COLUMN, PartyConfig, ROW_COLUMN, profile_for_type};
+use super::prepare::Prepared;
 use super::prepare::write_rejects;
-use super::{MATCH_ID_COLUMN, PartyConfig, Prepared, ROW_COLUMN, profile_for_type};
 use crate::receipt::{self, Receipt, ShareableReceipt};
 
 /// What a finished party wrote and learned.

@@ -13,7 +13,7 @@ use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_net::PreparedSet;
 use blindmatch_token::Rejection;
 
-use super::PartyConfig;
+use super::config::PartyConfig;
 
 /// One party's input, read and normalised.
 pub struct Prepared {
