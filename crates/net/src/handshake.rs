@@ -198,6 +198,10 @@ pub(crate) struct Offer {
     pub(crate) protocol: &'static str,
     pub(crate) params: Vec<u8>,
     pub(crate) declared_size: u64,
+    /// Only for the published session vector: a fixed nonce and software string
+    /// instead of fresh ones. `Offer::of` never sets it; only
+    /// [`crate::run_plaintext_session_for_test_vectors`] does.
+    pub(crate) fixed_hello: Option<FixedHelloForTestVectors>,
 }
 
 impl Offer {
@@ -206,8 +210,38 @@ impl Offer {
             protocol: setup.id(),
             params: setup.params(),
             declared_size: setup.declared_size(),
+            fixed_hello: None,
         }
     }
+
+    /// The hello's nonce and software string: fresh from the OS generator and this
+    /// build's, unless fixed for a test vector.
+    fn nonce_and_implementation(&self) -> Result<([u8; 32], String), NetError> {
+        if let Some(fixed) = &self.fixed_hello {
+            return Ok((fixed.nonce, fixed.implementation.to_owned()));
+        }
+        let mut nonce = [0u8; 32];
+        SysRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|_| NetError::Internal {
+                what: "the operating system random number generator failed",
+            })?;
+        Ok((nonce, IMPLEMENTATION.to_owned()))
+    }
+}
+
+/// **Test vectors only.** The hello fields a session normally draws fresh (the nonce)
+/// or takes from the build (the software string), fixed so that a whole session can
+/// be replayed byte for byte (`docs/test-vectors/session.json`). Only
+/// [`crate::run_plaintext_session_for_test_vectors`] takes it, and that runs over the
+/// plaintext test transport only.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedHelloForTestVectors {
+    /// This side's hello nonce.
+    pub nonce: [u8; 32],
+    /// This side's `implementation` string (at most 64 bytes).
+    pub implementation: &'static str,
 }
 
 /// What both sides agreed.
@@ -222,6 +256,8 @@ pub(crate) struct Agreed {
     pub(crate) peer_size: u64,
     pub(crate) context: [u8; 32],
     pub(crate) session_id: String,
+    /// What our hello said.
+    pub(crate) implementation: String,
     pub(crate) peer_implementation: String,
     pub(crate) peer_min_peer_set: u64,
     pub(crate) id_types: Vec<String>,
@@ -251,15 +287,9 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut nonce = [0u8; 32];
-    SysRng
-        .try_fill_bytes(&mut nonce)
-        .map_err(|_| HandshakeFailure {
-            error: NetError::Internal {
-                what: "the operating system random number generator failed",
-            },
-            fatal: true,
-        })?;
+    let (nonce, implementation) = offer
+        .nonce_and_implementation()
+        .map_err(|error| HandshakeFailure { error, fatal: true })?;
     let local_size = offer.declared_size;
     let ours = Hello {
         role,
@@ -279,7 +309,7 @@ where
             .collect(),
         batch_size: params.batch_size,
         nonce,
-        implementation: IMPLEMENTATION.to_owned(),
+        implementation,
     };
     let stranger = |error| HandshakeFailure {
         error,
@@ -348,6 +378,7 @@ where
         context,
         session_id: session_id(&context),
         peer_implementation: sanitize(&peer.implementation),
+        implementation: ours.implementation,
         peer_min_peer_set: peer.min_peer_set,
         id_types: sorted_types(&ours.id_types),
         profile: ours.profile,
