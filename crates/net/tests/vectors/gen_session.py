@@ -21,6 +21,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "../../../..")
+# No __pycache__ next to the module in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(ROOT, "crates/psi/tests/vectors"))
 import ristretto255 as r  # noqa: E402
 

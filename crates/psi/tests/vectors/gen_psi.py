@@ -16,6 +16,8 @@ import json
 import os
 import sys
 
+# No __pycache__ next to the module in the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ristretto255 as r  # noqa: E402
 
