@@ -6,8 +6,6 @@
 use std::time::Duration;
 
 use blindmatch_psi::{Mode, Reveal, Role};
-use rand::TryRng;
-use rand::rngs::SysRng;
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -23,12 +21,9 @@ use checks::{check_agreement, check_policy, sorted_types};
 pub(crate) use checks::{check_peer, sanitize};
 pub use context::{CONTEXT_LABEL, ChannelBinding, SESSION_ID_LABEL, session_context, session_id};
 pub(crate) use params::Offer;
-pub use params::{Learner, Policy, SessionParams};
+pub use params::{FixedHelloForTestVectors, Learner, Policy, SessionParams};
 
 pub(crate) const PHASE: &str = "handshake";
-
-/// Written into every hello, and shown in the peer's report.
-pub(crate) const IMPLEMENTATION: &str = concat!("blindmatch-net/", env!("CARGO_PKG_VERSION"));
 
 /// What both sides agreed.
 #[derive(Debug, Clone)]
@@ -42,6 +37,8 @@ pub(crate) struct Agreed {
     pub(crate) peer_size: u64,
     pub(crate) context: [u8; 32],
     pub(crate) session_id: String,
+    /// What our hello said.
+    pub(crate) implementation: String,
     pub(crate) peer_implementation: String,
     pub(crate) peer_min_peer_set: u64,
     pub(crate) id_types: Vec<String>,
@@ -71,15 +68,9 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut nonce = [0u8; 32];
-    SysRng
-        .try_fill_bytes(&mut nonce)
-        .map_err(|_| HandshakeFailure {
-            error: NetError::Internal {
-                what: "the operating system random number generator failed",
-            },
-            fatal: true,
-        })?;
+    let (nonce, implementation) = offer
+        .nonce_and_implementation()
+        .map_err(|error| HandshakeFailure { error, fatal: true })?;
     let local_size = offer.declared_size;
     let ours = Hello {
         role,
@@ -99,7 +90,7 @@ where
             .collect(),
         batch_size: params.batch_size,
         nonce,
-        implementation: IMPLEMENTATION.to_owned(),
+        implementation,
     };
     let stranger = |error| HandshakeFailure {
         error,
@@ -168,6 +159,7 @@ where
         context,
         session_id: session_id(&context),
         peer_implementation: sanitize(&peer.implementation),
+        implementation: ours.implementation,
         peer_min_peer_set: peer.min_peer_set,
         id_types: sorted_types(&ours.id_types),
         profile: ours.profile,

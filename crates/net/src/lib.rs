@@ -16,12 +16,16 @@ pub use error::NetError;
 pub use fingerprint::{FINGERPRINT_PREFIX, Fingerprint};
 pub use frame::{AbortCode, Frame, FrameError, decode_frame};
 pub use framed::{CountingStream, WireCounters};
+#[doc(hidden)]
+pub use handshake::FixedHelloForTestVectors;
 pub use handshake::{
     CONTEXT_LABEL, ChannelBinding, Learner, Policy, SESSION_ID_LABEL, SessionParams,
     session_context, session_id,
 };
 pub use identity::{Identity, IdentityFiles, IdentityPaths, MAX_IDENTITY_NAME_LEN};
 pub use listener::{Listener, connect};
+#[doc(hidden)]
+pub use session::run_plaintext_session_for_test_vectors;
 pub use session::{
     ConnectionInfo, Event, EventSink, SessionOptions, SessionReport, TRANSCRIPT_LABEL, Timings,
     Traffic, run_session,

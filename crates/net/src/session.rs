@@ -22,10 +22,11 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 
 use crate::NetError;
-use crate::frame::PROTOCOL_VERSION;
+use crate::frame::{MAX_IMPLEMENTATION_LEN, PROTOCOL_VERSION};
 use crate::framed::{FrameReader, FrameWriter};
 use crate::handshake::{
-    self, Agreed, ChannelBinding, HandshakeFailure, Offer, SessionParams, send_abort,
+    self, Agreed, ChannelBinding, FixedHelloForTestVectors, HandshakeFailure, Offer, SessionParams,
+    send_abort,
 };
 
 /// Label of the transcript hash over both directions' stream hashes.
@@ -59,6 +60,50 @@ where
 {
     params.validate(protocol.as_ref(), options)?;
     let offer = Offer::of(protocol.as_ref());
+    let established = establish(stream, role, params, &offer, &info, options)
+        .await
+        .map_err(|f| f.error)?;
+    run_established(established, protocol, options, info).await
+}
+
+/// **Test vectors only; never for a real session.** [`run_session`] over the
+/// plaintext test transport (channel binding `plaintext`, no TLS) with this side's
+/// hello nonce and software string fixed, so that a session with fixed protocol
+/// secrets too can be replayed byte for byte: it is how
+/// `docs/test-vectors/session.json` is checked against the real session code.
+///
+/// A fixed nonce takes away the freshness of the session context that the
+/// protocol's unlinkability across sessions rests on, which is why this takes no
+/// [`ConnectionInfo`] (it cannot bind a TLS connection) and is hidden from the
+/// documentation; the CLI and the pipelines never call it.
+///
+/// # Errors
+///
+/// As [`run_session`]; [`NetError::InvalidConfig`] for an implementation string over
+/// 64 bytes.
+#[doc(hidden)]
+pub async fn run_plaintext_session_for_test_vectors<S>(
+    stream: S,
+    role: Role,
+    params: &SessionParams,
+    protocol: Box<dyn ProtocolSetup>,
+    options: &SessionOptions,
+    fixed_hello: FixedHelloForTestVectors,
+) -> Result<SessionReport, NetError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    params.validate(protocol.as_ref(), options)?;
+    if fixed_hello.implementation.len() > MAX_IMPLEMENTATION_LEN {
+        return Err(NetError::InvalidConfig {
+            reason: format!(
+                "the implementation string is longer than {MAX_IMPLEMENTATION_LEN} bytes"
+            ),
+        });
+    }
+    let mut offer = Offer::of(protocol.as_ref());
+    offer.fixed_hello = Some(fixed_hello);
+    let info = ConnectionInfo::default();
     let established = establish(stream, role, params, &offer, &info, options)
         .await
         .map_err(|f| f.error)?;
@@ -270,7 +315,7 @@ where
         session_id: agreed.session_id,
         protocol_version: PROTOCOL_VERSION,
         protocol: agreed.protocol,
-        implementation: handshake::IMPLEMENTATION.to_owned(),
+        implementation: agreed.implementation,
         peer_implementation: agreed.peer_implementation,
         role: agreed.role,
         mode: agreed.mode,

@@ -1,14 +1,25 @@
 //! Runs `docs/test-vectors/psi.json`: RFC 9380 `expand_message_xmd` (SHA-512), RFC 9496
 //! hash-to-group, RFC 9497 hash-to-group through a known blind, and blindmatch's own
-//! DST, blinding, double blinding and match-ID vectors.
+//! vectors from a raw cell to its match ID: normalisation (blindmatch-token), DST,
+//! hashing, blinding, double blinding, match ID, and the same values out of two
+//! [`Party`]s.
 #![allow(clippy::unwrap_used)]
 
-use blindmatch_psi::MatchId;
+mod common;
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+
 use blindmatch_psi::hash::{
     expand_message_xmd_sha512, h2g_dst, hash_identifier, hash_to_ristretto255,
 };
+use blindmatch_psi::{
+    MatchId, MatchResult, Message, Mode, Party, PreparedSet, Reveal, Role, SessionConfig,
+};
+use blindmatch_token::{IdType, Profile};
 use curve25519_dalek::Scalar;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use rand::{TryCryptoRng, TryRng};
 use serde_json::Value;
 use sha2::{Digest, Sha512};
 
@@ -91,19 +102,52 @@ fn rfc9497_hash_to_group_through_blind() {
     }
 }
 
+/// The normaliser cases of `docs/test-vectors/normalize.json` under the standard profile,
+/// as (type, input, normalised).
+fn standard_normalize_cases() -> BTreeSet<(String, String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/test-vectors/normalize.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let standard = Profile::standard().name();
+    doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["profile"] == standard.as_str())
+        .filter_map(|c| {
+            let out = c["expected"].as_str()?;
+            Some((s(c, "type").into(), s(c, "input").into(), out.into()))
+        })
+        .collect()
+}
+
 #[test]
 fn blindmatch_v1_vectors() {
     let all = vectors();
     let set = &all["blindmatch_v1"];
     let ka = Scalar::from_canonical_bytes(array32(set, "scalar_a")).unwrap();
     let kb = Scalar::from_canonical_bytes(array32(set, "scalar_b")).unwrap();
-    assert!(list(set).len() >= 5);
+    let cases = standard_normalize_cases();
+    let profile = Profile::standard();
+    let mut types = BTreeSet::new();
     for v in list(set) {
         let id_type = s(v, "id_type");
+        types.insert(id_type);
+        // Raw cell -> normalised form (blindmatch-token, as `normalize.json` says) ->
+        // its UTF-8, which is the element.
+        let input = s(v, "input");
+        let normalised = s(v, "normalised");
+        let t: IdType = id_type.parse().unwrap();
+        assert_eq!(profile.normalize(t, input).as_deref(), Ok(normalised));
+        assert!(
+            cases.contains(&(id_type.into(), input.into(), normalised.into())),
+            "{id_type} {input:?} is not a case of normalize.json"
+        );
         let value = bytes(v, "value_hex");
-        if let Some(text) = v["value"].as_str() {
-            assert_eq!(text.as_bytes(), &value[..]);
-        }
+        assert_eq!(value, normalised.as_bytes());
+
         let context = array32(v, "context");
         assert_eq!(h2g_dst(id_type, &context).unwrap(), s(v, "dst").as_bytes());
 
@@ -120,5 +164,103 @@ fn blindmatch_v1_vectors() {
 
         let id = MatchId::derive(&context, &array32(v, "double_blinded"));
         assert_eq!(hex::encode(id.as_bytes()), s(v, "match_id"));
+    }
+    assert!(types.len() >= 5, "vectors cover only {types:?}");
+}
+
+/// Hands out fixed bytes as its random output: a [`Party`] draws 96 bytes, 64 for its
+/// scalar (reduced modulo the group order) and 32 for its order, so `scalar ‖ 0^32 ‖
+/// order seed` gives it exactly `scalar`.
+struct Replay(Vec<u8>);
+
+impl TryRng for Replay {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        assert!(dst.len() <= self.0.len(), "replay exhausted");
+        let rest = self.0.split_off(dst.len());
+        dst.copy_from_slice(&self.0);
+        self.0 = rest;
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for Replay {}
+
+fn party_with_scalar(config: SessionConfig, set: PreparedSet, scalar: [u8; 32]) -> Party {
+    let mut seed = scalar.to_vec();
+    seed.resize(96, 7);
+    seed[32..64].fill(0);
+    Party::with_rng(config, set, &mut Replay(seed)).unwrap()
+}
+
+/// The vectors of each context, run through two parties holding the scalars: A's
+/// `Blinded` points are the `blinded_a` values, and both learners report every
+/// element with the vector's match ID.
+#[test]
+fn blindmatch_v1_vectors_through_parties() {
+    let all = vectors();
+    let set = &all["blindmatch_v1"];
+    let contexts: BTreeSet<[u8; 32]> = list(set).iter().map(|v| array32(v, "context")).collect();
+    for context in contexts {
+        let here: Vec<&Value> = list(set)
+            .iter()
+            .filter(|v| array32(v, "context") == context)
+            .collect();
+        let items = || {
+            let rows = here.iter().enumerate();
+            PreparedSet::from_items(
+                rows.map(|(row, v)| (s(v, "id_type"), bytes(v, "value_hex"), row as u64)),
+            )
+            .unwrap()
+        };
+        let n = items().declared_size();
+        let config = |role| SessionConfig {
+            role,
+            mode: Mode::Intersection,
+            reveal: Reveal::Both,
+            batch_size: 3,
+            context,
+            local_count: n,
+            peer_count: n,
+        };
+        let a = party_with_scalar(config(Role::Initiator), items(), array32(set, "scalar_a"));
+        let b = party_with_scalar(config(Role::Responder), items(), array32(set, "scalar_b"));
+        let t = common::run(a, b).unwrap();
+
+        let sent: BTreeSet<String> = t
+            .from_a
+            .iter()
+            .filter_map(|m| match m {
+                Message::Blinded { points, .. } => Some(points.iter().map(hex::encode)),
+                Message::Reblinded { .. } => None,
+            })
+            .flatten()
+            .collect();
+        let want: BTreeSet<String> = here.iter().map(|v| s(v, "blinded_a").into()).collect();
+        assert_eq!(sent, want);
+
+        for outcome in [&t.a, &t.b] {
+            let MatchResult::Intersection { matches, .. } = &outcome.result else {
+                panic!("not an intersection");
+            };
+            assert_eq!(matches.len(), here.len());
+            for m in matches {
+                let v = here[m.row as usize];
+                assert_eq!(hex::encode(m.match_id.as_bytes()), s(v, "match_id"));
+            }
+        }
     }
 }

@@ -8,7 +8,13 @@ use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, ProtocolSetup, Reveal, 
 use crate::frame::{
     MAX_FRAME_LEN, MAX_HELLO_ID_TYPES, MAX_ID_TYPE_LEN, MAX_PROFILE_LEN, MIN_FRAME_LEN,
 };
+use rand::TryRng;
+use rand::rngs::SysRng;
+
 use crate::{NetError, SessionOptions};
+
+/// Written into every hello, and shown in the peer's report.
+pub(crate) const IMPLEMENTATION: &str = concat!("blindmatch-net/", env!("CARGO_PKG_VERSION"));
 
 /// What a side refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +199,10 @@ pub(crate) struct Offer {
     pub(crate) protocol: &'static str,
     pub(crate) params: Vec<u8>,
     pub(crate) declared_size: u64,
+    /// Only for the published session vector: a fixed nonce and software string
+    /// instead of fresh ones. `Offer::of` never sets it; only
+    /// [`crate::run_plaintext_session_for_test_vectors`] does.
+    pub(crate) fixed_hello: Option<FixedHelloForTestVectors>,
 }
 
 impl Offer {
@@ -201,6 +211,36 @@ impl Offer {
             protocol: setup.id(),
             params: setup.params(),
             declared_size: setup.declared_size(),
+            fixed_hello: None,
         }
     }
+
+    /// The hello's nonce and software string: fresh from the OS generator and this
+    /// build's, unless fixed for a test vector.
+    pub(crate) fn nonce_and_implementation(&self) -> Result<([u8; 32], String), NetError> {
+        if let Some(fixed) = &self.fixed_hello {
+            return Ok((fixed.nonce, fixed.implementation.to_owned()));
+        }
+        let mut nonce = [0u8; 32];
+        SysRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|_| NetError::Internal {
+                what: "the operating system random number generator failed",
+            })?;
+        Ok((nonce, IMPLEMENTATION.to_owned()))
+    }
+}
+
+/// **Test vectors only.** The hello fields a session normally draws fresh (the nonce)
+/// or takes from the build (the software string), fixed so that a whole session can
+/// be replayed byte for byte (`docs/test-vectors/session.json`). Only
+/// [`crate::run_plaintext_session_for_test_vectors`] takes it, and that runs over the
+/// plaintext test transport only.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedHelloForTestVectors {
+    /// This side's hello nonce.
+    pub nonce: [u8; 32],
+    /// This side's `implementation` string (at most 64 bytes).
+    pub implementation: &'static str,
 }

@@ -67,6 +67,10 @@ cases = [
     ok("phone", "电话 138-1234-5678", M),
     ok("phone", "\u00a013812345678\u200b", M, note="no-break and zero-width space"),
     ok("phone", "13812345678", M, CN),
+    # The phone elements of docs/test-vectors/psi.json: the element is this output,
+    # never the digits alone (psi.json once hashed 8613800138000, which matches nothing).
+    ok("phone", "8613800138000", "+8613800138000", note="bare 86, no separators"),
+    ok("phone", "138 0013 8000", "+8613800138000"),
     ok("phone", "19212345678", "+8619212345678", note="China Broadnet 192"),
     ok("phone", "16612345678", "+8616612345678"),
     ok("phone", "14512345678", "+8614512345678", note="11-digit data/SMS range"),
