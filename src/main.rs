@@ -11,7 +11,7 @@ mod progress;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::error::ExitStatus;
 
@@ -43,8 +43,30 @@ enum Command {
     Receipt(cmd::receipt::Args),
 }
 
+/// What `--version` prints after the program name: the version, then the Unicode
+/// versions of the normalisers' tables and the profile, which together decide how
+/// identifiers are normalised (`docs/normalization.md`, "Profiles").
+fn long_version() -> String {
+    format!(
+        "{}\nunicode {} (case mapping {}), profile {}",
+        env!("CARGO_PKG_VERSION"),
+        blindmatch_token::unicode_version(),
+        blindmatch_token::unicode_case_version(),
+        blindmatch_token::Profile::standard().name()
+    )
+}
+
+fn parse() -> Result<Cli, clap::Error> {
+    // clap takes a `&'static str`; the text is built once per run.
+    let long_version: &'static str = long_version().leak();
+    let matches = Cli::command()
+        .long_version(long_version)
+        .try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout and usage errors to stderr itself.

@@ -829,8 +829,21 @@ fn altered_manifests_fail() {
         ),
         (
             "profile digest",
-            Box::new(|m| m["profile"]["digest"] = "11".repeat(32).into()),
+            Box::new(|m| m["profile"]["all_types_digest"] = "11".repeat(32).into()),
             "profile_digest_mismatch",
+        ),
+        (
+            "per-type profile string",
+            Box::new(|m| {
+                m["profile"]["types"]["phone"] =
+                    format!("bm-std-v1,phone-region=86;sha256={}", "11".repeat(32)).into()
+            }),
+            "profile_digest_mismatch",
+        ),
+        (
+            "master purpose beside the token key's id",
+            Box::new(|m| m["key"]["purpose"] = "master".into()),
+            "manifest_inconsistent",
         ),
         (
             "missing field",
@@ -1205,6 +1218,45 @@ pub(crate) fn errors(schema: &Value, v: &Value) -> Vec<String> {
     let mut errors = Vec::new();
     validate(schema, schema, v, "$", &mut errors);
     errors
+}
+
+/// A manifest and a receipt show, for each identifier type they cover, the same
+/// per-type profile string, the one the hello carried; the whole profile's digest
+/// is labelled as covering all types.
+#[test]
+fn manifests_and_receipts_show_one_profile_string_per_type() {
+    use blindmatch_token::{IdType, Profile};
+    let fx = Fixture::new();
+    let m = fx.manifest();
+    let s = Session::new();
+    let phone = Profile::standard().type_string(IdType::Phone);
+    assert_eq!(m["profile"]["types"]["phone"], phone.as_str());
+    assert_eq!(m["profile"]["types"].as_object().unwrap().len(), 4);
+    assert!(m["profile"]["all_types_digest"].is_string());
+    for name in ["bank.receipt.json", "insurer.receipt.json"] {
+        let r = s.receipt(name);
+        assert_eq!(r["id_type"], "phone");
+        assert_eq!(
+            r["profile"]["types"],
+            serde_json::json!({ "phone": phone }),
+            "{name}"
+        );
+        assert_eq!(
+            phone,
+            format!(
+                "{};sha256={}",
+                r["profile"]["name"].as_str().unwrap(),
+                r["profile"]["digest"].as_str().unwrap()
+            )
+        );
+        for key in ["unicode", "unicode_case"] {
+            assert_eq!(r["profile"][key], m["profile"][key], "{name}: {key}");
+        }
+        assert!(r["profile"].get("all_types_digest").is_none());
+    }
+    // The audits take both as written.
+    fx.audit(&["manifest", "tokens.csv.manifest.json"]).ok();
+    s.audit(&[A, B]).ok();
 }
 
 #[test]

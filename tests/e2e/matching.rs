@@ -716,6 +716,34 @@ fn mismatched_mode_type_or_profile_is_refused_on_both_sides() {
     }
 }
 
+/// The hello's `profile` is the per-type profile string of `docs/protocol.md`
+/// ("Hello"), built from the matched type's options only; a refusal quotes both.
+#[test]
+fn the_hello_carries_the_per_type_profile_string() {
+    use blindmatch_token::{IdType, Profile};
+    let f = Fixture::new(150, 150, 40);
+    let a = Party::spawn(
+        &f.a,
+        &f.a_args(&["--phone-region", "86", "--email-rules", "gmail"]),
+        &[],
+        None,
+    );
+    let addr = a.listening_addr();
+    let rb = Party::spawn(&f.b, &f.b_args(&addr, &[]), &[], None).finish(DEADLINE);
+    let ra = a.finish(DEADLINE);
+    ra.code(3);
+    rb.code(3);
+    let ours = Profile::standard()
+        .with_phone_default_region(Some("86".parse().unwrap()))
+        .type_string(IdType::Phone);
+    let theirs = Profile::standard().type_string(IdType::Phone);
+    assert!(
+        ours.starts_with("bm-std-v1,phone-region=86;sha256="),
+        "{ours}"
+    );
+    ra.stderr_has(&format!("ours is {ours:?}, the peer's is {theirs:?}"));
+}
+
 #[test]
 fn peer_below_min_peer_set_is_refused() {
     let f = Fixture::new(150, 120, 40);

@@ -198,3 +198,33 @@ fn help_warns_that_values_are_printed() {
     assert!(run.stdout.contains("LOCAL DIAGNOSTIC"), "{run:#?}");
     assert!(run.stdout.contains("prints the values"), "{run:#?}");
 }
+
+/// `--version` names the Unicode versions of the normalisers' tables and the
+/// profile, as the profile strings in hellos, manifests and receipts cover them.
+#[test]
+fn version_names_the_unicode_tables_and_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run(dir.path(), &["--version"]);
+    run.ok();
+    let expected = format!(
+        "blindmatch {}\nunicode {} (case mapping {}), profile bm-std-v1\n",
+        env!("CARGO_PKG_VERSION"),
+        blindmatch_token::unicode_version(),
+        blindmatch_token::unicode_case_version()
+    );
+    assert_eq!(run.stdout, expected);
+    // The Unicode versions are the ones the profile descriptions hash.
+    let description = blindmatch_token::Profile::standard().description();
+    assert!(description.contains(&format!(
+        "\nunicode={}\nunicode.case={}\n",
+        blindmatch_token::unicode_version(),
+        blindmatch_token::unicode_case_version()
+    )));
+    // -V stays one line.
+    let short = crate::util::run(dir.path(), &["-V"]);
+    short.ok();
+    assert_eq!(
+        short.stdout,
+        format!("blindmatch {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}

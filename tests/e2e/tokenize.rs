@@ -177,16 +177,32 @@ fn manifest_describes_the_run_without_raw_values() {
     assert_eq!(m["command"], "tokenize");
     assert_eq!(m["tool"]["name"], "blindmatch");
     assert_eq!(m["profile"]["name"], Profile::standard().name());
+    // The whole profile's digest is labelled as covering every type; what partners
+    // compare is the per-type string of each column's type, the hello's.
     assert_eq!(
-        m["profile"]["digest"],
+        m["profile"]["all_types_digest"],
         Profile::standard().digest().to_hex()
+    );
+    assert!(m["profile"].get("digest").is_none());
+    assert_eq!(
+        m["profile"]["types"],
+        serde_json::json!({
+            "phone": Profile::standard().type_string(IdType::Phone),
+            "email": Profile::standard().type_string(IdType::Email),
+        })
+    );
+    assert_eq!(m["profile"]["unicode"], blindmatch_token::unicode_version());
+    assert_eq!(
+        m["profile"]["unicode_case"],
+        blindmatch_token::unicode_case_version()
     );
     assert_eq!(m["token"]["format"], "bm1");
     assert_eq!(m["token"]["mac_bytes"], 32);
-    // acme.key is a master key: the tokens' key is its derived token key, and the
-    // master's own ID is recorded beside it.
+    // acme.key is a master key: the tokens' key is its derived token key (purpose
+    // token), and the master's own ID is recorded beside it, with the file's purpose.
     assert_eq!(m["key"]["id"], token_key_id(&d.join("acme.key")));
-    assert_eq!(m["key"]["purpose"], "master");
+    assert_eq!(m["key"]["purpose"], "token");
+    assert_eq!(m["key"]["file_purpose"], "master");
     assert_eq!(
         m["key"]["master_id"],
         crate::keys::key_id(&d.join("acme.key"))
@@ -405,6 +421,7 @@ fn a_master_key_makes_tokens_with_its_derived_token_key() {
     let m = manifest(d, "by-token-key.csv.manifest.json");
     assert_eq!(m["key"]["id"], token_kid.as_str());
     assert_eq!(m["key"]["purpose"], "token");
+    assert_eq!(m["key"]["file_purpose"], "token");
     assert!(m["key"].get("master_id").is_none());
     // The master and its token key are one key for rotation purposes.
     args.splice(

@@ -267,6 +267,25 @@ impl Walker {
         }
         Some(out)
     }
+
+    /// A required object mapping names to strings (wrong values are problems and
+    /// skipped).
+    pub(crate) fn string_map(
+        &mut self,
+        obj: &Value,
+        base: &str,
+        key: &str,
+    ) -> Option<Vec<(String, String)>> {
+        let map = self.object(obj, base, key)?.as_object()?;
+        let mut out = Vec::with_capacity(map.len());
+        for (name, v) in map {
+            match v.as_str() {
+                Some(s) => out.push((name.clone(), s.to_owned())),
+                None => self.problem(format!("{}.{name}", join(base, key)), "a string", false),
+            }
+        }
+        Some(out)
+    }
 }
 
 /// Reads and parses a JSON document of the given `format` and supported `version`.
@@ -352,5 +371,20 @@ mod tests {
         assert!(w.problems.iter().all(|p| !p.field.contains("138")));
         assert!(w.problems.get(1).unwrap().missing);
         assert!(!w.problems.first().unwrap().missing);
+    }
+
+    #[test]
+    fn string_maps_skip_and_name_what_is_not_a_string() {
+        let doc: Value =
+            serde_json::from_str(r#"{"m": {"phone": "p;sha256=00", "email": 13800138000}}"#)
+                .unwrap();
+        let mut w = Walker::default();
+        assert_eq!(
+            w.string_map(&doc, "profile", "m"),
+            Some(vec![("phone".to_owned(), "p;sha256=00".to_owned())])
+        );
+        assert_eq!(w.string_map(&doc, "", "absent"), None);
+        let fields: Vec<&str> = w.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, vec!["profile.m.email", "absent"]);
     }
 }

@@ -13,6 +13,7 @@
 
 mod checks;
 mod document;
+mod profile;
 
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,7 @@
 //! kept elsewhere (its SHA-256 in a ticket or a signature).
 
 mod checks;
+mod profile;
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,7 @@ use serde_json::Value;
 use crate::files::Recorded;
 use crate::json::{self, Walker};
 use crate::plan::{ColumnPlan, Role};
-use crate::report::Finding;
+use crate::report::{Finding, safe_name};
 
 /// A key as a manifest names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,11 @@ pub(crate) struct Manifest {
     pub(crate) command: Option<String>,
     pub(crate) tool_version: Option<String>,
     pub(crate) profile_name: Option<String>,
+    /// Per identifier type, its per-type profile string (`profile.types`).
+    pub(crate) profile_types: Option<Vec<(String, String)>>,
+    pub(crate) profile_unicode: Option<String>,
+    pub(crate) profile_unicode_case: Option<String>,
+    /// The whole profile's digest (`profile.all_types_digest`).
     pub(crate) profile_digest: Option<String>,
     pub(crate) token_format: Option<String>,
     pub(crate) mac_bytes: Option<u64>,
@@ -123,13 +129,18 @@ impl Manifest {
             w.string(t, "tool", "name");
             w.string(t, "tool", "version")
         });
-        let (profile_name, profile_digest) = match w.object(v, "", "profile") {
-            Some(p) => (
-                w.string(p, "profile", "name"),
-                w.string(p, "profile", "digest"),
-            ),
-            None => (None, None),
-        };
+        let mut profile_types = None;
+        let mut profile_unicode = None;
+        let mut profile_unicode_case = None;
+        let mut profile_name = None;
+        let mut profile_digest = None;
+        if let Some(p) = w.object(v, "", "profile") {
+            profile_types = w.string_map(p, "profile", "types");
+            profile_name = w.string(p, "profile", "name");
+            profile_unicode = w.string(p, "profile", "unicode");
+            profile_unicode_case = w.string(p, "profile", "unicode_case");
+            profile_digest = w.string(p, "profile", "all_types_digest");
+        }
         let (token_format, mac_bytes) = match w.object(v, "", "token") {
             Some(t) => (
                 w.string(t, "token", "format"),
@@ -242,6 +253,9 @@ impl Manifest {
             command,
             tool_version,
             profile_name,
+            profile_types,
+            profile_unicode,
+            profile_unicode_case,
             profile_digest,
             token_format,
             mac_bytes,
@@ -339,18 +353,47 @@ fn key_ref(w: &mut Walker, k: &Value, base: &str, malformed: &mut Vec<Finding>) 
                     None
                 }
             });
-    if let Some(p) = w.string(k, base, "purpose")
-        && p.parse::<KeyPurpose>().is_err()
-    {
-        malformed.push(
+    // `id` and `purpose` describe the key that made the tokens, always a token
+    // key; the file's own purpose is `file_purpose`.
+    match w.string(k, base, "purpose") {
+        Some(p) if p.parse::<KeyPurpose>().is_err() => malformed.push(
             Finding::new(
                 "manifest_malformed",
                 format!("manifest field `{base}.purpose` is not a key purpose"),
             )
             .field(format!("{base}.purpose")),
-        );
+        ),
+        Some(p) if p != KeyPurpose::Token.as_str() => malformed.push(
+            Finding::new(
+                "manifest_inconsistent",
+                format!(
+                    "`{base}.purpose` is `{}`, but `{base}.id` names the key that made the tokens, a token key (the key file's own purpose goes in `{base}.file_purpose`)",
+                    safe_name(&p)
+                ),
+            )
+            .field(format!("{base}.purpose")),
+        ),
+        _ => {}
     }
-    if let Some(m) = w.opt_string(k, base, "master_id")
+    let file_purpose = w.string(k, base, "file_purpose");
+    let file_purpose = match file_purpose.as_deref().map(str::parse::<KeyPurpose>) {
+        Some(Ok(p @ (KeyPurpose::Master | KeyPurpose::Token))) => Some(p),
+        Some(_) => {
+            malformed.push(
+                Finding::new(
+                    "manifest_malformed",
+                    format!(
+                        "manifest field `{base}.file_purpose` is not the purpose of a key that makes tokens (master or token)"
+                    ),
+                )
+                .field(format!("{base}.file_purpose")),
+            );
+            None
+        }
+        None => None,
+    };
+    let master_id = w.opt_string(k, base, "master_id");
+    if let Some(m) = &master_id
         && m.parse::<KeyId>().is_err()
     {
         malformed.push(
@@ -362,6 +405,36 @@ fn key_ref(w: &mut Walker, k: &Value, base: &str, malformed: &mut Vec<Finding>) 
             )
             .field(format!("{base}.master_id")),
         );
+    }
+    // A master key file's token key is derived from it, and the manifest names the
+    // master; a token key file is the token key itself.
+    match (file_purpose, &master_id) {
+        (Some(KeyPurpose::Master), None) => malformed.push(
+            Finding::new(
+                "manifest_inconsistent",
+                format!("the key file is a master key, but `{base}.master_id` is missing"),
+            )
+            .field(format!("{base}.master_id")),
+        ),
+        (Some(KeyPurpose::Master), Some(m)) if id.is_some() && m.parse::<KeyId>().ok() == id => {
+            malformed.push(
+                Finding::new(
+                    "manifest_inconsistent",
+                    format!(
+                        "`{base}.id` is the master key's own ID: a master key never makes tokens, its derived token key does"
+                    ),
+                )
+                .field(format!("{base}.id")),
+            );
+        }
+        (Some(KeyPurpose::Token), Some(_)) => malformed.push(
+            Finding::new(
+                "manifest_inconsistent",
+                format!("the key file is a token key, yet `{base}.master_id` names a master"),
+            )
+            .field(format!("{base}.master_id")),
+        ),
+        _ => {}
     }
     w.string(k, base, "file");
     KeyRef { id }

@@ -1,11 +1,13 @@
 //! Metadata every written document shares (manifests, receipts, audit reports):
-//! the tool block, files by SHA-256 and size, profiles by name and digest, and
-//! timestamps.
+//! the tool block, files by SHA-256 and size, profiles by their per-type profile
+//! strings, and timestamps.
 //!
 //! None of it is ever built from a cell value or key bytes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use blindmatch_token::{IdType, Profile, unicode_case_version, unicode_version};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -52,13 +54,87 @@ impl FileInfo {
     }
 }
 
-/// A normalisation profile by name and digest.
+/// The normalisation profile of a tokenize run, as its manifest records it.
+///
+/// What partners compare is `types`: per identifier type of the run, the per-type
+/// profile string (`Profile::type_string`), the exact string a match's hello and
+/// receipt carry for that type. The whole profile's digest covers every type at
+/// once, so two runs that agree on the types they share may still differ there; it
+/// is named `all_types_digest` to say so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileInfo {
-    /// Stable profile name (encodes the rules and options), e.g. `bm-std-v1`.
+    /// Per identifier type of the run (by type name), its per-type profile string,
+    /// e.g. `"phone": "bm-std-v1,phone-region=86;sha256=…"`.
+    pub types: BTreeMap<String, String>,
+    /// The whole profile's name (every option), e.g. `bm-std-v1,phone-region=86`.
     pub name: String,
-    /// Digest of the profile, lowercase hex, for a quick equality check.
+    /// Unicode version of the normalisers' NFKC tables.
+    pub unicode: String,
+    /// Unicode version of the normalisers' case mapping and character classes.
+    pub unicode_case: String,
+    /// Digest of the whole profile (`Profile::digest`, every identifier type),
+    /// lowercase hex: not comparable with a per-type digest.
+    pub all_types_digest: String,
+}
+
+impl ProfileInfo {
+    /// The record of `profile` for a run over identifier columns of `types`.
+    pub fn new(profile: &Profile, types: impl IntoIterator<Item = IdType>) -> Self {
+        ProfileInfo {
+            types: types
+                .into_iter()
+                .map(|t| (t.as_str().to_owned(), profile.type_string(t)))
+                .collect(),
+            name: profile.name(),
+            unicode: unicode_version(),
+            unicode_case: unicode_case_version(),
+            all_types_digest: profile.digest().to_hex(),
+        }
+    }
+}
+
+/// The normalisation profile of one identifier type as a session agreed on it, as
+/// receipts record it.
+///
+/// `types` holds one entry, the session's identifier type with the per-type profile
+/// string both hellos carried (`"phone": "bm-std-v1;sha256=…"`), as a manifest shows
+/// it for a token column of that type; `name` and `digest` are its two parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeProfileInfo {
+    /// The identifier type and its per-type profile string.
+    pub types: BTreeMap<String, String>,
+    /// The profile name restricted to the options of the type (`Profile::type_name`).
+    pub name: String,
+    /// The per-type digest (`Profile::type_digest`), lowercase hex.
     pub digest: String,
+    /// Unicode version of the normalisers' NFKC tables.
+    pub unicode: String,
+    /// Unicode version of the normalisers' case mapping and character classes.
+    pub unicode_case: String,
+}
+
+impl TypeProfileInfo {
+    /// The record of `profile` for a session on `id_type`.
+    pub fn new(profile: &Profile, id_type: IdType) -> Self {
+        TypeProfileInfo {
+            types: BTreeMap::from([(id_type.as_str().to_owned(), profile.type_string(id_type))]),
+            name: profile.type_name(id_type),
+            digest: profile.type_digest(id_type).to_hex(),
+            unicode: unicode_version(),
+            unicode_case: unicode_case_version(),
+        }
+    }
+
+    /// The per-type profile string of `id_type`, if this record holds exactly that
+    /// type and its string is `name;sha256=digest`: what a reader checks before
+    /// comparing it.
+    pub fn string_for(&self, id_type: &str) -> Option<&str> {
+        let (t, string) = self.types.first_key_value()?;
+        let joined = string
+            .split_once(";sha256=")
+            .is_some_and(|(name, digest)| name == self.name && digest == self.digest);
+        (self.types.len() == 1 && t == id_type && joined).then_some(string.as_str())
+    }
 }
 
 /// How finely a timestamp is written.
@@ -105,6 +181,29 @@ mod tests {
         let t = now_rfc3339(Precision::Full);
         assert!(t.ends_with('Z'), "{t}");
         assert!(OffsetDateTime::parse(&t, &Rfc3339).is_ok());
+    }
+
+    #[test]
+    fn profile_records_show_the_per_type_strings() {
+        let profile: Profile = "bm-std-v1,phone-region=86".parse().unwrap();
+        let m = ProfileInfo::new(&profile, [IdType::Phone, IdType::Email, IdType::Phone]);
+        assert_eq!(m.types.len(), 2);
+        assert_eq!(m.types["phone"], profile.type_string(IdType::Phone));
+        assert_eq!(m.types["email"], profile.type_string(IdType::Email));
+        assert_eq!(m.all_types_digest, profile.digest().to_hex());
+        let r = TypeProfileInfo::new(&profile, IdType::Phone);
+        // One string, comparable by eye between a manifest and a receipt.
+        assert_eq!(r.types["phone"], m.types["phone"]);
+        assert_eq!(
+            r.types["phone"],
+            format!("bm-std-v1,phone-region=86;sha256={}", r.digest)
+        );
+        assert_eq!(r.string_for("phone"), Some(m.types["phone"].as_str()));
+        assert_eq!(r.string_for("email"), None);
+        let mut edited = r.clone();
+        edited.digest = "00".repeat(32);
+        assert_eq!(edited.string_for("phone"), None);
+        assert_eq!(r.unicode, m.unicode);
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub struct TokenizeManifest {
     pub command: &'static str,
     /// The program and its version.
     pub tool: Tool,
-    /// The normalisation profile both partners must share.
+    /// The normalisation profile: per identifier type of the run, the per-type
+    /// profile string partners compare (as hellos and receipts carry it).
     pub profile: ProfileInfo,
     /// The token format written (`bm1`) and MAC length in bytes.
     pub token: TokenInfo,
@@ -78,20 +79,31 @@ pub struct TokenInfo {
 }
 
 /// A key, by ID and purpose only.
+///
+/// `id` and `purpose` describe one key, the key that made the tokens: always a
+/// token key, whose ID every token carries. The key file given may hold that token
+/// key itself (`file_purpose` `token`) or a master key it was derived from
+/// (`file_purpose` `master`, and `master_id` names the master).
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyInfo {
     /// The public ID of the key that made the tokens (reveals nothing about the
     /// key): for a master key file, of its derived token key, as in every token.
     pub id: String,
-    /// The purpose recorded in the key file.
-    pub purpose: String,
+    /// The purpose of the key `id` names: always [`TOKEN_KEY_PURPOSE`].
+    pub purpose: &'static str,
     /// For a master key file, the master key's own ID (its `key-id:` line), so the
     /// file can be found again; the token key is derived from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_id: Option<String>,
     /// The key file path as given.
     pub file: String,
+    /// The purpose recorded in the key file: `master` or `token`.
+    pub file_purpose: String,
 }
+
+/// The `purpose` of a manifest's key: the key that made tokens is a token key,
+/// whatever the key file given held.
+pub const TOKEN_KEY_PURPOSE: &str = "token";
 
 /// One identifier column and what became of its cells.
 #[derive(Debug, Clone, Serialize)]

@@ -18,7 +18,7 @@ use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Fingerprint, Mode, Reveal, Role};
 use serde::{Deserialize, Serialize};
 
-pub use blindmatch_data::meta::{FileInfo, ProfileInfo, Tool};
+pub use blindmatch_data::meta::{FileInfo, Tool, TypeProfileInfo};
 pub use shareable::{
     SHAREABLE_FORMAT, SHAREABLE_VERSION, SessionTool, ShareableReceipt, SharedLocal, SharedPeer,
     share,
@@ -54,8 +54,9 @@ pub struct Receipt {
     pub reveal: Reveal,
     /// The identifier type matched on.
     pub id_type: String,
-    /// The normalisation profile, as agreed in the handshake.
-    pub profile: ProfileInfo,
+    /// The normalisation profile, as agreed in the handshake: the per-type profile
+    /// string of `id_type`, as a manifest shows it for a token column of that type.
+    pub profile: TypeProfileInfo,
     /// Agreed batch size (items per frame).
     pub batch_size: u32,
     /// Bytes per doubly blinded comparison value (the false-match bound's choice).

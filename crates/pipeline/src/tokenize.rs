@@ -226,10 +226,7 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
                 version: manifest::VERSION,
                 command: "tokenize",
                 tool: manifest::Tool::current(),
-                profile: manifest::ProfileInfo {
-                    name: profile.name(),
-                    digest: profile.digest().to_hex(),
-                },
+                profile: manifest::ProfileInfo::new(profile, columns.ids.iter().map(|c| c.id_type)),
                 token: manifest::TokenInfo {
                     format: token::TOKEN_PREFIX,
                     mac_bytes: config.token_bytes,

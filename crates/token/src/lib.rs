@@ -16,7 +16,7 @@ pub use id_type::IdType;
 pub use key::{Derivation, Key, KeyFile, KeyId, KeyPurpose, key_file_exposure};
 pub use normalize::email::EmailProviderRules;
 pub use normalize::phone::CallingCode;
-pub use profile::{Profile, ProfileDigest};
+pub use profile::{Profile, ProfileDigest, unicode_case_version, unicode_version};
 pub use rejection::Rejection;
 pub use short_code::{DerivedCode, ShortCode, ShortCodeRegistry, ShortCoder};
 pub use token::{Token, Tokenizer};

@@ -28,13 +28,32 @@ const RULES: [(IdType, &str); 7] = [
     (IdType::Raw, "raw/1"),
 ];
 
+/// The Unicode version of the NFKC tables the normalisers use (the
+/// `unicode-normalization` crate's), e.g. `18.0.0`: the `unicode=` line of every
+/// profile description.
+pub fn unicode_version() -> String {
+    let (major, minor, patch) = unicode_normalization::UNICODE_VERSION;
+    format!("{major}.{minor}.{patch}")
+}
+
+/// The Unicode version of the case mapping and character classes the normalisers
+/// use (lowercasing, letters and digits, white space, control characters: the Rust
+/// standard library's tables, so the toolchain's), e.g. `17.0.0`: the
+/// `unicode.case=` line of every profile description. It need not be the NFKC
+/// tables' version ([`unicode_version`]).
+pub fn unicode_case_version() -> String {
+    let (major, minor, patch) = char::UNICODE_VERSION;
+    format!("{major}.{minor}.{patch}")
+}
+
 /// A normalisation profile: which rules apply, with which options.
 ///
 /// [`Profile::name`] is a stable, parseable name (`bm-std-v1`, or with options
 /// `bm-std-v1,phone-region=86,email-rules=gmail`). [`Profile::digest`] hashes the
 /// full canonical description ([`Profile::description`]), which also names the
-/// Unicode version of the NFKC tables and the mobile range table, so two builds
-/// that would normalise differently have different digests even under one name.
+/// Unicode versions of the NFKC and case tables and the mobile range table, so two
+/// builds that would normalise differently have different digests even under one
+/// name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Profile {
     phone_default_region: Option<CallingCode>,
@@ -88,10 +107,7 @@ impl Profile {
     /// This text is what [`Profile::digest`] hashes; it is meant to be shown when two
     /// partners' digests differ.
     pub fn description(&self) -> String {
-        let mut d = String::new();
-        d.push_str(&format!("profile={BASE_NAME}\n"));
-        let (major, minor, patch) = unicode_normalization::UNICODE_VERSION;
-        d.push_str(&format!("unicode={major}.{minor}.{patch}\n"));
+        let mut d = header();
         for t in IdType::ALL {
             d.push_str(&self.type_lines(t));
         }
@@ -136,17 +152,54 @@ impl Profile {
         ProfileDigest(h.finalize().into())
     }
 
-    /// Digest of only what matters for one identifier type (plus the Unicode version),
-    /// for handshakes that agree on one column at a time: partners matching phones
-    /// need not agree on e-mail rules.
+    /// The name restricted to the options that matter for `id_type`: `bm-std-v1`
+    /// plus `,phone-region=CC` for phones and `,email-rules=R` for e-mail addresses
+    /// when set, nothing else (partners matching phones need not agree on e-mail
+    /// rules). It parses back as a profile.
+    pub fn type_name(&self, id_type: IdType) -> String {
+        let projected = match id_type {
+            IdType::Phone => {
+                Profile::standard().with_phone_default_region(self.phone_default_region)
+            }
+            IdType::Email => {
+                Profile::standard().with_email_provider_rules(self.email_provider_rules)
+            }
+            _ => Profile::standard(),
+        };
+        projected.name()
+    }
+
+    /// The canonical description of only what matters for `id_type`: the lines
+    /// [`Profile::description`] starts with (base name, Unicode versions), then that
+    /// type's lines, each ending in `\n`. This text is what
+    /// [`Profile::type_digest`] hashes.
+    pub fn type_description(&self, id_type: IdType) -> String {
+        let mut d = header();
+        d.push_str(&self.type_lines(id_type));
+        d
+    }
+
+    /// SHA-256 over [`Profile::type_description`] (with its own domain label), for
+    /// handshakes that agree on one column at a time: partners matching phones need
+    /// not agree on e-mail rules.
     pub fn type_digest(&self, id_type: IdType) -> ProfileDigest {
-        let (major, minor, patch) = unicode_normalization::UNICODE_VERSION;
         let mut h = Sha256::new();
         h.update(TYPE_DIGEST_DOMAIN);
         h.update([0u8]);
-        h.update(format!("profile={BASE_NAME}\nunicode={major}.{minor}.{patch}\n").as_bytes());
-        h.update(self.type_lines(id_type).as_bytes());
+        h.update(self.type_description(id_type).as_bytes());
         ProfileDigest(h.finalize().into())
+    }
+
+    /// The per-type profile string, `<type name>;sha256=<type digest in hex>` (e.g.
+    /// `bm-std-v1,phone-region=86;sha256=…`): what a hello carries in its `profile`
+    /// field, and what manifests and receipts show per identifier type, so the one
+    /// string can be compared by eye across all three (`docs/protocol.md`, "Hello").
+    pub fn type_string(&self, id_type: IdType) -> String {
+        format!(
+            "{};sha256={}",
+            self.type_name(id_type),
+            self.type_digest(id_type)
+        )
     }
 
     /// Normalises `input` as an identifier of type `id_type` under this profile.
@@ -200,6 +253,16 @@ impl Profile {
             }
         }
     }
+}
+
+/// The lines every description starts with: the base name and the Unicode versions
+/// of the tables the normalisers use.
+fn header() -> String {
+    format!(
+        "profile={BASE_NAME}\nunicode={}\nunicode.case={}\n",
+        unicode_version(),
+        unicode_case_version()
+    )
 }
 
 impl fmt::Display for Profile {
@@ -321,6 +384,42 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), IdType::ALL.len());
         assert!(std.description().contains("unicode="));
+    }
+
+    #[test]
+    fn per_type_strings_name_only_their_options() {
+        let both = Profile::standard()
+            .with_phone_default_region(Some(CallingCode::CN))
+            .with_email_provider_rules(EmailProviderRules::Gmail);
+        assert_eq!(both.type_name(IdType::Phone), "bm-std-v1,phone-region=86");
+        assert_eq!(both.type_name(IdType::Email), "bm-std-v1,email-rules=gmail");
+        assert_eq!(both.type_name(IdType::CnId), "bm-std-v1");
+        for t in IdType::ALL {
+            let name = both.type_name(t);
+            assert!(name.parse::<Profile>().is_ok(), "{name}");
+            assert_eq!(
+                both.type_string(t),
+                format!("{name};sha256={}", both.type_digest(t).to_hex())
+            );
+            // The per-type description is the full one's header plus the type's lines.
+            let text = both.type_description(t);
+            assert!(text.starts_with("profile=bm-std-v1\nunicode="), "{text}");
+            assert!(text.contains(&format!("\n{t}.rules=")), "{text}");
+            assert!(both.description().starts_with(&header()));
+            assert!(both.description().contains(&both.type_lines(t)));
+        }
+        let text = both.type_description(IdType::Phone);
+        assert!(text.contains("phone.default_region=86\n"), "{text}");
+        assert!(!text.contains("email"), "{text}");
+        assert_eq!(
+            header(),
+            format!(
+                "profile=bm-std-v1\nunicode={}\nunicode.case={}\n",
+                unicode_version(),
+                unicode_case_version()
+            )
+        );
+        assert_eq!(unicode_version().split('.').count(), 3);
     }
 
     #[test]

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use blindmatch_token::{
     Derivation, IdType, Key, KeyFile, KeyPurpose, Profile, Rejection, Token, Tokenizer,
+    unicode_case_version, unicode_version,
 };
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
@@ -132,5 +134,61 @@ fn derivation_vectors() {
         assert_eq!(derived.id().to_string(), s(d, "derived_key_id"), "{d}");
         let expected = Key::from_slice(&hex::decode(s(d, "derived_key_hex")).unwrap()).unwrap();
         assert!(bool::from(derived.ct_eq(&expected)), "{d}");
+    }
+}
+
+/// `docs/test-vectors/profile.json`: the per-type descriptions, digests and hello
+/// strings, and the whole-profile digests, recomputed through the library; the
+/// digests also straight from the description text, as an implementer would.
+#[test]
+fn profile_vectors() {
+    let doc = load("profile.json");
+    // Every digest covers the Unicode versions: a build with other tables has other
+    // digests, and the file must be regenerated (a profile change partners notice).
+    assert_eq!(
+        (unicode_version(), unicode_case_version()),
+        (
+            s(&doc, "unicode").to_owned(),
+            s(&doc, "unicode_case").to_owned()
+        ),
+        "this build's Unicode tables differ from docs/test-vectors/profile.json: \
+         regenerate it with crates/token/tests/vectors/gen_profile.py"
+    );
+    let sha256 = |domain: &[u8], text: &str| {
+        let mut h = Sha256::new();
+        h.update(domain);
+        h.update([0u8]);
+        h.update(text.as_bytes());
+        hex::encode(h.finalize())
+    };
+    let per_type = doc["per_type"].as_array().unwrap();
+    assert!(per_type.len() >= 10);
+    for v in per_type {
+        let profile: Profile = s(v, "profile").parse().unwrap();
+        let t: IdType = s(v, "type").parse().unwrap();
+        let description = s(v, "description");
+        assert_eq!(profile.type_description(t), description, "{v}");
+        assert_eq!(
+            sha256(b"blindmatch/v1/profile-type-digest", description),
+            s(v, "digest"),
+            "{v}"
+        );
+        assert_eq!(profile.type_digest(t).to_hex(), s(v, "digest"), "{v}");
+        assert_eq!(profile.type_name(t), s(v, "type_name"), "{v}");
+        assert_eq!(profile.type_string(t), s(v, "hello"), "{v}");
+    }
+    let whole = doc["profiles"].as_array().unwrap();
+    assert!(whole.len() >= 4);
+    for v in whole {
+        let profile: Profile = s(v, "profile").parse().unwrap();
+        assert_eq!(profile.name(), s(v, "profile"));
+        let description = s(v, "description");
+        assert_eq!(profile.description(), description, "{v}");
+        assert_eq!(
+            sha256(b"blindmatch/v1/profile-digest", description),
+            s(v, "all_types_digest"),
+            "{v}"
+        );
+        assert_eq!(profile.digest().to_hex(), s(v, "all_types_digest"), "{v}");
     }
 }

@@ -87,6 +87,7 @@ impl Receipt {
                 "local and peer have the same role".to_owned(),
             ));
         }
+        self.check_profile(out);
         // Who learns follows from reveal and role.
         if let (Some(reveal), Some(role), Some(learns)) =
             (&self.reveal, &self.local_role, self.learns)
@@ -265,7 +266,7 @@ impl Receipt {
 }
 
 /// Whether `s` is exactly `len` lowercase hex digits.
-fn is_hex(s: &str, len: usize) -> bool {
+pub(super) fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
@@ -280,14 +281,22 @@ pub(super) fn same_session(a: &Receipt, b: &Receipt, out: &mut Vec<Finding>) {
     fn mismatch(field: &str, what: String) -> Finding {
         Finding::new("session_mismatch", what).field(field)
     }
-    let pairs: [(&str, &Option<String>, &Option<String>); 7] = [
+    let (string_a, string_b) = (a.profile_string(), b.profile_string());
+    let pairs: [(&str, &Option<String>, &Option<String>); 10] = [
         ("session_id", &a.session_id, &b.session_id),
         ("transcript_hash", &a.transcript_hash, &b.transcript_hash),
         ("mode", &a.mode, &b.mode),
         ("reveal", &a.reveal, &b.reveal),
         ("id_type", &a.id_type, &b.id_type),
+        ("profile.types", &string_a, &string_b),
         ("profile.name", &a.profile_name, &b.profile_name),
         ("profile.digest", &a.profile_digest, &b.profile_digest),
+        ("profile.unicode", &a.profile_unicode, &b.profile_unicode),
+        (
+            "profile.unicode_case",
+            &a.profile_unicode_case,
+            &b.profile_unicode_case,
+        ),
     ];
     for (field, x, y) in pairs {
         if let (Some(x), Some(y)) = (x, y)
@@ -414,12 +423,12 @@ pub(super) fn same_session(a: &Receipt, b: &Receipt, out: &mut Vec<Finding>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::Value;
 
-    fn pair() -> (Value, Value) {
+    pub(in crate::receipt) fn pair() -> (Value, Value) {
         let fa = format!("sha256:{}", "aa".repeat(32));
         let fb = format!("sha256:{}", "bb".repeat(32));
         let base = serde_json::json!({
@@ -430,7 +439,9 @@ mod tests {
             "batch_size": 4096, "comparison_bytes": 8,
             "started_at": "2026-11-22T10:00:00Z", "finished_at": "2026-11-22T10:00:05Z",
             "mode": "intersection", "reveal": "both", "id_type": "phone",
-            "profile": {"name": "bm-std-v1", "digest": "33".repeat(32)},
+            "profile": {"types": {"phone": format!("bm-std-v1;sha256={}", "33".repeat(32))},
+                        "name": "bm-std-v1", "digest": "33".repeat(32),
+                        "unicode": "18.0.0", "unicode_case": "17.0.0"},
             "timings_ms": {"total": 5000}
         });
         let mut a = base.clone();
@@ -458,7 +469,10 @@ mod tests {
         (a, b)
     }
 
-    fn findings(a: &Value, b: &Value) -> Vec<(&'static str, Option<String>)> {
+    pub(in crate::receipt) fn findings(
+        a: &Value,
+        b: &Value,
+    ) -> Vec<(&'static str, Option<String>)> {
         let (a, b) = (Receipt::from_value("A", a), Receipt::from_value("B", b));
         let mut out: Vec<Finding> = a.findings.iter().chain(&b.findings).cloned().collect();
         a.internal(&mut out);

@@ -52,6 +52,10 @@ pub(super) struct Receipt {
     pub(super) id_type: Option<String>,
     pub(super) profile_name: Option<String>,
     pub(super) profile_digest: Option<String>,
+    /// `profile.types`: the per-type profile string, by identifier type (one).
+    pub(super) profile_types: Option<Vec<(String, String)>>,
+    pub(super) profile_unicode: Option<String>,
+    pub(super) profile_unicode_case: Option<String>,
     pub(super) local_role: Option<String>,
     pub(super) network_role: Option<String>,
     pub(super) local_fingerprint: Option<Option<String>>,
@@ -104,8 +108,11 @@ impl Receipt {
         r.reveal = w.string(v, "", "reveal");
         r.id_type = w.string(v, "", "id_type");
         if let Some(p) = w.object(v, "", "profile") {
+            r.profile_types = w.string_map(p, "profile", "types");
             r.profile_name = w.string(p, "profile", "name");
             r.profile_digest = w.string(p, "profile", "digest");
+            r.profile_unicode = w.string(p, "profile", "unicode");
+            r.profile_unicode_case = w.string(p, "profile", "unicode_case");
         }
         r.batch_size = w.uint(v, "", "batch_size");
         r.comparison_bytes = w.uint(v, "", "comparison_bytes");
@@ -213,6 +220,14 @@ impl Receipt {
                 )
                 .field(p.field),
             );
+        }
+    }
+
+    /// The per-type profile string, when `profile.types` holds exactly one.
+    pub(super) fn profile_string(&self) -> Option<String> {
+        match self.profile_types.as_deref() {
+            Some([(_, string)]) => Some(string.clone()),
+            _ => None,
         }
     }
 

@@ -1,10 +1,10 @@
 //! The checks a tokenize manifest allows on its own: fields well formed, counts
-//! that add up, known reason codes, the profile digest, unique names, the
+//! that add up, known reason codes, the profile (`profile.rs`), unique names, the
 //! reject-rate record recomputed, and timestamps in order.
 
 use std::collections::{BTreeMap, HashSet};
 
-use blindmatch_token::{Profile, Rejection, token};
+use blindmatch_token::{Rejection, token};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -81,38 +81,6 @@ impl Manifest {
         self.check_rate(&mut out);
         self.check_times(&mut out);
         out
-    }
-
-    fn check_profile(&self, out: &mut Vec<Finding>) {
-        let (Some(name), Some(digest)) = (&self.profile_name, &self.profile_digest) else {
-            return;
-        };
-        let Ok(profile) = name.parse::<Profile>() else {
-            out.push(
-                Finding::new(
-                    "manifest_inconsistent",
-                    "profile name is not a profile this build knows".to_owned(),
-                )
-                .field("profile.name"),
-            );
-            return;
-        };
-        let ours = profile.digest().to_hex();
-        if ours != *digest {
-            let same_build = self.tool_version.as_deref() == Some(env!("CARGO_PKG_VERSION"));
-            let message = format!(
-                "profile digest {} is not the digest of profile `{}` ({}){}",
-                files::short(digest),
-                profile.name(),
-                files::short(&ours),
-                if same_build {
-                    ""
-                } else {
-                    " in this build; the manifest names another blindmatch version"
-                }
-            );
-            out.push(Finding::new("profile_digest_mismatch", message).field("profile.digest"));
-        }
     }
 
     fn check_counts(&self, out: &mut Vec<Finding>) {
@@ -366,22 +334,33 @@ fn column_name(c: &Column) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::plan::Role;
+    use blindmatch_token::{IdType, Profile, unicode_case_version, unicode_version};
     use serde_json::Value;
     use std::path::Path;
 
-    fn sample() -> Value {
+    pub(in crate::tokenize_manifest) fn sample() -> Value {
         serde_json::json!({
             "format": "blindmatch-manifest",
             "version": 1,
             "command": "tokenize",
             "tool": {"name": "blindmatch", "version": env!("CARGO_PKG_VERSION")},
-            "profile": {"name": "bm-std-v1", "digest": Profile::standard().digest().to_hex()},
+            "profile": {
+                "types": {
+                    "phone": Profile::standard().type_string(IdType::Phone),
+                    "email": Profile::standard().type_string(IdType::Email)
+                },
+                "name": "bm-std-v1",
+                "unicode": unicode_version(),
+                "unicode_case": unicode_case_version(),
+                "all_types_digest": Profile::standard().digest().to_hex()
+            },
             "token": {"format": "bm1", "mac_bytes": 32},
-            "key": {"id": "f69c05abe2efc61d", "purpose": "master", "master_id": "0123456789abcdef", "file": "a.key"},
+            "key": {"id": "f69c05abe2efc61d", "purpose": "token", "master_id": "0123456789abcdef",
+                    "file": "a.key", "file_purpose": "master"},
             "input": {"path": "in.csv", "sha256": "ab".repeat(32), "bytes": 82},
             "output": {"path": "t.csv", "sha256": "cd".repeat(32), "bytes": 294},
             "columns": [
@@ -401,7 +380,7 @@ mod tests {
         })
     }
 
-    fn checks(v: &Value) -> Vec<(&'static str, Option<String>)> {
+    pub(in crate::tokenize_manifest) fn checks(v: &Value) -> Vec<(&'static str, Option<String>)> {
         Manifest::from_value(Path::new("m.json"), v)
             .internal_findings()
             .into_iter()
@@ -438,7 +417,11 @@ mod tests {
             ("/rejects/invalid_character", 2.into(), "rejects"),
             ("/key/id", "not-a-key-id".into(), "key.id"),
             ("/key/master_id", "not-a-key-id".into(), "key.master_id"),
-            ("/profile/digest", "00".repeat(32).into(), "profile.digest"),
+            (
+                "/profile/all_types_digest",
+                "00".repeat(32).into(),
+                "profile.all_types_digest",
+            ),
             ("/output/sha256", "xyz".into(), "output.sha256"),
             ("/token/mac_bytes", 8.into(), "token.mac_bytes"),
             ("/rows/with_rejects", 2.into(), "rows.with_rejects"),
@@ -463,6 +446,61 @@ mod tests {
             checks(&v)
                 .iter()
                 .any(|(c, _)| *c == "manifest_inconsistent")
+        );
+    }
+
+    #[test]
+    fn the_key_block_names_the_token_key_and_the_file_apart() {
+        let cases: Vec<(&str, Value, (&str, &str))> = vec![
+            // A derived token key's ID beside the master's purpose.
+            (
+                "/key/purpose",
+                "master".into(),
+                ("manifest_inconsistent", "key.purpose"),
+            ),
+            (
+                "/key/purpose",
+                "psi".into(),
+                ("manifest_malformed", "key.purpose"),
+            ),
+            (
+                "/key/file_purpose",
+                "short-code".into(),
+                ("manifest_malformed", "key.file_purpose"),
+            ),
+            (
+                "/key/file_purpose",
+                "token".into(),
+                ("manifest_inconsistent", "key.master_id"),
+            ),
+            (
+                "/key/master_id",
+                "f69c05abe2efc61d".into(),
+                ("manifest_inconsistent", "key.id"),
+            ),
+        ];
+        for (pointer, value, (check, field)) in cases {
+            let mut v = sample();
+            *v.pointer_mut(pointer).unwrap() = value;
+            let found = checks(&v);
+            assert!(
+                found.contains(&(check, Some(field.to_owned()))),
+                "{pointer}: {found:?}"
+            );
+        }
+        let mut v = sample();
+        v["key"].as_object_mut().unwrap().remove("master_id");
+        assert_eq!(
+            checks(&v),
+            vec![("manifest_inconsistent", Some("key.master_id".into()))]
+        );
+        // A token key file: no master.
+        v["key"]["file_purpose"] = "token".into();
+        assert_eq!(checks(&v), vec![]);
+        v["key"].as_object_mut().unwrap().remove("file_purpose");
+        assert_eq!(
+            checks(&v),
+            vec![("manifest_malformed", Some("key.file_purpose".into()))]
         );
     }
 

@@ -150,12 +150,13 @@ impl PartyConfig {
     /// The session parameters for the handshake, for our set of `local_size`
     /// distinct values.
     pub fn session_params(&self, local_size: u64) -> SessionParams {
-        let (name, digest) = profile_for_type(&self.profile, self.id_type());
+        // The per-type profile string (`docs/protocol.md`, "Hello"): the one that
+        // manifests and receipts also show for this identifier type.
         let mut params = SessionParams::new(
             self.mode,
             self.reveal(),
             vec![self.id_type().as_str().to_owned()],
-            format!("{name};sha256={digest}"),
+            self.profile.type_string(self.id_type()),
         );
         params.batch_size = self.batch_size;
         params.policy = Policy {
@@ -228,20 +229,15 @@ pub fn default_max_peer_set(local_size: u64) -> u64 {
         .clamp(DEFAULT_MAX_PEER_FLOOR, MAX_PEER_SET_CEILING)
 }
 
-/// The profile as the handshake compares it: the name restricted to options that
-/// matter for `id_type`, and the per-type digest. Partners matching phones need not
-/// agree on e-mail rules.
+/// The profile as the handshake compares it, in two parts: the name restricted to
+/// options that matter for `id_type` ([`Profile::type_name`]), and the per-type
+/// digest in hex. Partners matching phones need not agree on e-mail rules. The
+/// hello carries them joined, as [`Profile::type_string`].
 pub fn profile_for_type(profile: &Profile, id_type: IdType) -> (String, String) {
-    let projected = match id_type {
-        IdType::Phone => {
-            Profile::standard().with_phone_default_region(profile.phone_default_region())
-        }
-        IdType::Email => {
-            Profile::standard().with_email_provider_rules(profile.email_provider_rules())
-        }
-        _ => Profile::standard(),
-    };
-    (projected.name(), profile.type_digest(id_type).to_hex())
+    (
+        profile.type_name(id_type),
+        profile.type_digest(id_type).to_hex(),
+    )
 }
 
 /// Loads our identity and how we check the partner.
@@ -324,6 +320,42 @@ mod tests {
         assert_ne!(
             profile_for_type(&plain, IdType::Email),
             profile_for_type(&gmail, IdType::Email)
+        );
+    }
+
+    #[test]
+    fn the_hello_carries_the_per_type_profile_string() {
+        let profile = Profile::standard()
+            .with_phone_default_region(Some("86".parse().unwrap()))
+            .with_email_provider_rules(EmailProviderRules::Gmail);
+        let input =
+            InputSpec::parse(Path::new("in.csv"), &["p:phone".to_owned()], &[], ",").unwrap();
+        let config = PartyConfig {
+            input,
+            profile: profile.clone(),
+            address: Address::Connect("127.0.0.1:1".into()),
+            transport: Transport::InsecurePlaintextForTesting,
+            mode: Mode::Intersection,
+            learner: Learner::Both,
+            min_peer_set: DEFAULT_MIN_PEER_SET,
+            max_peer_set: None,
+            batch_size: 4096,
+            wait_timeout: Duration::from_secs(1),
+            read_timeout: Duration::from_secs(1),
+            output: None,
+            receipt: None,
+            shareable_receipt: None,
+            rejects: None,
+            max_reject_rate: None,
+            force: false,
+        };
+        let (name, digest) = profile_for_type(&profile, IdType::Phone);
+        let hello = config.session_params(1000).profile;
+        assert_eq!(hello, format!("{name};sha256={digest}"));
+        assert_eq!(hello, profile.type_string(IdType::Phone));
+        assert!(
+            hello.starts_with("bm-std-v1,phone-region=86;sha256="),
+            "{hello}"
         );
     }
 }

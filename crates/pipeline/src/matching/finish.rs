@@ -15,7 +15,7 @@ use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Match, MatchResult, SessionReport};
 
-use super::config::{MATCH_ID_COLUMN, PartyConfig, ROW_COLUMN, profile_for_type};
+use super::config::{MATCH_ID_COLUMN, PartyConfig, ROW_COLUMN};
 use super::prepare::Prepared;
 use super::prepare::write_rejects;
 use crate::receipt::{self, Receipt, ShareableReceipt};
@@ -237,7 +237,6 @@ fn build_receipt(
     matched_rows: Option<u64>,
     clock: &RunClock,
 ) -> Receipt {
-    let (profile_name, profile_digest) = profile_for_type(&cfg.profile, prepared.column.id_type);
     let (matched_values, cardinality) = match &report.outcome.result {
         MatchResult::Intersection { matched, .. } => (Some(*matched), Some(*matched)),
         MatchResult::Cardinality { matched } => (None, Some(*matched)),
@@ -260,10 +259,8 @@ fn build_receipt(
         mode: report.mode,
         reveal: report.reveal,
         id_type: prepared.column.id_type.as_str().to_owned(),
-        profile: receipt::ProfileInfo {
-            name: profile_name,
-            digest: profile_digest,
-        },
+        // Our own profile string: the handshake refused any other.
+        profile: receipt::TypeProfileInfo::new(&cfg.profile, prepared.column.id_type),
         batch_size: report.batch_size,
         comparison_bytes: report.comparison_len,
         local: receipt::LocalInfo {

@@ -19,7 +19,7 @@ use blindmatch_token::IdType;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::{FORMAT, ProfileInfo, Receipt, TrafficInfo, VERSION};
+use super::{FORMAT, Receipt, TrafficInfo, TypeProfileInfo, VERSION};
 
 /// The `format` of a shareable receipt. A format of its own, not a flag inside the
 /// full one: no reader can take one for the other, and a build that predates the
@@ -56,7 +56,7 @@ pub struct ShareableReceipt {
     /// The identifier type matched on.
     pub id_type: String,
     /// The normalisation profile, as both hellos named it.
-    pub profile: ProfileInfo,
+    pub profile: TypeProfileInfo,
     /// Agreed batch size.
     pub batch_size: u32,
     /// Bytes per doubly blinded comparison value.
@@ -225,6 +225,8 @@ impl ShareableReceipt {
             Some("profile.digest")
         } else if !IdType::ALL.iter().any(|t| t.as_str() == self.id_type) {
             Some("id_type")
+        } else if self.profile.string_for(&self.id_type).is_none() {
+            Some("profile.types")
         } else if !matches!(self.local.network_role.as_str(), "connector" | "listener") {
             Some("local.network_role")
         } else if self.local.role == self.peer.role {
@@ -294,6 +296,7 @@ mod tests {
 
     use super::*;
     use crate::receipt::{FileInfo, InputInfo, LocalInfo, PeerInfo, ResultInfo, TimingsMs, Tool};
+    use blindmatch_token::Profile;
 
     /// A learner's full receipt with every private field set.
     fn full() -> Receipt {
@@ -309,10 +312,7 @@ mod tests {
             mode: Mode::Intersection,
             reveal: Reveal::Initiator,
             id_type: "phone".into(),
-            profile: ProfileInfo {
-                name: "bm-std-v1".into(),
-                digest: "33".repeat(32),
-            },
+            profile: TypeProfileInfo::new(&Profile::standard(), IdType::Phone),
             batch_size: 4096,
             comparison_bytes: 8,
             local: LocalInfo {
@@ -462,6 +462,37 @@ mod tests {
         let mut v = full;
         v["peer"]["role"] = "initiator".into();
         assert!(refused(&v).contains("`peer.role`"));
+    }
+
+    #[test]
+    fn the_profile_string_is_the_hellos_and_is_checked() {
+        let receipt = full();
+        let v: Value = serde_json::from_slice(&receipt.to_json().unwrap()).unwrap();
+        let string = Profile::standard().type_string(IdType::Phone);
+        assert_eq!(v["profile"]["types"]["phone"], string.as_str());
+        assert_eq!(v["profile"]["unicode"], blindmatch_token::unicode_version());
+        assert_eq!(
+            v["profile"]["unicode_case"],
+            blindmatch_token::unicode_case_version()
+        );
+        let refused = |v: &Value| {
+            ShareableReceipt::from_full_json(&serde_json::to_vec(v).unwrap(), "r.json")
+                .unwrap_err()
+                .message()
+                .to_owned()
+        };
+        // A string that is not `name;sha256=digest`, or for another type, or a second
+        // one, is refused by the field's name.
+        let mut edited = v.clone();
+        edited["profile"]["types"]["phone"] =
+            format!("bm-std-v1;sha256={}", "00".repeat(32)).into();
+        assert!(refused(&edited).contains("`profile.types`"));
+        let mut edited = v.clone();
+        edited["profile"]["types"] = serde_json::json!({"email": string});
+        assert!(refused(&edited).contains("`profile.types`"));
+        let mut edited = v;
+        edited["profile"]["types"]["email"] = string.into();
+        assert!(refused(&edited).contains("`profile.types`"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use blindmatch_token::{KeyFile, KeyPurpose, ShortCoder, Tokenizer, token};
 use super::config::TokenizeConfig;
 use super::threads::Totals;
 use crate::keys;
-use crate::manifest::{ColumnInfo, KeyInfo};
+use crate::manifest::{ColumnInfo, KeyInfo, TOKEN_KEY_PURPOSE};
 
 /// The keyed parts of a run: tokenisers under the key and the previous key, the
 /// short-code coder, and what the manifest records of each key. Keys live only
@@ -223,11 +223,15 @@ fn tokenizer_for(
             token::FULL_LEN
         ))
     })?;
+    // `id` and `purpose` describe the key that made the tokens, a token key; what
+    // the file holds is said apart, so a master's purpose never sits beside a
+    // derived key's ID.
     let info = KeyInfo {
         id: token_key.id().to_string(),
-        purpose: file.purpose().to_string(),
+        purpose: TOKEN_KEY_PURPOSE,
         master_id: (file.purpose() == KeyPurpose::Master).then(|| file.key_id().to_string()),
         file: path.display().to_string(),
+        file_purpose: file.purpose().to_string(),
     };
     Ok((tokenizer, info))
 }
