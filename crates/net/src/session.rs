@@ -58,8 +58,24 @@ pub async fn run_session<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    params.validate(protocol.as_ref(), options)?;
     let offer = Offer::of(protocol.as_ref());
+    run_with_offer(stream, role, params, protocol, options, info, offer).await
+}
+
+/// [`run_session`] with the hello's offer given.
+async fn run_with_offer<S>(
+    stream: S,
+    role: Role,
+    params: &SessionParams,
+    protocol: Box<dyn ProtocolSetup>,
+    options: &SessionOptions,
+    info: ConnectionInfo,
+    offer: Offer,
+) -> Result<SessionReport, NetError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    params.validate(protocol.as_ref(), options)?;
     let established = establish(stream, role, params, &offer, &info, options)
         .await
         .map_err(|f| f.error)?;
@@ -93,7 +109,6 @@ pub async fn run_plaintext_session_for_test_vectors<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    params.validate(protocol.as_ref(), options)?;
     if fixed_hello.implementation.len() > MAX_IMPLEMENTATION_LEN {
         return Err(NetError::InvalidConfig {
             reason: format!(
@@ -104,10 +119,7 @@ where
     let mut offer = Offer::of(protocol.as_ref());
     offer.fixed_hello = Some(fixed_hello);
     let info = ConnectionInfo::default();
-    let established = establish(stream, role, params, &offer, &info, options)
-        .await
-        .map_err(|f| f.error)?;
-    run_established(established, protocol, options, info).await
+    run_with_offer(stream, role, params, protocol, options, info, offer).await
 }
 
 /// Frames `stream` (TLS already done, or not used) and runs the handshake under
@@ -161,8 +173,8 @@ pub(crate) struct Established<R, W> {
     pub(crate) handshake_time: Duration,
 }
 
-/// The handshake under `options.handshake_timeout`, aborting towards the peer on
-/// timeout (and on cancellation).
+/// The handshake under `options.handshake_timeout`, unless `options.cancel` fires
+/// first; either way the peer gets an Abort saying why.
 async fn timed_handshake<R, W>(
     reader: &mut FrameReader<R>,
     writer: &mut FrameWriter<W>,
@@ -177,55 +189,23 @@ where
     W: AsyncWrite + Unpin,
 {
     let grace = options.grace();
-    let result = tokio::time::timeout(
-        options.handshake_timeout,
-        cancellable_handshake(reader, writer, role, params, offer, binding, options),
-    )
-    .await;
-    match result {
-        Ok(r) => r,
-        Err(_) => {
-            let error = NetError::Timeout {
-                phase: handshake::PHASE,
-                after: options.handshake_timeout,
-            };
-            send_abort(writer, reader, &error, grace).await;
-            Err(HandshakeFailure {
-                error,
-                fatal: false,
-            })
-        }
-    }
-}
-
-/// The handshake, unless `options.cancel` fires first: then the peer gets an Abort
-/// saying so.
-pub(crate) async fn cancellable_handshake<R, W>(
-    reader: &mut FrameReader<R>,
-    writer: &mut FrameWriter<W>,
-    role: Role,
-    params: &SessionParams,
-    offer: &Offer,
-    binding: &ChannelBinding,
-    options: &SessionOptions,
-) -> Result<Agreed, HandshakeFailure>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let grace = options.grace();
     let finished = tokio::select! {
-        result = handshake::handshake(reader, writer, role, params, offer, binding, grace) => {
-            Some(result)
-        }
-        () = options.cancel.cancelled() => None,
+        result = tokio::time::timeout(
+            options.handshake_timeout,
+            handshake::handshake(reader, writer, role, params, offer, binding, grace),
+        ) => result.map_err(|_| NetError::Timeout {
+            phase: handshake::PHASE,
+            after: options.handshake_timeout,
+        }),
+        () = options.cancel.cancelled() => Err(NetError::Cancelled),
     };
     match finished {
-        Some(result) => result,
-        None => {
-            let error = NetError::Cancelled;
+        Ok(result) => result,
+        Err(error) => {
             send_abort(writer, reader, &error, grace).await;
-            Err(HandshakeFailure { error, fatal: true })
+            // A timeout may be a stranger that never spoke; a cancellation is ours.
+            let fatal = matches!(error, NetError::Cancelled);
+            Err(HandshakeFailure { error, fatal })
         }
     }
 }
