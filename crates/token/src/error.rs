@@ -213,6 +213,11 @@ pub enum KeyFileProblem {
     UnknownPurpose,
     /// The derivation line is not understood.
     BadDerivation,
+    /// The purpose check is not 16 lowercase hex digits.
+    BadPurposeCheck,
+    /// The purpose line does not match the purpose check computed from the key
+    /// (the line was edited, or the check line was).
+    PurposeChanged,
 }
 
 impl fmt::Display for KeyFileProblem {
@@ -245,6 +250,12 @@ impl fmt::Display for KeyFileProblem {
                 f.write_str("unknown purpose; expected master, token or short-code")
             }
             KeyFileProblem::BadDerivation => f.write_str("derivation not understood"),
+            KeyFileProblem::BadPurposeCheck => {
+                f.write_str("purpose check is not 16 lowercase hex digits")
+            }
+            KeyFileProblem::PurposeChanged => f.write_str(
+                "the purpose line was changed: it does not match the purpose-check line, which is computed from the key",
+            ),
         }
     }
 }
