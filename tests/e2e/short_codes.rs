@@ -95,6 +95,11 @@ fn a_collision_with_a_code_from_an_earlier_run_stops_the_run() {
     let manifest: Value =
         serde_json::from_str(&fs::read_to_string(d.join("one-out.csv.manifest.json")).unwrap())
             .unwrap();
+    let schema = crate::audit::schema("manifest.schema.json");
+    assert_eq!(
+        crate::audit::errors(&schema, &manifest),
+        Vec::<String>::new()
+    );
     let recorded = &manifest["short_code_registry"];
     assert_eq!(recorded["codes_before"], 0);
     assert_eq!(recorded["codes_after"], 1);
