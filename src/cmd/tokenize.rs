@@ -85,6 +85,14 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = ShortCoder::DEFAULT_LEN)]
     short_code_len: usize,
 
+    /// A registry of the short codes issued in earlier runs under this key and
+    /// length (codes and MAC remainders, no identifier): read before the run (a
+    /// missing file starts empty), so a new code colliding with an earlier one
+    /// stops the run; rewritten (mode 0600) with this run's codes only when the
+    /// run succeeds.
+    #[arg(long, value_name = "FILE", requires = "short_codes")]
+    short_code_registry: Option<PathBuf>,
+
     /// Token MAC length in bytes, 16 to 32 (32 is the full HMAC-SHA256; see
     /// docs/token-format.md for the collision bound of shorter tokens).
     #[arg(long, value_name = "BYTES", default_value_t = token::FULL_LEN)]
@@ -124,6 +132,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         max_reject_rate: args.max_reject_rate,
         short_codes: args.short_codes,
         short_code_len: args.short_code_len,
+        short_code_registry: args.short_code_registry,
         token_bytes: args.token_bytes,
         overwrite: args.force,
         threads: args.threads,
@@ -196,5 +205,13 @@ fn print_summary(summary: &TokenizeSummary) {
     }
     if let Some(r) = &summary.rejects_file {
         eprintln!("rejects: '{}'", r.path.display());
+    }
+    if let Some(r) = &summary.short_code_registry {
+        eprintln!(
+            "short-code registry: '{}', {} codes ({} new)",
+            r.file.path.display(),
+            group(r.codes_after),
+            group(r.codes_after.saturating_sub(r.codes_before))
+        );
     }
 }

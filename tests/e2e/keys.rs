@@ -496,3 +496,119 @@ fn a_short_code_key_does_not_make_tokens() {
     .stderr_has("hint: ");
     assert_files(d, &["c.csv", "codes.key"]);
 }
+
+#[test]
+fn an_edited_purpose_line_is_refused_by_every_command_that_reads_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("c.csv"), "id,phone\n1,13812345678\n").unwrap();
+    run(d, &["keygen", "-o", "acme.key"]).ok();
+    run(
+        d,
+        &[
+            "key",
+            "derive",
+            "--master",
+            "acme.key",
+            "--purpose",
+            "token",
+            "-o",
+            "token.key",
+        ],
+    )
+    .ok();
+    run(d, &["keygen", "-o", "old.key"]).ok();
+    run(
+        d,
+        &[
+            "tokenize",
+            "--key",
+            "acme.key",
+            "-i",
+            "c.csv",
+            "-c",
+            "phone:phone",
+            "-o",
+            "t.csv",
+        ],
+    )
+    .ok();
+    // master → token, and token → short-code, each by hand.
+    for (file, from, to) in [
+        ("acme.key", "master", "token"),
+        ("token.key", "token", "short-code"),
+    ] {
+        let text = fs::read_to_string(d.join(file)).unwrap();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("purpose:"))
+            .unwrap()
+            + 1;
+        let edited = text.replace(&format!("purpose: {from}\n"), &format!("purpose: {to}\n"));
+        assert_ne!(edited, text);
+        let name = format!("edited-{file}");
+        fs::write(d.join(&name), edited).unwrap();
+        let secret = key_b64(&d.join(file));
+        let commands: Vec<Vec<&str>> = vec![
+            vec!["key", "show", &name],
+            vec![
+                "tokenize",
+                "--key",
+                &name,
+                "-i",
+                "c.csv",
+                "-c",
+                "phone:phone",
+                "-o",
+                "u.csv",
+            ],
+            vec![
+                "tokenize",
+                "--key",
+                "old.key",
+                "--previous-key",
+                &name,
+                "-i",
+                "c.csv",
+                "-c",
+                "phone:phone",
+                "-o",
+                "u.csv",
+            ],
+            vec![
+                "key",
+                "derive",
+                "--master",
+                &name,
+                "--purpose",
+                "short-code",
+                "-o",
+                "d.key",
+            ],
+            vec![
+                "key",
+                "derive",
+                "--shared-secret-file",
+                &name,
+                "--collaboration",
+                "acme-globex",
+                "--purpose",
+                "token",
+                "-o",
+                "d.key",
+            ],
+            vec!["audit", "tokens", "t.csv", "--key", &name],
+        ];
+        for args in commands {
+            let result = run(d, &args);
+            result
+                .code(2)
+                .stderr_has(&format!(
+                    "key file '{name}' line {line}: the purpose line was changed"
+                ))
+                .stderr_has("hint: ");
+            assert!(!result.all_output().contains(&secret), "{args:?}");
+        }
+        assert!(!d.join("u.csv").exists() && !d.join("d.key").exists());
+    }
+}

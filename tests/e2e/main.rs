@@ -14,4 +14,5 @@ mod keys;
 mod matching;
 mod normalize;
 mod receipt;
+mod short_codes;
 mod tokenize;

@@ -46,6 +46,9 @@ pub struct TokenizeManifest {
     /// The rejects file, if one was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejects_file: Option<FileInfo>,
+    /// The short-code registry file, if one was given (`--short-code-registry`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_code_registry: Option<RegistryInfo>,
     /// One entry per identifier column, in `--column` order.
     pub columns: Vec<ColumnInfo>,
     /// Columns copied unchanged.
@@ -104,6 +107,24 @@ pub struct KeyInfo {
 /// The `purpose` of a manifest's key: the key that made tokens is a token key,
 /// whatever the key file given held.
 pub const TOKEN_KEY_PURPOSE: &str = "token";
+
+/// The short-code registry file a run read and wrote back: where, its hash and
+/// size after the run, which code key and length it is for, and how many codes
+/// it held before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryInfo {
+    /// Path, SHA-256 and size as written.
+    #[serde(flatten)]
+    pub file: FileInfo,
+    /// The code key's ID (derived from the master key; not the token key's).
+    pub key_id: String,
+    /// Data characters per code.
+    pub length: usize,
+    /// Distinct codes before the run (0 for a new registry).
+    pub codes_before: u64,
+    /// Distinct codes after the run, earlier and new.
+    pub codes_after: u64,
+}
 
 /// One identifier column and what became of its cells.
 #[derive(Debug, Clone, Serialize)]

@@ -18,6 +18,7 @@
 
 mod chunk;
 mod config;
+mod registry;
 mod setup;
 mod threads;
 
@@ -32,13 +33,13 @@ use blindmatch_data::dataset::{
 use blindmatch_data::meta::{Precision, now_rfc3339};
 use blindmatch_data::output::{AtomicFile, OutputTarget, check_outputs, clear_stale, commit_all};
 use blindmatch_data::text::write_field;
-use blindmatch_data::{FailWith, Observer, Result};
+use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_token::token;
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{self, FileInfo, RateCheck, RowCounts, TokenizeManifest};
 use chunk::Plan;
-pub use config::{ColumnSummary, TokenizeConfig, TokenizeSummary};
+pub use config::{ColumnSummary, RegistrySummary, TokenizeConfig, TokenizeSummary};
 use threads::{Sink, Totals, write_failure};
 
 /// What the manifest says happens to a rejected cell.
@@ -74,6 +75,21 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
     }
 
     let keys = setup::Keys::load(config, observer)?;
+    // The registry is read (and its replacement made) before any work, so a
+    // registry for another key, or a damaged one, writes nothing.
+    let (registry_file, shared_registry) = match (&config.short_code_registry, &keys.coder) {
+        (None, _) => (None, None),
+        (Some(path), Some(coder)) => {
+            let (file, registry) = registry::open(path, coder, &spec.source, &outputs)?;
+            (Some(file), Some(registry))
+        }
+        (Some(_), None) => {
+            return Err(Error::bad_input(
+                "--short-code-registry records short codes, and no --short-code column was given",
+            )
+            .hint("add --short-code COLUMN, or leave out --short-code-registry"));
+        }
+    };
     let workers = config
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -172,7 +188,7 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
         source: &source_name,
         short_code_len: config.short_code_len,
     };
-    let mut totals = Totals::new(columns.ids.len());
+    let mut totals = Totals::new(columns.ids.len(), shared_registry);
     observer.progress_start("tokenize", reader.size());
     let reader = threads::run(
         reader,
@@ -196,6 +212,24 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
     let (written, sealed_output) = sink.seal()?;
     let sealed_rejects = rejects_file.map(AtomicFile::seal).transpose()?;
     let rejects_written = sealed_rejects.as_ref().map(|s| s.info().clone());
+    // The registry file: the earlier codes and this run's, written only now that
+    // every code of the run was checked.
+    let (sealed_registry, registry_written) =
+        match (registry_file, totals.shared_registry(), &keys.coder) {
+            (Some(file), Some(registry), Some(coder)) => {
+                let codes_before = file.codes_before;
+                let sealed = file.seal(registry, coder)?;
+                let summary = RegistrySummary {
+                    file: sealed.info().clone(),
+                    key_id: coder.key_id().to_string(),
+                    length: coder.len(),
+                    codes_before,
+                    codes_after: registry.len() as u64,
+                };
+                (Some(sealed), Some(summary))
+            }
+            _ => (None, None),
+        };
 
     // The reject-rate check: the worst column against the limit.
     let (worst_column, worst_rate) = columns
@@ -238,6 +272,13 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
                 rejects_file: rejects_written
                     .as_ref()
                     .map(|w| FileInfo::new(&w.path, w.sha256.clone(), w.bytes)),
+                short_code_registry: registry_written.as_ref().map(|r| manifest::RegistryInfo {
+                    file: FileInfo::new(&r.file.path, r.file.sha256.clone(), r.file.bytes),
+                    key_id: r.key_id.clone(),
+                    length: r.length,
+                    codes_before: r.codes_before,
+                    codes_after: r.codes_after,
+                }),
                 columns: setup::column_infos(&columns, &totals, keys.previous.is_some(), &coded),
                 kept_columns: columns.keep.iter().map(|c| c.name.clone()).collect(),
                 dropped_columns: dropped,
@@ -261,11 +302,14 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
         _ => None,
     };
     let manifest_written = sealed_manifest.as_ref().map(|s| s.info().clone());
+    // The registry comes last: it replaces the earlier one, which a failed
+    // commit of another file then leaves untouched.
     commit_all(
         sealed_output
             .into_iter()
             .chain(sealed_rejects)
             .chain(sealed_manifest)
+            .chain(sealed_registry)
             .collect(),
     )?;
     tracing::info!(
@@ -281,6 +325,7 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
         output: written,
         manifest: manifest_written,
         rejects_file: rejects_written,
+        short_code_registry: registry_written,
         columns: columns
             .ids
             .iter()
@@ -324,6 +369,7 @@ mod tests {
             max_reject_rate: None,
             short_codes: Vec::new(),
             short_code_len: ShortCoder::DEFAULT_LEN,
+            short_code_registry: None,
             token_bytes: token::FULL_LEN,
             overwrite: false,
             threads: None,
@@ -346,6 +392,7 @@ mod tests {
                 "--rejects" => config.rejects = Some(value.into()),
                 "--short-code" => config.short_codes.push(value.to_owned()),
                 "--short-code-len" => config.short_code_len = value.parse().unwrap(),
+                "--short-code-registry" => config.short_code_registry = Some(value.into()),
                 "--threads" => config.threads = Some(value.parse().unwrap()),
                 _ => panic!("no such option in these tests: {flag}"),
             }

@@ -178,6 +178,42 @@ pub enum Error {
         /// The row that produced it again for a different identifier.
         row: u64,
     },
+    /// A different identifier produced a code already issued in an earlier run
+    /// (read from the short-code registry file).
+    #[error(
+        "short-code collision: row {row} is a different identifier with the same code {code} as a code issued in an earlier run (listed in the short-code registry); use longer codes"
+    )]
+    ShortCodeCollisionEarlierRun {
+        /// The colliding code (a pseudonym, not an identifier).
+        code: String,
+        /// The row that produced it for a different identifier.
+        row: u64,
+    },
+    /// A short-code registry file line could not be used.
+    #[error("short-code registry line {line}: {problem}")]
+    ShortCodeRegistryMalformed {
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong with it.
+        problem: crate::short_code::RegistryProblem,
+    },
+    /// A short-code registry written by a newer (or unknown) format version.
+    #[error(
+        "short-code registry format version {found} is not supported; this build reads version 1"
+    )]
+    ShortCodeRegistryVersion {
+        /// The version number in the header.
+        found: u32,
+    },
+    /// Reading a short-code registry failed.
+    #[error("cannot read the short-code registry at line {line}")]
+    ShortCodeRegistryRead {
+        /// The line being read.
+        line: u64,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What is wrong with a key file line. Never contains the line's content.
@@ -213,6 +249,11 @@ pub enum KeyFileProblem {
     UnknownPurpose,
     /// The derivation line is not understood.
     BadDerivation,
+    /// The purpose check is not 16 lowercase hex digits.
+    BadPurposeCheck,
+    /// The purpose line does not match the purpose check computed from the key
+    /// (the line was edited, or the check line was).
+    PurposeChanged,
 }
 
 impl fmt::Display for KeyFileProblem {
@@ -245,6 +286,12 @@ impl fmt::Display for KeyFileProblem {
                 f.write_str("unknown purpose; expected master, token or short-code")
             }
             KeyFileProblem::BadDerivation => f.write_str("derivation not understood"),
+            KeyFileProblem::BadPurposeCheck => {
+                f.write_str("purpose check is not 16 lowercase hex digits")
+            }
+            KeyFileProblem::PurposeChanged => f.write_str(
+                "the purpose line was changed: it does not match the purpose-check line, which is computed from the key",
+            ),
         }
     }
 }

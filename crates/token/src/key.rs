@@ -22,6 +22,10 @@ pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 /// Domain label of the key ID: `kid = HMAC-SHA256(key, label)[..8]`.
 pub const KEY_ID_DOMAIN: &[u8] = b"blindmatch/v1/key-id";
 
+/// Domain label of a key file's purpose check:
+/// `check = HMAC-SHA256(key, label ‖ 0x00 ‖ purpose)[..8]`.
+pub const PURPOSE_CHECK_DOMAIN: &[u8] = b"blindmatch/v1/key-file/purpose";
+
 /// A 256-bit secret key.
 ///
 /// Zeroised on drop; no `Debug`, no `Clone`, no `Serialize` (a test pins all three),
@@ -79,6 +83,23 @@ impl Key {
         let mut id = [0u8; 8];
         id.copy_from_slice(&mac[..8]);
         KeyId(id)
+    }
+
+    /// The check a key file writes beside its `purpose:` line:
+    /// `HMAC-SHA256(key, "blindmatch/v1/key-file/purpose" ‖ 0x00 ‖ purpose)`, first
+    /// 8 bytes. It binds the purpose to the key without changing the key ID, and
+    /// like the ID reveals nothing about the key.
+    pub(crate) fn purpose_check(&self, purpose: KeyPurpose) -> [u8; 8] {
+        let mac = self
+            .hmac()
+            .chain_update(PURPOSE_CHECK_DOMAIN)
+            .chain_update([0u8])
+            .chain_update(purpose.as_str().as_bytes())
+            .finalize()
+            .into_bytes();
+        let mut check = [0u8; 8];
+        check.copy_from_slice(&mac[..8]);
+        check
     }
 
     /// An HMAC-SHA256 state keyed with this key.

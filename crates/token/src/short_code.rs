@@ -1,13 +1,16 @@
 //! Short customer codes: human-typeable Crockford base32 with a mod-37 check symbol,
-//! derived by a keyed HMAC from an official number, with collision detection per run.
+//! derived by a keyed HMAC from an official number. Collision detection, within a
+//! run and across runs through a registry file, is in `short_code/registry.rs`.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+mod registry;
+
 use std::fmt;
 use std::str::FromStr;
 
 use crate::prf::{Prefix, PrefixedHmac};
-use crate::{Error, IdType, Key, KeyPurpose};
+use crate::{Error, IdType, Key, KeyId, KeyPurpose};
+
+pub use registry::{REGISTRY_HEADER, RegistryProblem, ShortCodeRegistry};
 
 /// Domain label of the short-code HMAC input (version 1).
 pub const SHORT_CODE_DOMAIN: &[u8] = b"blindmatch/v1/short-code/";
@@ -27,6 +30,7 @@ const CHECK_SYMBOLS: &[u8; 37] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
 pub struct ShortCoder {
     states: [PrefixedHmac; 7],
     len: usize,
+    key_id: KeyId,
 }
 
 impl ShortCoder {
@@ -51,12 +55,22 @@ impl ShortCoder {
         }
         let sub = key.derive(KeyPurpose::ShortCode, None)?;
         let states = SHORT_CODE_PREFIXES.map(|p| PrefixedHmac::new(sub.expose(), &p));
-        Ok(ShortCoder { states, len })
+        Ok(ShortCoder {
+            states,
+            len,
+            key_id: sub.id(),
+        })
     }
 
     /// Number of data characters per code.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// The ID of the code key (the derived `K_sc`, not the key given): codes, and
+    /// registry files, are comparable only under one code key.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
     }
 
     /// Always false: a coder never makes empty codes (for clippy's `len` convention).
@@ -99,6 +113,7 @@ impl fmt::Debug for ShortCoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShortCoder")
             .field("len", &self.len)
+            .field("key_id", &self.key_id)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +166,11 @@ impl ShortCode {
     /// # Errors
     /// [`Error::InvalidShortCode`] for a bad character, length or check character.
     pub fn parse(s: &str) -> Result<ShortCode, Error> {
+        ShortCode::parse_value(s).map(|(code, _)| code)
+    }
+
+    /// As [`ShortCode::parse`], with the code's value (its data symbols as a number).
+    fn parse_value(s: &str) -> Result<(ShortCode, u128), Error> {
         let bad = |problem| Error::InvalidShortCode { problem };
         let mut symbols: Vec<u8> = Vec::with_capacity(s.len());
         for c in s.chars() {
@@ -184,7 +204,7 @@ impl ShortCode {
         if CHECK_SYMBOLS.get((value % 37) as usize) != Some(&check) {
             return Err(bad("check character does not match"));
         }
-        Ok(ShortCode::from_value(value, data.len()))
+        Ok((ShortCode::from_value(value, data.len()), value))
     }
 }
 
@@ -199,61 +219,6 @@ impl FromStr for ShortCode {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ShortCode::parse(s)
-    }
-}
-
-/// Remembers the codes issued in one run and refuses to issue one code for two
-/// different identifiers.
-///
-/// Stores per code the remaining 128 bits of its HMAC (never the identifier) and the
-/// first row, about 40 bytes plus table overhead per distinct code.
-#[derive(Debug, Default)]
-pub struct ShortCodeRegistry {
-    seen: HashMap<u128, (u128, u64)>,
-}
-
-impl ShortCodeRegistry {
-    /// An empty registry.
-    pub fn new() -> ShortCodeRegistry {
-        ShortCodeRegistry::default()
-    }
-
-    /// Records `code` for `row`. Returns `true` if the code is new, `false` if the same
-    /// identifier produced it before (a repeat, not a collision).
-    ///
-    /// # Errors
-    /// [`Error::ShortCodeCollision`] if a different identifier produced the same code.
-    pub fn insert(&mut self, code: &DerivedCode, row: u64) -> Result<bool, Error> {
-        // Key by value and length together so codes of different lengths never mix.
-        let key = code.value ^ ((code.code.0.len() as u128) << 122);
-        match self.seen.entry(key) {
-            Entry::Vacant(v) => {
-                v.insert((code.fingerprint, row));
-                Ok(true)
-            }
-            Entry::Occupied(o) => {
-                let (fingerprint, first_row) = *o.get();
-                if fingerprint == code.fingerprint {
-                    Ok(false)
-                } else {
-                    Err(Error::ShortCodeCollision {
-                        code: code.code.0.clone(),
-                        first_row,
-                        row,
-                    })
-                }
-            }
-        }
-    }
-
-    /// Number of distinct codes recorded.
-    pub fn len(&self) -> usize {
-        self.seen.len()
-    }
-
-    /// Whether no code has been recorded.
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
     }
 }
 
@@ -323,31 +288,6 @@ mod tests {
         assert!(ShortCoder::new(&k, 24).is_ok());
         for bad in ["", "U", "0000000U0", "00000000!", "0000000", "ÄÄÄÄÄÄÄÄ0"] {
             assert!(ShortCode::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn registry_tells_repeats_from_collisions() {
-        let coder = ShortCoder::new(&Key::from_bytes([4; 32]), ShortCoder::MIN_LEN).unwrap();
-        let mut reg = ShortCodeRegistry::new();
-        let a = coder.derive(IdType::Uscc, b"A");
-        assert!(reg.insert(&a, 1).unwrap());
-        assert!(!reg.insert(&coder.derive(IdType::Uscc, b"A"), 2).unwrap());
-        assert_eq!(reg.len(), 1);
-        // Forge a collision: same code value, different HMAC remainder.
-        let forged = DerivedCode {
-            fingerprint: a.fingerprint ^ 1,
-            ..a.clone()
-        };
-        match reg.insert(&forged, 7) {
-            Err(Error::ShortCodeCollision {
-                first_row: 1,
-                row: 7,
-                code,
-            }) => {
-                assert_eq!(code, a.code().as_str());
-            }
-            other => panic!("{other:?}"),
         }
     }
 

@@ -192,3 +192,21 @@ fn profile_vectors() {
         assert_eq!(profile.digest().to_hex(), s(v, "all_types_digest"), "{v}");
     }
 }
+
+#[test]
+fn purpose_check_vectors() {
+    let doc = load("tokens.json");
+    let checks = doc["purpose_checks"].as_array().unwrap();
+    assert!(checks.len() >= 3);
+    for c in checks {
+        let key = Key::from_slice(&hex::decode(s(c, "key_hex")).unwrap()).unwrap();
+        assert_eq!(key.id().to_string(), s(c, "key_id"), "{c}");
+        let purpose: KeyPurpose = s(c, "purpose").parse().unwrap();
+        let file = KeyFile::new(key, purpose, Derivation::Random, OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(file.purpose_check(), s(c, "purpose_check"), "{c}");
+        let text = file.to_text();
+        let line = format!("purpose-check: {}\n", s(c, "purpose_check"));
+        assert!(text.contains(&line), "{c}");
+        assert_eq!(KeyFile::parse(&text).unwrap().purpose(), purpose);
+    }
+}

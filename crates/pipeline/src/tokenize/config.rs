@@ -42,6 +42,11 @@ pub struct TokenizeConfig {
     pub short_codes: Vec<String>,
     /// Data characters per short code.
     pub short_code_len: usize,
+    /// A registry file of the codes issued in earlier runs under this key and
+    /// length: read before the run (missing: empty), so a new code that collides
+    /// with an earlier one stops the run; written back with this run's codes
+    /// when the run succeeds. Needs `short_codes`.
+    pub short_code_registry: Option<PathBuf>,
     /// Token MAC length in bytes.
     pub token_bytes: usize,
     /// Replace existing output, manifest and rejects files.
@@ -78,6 +83,21 @@ pub struct ColumnSummary {
     pub rejects: Vec<(Rejection, u64)>,
 }
 
+/// The short-code registry file a finished run wrote back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrySummary {
+    /// The registry file as written.
+    pub file: WrittenFile,
+    /// The code key's ID (the key the codes are derived with, not the master's).
+    pub key_id: String,
+    /// Data characters per code.
+    pub length: usize,
+    /// Distinct codes it held before the run.
+    pub codes_before: u64,
+    /// Distinct codes it holds now (earlier and new).
+    pub codes_after: u64,
+}
+
 /// What a finished run did. All files it names are written.
 #[derive(Debug, Clone)]
 pub struct TokenizeSummary {
@@ -91,6 +111,8 @@ pub struct TokenizeSummary {
     pub manifest: Option<WrittenFile>,
     /// The rejects file, if one was asked for.
     pub rejects_file: Option<WrittenFile>,
+    /// The short-code registry file, if one was given.
+    pub short_code_registry: Option<RegistrySummary>,
     /// Per identifier column, in `--column` order.
     pub columns: Vec<ColumnSummary>,
     /// Rejected cells over all columns.

@@ -96,17 +96,39 @@ pub(super) struct Totals {
     pub(super) counts: Vec<ColumnCounts>,
     pub(super) tally: RejectTally,
     pub(super) rows_with_rejects: u64,
+    /// One registry per identifier column; or, with a registry file, the one
+    /// registry (pre-filled from the file) that every column's codes go to.
     registries: Vec<ShortCodeRegistry>,
+    /// Per identifier column, the index of its registry.
+    registry_of: Vec<usize>,
 }
 
 impl Totals {
-    pub(super) fn new(columns: usize) -> Self {
+    /// Totals for `columns` identifier columns; with `shared`, every column's
+    /// codes are checked against and added to it (codes from a registry file
+    /// make one namespace under the code key).
+    pub(super) fn new(columns: usize, shared: Option<ShortCodeRegistry>) -> Self {
+        let (registries, registry_of) = match shared {
+            Some(registry) => (vec![registry], vec![0; columns]),
+            None => (
+                (0..columns).map(|_| ShortCodeRegistry::new()).collect(),
+                (0..columns).collect(),
+            ),
+        };
         Totals {
             counts: vec![ColumnCounts::default(); columns],
             tally: RejectTally::new(columns),
             rows_with_rejects: 0,
-            registries: (0..columns).map(|_| ShortCodeRegistry::new()).collect(),
+            registries,
+            registry_of,
         }
+    }
+
+    /// The registry shared by every column (with a registry file).
+    pub(super) fn shared_registry(&self) -> Option<&ShortCodeRegistry> {
+        self.registries
+            .first()
+            .filter(|_| self.registries.len() == 1)
     }
 
     pub(super) fn by_reason(&self) -> BTreeMap<&'static str, u64> {
@@ -310,23 +332,35 @@ fn collect_items(
                 }
             }
             for (row, column, code) in out.codes.drain(..) {
-                let registry = totals.registries.get_mut(column);
-                if let Some(registry) = registry {
-                    registry.insert(&code, row).fail_with(|| {
-                        let name = plan
-                            .columns
-                            .ids
-                            .get(column)
-                            .map(|c| c.name.as_str())
-                            .unwrap_or("");
-                        Error::failed(format!("column '{name}': short codes collide")).hint(
+                let index = totals.registry_of.get(column).copied().unwrap_or(column);
+                let Some(registry) = totals.registries.get_mut(index) else {
+                    continue;
+                };
+                let inserted = registry.insert(&code, row);
+                let earlier = matches!(
+                    inserted,
+                    Err(blindmatch_token::Error::ShortCodeCollisionEarlierRun { .. })
+                );
+                inserted.fail_with(|| {
+                    let name = plan
+                        .columns
+                        .ids
+                        .get(column)
+                        .map(|c| c.name.as_str())
+                        .unwrap_or("");
+                    let longer = (plan.short_code_len + 2).min(ShortCoder::MAX_LEN);
+                    Error::failed(format!("column '{name}': short codes collide")).hint(
+                        if earlier {
                             format!(
-                                "use longer codes, e.g. --short-code-len {}; no output was written",
-                                (plan.short_code_len + 2).min(ShortCoder::MAX_LEN)
-                            ),
-                        )
-                    })?;
-                }
+                                "longer codes (e.g. --short-code-len {longer}) change every code, so they need a new --short-code-registry file; no output was written and the registry is unchanged"
+                            )
+                        } else {
+                            format!(
+                                "use longer codes, e.g. --short-code-len {longer}; no output was written"
+                            )
+                        },
+                    )
+                })?;
             }
             // The reader may have stopped already; then the item is simply dropped.
             let _ = pipes.free.send(item);

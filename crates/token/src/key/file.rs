@@ -9,6 +9,7 @@
 //! created: 2026-11-22T13:45:00Z
 //! algorithm: hmac-sha256
 //! purpose: master
+//! purpose-check: 0123456789abcdef
 //! derivation: random
 //! key: <43 characters of unpadded base64url>
 //! ```
@@ -91,6 +92,14 @@ impl KeyFile {
         self.key.id()
     }
 
+    /// The `purpose-check:` line's value, 16 lowercase hex digits: the first 8
+    /// bytes of `HMAC-SHA256(key, "blindmatch/v1/key-file/purpose" ‖ 0x00 ‖
+    /// purpose)`. Reading a key file recomputes it, so a `purpose:` line edited by
+    /// hand is refused; the key ID does not depend on the purpose.
+    pub fn purpose_check(&self) -> String {
+        hex::encode(self.key.purpose_check(self.purpose))
+    }
+
     /// The key that makes tokens with this key file; use it for every [`crate::Tokenizer`]
     /// built from a key file.
     ///
@@ -136,12 +145,13 @@ impl KeyFile {
         text.push('\n');
         text.push_str(
             "# blindmatch key file. Keep it secret: anyone holding it can compute your tokens.\n\
-             # Do not edit; the key-id line is checked against the key.\n",
+             # Do not edit; the key-id and purpose-check lines are checked against the key.\n",
         );
         text.push_str(&format!("key-id: {}\n", self.key_id()));
         text.push_str(&format!("created: {created}\n"));
         text.push_str(&format!("algorithm: {ALGORITHM}\n"));
         text.push_str(&format!("purpose: {}\n", self.purpose));
+        text.push_str(&format!("purpose-check: {}\n", self.purpose_check()));
         text.push_str(&format!("derivation: {}\n", self.derivation));
         text.push_str("key: ");
         URL_SAFE_NO_PAD.encode_string(self.key.expose(), &mut text);
@@ -172,7 +182,8 @@ impl KeyFile {
         let mut key_id: Option<(usize, KeyId)> = None;
         let mut created = None;
         let mut algorithm = false;
-        let mut purpose = None;
+        let mut purpose: Option<(usize, KeyPurpose)> = None;
+        let mut purpose_check: Option<[u8; 8]> = None;
         let mut derivation = None;
         let mut key: Option<Key> = None;
         for (i, raw) in lines.enumerate() {
@@ -214,7 +225,14 @@ impl KeyFile {
                     let p: KeyPurpose = value
                         .parse()
                         .map_err(|_| bad(line_no, KeyFileProblem::UnknownPurpose))?;
-                    if purpose.replace(p).is_some() {
+                    if purpose.replace((line_no, p)).is_some() {
+                        return Err(dup);
+                    }
+                }
+                "purpose-check" => {
+                    let check =
+                        parse_check(value).ok_or(bad(line_no, KeyFileProblem::BadPurposeCheck))?;
+                    if purpose_check.replace(check).is_some() {
                         return Err(dup);
                     }
                 }
@@ -250,9 +268,14 @@ impl KeyFile {
         if !algorithm {
             return Err(missing("algorithm"));
         }
+        let (purpose_line, purpose) = purpose.ok_or(missing("purpose"))?;
+        let check = purpose_check.ok_or(missing("purpose-check"))?;
+        if !bool::from(check.ct_eq(&key.purpose_check(purpose))) {
+            return Err(bad(purpose_line, KeyFileProblem::PurposeChanged));
+        }
         Ok(KeyFile::new(
             key,
-            purpose.ok_or(missing("purpose"))?,
+            purpose,
             derivation.ok_or(missing("derivation"))?,
             created.ok_or(missing("created"))?,
         ))
@@ -269,6 +292,16 @@ impl KeyFile {
         })?;
         KeyFile::parse(text)
     }
+}
+
+/// Exactly 16 lowercase hex digits, as the key ID is written.
+fn parse_check(value: &str) -> Option<[u8; 8]> {
+    let ok = value.len() == 16
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let mut check = [0u8; 8];
+    (ok && hex::decode_to_slice(value, &mut check).is_ok()).then_some(check)
 }
 
 impl fmt::Debug for KeyFile {
@@ -374,15 +407,84 @@ mod tests {
     }
 
     #[test]
+    fn an_edited_purpose_line_is_refused_and_named() {
+        let created = OffsetDateTime::UNIX_EPOCH;
+        for (from, to) in [
+            (KeyPurpose::Master, "token"),
+            (KeyPurpose::Token, "short-code"),
+            (KeyPurpose::ShortCode, "master"),
+        ] {
+            let file = KeyFile::new(Key::from_bytes([9; 32]), from, Derivation::Random, created);
+            let text = file.to_text().to_string();
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("purpose:"))
+                .unwrap()
+                + 1;
+            let edited = text.replace(&format!("purpose: {from}\n"), &format!("purpose: {to}\n"));
+            assert_ne!(edited, text);
+            let err = err_of(&edited);
+            assert!(
+                matches!(err, Error::KeyFileMalformed { line: l, problem: KeyFileProblem::PurposeChanged } if l == line),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains("the purpose line was changed"),
+                "{message}"
+            );
+            assert!(!message.contains(&text[text.find("key: ").unwrap() + 5..][..10]));
+            // The key ID does not depend on the purpose.
+            assert_eq!(KeyFile::parse(&text).unwrap().key_id(), file.key_id());
+        }
+        let good = sample().to_text().to_string();
+        let check = sample().purpose_check();
+        let line = format!("purpose-check: {check}\n");
+        assert!(matches!(
+            err_of(&good.replace(&line, "")),
+            Error::KeyFileMissingField {
+                field: "purpose-check"
+            }
+        ));
+        for bad in ["0123", "E685E566BCD5AE68", "zz85e566bcd5ae68"] {
+            assert!(
+                matches!(
+                    err_of(&good.replace(&check, bad)),
+                    Error::KeyFileMalformed {
+                        problem: KeyFileProblem::BadPurposeCheck,
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
+        // Another key's check (a copied line) does not pass either.
+        let other = KeyFile::new(
+            Key::from_bytes([3; 32]),
+            KeyPurpose::Master,
+            Derivation::Random,
+            sample().created(),
+        );
+        assert!(matches!(
+            err_of(&good.replace(&check, &other.purpose_check())),
+            Error::KeyFileMalformed {
+                problem: KeyFileProblem::PurposeChanged,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn the_documented_example_parses() {
         // The example in docs/token-format.md, key bytes 0..=31.
         let text = "blindmatch-key v1\n\
             # blindmatch key file. Keep it secret: anyone holding it can compute your tokens.\n\
-            # Do not edit; the key-id line is checked against the key.\n\
+            # Do not edit; the key-id and purpose-check lines are checked against the key.\n\
             key-id: 79111f87b575303e\n\
             created: 2026-11-22T13:45:00Z\n\
             algorithm: hmac-sha256\n\
             purpose: master\n\
+            purpose-check: e685e566bcd5ae68\n\
             derivation: random\n\
             key: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n";
         let kf = KeyFile::parse(text).unwrap();
