@@ -269,28 +269,43 @@ impl Walker {
     }
 }
 
-/// Reads and parses a JSON document of the given `format` and supported `version`.
+/// Reads the bytes of a JSON document of the given kind (`what`, for messages),
+/// refusing one too large to be a blindmatch document before reading it.
 ///
 /// # Errors
-/// Bad input: unreadable, too large, not JSON, another format, or an
-/// unsupported version. Messages name the file and the problem, never content.
-pub(crate) fn load(path: &Path, what: &str, format: &str, version: u64) -> Result<Value> {
+/// Bad input: unreadable or too large.
+pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     let shown = path.display();
     let meta = std::fs::metadata(path).fail_with(|| {
         Error::bad_input(format!("cannot read {what} '{shown}'")).hint("check the path")
     })?;
     if meta.len() > MAX_DOCUMENT_BYTES {
-        return Err(Error::bad_input(format!(
-            "{what} '{shown}' is larger than {} MiB; not a blindmatch {what}",
-            MAX_DOCUMENT_BYTES >> 20
-        ))
-        .hint(format!("give the {what} file written by blindmatch")));
+        return Err(too_large(path, what));
     }
-    let bytes = std::fs::read(path).fail_with(|| {
+    std::fs::read(path).fail_with(|| {
         Error::bad_input(format!("cannot read {what} '{shown}'"))
             .hint("check the file's permissions")
-    })?;
-    let value: Value = serde_json::from_slice(&bytes).fail_with(|| {
+    })
+}
+
+/// Parses the bytes of a JSON document of the given `format` and supported
+/// `version`; `path` names it in messages.
+///
+/// # Errors
+/// Bad input: too large, not JSON, another format, or an unsupported version.
+/// Messages name the file and the problem, never content.
+pub(crate) fn parse(
+    bytes: &[u8],
+    path: &Path,
+    what: &str,
+    format: &str,
+    version: u64,
+) -> Result<Value> {
+    let shown = path.display();
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(too_large(path, what));
+    }
+    let value: Value = serde_json::from_slice(bytes).fail_with(|| {
         Error::bad_input(format!("{what} '{shown}' is not valid JSON")).hint(format!(
             "give the {what} file written by blindmatch, unedited"
         ))
@@ -314,6 +329,15 @@ pub(crate) fn load(path: &Path, what: &str, format: &str, version: u64) -> Resul
             ),
         ),
     }
+}
+
+fn too_large(path: &Path, what: &str) -> Error {
+    Error::bad_input(format!(
+        "{what} '{}' is larger than {} MiB; not a blindmatch {what}",
+        path.display(),
+        MAX_DOCUMENT_BYTES >> 20
+    ))
+    .hint(format!("give the {what} file written by blindmatch"))
 }
 
 #[cfg(test)]

@@ -2,10 +2,13 @@
 //! every field optional, so a damaged receipt still gives every check its other
 //! fields allow; missing or mistyped fields are findings naming them.
 
+use std::path::Path;
+
+use blindmatch_data::Result;
 use serde_json::Value;
 
 use crate::files::Recorded;
-use crate::json::Walker;
+use crate::json::{self, Walker};
 use crate::report::Finding;
 
 /// The value of a receipt's `format` field.
@@ -58,6 +61,17 @@ pub(super) struct Receipt {
 }
 
 impl Receipt {
+    /// Reads the receipt labelled `label` (`A` or `B` in findings) from the bytes
+    /// of the file at `path` (named in messages).
+    ///
+    /// # Errors
+    /// Bad input when the bytes are not JSON, not a receipt or of an unsupported
+    /// version. Missing or mistyped fields are findings instead.
+    pub(super) fn from_slice(label: &'static str, path: &Path, bytes: &[u8]) -> Result<Receipt> {
+        let value = json::parse(bytes, path, "receipt", FORMAT, VERSION)?;
+        Ok(Receipt::from_value(label, &value))
+    }
+
     pub(super) fn from_value(label: &'static str, v: &Value) -> Receipt {
         let mut w = Walker::default();
         let mut r = Receipt {
