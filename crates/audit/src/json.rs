@@ -3,13 +3,16 @@
 //! recorded by its path (`output.sha256`) instead of failing the whole read, so an
 //! altered document becomes a finding that names the field.
 //!
-//! Nothing here ever copies a field's *value* into a problem: a tampered document
-//! could hold anything, including a raw identifier.
+//! Nothing here ever copies a field's *value* into a problem, and a name read from
+//! the document (the keys of a count map) only as `safe_name` shows it: a tampered
+//! document could hold anything, including a raw identifier.
 
 use std::path::Path;
 
 use blindmatch_data::{Error, FailWith, Result};
 use serde_json::Value;
+
+use crate::report::safe_name;
 
 /// JSON documents larger than this are refused; real manifests and receipts are a
 /// few kilobytes.
@@ -246,7 +249,8 @@ impl Walker {
         out
     }
 
-    /// A required object mapping names to non-negative integers.
+    /// A required object mapping names to non-negative integers. A name is
+    /// document content too: a problem's path shows it only as [`safe_name`] does.
     pub(crate) fn counts(
         &mut self,
         obj: &Value,
@@ -259,7 +263,7 @@ impl Walker {
             match v.as_u64() {
                 Some(n) => out.push((name.clone(), n)),
                 None => self.problem(
-                    format!("{}.{name}", join(base, key)),
+                    format!("{}.{}", join(base, key), safe_name(name)),
                     "a non-negative integer",
                     false,
                 ),
@@ -365,5 +369,27 @@ mod tests {
         assert!(w.problems.iter().all(|p| !p.field.contains("138")));
         assert!(w.problems.get(1).unwrap().missing);
         assert!(!w.problems.first().unwrap().missing);
+    }
+
+    /// Found by the `manifest` fuzz target: the name of a mistyped count was
+    /// copied into the problem's path, and so into the finding's field and message.
+    #[test]
+    fn count_names_that_hold_identifiers_are_not_copied() {
+        let doc: Value = serde_json::from_str(
+            r#"{"rejects": {"too_short": 1, "13812345678": "x", "a@b.cn": -1, "typo": null}}"#,
+        )
+        .unwrap();
+        let mut w = Walker::default();
+        let counts = w.counts(&doc, "columns[0]", "rejects").unwrap();
+        assert_eq!(counts, vec![("too_short".to_owned(), 1)]);
+        let fields: Vec<&str> = w.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields.len(), 3);
+        assert!(fields.contains(&"columns[0].rejects.typo"), "{fields:?}");
+        assert!(
+            fields
+                .iter()
+                .all(|f| !f.contains("138") && !f.contains('@')),
+            "{fields:?}"
+        );
     }
 }
