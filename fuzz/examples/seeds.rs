@@ -1,6 +1,8 @@
 //! Writes the committed seed corpora, `fuzz/corpus/TARGET/*`, from the published test
-//! vectors and the crates' own encoders, so every seed is a valid (or deliberately
-//! almost valid) input. Deterministic: rerunning rewrites the same files.
+//! vectors, the crates' own encoders and a real tokenize run (in a temporary
+//! folder), so every seed is a valid (or deliberately almost valid) input; the
+//! manifests, token files and receipts among them are checked to audit clean.
+//! Deterministic: rerunning rewrites the same files.
 //!
 //! ```sh
 //! cargo run --manifest-path fuzz/Cargo.toml --example seeds
@@ -12,13 +14,22 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use blindmatch_audit::{manifest_findings, receipt_findings, token_file_findings};
+use blindmatch_data::dataset::InputSpec;
+use blindmatch_data::output::OutputTarget;
 use blindmatch_net::frame::{Control, DoneSummary, Hello};
-use blindmatch_net::{AbortCode, Frame};
+use blindmatch_net::{AbortCode, Fingerprint, Frame, Mode};
+use blindmatch_pipeline::matching::profile_for_type;
+use blindmatch_pipeline::receipt::{
+    FileInfo, InputInfo, LocalInfo, PeerInfo, ProfileInfo, Receipt, ResultInfo, TimingsMs, Tool,
+    TrafficInfo,
+};
+use blindmatch_pipeline::{TokenizeConfig, tokenize};
 use blindmatch_psi::curve25519_dalek::{RistrettoPoint, Scalar};
 use blindmatch_psi::{ECDH_PARAMS, ECDH_PROTOCOL_ID, Message, Reveal, Role};
 use blindmatch_token::{
     CallingCode, Derivation, EmailProviderRules, IdType, Key, KeyFile, KeyPurpose, Profile,
-    ShortCoder, Tokenizer,
+    ShortCoder, Tokenizer, token,
 };
 use time::OffsetDateTime;
 
@@ -29,6 +40,11 @@ fn main() {
     token(&root);
     psi_message(&root);
     net_frame(&root);
+    let runs = tokenize_runs();
+    csv_input(&root, &runs);
+    manifest(&root, &runs);
+    token_file(&root, &runs);
+    receipt(&root);
 }
 
 /// Writes `seeds` to `corpus/TARGET/NAME`, replacing what the generator wrote before.
@@ -327,4 +343,412 @@ fn net_frame(root: &Path) {
     session[0] = 255;
     seeds.push(("stream".to_owned(), session));
     write(root, "net_frame", &seeds);
+}
+
+/// The files of one real tokenize run: the input, the token file and its manifest.
+struct Run {
+    name: &'static str,
+    input: Vec<u8>,
+    tokens: Vec<u8>,
+    manifest: Vec<u8>,
+}
+
+/// A tokenize run's options, as `blindmatch tokenize` takes them.
+struct RunSpec {
+    name: &'static str,
+    input: &'static str,
+    columns: &'static [&'static str],
+    keep: &'static [&'static str],
+    short_codes: &'static [&'static str],
+    previous_key: bool,
+    rejects: bool,
+    token_bytes: usize,
+}
+
+const CUSTOMERS: &str = "customer_id,phone,email,notes\n\
+1,138 1234 5678,Alice@Example.com,vip\n\
+2,+86 139-0000-1111,bob@example.cn,\n\
+3,12345,not-an-email,\"two\nlines\"\n\
+4,,carol@example.org,x\n\
+5,13800138000,,\n";
+
+/// Runs the real tokenize pipeline in a temporary folder, with relative paths
+/// (recorded as given) and fixed test keys, so that only the timestamps vary
+/// from run to run; they are then set to fixed values in place.
+fn tokenize_runs() -> Vec<Run> {
+    let specs = [
+        RunSpec {
+            name: "full",
+            input: CUSTOMERS,
+            columns: &["phone:phone", "email:email"],
+            keep: &["customer_id"],
+            short_codes: &["phone"],
+            previous_key: true,
+            rejects: true,
+            token_bytes: token::FULL_LEN,
+        },
+        RunSpec {
+            name: "minimal",
+            input: "email\na@b.cn\n\nc@d.cn\n",
+            columns: &["email:email"],
+            keep: &[],
+            short_codes: &[],
+            previous_key: false,
+            rejects: false,
+            token_bytes: 16,
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let back = std::env::current_dir().unwrap();
+    std::env::set_current_dir(dir.path()).unwrap();
+    let key = |name: &str, byte: u8| {
+        let file = KeyFile::new(
+            Key::from_bytes([byte; 32]),
+            KeyPurpose::Master,
+            Derivation::Random,
+            created(),
+        );
+        file.write_new(Path::new(name)).unwrap();
+        PathBuf::from(name)
+    };
+    let current = key("current.key", 0x21);
+    let previous = key("previous.key", 0x12);
+    let runs = specs
+        .iter()
+        .map(|spec| {
+            let input = format!("{}.csv", spec.name);
+            let output = format!("{}.tokens.csv", spec.name);
+            fs::write(&input, spec.input).unwrap();
+            let strings = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+            let config = TokenizeConfig {
+                input: InputSpec::parse(
+                    Path::new(&input),
+                    &strings(spec.columns),
+                    &strings(spec.keep),
+                    ",",
+                )
+                .unwrap(),
+                profile: Profile::default(),
+                key: Some(current.clone()),
+                previous_key: spec.previous_key.then(|| previous.clone()),
+                output: OutputTarget::File(PathBuf::from(&output)),
+                manifest: None,
+                rejects: spec
+                    .rejects
+                    .then(|| PathBuf::from(format!("{}.rejects.csv", spec.name))),
+                max_reject_rate: Some(0.9),
+                short_codes: strings(spec.short_codes),
+                short_code_len: ShortCoder::DEFAULT_LEN,
+                token_bytes: spec.token_bytes,
+                overwrite: false,
+                threads: Some(1),
+                passthrough: false,
+            };
+            let summary = tokenize(&config, &blindmatch_data::Silent).unwrap();
+            summary.check().unwrap();
+            let manifest = fs::read_to_string(format!("{output}.manifest.json")).unwrap();
+            let manifest = fixed_times(&manifest).into_bytes();
+            let run = Run {
+                name: spec.name,
+                input: spec.input.as_bytes().to_vec(),
+                tokens: fs::read(&output).unwrap(),
+                manifest,
+            };
+            // What the pipeline wrote reads back clean.
+            let findings = manifest_findings(&run.manifest, Path::new("m.json")).unwrap();
+            assert!(findings.is_empty(), "{}: {findings:?}", spec.name);
+            let findings = token_file_findings(
+                Box::new(std::io::Cursor::new(run.tokens.clone())),
+                Path::new(&output),
+                Some((Path::new("m.json"), &run.manifest)),
+                b',',
+                20,
+            )
+            .unwrap();
+            assert!(findings.is_empty(), "{}: {findings:?}", spec.name);
+            run
+        })
+        .collect();
+    std::env::set_current_dir(back).unwrap();
+    runs
+}
+
+/// The manifest with its times set to fixed values, in place.
+fn fixed_times(manifest: &str) -> String {
+    let fields = [
+        ("\"started_at\": \"", "2026-11-22T10:00:00.125Z", "\""),
+        ("\"finished_at\": \"", "2026-11-22T10:00:00.375Z", "\""),
+        ("\"elapsed_seconds\": ", "0.25", "\n"),
+    ];
+    let mut text = manifest.to_owned();
+    for (start, value, end) in fields {
+        let from = text.find(start).unwrap() + start.len();
+        let to = from + text[from..].find(end).unwrap();
+        text.replace_range(from..to, value);
+    }
+    text
+}
+
+/// The first byte of a `csv_input` seed: comma, every column checked for UTF-8,
+/// hashed, read whole and by `step` bytes, then again with `finish()` alone.
+fn csv_selector(delimiter: u8, step: u8) -> u8 {
+    let d = match delimiter {
+        b',' => 0,
+        b';' => 1,
+        b'\t' => 2,
+        b'|' => 3,
+        other => panic!("the csv_input target has no delimiter {other}"),
+    };
+    d | step << 2 | 0x20 | 0x80
+}
+
+fn with_selector(selector: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut seed = vec![selector];
+    seed.extend_from_slice(bytes);
+    seed
+}
+
+/// The real inputs and token files, other delimiters, and the reader's edge cases.
+fn csv_input(root: &Path, runs: &[Run]) {
+    let mut seeds = Vec::new();
+    for run in runs {
+        seeds.push((
+            format!("{}-input", run.name),
+            with_selector(csv_selector(b',', 0), &run.input),
+        ));
+        seeds.push((
+            format!("{}-tokens", run.name),
+            with_selector(csv_selector(b',', 3), &run.tokens),
+        ));
+    }
+    let cases: [(&str, u8, &[u8]); 11] = [
+        ("semicolon", b';', b"id;phone\n1;138\n2;\"13;9\"\n"),
+        ("tab", b'\t', b"id\tphone\n1\t138\n"),
+        ("pipe", b'|', b"id|phone\n1|138\n"),
+        (
+            "crlf-bom-blank",
+            b',',
+            b"\xef\xbb\xbfid,phone\r\n1,a\r\n\r\n2,b\r\n",
+        ),
+        (
+            "quoted-newlines",
+            b',',
+            b"id,phone\n1,138\n\n2,\"13\n9\"\n3,x",
+        ),
+        ("open-quote", b',', b"a,b\n1,2\n3,\"4\n5,6\n"),
+        ("ragged", b',', b"a,b\n1,2\n3\n"),
+        ("not-utf8", b',', b"id,phone\n1,ok\n2,\xff\xfe\n"),
+        ("header-not-utf8", b',', b"id,\xff\n1,2\n"),
+        ("cr-only", b',', b"a,b\r1,2\r3,4"),
+        ("empty", b',', b"\n\r\n"),
+    ];
+    for (name, delimiter, bytes) in cases {
+        seeds.push((
+            name.to_owned(),
+            with_selector(csv_selector(delimiter, 1), bytes),
+        ));
+    }
+    write(root, "csv_input", &seeds);
+}
+
+/// Real manifests, and near misses: another version or format, a damaged field,
+/// raw identifiers where names belong.
+fn manifest(root: &Path, runs: &[Run]) {
+    let mut seeds: Vec<(String, Vec<u8>)> = runs
+        .iter()
+        .map(|run| (run.name.to_owned(), run.manifest.clone()))
+        .collect();
+    let full = String::from_utf8(runs[0].manifest.clone()).unwrap();
+    let edits: [(&str, &str, &str); 6] = [
+        ("version-2", "\"version\": 1", "\"version\": 2"),
+        ("other-format", "blindmatch-manifest", "blindmatch-receipt"),
+        (
+            "command-phone",
+            "\"command\": \"tokenize\"",
+            "\"command\": \"+86 138 1234 5678\"",
+        ),
+        (
+            "input-email",
+            "\"input\": \"email\"",
+            "\"input\": \"alice@example.com\"",
+        ),
+        (
+            "reject-key-phone",
+            "\"rejects\": {",
+            "\"rejects\": {\"13812345678\": \"x\", ",
+        ),
+        ("rows-string", "\"read\": 5", "\"read\": \"5\""),
+    ];
+    for (name, from, to) in edits {
+        assert!(full.contains(from), "{name}: {from}");
+        seeds.push((name.to_owned(), full.replacen(from, to, 1).into_bytes()));
+    }
+    seeds.push((
+        "truncated".to_owned(),
+        full.as_bytes()[..full.len() / 2].to_vec(),
+    ));
+    write(root, "manifest", &seeds);
+}
+
+/// Real token files with and without their manifests, and files holding raw
+/// identifiers or malformed tokens.
+fn token_file(root: &Path, runs: &[Run]) {
+    const WITH_MANIFEST: u8 = 0x10;
+    const ROWS_3: u8 = 2 << 2;
+    let mut seeds = Vec::new();
+    for run in runs {
+        let mut paired = vec![WITH_MANIFEST | ROWS_3];
+        paired.extend_from_slice(&run.manifest);
+        paired.push(0);
+        paired.extend_from_slice(&run.tokens);
+        seeds.push((format!("{}-with-manifest", run.name), paired));
+        seeds.push((
+            format!("{}-alone", run.name),
+            with_selector(ROWS_3, &run.tokens),
+        ));
+    }
+    let tokens = String::from_utf8(runs[0].tokens.clone()).unwrap();
+    let second = tokens.lines().nth(1).unwrap();
+    let first_token = second.split(',').nth(1).unwrap();
+    let leaked = format!(
+        "{}\n{}\n",
+        tokens.trim_end(),
+        second.replacen(first_token, "13812345678", 1)
+    );
+    seeds.push((
+        "raw-phone".to_owned(),
+        with_selector(ROWS_3, leaked.as_bytes()),
+    ));
+    let cut = &first_token[..first_token.len() - 2];
+    let malformed = tokens.replacen(first_token, cut, 1);
+    seeds.push((
+        "short-token".to_owned(),
+        with_selector(1 << 2, malformed.as_bytes()),
+    ));
+    seeds.push((
+        "identifiers".to_owned(),
+        with_selector(
+            3 << 2,
+            b"id,contact\n1,call 13800138000 now\n2,a@b.cn\n3,11010519491231002X\n4,91350100M000100Y43\n",
+        ),
+    ));
+    write(root, "token_file", &seeds);
+}
+
+/// A pair of receipts of one session, built as the match pipeline builds them
+/// (`blindmatch_pipeline::receipt`), and near misses.
+fn receipt(root: &Path) {
+    let profile = Profile::default();
+    let (name, digest) = profile_for_type(&profile, IdType::Phone);
+    let fa = Fingerprint::from_bytes([0xaa; 32]);
+    let fb = Fingerprint::from_bytes([0xbb; 32]);
+    let side = |role: Role| {
+        let initiator = role == Role::Initiator;
+        let (local, peer) = if initiator { (80, 100) } else { (100, 80) };
+        let (sent, received) = if initiator {
+            (1000, 2000)
+        } else {
+            (2000, 1000)
+        };
+        let (frames_sent, frames_received) = if initiator { (5, 6) } else { (6, 5) };
+        Receipt {
+            format: blindmatch_pipeline::receipt::FORMAT,
+            version: blindmatch_pipeline::receipt::VERSION,
+            tool: Tool::current(),
+            protocol_version: 2,
+            session_id: "11".repeat(16),
+            transcript_hash: "22".repeat(32),
+            started_at: "2026-11-22T10:00:00Z".to_owned(),
+            finished_at: "2026-11-22T10:00:05Z".to_owned(),
+            mode: Mode::Intersection,
+            reveal: Reveal::Both,
+            id_type: "phone".to_owned(),
+            profile: ProfileInfo {
+                name: name.clone(),
+                digest: digest.clone(),
+            },
+            batch_size: 4096,
+            comparison_bytes: 8,
+            local: LocalInfo {
+                role,
+                network_role: if initiator { "connector" } else { "listener" },
+                fingerprint: Some(if initiator { fa } else { fb }),
+                declared_size: local,
+                input: InputInfo {
+                    path: if initiator { "a.csv" } else { "b.csv" }.to_owned(),
+                    sha256: "44".repeat(32),
+                    rows: local + 10,
+                    bytes: 900,
+                    column: "phone".to_owned(),
+                    values: local + 5,
+                    empty: 3,
+                    rejected: 2,
+                    rejects: [("too_short", 2)].into_iter().collect(),
+                },
+                learns: true,
+            },
+            peer: PeerInfo {
+                role: role.peer(),
+                fingerprint: Some(if initiator { fb } else { fa }),
+                declared_size: peer,
+                min_peer_set: 10,
+                address: Some("203.0.113.7:52144".to_owned()),
+                implementation: "blindmatch-net/0.1.0".to_owned(),
+            },
+            result: ResultInfo {
+                matched_rows: Some(31),
+                matched_values: Some(30),
+                cardinality: Some(30),
+            },
+            output: Some(FileInfo {
+                path: if initiator { "a.out.csv" } else { "b.out.csv" }.to_owned(),
+                sha256: "55".repeat(32),
+                bytes: 10,
+            }),
+            traffic: TrafficInfo {
+                bytes_sent: sent,
+                bytes_received: received,
+                frames_sent,
+                frames_received,
+                wire_bytes_sent: Some(sent + 400),
+                wire_bytes_received: None,
+            },
+            timings_ms: TimingsMs::default(),
+        }
+    };
+    let a = side(Role::Initiator).to_json().unwrap();
+    let b = side(Role::Responder).to_json().unwrap();
+    let findings = receipt_findings(&a, Path::new("a.json"), &b, Path::new("b.json")).unwrap();
+    assert!(findings.is_empty(), "{findings:?}");
+    let pair = |a: &[u8], b: &[u8]| [a, &[0], b].concat();
+    let text = String::from_utf8(b.clone()).unwrap();
+    let edit = |from: &str, to: &str| {
+        assert!(text.contains(from), "{from}");
+        text.replacen(from, to, 1).into_bytes()
+    };
+    let seeds = vec![
+        ("pair".to_owned(), pair(&a, &b)),
+        ("alone".to_owned(), a.clone()),
+        (
+            "other-session".to_owned(),
+            pair(&a, &edit("\"1111", "\"2111")),
+        ),
+        (
+            "role-phone".to_owned(),
+            pair(
+                &a,
+                &edit("\"role\": \"responder\"", "\"role\": \"13812345678\""),
+            ),
+        ),
+        (
+            "reject-key-email".to_owned(),
+            pair(&a, &edit("\"too_short\"", "\"bob@example.cn\"")),
+        ),
+        (
+            "version-2".to_owned(),
+            pair(&a, &edit("\"version\": 1", "\"version\": 2")),
+        ),
+        ("not-json".to_owned(), pair(&a, &b[..b.len() / 3])),
+    ];
+    write(root, "receipt", &seeds);
 }

@@ -3,13 +3,16 @@
 //! recorded by its path (`output.sha256`) instead of failing the whole read, so an
 //! altered document becomes a finding that names the field.
 //!
-//! Nothing here ever copies a field's *value* into a problem: a tampered document
-//! could hold anything, including a raw identifier.
+//! Nothing here ever copies a field's *value* into a problem, and a name read from
+//! the document (the keys of a count map) only as `safe_name` shows it: a tampered
+//! document could hold anything, including a raw identifier.
 
 use std::path::Path;
 
 use blindmatch_data::{Error, FailWith, Result};
 use serde_json::Value;
+
+use crate::report::safe_name;
 
 /// JSON documents larger than this are refused; real manifests and receipts are a
 /// few kilobytes.
@@ -246,7 +249,8 @@ impl Walker {
         out
     }
 
-    /// A required object mapping names to non-negative integers.
+    /// A required object mapping names to non-negative integers. A name is
+    /// document content too: a problem's path shows it only as [`safe_name`] does.
     pub(crate) fn counts(
         &mut self,
         obj: &Value,
@@ -259,7 +263,7 @@ impl Walker {
             match v.as_u64() {
                 Some(n) => out.push((name.clone(), n)),
                 None => self.problem(
-                    format!("{}.{name}", join(base, key)),
+                    format!("{}.{}", join(base, key), safe_name(name)),
                     "a non-negative integer",
                     false,
                 ),
@@ -288,37 +292,42 @@ impl Walker {
     }
 }
 
-/// Reads and parses a JSON document of the given `format` and supported `version`.
+/// Reads the bytes of a JSON document of the given kind (`what`, for messages),
+/// refusing one too large to be a blindmatch document before reading it.
 ///
 /// # Errors
-/// Bad input: unreadable, too large, not JSON, another format, or an
-/// unsupported version. Messages name the file and the problem, never content.
-pub(crate) fn load(path: &Path, what: &str, format: &str, version: u64) -> Result<Value> {
-    load_one_of(path, what, &[(format, version)])
-}
-
-/// As [`load`], for a document of any of `formats`, each with the version this
-/// build reads; the caller tells them apart by the `format` field.
-///
-/// # Errors
-/// As [`load`].
-pub(crate) fn load_one_of(path: &Path, what: &str, formats: &[(&str, u64)]) -> Result<Value> {
+/// Bad input: unreadable or too large.
+pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     let shown = path.display();
     let meta = std::fs::metadata(path).fail_with(|| {
         Error::bad_input(format!("cannot read {what} '{shown}'")).hint("check the path")
     })?;
     if meta.len() > MAX_DOCUMENT_BYTES {
-        return Err(Error::bad_input(format!(
-            "{what} '{shown}' is larger than {} MiB; not a blindmatch {what}",
-            MAX_DOCUMENT_BYTES >> 20
-        ))
-        .hint(format!("give the {what} file written by blindmatch")));
+        return Err(too_large(path, what));
     }
-    let bytes = std::fs::read(path).fail_with(|| {
+    std::fs::read(path).fail_with(|| {
         Error::bad_input(format!("cannot read {what} '{shown}'"))
             .hint("check the file's permissions")
-    })?;
-    let value: Value = serde_json::from_slice(&bytes).fail_with(|| {
+    })
+}
+
+/// Parses the bytes of a JSON document of any of `formats`, each with the version
+/// this build reads; `path` names it in messages.
+///
+/// # Errors
+/// Bad input: too large, not JSON, another format, or an unsupported version.
+/// Messages name the file and the problem, never content.
+pub(crate) fn parse(
+    bytes: &[u8],
+    path: &Path,
+    what: &str,
+    formats: &[(&str, u64)],
+) -> Result<Value> {
+    let shown = path.display();
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(too_large(path, what));
+    }
+    let value: Value = serde_json::from_slice(bytes).fail_with(|| {
         Error::bad_input(format!("{what} '{shown}' is not valid JSON")).hint(format!(
             "give the {what} file written by blindmatch, unedited"
         ))
@@ -344,6 +353,15 @@ pub(crate) fn load_one_of(path: &Path, what: &str, formats: &[(&str, u64)]) -> R
             ),
         ),
     }
+}
+
+fn too_large(path: &Path, what: &str) -> Error {
+    Error::bad_input(format!(
+        "{what} '{}' is larger than {} MiB; not a blindmatch {what}",
+        path.display(),
+        MAX_DOCUMENT_BYTES >> 20
+    ))
+    .hint(format!("give the {what} file written by blindmatch"))
 }
 
 #[cfg(test)]
@@ -386,5 +404,27 @@ mod tests {
         assert_eq!(w.string_map(&doc, "", "absent"), None);
         let fields: Vec<&str> = w.problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, vec!["profile.m.email", "absent"]);
+    }
+
+    /// Found by the `manifest` fuzz target: the name of a mistyped count was
+    /// copied into the problem's path, and so into the finding's field and message.
+    #[test]
+    fn count_names_that_hold_identifiers_are_not_copied() {
+        let doc: Value = serde_json::from_str(
+            r#"{"rejects": {"too_short": 1, "13812345678": "x", "a@b.cn": -1, "typo": null}}"#,
+        )
+        .unwrap();
+        let mut w = Walker::default();
+        let counts = w.counts(&doc, "columns[0]", "rejects").unwrap();
+        assert_eq!(counts, vec![("too_short".to_owned(), 1)]);
+        let fields: Vec<&str> = w.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields.len(), 3);
+        assert!(fields.contains(&"columns[0].rejects.typo"), "{fields:?}");
+        assert!(
+            fields
+                .iter()
+                .all(|f| !f.contains("138") && !f.contains('@')),
+            "{fields:?}"
+        );
     }
 }

@@ -14,7 +14,7 @@ mod token_file;
 mod tokenize_manifest;
 mod tokens;
 
-pub use manifest::{ManifestAudit, audit_manifest};
-pub use receipt::{ReceiptAudit, audit_receipts};
+pub use manifest::{ManifestAudit, audit_manifest, manifest_findings};
+pub use receipt::{ReceiptAudit, audit_receipts, receipt_findings};
 pub use report::{AuditReport, Finding, ReportOptions};
-pub use tokens::{TokensAudit, audit_tokens};
+pub use tokens::{TokensAudit, audit_tokens, token_file_findings};

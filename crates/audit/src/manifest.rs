@@ -63,6 +63,20 @@ pub struct ManifestAudit {
     pub report: ReportOptions,
 }
 
+/// The checks of `audit manifest` that need the manifest alone, for a manifest
+/// held in memory: `bytes` are read as the contents of the manifest file `name`
+/// (named in messages), and the findings are those [`audit_manifest`] makes
+/// before it looks at any other file: fields missing, mistyped or malformed,
+/// counts that do not add up, unknown reason codes, the profile digest, names
+/// and timestamps.
+///
+/// # Errors
+/// Bad input when the bytes are too large, not JSON, not a manifest or of an
+/// unsupported version; missing or mistyped fields are findings.
+pub fn manifest_findings(bytes: &[u8], name: &Path) -> Result<Vec<Finding>> {
+    Ok(Manifest::from_slice(name, bytes)?.internal_findings())
+}
+
 /// Audits a tokenize manifest.
 ///
 /// # Errors
@@ -108,15 +122,17 @@ pub fn audit_manifest(args: &ManifestAudit, observer: &dyn Observer) -> Result<A
         Some(&recorded),
         &mut findings,
         || {
-            inspect(&Inspect {
-                source: &InputSource::File(output_path.clone()),
-                delimiter,
-                manifest: Some(&manifest),
-                scan: false,
-                max_rows: args.report.max_rows,
-                sample: None,
-                observer,
-            })
+            let reader = CsvReader::open(&InputSource::File(output_path.clone()), delimiter)?;
+            inspect(
+                reader,
+                &Inspect {
+                    manifest: Some(&manifest),
+                    scan: false,
+                    max_rows: args.report.max_rows,
+                    sample: None,
+                    observer,
+                },
+            )
         },
     )?;
     let (output, stats) = match parsed {

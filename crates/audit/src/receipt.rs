@@ -25,7 +25,7 @@ use crate::files::{self, FileCheck, describe_check};
 use crate::json;
 use crate::report::{self, AuditReport, Finding, ReportOptions, group, safe_name};
 use checks::same_session;
-use document::{FORMAT, Receipt, SHAREABLE_FORMAT, SHAREABLE_VERSION, VERSION};
+use document::Receipt;
 
 /// What the output-file check found.
 #[derive(Debug, Serialize)]
@@ -183,16 +183,10 @@ pub struct ReceiptAudit {
 /// here (see [`AuditReport::verdict`]).
 pub fn audit_receipts(args: &ReceiptAudit) -> Result<AuditReport> {
     let delimiter = parse_delimiter(&args.delimiter)?;
-    let forms = [(FORMAT, VERSION), (SHAREABLE_FORMAT, SHAREABLE_VERSION)];
-    let a = Receipt::from_value("A", &json::load_one_of(&args.a, "receipt", &forms)?);
-    let b = Receipt::from_value("B", &json::load_one_of(&args.b, "receipt", &forms)?);
-    let mut findings: Vec<Finding> = Vec::new();
+    let a = Receipt::from_slice("A", &args.a, &json::read(&args.a, "receipt")?)?;
+    let b = Receipt::from_slice("B", &args.b, &json::read(&args.b, "receipt")?)?;
+    let mut findings = session_findings(&a, &b);
     let mut notes = Vec::new();
-    findings.extend(a.findings.iter().cloned());
-    findings.extend(b.findings.iter().cloned());
-    a.internal(&mut findings);
-    b.internal(&mut findings);
-    same_session(&a, &b, &mut findings);
     if a.tool_version != b.tool_version {
         notes.push("the two sides ran different blindmatch versions".to_owned());
     }
@@ -249,6 +243,33 @@ pub fn audit_receipts(args: &ReceiptAudit) -> Result<AuditReport> {
         args.report,
         human,
     )
+}
+
+/// The checks of `audit receipt` that need the two receipts alone, for receipts
+/// held in memory: each receipt's fields and consistency, and whether the two
+/// describe the same session. `a` and `b` are the bytes of the receipt files
+/// named `a_name` and `b_name` in messages; findings call them A and B, as
+/// [`audit_receipts`] does, which makes these checks first and then compares the
+/// output files.
+///
+/// # Errors
+/// Bad input when either is not JSON, not a receipt or of an unsupported version;
+/// missing or mistyped fields are findings.
+pub fn receipt_findings(a: &[u8], a_name: &Path, b: &[u8], b_name: &Path) -> Result<Vec<Finding>> {
+    let a = Receipt::from_slice("A", a_name, a)?;
+    let b = Receipt::from_slice("B", b_name, b)?;
+    Ok(session_findings(&a, &b))
+}
+
+/// Each receipt's own findings, then the cross-receipt rules.
+fn session_findings(a: &Receipt, b: &Receipt) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = Vec::new();
+    findings.extend(a.findings.iter().cloned());
+    findings.extend(b.findings.iter().cloned());
+    a.internal(&mut findings);
+    b.internal(&mut findings);
+    same_session(a, b, &mut findings);
+    findings
 }
 
 fn human(d: &Details) -> String {

@@ -117,7 +117,15 @@ impl Manifest {
     /// Bad input when the file is unreadable, not JSON, not a manifest or of
     /// an unsupported version. Missing or mistyped fields are findings instead.
     pub(crate) fn load(path: &Path) -> Result<Manifest> {
-        let value = json::load(path, "manifest", FORMAT, VERSION)?;
+        Manifest::from_slice(path, &json::read(path, "manifest")?)
+    }
+
+    /// Reads a manifest from the bytes of the file at `path` (named in messages).
+    ///
+    /// # Errors
+    /// As [`Manifest::load`], but for reading the file.
+    pub(crate) fn from_slice(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+        let value = json::parse(bytes, path, "manifest", &[(FORMAT, VERSION)])?;
         Ok(Manifest::from_value(path, &value))
     }
 

@@ -9,17 +9,20 @@
 
 mod sample;
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
-use blindmatch_data::dataset::{InputSource, parse_delimiter};
+use blindmatch_data::dataset::{CsvReader, InputSource, parse_delimiter};
 use blindmatch_data::scan::Kind;
-use blindmatch_data::{Error, Observer, Result};
+use blindmatch_data::{Error, Observer, Result, Silent};
 use blindmatch_token::KeyId;
 use serde::Serialize;
 
 use crate::files::{self, FileCheck, describe_check};
 use crate::given_key::check_key;
-use crate::report::{self, AuditReport, ReportOptions, counted, group, percent, safe_name};
+use crate::report::{
+    self, AuditReport, Finding, ReportOptions, counted, group, percent, safe_name,
+};
 use crate::source::RecountReport;
 use crate::token_file::findings::{column_findings_with, cross_check};
 use crate::token_file::{ColumnStats, Inspect, SampleSpec, delimiter_note, inspect};
@@ -179,15 +182,17 @@ pub fn audit_tokens(args: &TokensAudit, observer: &dyn Observer) -> Result<Audit
         recorded.as_ref(),
         &mut findings,
         || {
-            inspect(&Inspect {
-                source: &source,
-                delimiter,
-                manifest: manifest.as_ref(),
-                scan: true,
-                max_rows: args.report.max_rows,
-                sample: sample_spec.clone(),
-                observer,
-            })
+            let reader = CsvReader::open(&source, delimiter)?;
+            inspect(
+                reader,
+                &Inspect {
+                    manifest: manifest.as_ref(),
+                    scan: true,
+                    max_rows: args.report.max_rows,
+                    sample: sample_spec.clone(),
+                    observer,
+                },
+            )
         },
     )?;
     let stats = match parsed {
@@ -314,6 +319,67 @@ pub fn audit_tokens(args: &TokensAudit, observer: &dyn Observer) -> Result<Audit
     )
 }
 
+/// The findings of `audit tokens` about a token file read from any stream rather
+/// than a path (a file held in memory, a fuzz target): the same streaming pass as
+/// [`audit_tokens`] over `input` (the file `name` in messages), checked, when a
+/// manifest is given as the path and bytes of its file, against it as
+/// `audit tokens --manifest` checks (the manifest's own findings, the token
+/// file's recorded SHA-256 and size, its columns, rows and counts). Key IDs are
+/// those the manifest declares; no key file or raw source is read.
+///
+/// `delimiter` is the token file's, used when the manifest records none;
+/// `max_rows` caps the row numbers listed per finding.
+///
+/// # Errors
+/// Bad input when the manifest cannot be read as one (as for `audit manifest`) or
+/// the token file is not well-formed CSV.
+pub fn token_file_findings(
+    input: Box<dyn Read + Send>,
+    name: &Path,
+    manifest: Option<(&Path, &[u8])>,
+    delimiter: u8,
+    max_rows: usize,
+) -> Result<Vec<Finding>> {
+    let manifest = match manifest {
+        Some((path, bytes)) => Some(Manifest::from_slice(path, bytes)?),
+        None => None,
+    };
+    let mut findings = manifest
+        .as_ref()
+        .map(Manifest::internal_findings)
+        .unwrap_or_default();
+    let delimiter = manifest
+        .as_ref()
+        .and_then(|m| m.delimiter)
+        .unwrap_or(delimiter);
+    let reader = CsvReader::from_reader(input, name.display().to_string(), None, delimiter)?;
+    let stats = inspect(
+        reader,
+        &Inspect {
+            manifest: manifest.as_ref(),
+            scan: true,
+            max_rows,
+            sample: None,
+            observer: &Silent,
+        },
+    )?;
+    if let Some(m) = &manifest {
+        if let Some(recorded) = &m.output {
+            files::compare(
+                "token file",
+                name,
+                stats.sha256.clone(),
+                stats.bytes,
+                recorded,
+                &mut findings,
+            );
+        }
+        cross_check(m, &stats, &mut findings);
+    }
+    column_findings_with(&stats, manifest.as_ref(), &[], &mut findings);
+    Ok(findings)
+}
+
 fn manifest_summary(m: &Manifest, output: FileCheck) -> ManifestSummary {
     ManifestSummary {
         path: safe_name(&m.path.display().to_string()),
@@ -424,4 +490,53 @@ fn human(d: &Details) -> String {
 
 fn percent_f(rate: f64) -> String {
     percent((rate * 1_000_000.0).round() as u64, 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::Cursor;
+
+    use blindmatch_token::{IdType, Key, Tokenizer};
+
+    use super::*;
+
+    /// `token_file_findings` finds in a stream what `audit tokens` finds in the file.
+    #[test]
+    fn token_files_read_from_a_stream_as_from_a_path() {
+        let token =
+            Tokenizer::new(&Key::from_bytes([7; 32])).token(IdType::Phone, b"+8613800138000");
+        let csv = format!("id,phone\n1,{token}\n2,13800138000\n3,bm1.not-a-token\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, &csv).unwrap();
+        let args = TokensAudit {
+            file: path.clone(),
+            manifest: None,
+            key: None,
+            key_ids: Vec::new(),
+            source: None,
+            sample: 0,
+            seed: Some(1),
+            delimiter: ",".to_owned(),
+            source_delimiter: None,
+            report: ReportOptions::default(),
+        };
+        let shown = |f: &Finding| (f.check, f.column.clone(), f.rows.clone(), f.message.clone());
+        let from_file: Vec<_> = audit_tokens(&args, &Silent)
+            .unwrap()
+            .findings()
+            .iter()
+            .map(shown)
+            .collect();
+        let input = Box::new(Cursor::new(csv.into_bytes()));
+        let streamed = token_file_findings(input, &path, None, b',', 20).unwrap();
+        let streamed: Vec<_> = streamed.iter().map(shown).collect();
+        assert_eq!(from_file, streamed);
+        assert!(
+            streamed.iter().any(|f| f.0 == "raw_identifier"),
+            "{streamed:?}"
+        );
+        assert!(!format!("{streamed:?}").contains("13800138000"));
+    }
 }

@@ -658,4 +658,34 @@ pub(super) mod tests {
             );
         }
     }
+
+    /// `receipt_findings` reads receipts' bytes as `audit receipt` reads their
+    /// files, and names the file it cannot read.
+    #[test]
+    fn receipts_read_from_bytes_as_from_files() {
+        let (mut a, b) = pair();
+        a["batch_size"] = 1024.into();
+        a.as_object_mut().unwrap().remove("mode");
+        let (ab, bb) = (
+            serde_json::to_vec(&a).unwrap(),
+            serde_json::to_vec(&b).unwrap(),
+        );
+        let (pa, pb) = (
+            std::path::Path::new("a.json"),
+            std::path::Path::new("b.json"),
+        );
+        let from_bytes: Vec<_> = crate::receipt_findings(&ab, pa, &bb, pb)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.check, f.field))
+            .collect();
+        assert_eq!(from_bytes, findings(&a, &b));
+        assert_eq!(from_bytes.len(), 2, "{from_bytes:?}");
+        let e = crate::receipt_findings(&ab, pa, b"[]", pb).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("'b.json' is not a blindmatch receipt"),
+            "{e}"
+        );
+    }
 }

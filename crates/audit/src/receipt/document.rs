@@ -5,10 +5,13 @@
 //! (told apart by `format`), which holds a subset of the same fields in the same
 //! places; a field only the full one may hold is a finding in a shareable one.
 
+use std::path::Path;
+
+use blindmatch_data::Result;
 use serde_json::Value;
 
 use crate::files::Recorded;
-use crate::json::Walker;
+use crate::json::{self, Walker};
 use crate::report::Finding;
 
 /// The value of a receipt's `format` field.
@@ -85,6 +88,18 @@ pub(super) struct Receipt {
 }
 
 impl Receipt {
+    /// Reads the receipt labelled `label` (`A` or `B` in findings) from the bytes
+    /// of the file at `path` (named in messages).
+    ///
+    /// # Errors
+    /// Bad input when the bytes are not JSON, not a receipt or of an unsupported
+    /// version. Missing or mistyped fields are findings instead.
+    pub(super) fn from_slice(label: &'static str, path: &Path, bytes: &[u8]) -> Result<Receipt> {
+        let forms = [(FORMAT, VERSION), (SHAREABLE_FORMAT, SHAREABLE_VERSION)];
+        let value = json::parse(bytes, path, "receipt", &forms)?;
+        Ok(Receipt::from_value(label, &value))
+    }
+
     pub(super) fn from_value(label: &'static str, v: &Value) -> Receipt {
         let mut w = Walker::default();
         let shareable = v.get("format").and_then(Value::as_str) == Some(SHAREABLE_FORMAT);

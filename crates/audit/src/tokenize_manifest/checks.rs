@@ -529,4 +529,41 @@ pub(super) mod tests {
             )]
         );
     }
+
+    /// `manifest_findings` reads a manifest's bytes as `audit manifest` reads its
+    /// file: the same findings, and the same error naming the file.
+    #[test]
+    fn manifests_read_from_bytes_as_from_files() {
+        let mut v = sample();
+        v["rows"]["read"] = 4.into();
+        v["command"] = "+86 138 0013 8000".into();
+        let bytes = serde_json::to_vec_pretty(&v).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        let shown = |f: crate::report::Finding| (f.check, f.field, f.message);
+        std::fs::write(&path, &bytes).unwrap();
+        let from_file: Vec<_> = Manifest::load(&path)
+            .unwrap()
+            .internal_findings()
+            .into_iter()
+            .map(shown)
+            .collect();
+        let from_bytes: Vec<_> = crate::manifest_findings(&bytes, &path)
+            .unwrap()
+            .into_iter()
+            .map(shown)
+            .collect();
+        assert!(!from_file.is_empty());
+        assert_eq!(from_file, from_bytes);
+        for bad in [
+            &b"{"[..],
+            br#"{"format": "blindmatch-manifest", "version": 2}"#,
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let from_file = Manifest::load(&path).unwrap_err();
+            let from_bytes = crate::manifest_findings(bad, &path).unwrap_err();
+            assert_eq!(from_file.to_string(), from_bytes.to_string());
+            assert!(from_bytes.to_string().contains("m.json"), "{from_bytes}");
+        }
+    }
 }

@@ -21,6 +21,9 @@ use crate::error::{Error, FailWith, Result};
 /// swallowing the rest of the file, and refusing it keeps memory bounded.
 const MAX_RECORD_BYTES: usize = 16 << 20;
 
+/// The UTF-8 byte order mark some editors put at the start of a CSV file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// A reader that hashes and counts every byte it passes on, so the manifest can
 /// name the exact input without reading it twice.
 struct HashingReader<R> {
@@ -28,11 +31,33 @@ struct HashingReader<R> {
     /// `None` once hashing was turned off ([`CsvReader::skip_hashing`]).
     hasher: Option<Sha256>,
     bytes: u64,
+    /// An error met after the first read had bytes to pass on: returned next.
+    pending: Option<io::Error>,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
+        let mut n = self.inner.read(buf)?;
+        // csv_core strips a byte order mark only when its first input holds all of
+        // it, and takes an input that was nothing else for the end of the file; a
+        // pipe may deliver the mark alone, or a byte at a time. So while the first
+        // bytes are (the start of) a mark, the first read goes on past it.
+        if self.bytes == 0 {
+            while n > 0 && n < buf.len() && buf.get(..n).is_some_and(|b| BOM.starts_with(b)) {
+                match self.inner.read(buf.get_mut(n..).unwrap_or_default()) {
+                    Ok(0) => break,
+                    Ok(more) => n += more,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.pending = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
         if let Some(hasher) = &mut self.hasher {
             hasher.update(buf.get(..n).unwrap_or_default());
         }
@@ -184,6 +209,7 @@ impl CsvReader {
                     inner: reader,
                     hasher: Some(Sha256::new()),
                     bytes: 0,
+                    pending: None,
                 },
             ),
             core: core.build(),
@@ -466,6 +492,86 @@ mod tests {
         assert_eq!(r.header(), ["id", "phone"]);
         let rows = read_all(b"id,phone\r\n1,a\r\n\r\n2,b\r\n").unwrap();
         assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2, 4]);
+    }
+
+    /// Gives at most one byte per read, as a slow pipe may.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(buf.get_mut(..n).unwrap_or_default())
+        }
+    }
+
+    /// Found by the `csv_input` fuzz target: a byte order mark that arrived in
+    /// reads of fewer than three bytes stayed in the first header name.
+    #[test]
+    fn a_bom_delivered_a_byte_at_a_time_is_stripped() {
+        let trickled = |data: &[u8]| {
+            let input = Box::new(Trickle(io::Cursor::new(data.to_vec())));
+            CsvReader::from_reader(input, "t.csv".into(), None, b',')
+        };
+        let data = b"\xef\xbb\xbfid,phone\r\n1,a\r\n";
+        let mut r = trickled(data).unwrap();
+        assert_eq!(r.header(), ["id", "phone"]);
+        let mut rec = Record::default();
+        assert!(r.read(&mut rec).unwrap());
+        assert_eq!((rec.text(1), rec.line()), ("a", 2));
+        let summary = r.finish().unwrap();
+        assert_eq!(summary.bytes, data.len() as u64);
+        assert_eq!(summary.sha256, hex::encode(Sha256::digest(data)));
+        // The start of a mark that is not one stays in the data.
+        let e = trickled(b"\xef\xbbx,y\n").err().map(|e| format!("{e:#}"));
+        assert!(
+            e.unwrap()
+                .contains("line 1, column 1: header is not valid UTF-8")
+        );
+        // A mark alone is an empty input.
+        assert!(trickled(BOM).is_err());
+    }
+
+    /// A byte order mark that arrives in a read of its own (a writer that sends it
+    /// first) was stripped, and then the empty rest taken for the end of the input.
+    #[test]
+    fn a_bom_in_a_read_of_its_own_is_stripped() {
+        let data = b"\xef\xbb\xbfid\n1\n".to_vec();
+        let chunks = io::Cursor::new(data[..3].to_vec()).chain(io::Cursor::new(data[3..].to_vec()));
+        let mut r = CsvReader::from_reader(Box::new(chunks), "t.csv".into(), None, b',').unwrap();
+        assert_eq!(r.header(), ["id"]);
+        let mut rec = Record::default();
+        assert!(r.read(&mut rec).unwrap());
+        assert_eq!(r.finish().unwrap().bytes, data.len() as u64);
+    }
+
+    /// The first read passes on the bytes it has before an error, which comes next.
+    #[test]
+    fn an_error_after_the_start_of_a_bom_comes_on_the_next_read() {
+        struct Failing(u8);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0 {
+                    0 => Err(io::Error::other("disk on fire")),
+                    _ => {
+                        self.0 -= 1;
+                        buf[0] = 0xef;
+                        Ok(1)
+                    }
+                }
+            }
+        }
+        let mut hashing = HashingReader {
+            inner: Failing(1),
+            hasher: None,
+            bytes: 0,
+            pending: None,
+        };
+        let mut buf = [0; 8];
+        assert_eq!(hashing.read(&mut buf).unwrap(), 1);
+        assert_eq!(
+            hashing.read(&mut buf).unwrap_err().to_string(),
+            "disk on fire"
+        );
     }
 
     #[test]
