@@ -218,6 +218,20 @@ fn merge(args: &mut Vec<String>, extra: &[&str]) {
     }
 }
 
+/// The arguments without the TLS identity and pin, for the plaintext test transport.
+fn without_tls(args: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(x) = it.next() {
+        if x == "--identity" || x == "--peer-fingerprint" {
+            it.next();
+        } else {
+            out.push(x);
+        }
+    }
+    out
+}
+
 fn new_identity(dir: &Path, name: &str) -> String {
     let run = util::run(dir, &["identity", "new", "-o", name]);
     run.ok();
@@ -849,24 +863,12 @@ fn listener_survives_garbage_and_oversized_frames_from_strangers() {
     // Without TLS (the test-only transport), a stranger can reach the frame decoder:
     // an oversized length prefix, then a frame that is not a hello.
     let plain = ["--insecure-plaintext-for-testing"];
-    let strip = |args: Vec<String>| -> Vec<String> {
-        let mut out = Vec::new();
-        let mut it = args.into_iter();
-        while let Some(x) = it.next() {
-            if x == "--identity" || x == "--peer-fingerprint" {
-                it.next();
-            } else {
-                out.push(x);
-            }
-        }
-        out
-    };
     for dir in [&f.a, &f.b] {
         for name in ["matched.csv", "matched.csv.receipt.json"] {
             std::fs::remove_file(dir.join(name)).unwrap();
         }
     }
-    let a = Party::spawn(&f.a, &strip(f.a_args(&plain)), &[], None);
+    let a = Party::spawn(&f.a, &without_tls(f.a_args(&plain)), &[], None);
     let addr = a.listening_addr();
     let mut s = TcpStream::connect(&addr).unwrap();
     s.write_all(&[0xff, 0xff, 0xff, 0xf0, 0x01, 0x02]).unwrap();
@@ -878,7 +880,7 @@ fn listener_survives_garbage_and_oversized_frames_from_strangers() {
     a.wait_line(true, Duration::from_secs(30), |l| {
         l.contains("connection refused")
     });
-    let rb = Party::spawn(&f.b, &strip(f.b_args(&addr, &plain)), &[], None).finish(DEADLINE);
+    let rb = Party::spawn(&f.b, &without_tls(f.b_args(&addr, &plain)), &[], None).finish(DEADLINE);
     let ra = a.finish(DEADLINE);
     ra.ok();
     rb.ok();
@@ -964,22 +966,10 @@ fn strangers_holding_connections_cannot_lock_out_the_partner() {
 fn tls_and_plaintext_sides_are_told_what_the_partner_speaks() {
     let f = Fixture::new(150, 130, 40);
     let plain = ["--insecure-plaintext-for-testing"];
-    let strip = |args: Vec<String>| -> Vec<String> {
-        let mut out = Vec::new();
-        let mut it = args.into_iter();
-        while let Some(x) = it.next() {
-            if x == "--identity" || x == "--peer-fingerprint" {
-                it.next();
-            } else {
-                out.push(x);
-            }
-        }
-        out
-    };
     // A TLS listener, a plaintext connector.
     let a = Party::spawn(&f.a, &f.a_args(&["--wait-timeout", "5s"]), &[], None);
     let addr = a.listening_addr();
-    let rb = Party::spawn(&f.b, &strip(f.b_args(&addr, &plain)), &[], None).finish(DEADLINE);
+    let rb = Party::spawn(&f.b, &without_tls(f.b_args(&addr, &plain)), &[], None).finish(DEADLINE);
     assert_eq!(rb.code, Some(3), "{rb:#?}");
     rb.stderr_has("the partner speaks TLS")
         .stderr_has("--identity");
@@ -990,7 +980,7 @@ fn tls_and_plaintext_sides_are_told_what_the_partner_speaks() {
     // A plaintext listener, a TLS connector.
     let a = Party::spawn(
         &f.a,
-        &strip(f.a_args(&["--wait-timeout", "5s", plain[0]])),
+        &without_tls(f.a_args(&["--wait-timeout", "5s", plain[0]])),
         &[],
         None,
     );
