@@ -223,6 +223,7 @@ fn run(args: &Args) -> Result<(Phases, u64, u64), PsiError> {
         context: [7u8; 32],
         local_count: local.declared_size(),
         peer_count: peer.declared_size(),
+        groups: Vec::new(),
     };
     let (ca, cb) = (cfg(Role::Initiator, &a, &b), cfg(Role::Responder, &b, &a));
     let (mut pa, mut pb) = timed(&mut ph.start, || {

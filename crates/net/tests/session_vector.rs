@@ -334,6 +334,7 @@ fn parties_send_the_protocol_frames() {
             context,
             local_count: local,
             peer_count: peer,
+            groups: Vec::new(),
         };
         assert_eq!(config.comparison_len() as u64, u(shared, "comparison_len"));
         let side = side(&v, role);

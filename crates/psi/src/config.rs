@@ -123,6 +123,23 @@ pub struct SessionConfig {
     pub local_count: u64,
     /// The peer's declared distinct item count.
     pub peer_count: u64,
+    /// Per identifier type, in the agreed priority order, both sides' declared
+    /// distinct counts, when the session agreed them type by type (several rules);
+    /// empty for a session over one undivided set. With groups, each side sends its
+    /// items grouped in this order (shuffled within a group), cardinality responses
+    /// are shuffled within the peer's groups, and the learner gets per-type counts.
+    pub groups: Vec<TypeGroup>,
+}
+
+/// One identifier type of a session that agreed counts type by type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeGroup {
+    /// The identifier type label (for a composite rule, its fields joined by `+`).
+    pub id_type: String,
+    /// Our distinct items of this type.
+    pub local: u64,
+    /// The peer's declared distinct items of this type.
+    pub peer: u64,
 }
 
 impl SessionConfig {
@@ -162,6 +179,32 @@ impl SessionConfig {
                     count,
                     max: MAX_SET_SIZE,
                 });
+            }
+        }
+        if !self.groups.is_empty() {
+            let sum = |f: fn(&TypeGroup) -> u64| {
+                self.groups
+                    .iter()
+                    .try_fold(0u64, |acc, g| acc.checked_add(f(g)))
+            };
+            if sum(|g| g.local) != Some(self.local_count)
+                || sum(|g| g.peer) != Some(self.peer_count)
+            {
+                return Err(PsiError::GroupsMismatch {
+                    reason: "per-type counts do not add up to the set sizes",
+                });
+            }
+            for (i, g) in self.groups.iter().enumerate() {
+                if self
+                    .groups
+                    .iter()
+                    .skip(i + 1)
+                    .any(|h| h.id_type == g.id_type)
+                {
+                    return Err(PsiError::GroupsMismatch {
+                        reason: "an identifier type is listed twice",
+                    });
+                }
             }
         }
         Ok(())

@@ -2,7 +2,9 @@
 //! [`ProtocolSetup`] ([`EcdhSetup`]), the [`Party`] state machine, its [`Message`]s and
 //! their encoding (the bytes that go on the wire), and hashing identifiers to the group.
 
+mod batch;
 pub(crate) mod compare;
+mod groups;
 pub mod hash;
 mod message;
 mod party;
@@ -50,6 +52,10 @@ impl ProtocolSetup for EcdhSetup {
 
     fn identifier_types(&self) -> Vec<String> {
         self.set.identifier_types().to_vec()
+    }
+
+    fn type_sizes(&self) -> Vec<(String, u64)> {
+        self.set.type_sizes()
     }
 
     fn max_message_len(&self, batch_size: u32) -> usize {

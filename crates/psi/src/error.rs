@@ -92,10 +92,18 @@ pub enum PsiError {
     BadRandomness,
 
     /// An identifier type label is empty, too long or uses characters outside
-    /// `[A-Za-z0-9._-]`.
+    /// `[A-Za-z0-9._+-]`.
     #[error("invalid identifier type label: {reason}")]
     InvalidIdentifierType {
         /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// The per-type counts of a [`crate::SessionConfig`] disagree with its set sizes
+    /// or with the set the party holds.
+    #[error("per-type session counts are inconsistent: {reason}")]
+    GroupsMismatch {
+        /// What disagrees.
         reason: &'static str,
     },
 

@@ -25,6 +25,8 @@ pub struct PreparedSet {
     index: HashMap<Box<[u8]>, u32>,
     /// (distinct index, row) in insertion order.
     rows: Vec<(u32, u64)>,
+    /// Distinct items per type, by type index.
+    type_sizes: Vec<u64>,
 }
 
 impl fmt::Debug for PreparedSet {
@@ -52,6 +54,7 @@ impl PreparedSet {
             types: Vec::new(),
             index: HashMap::with_capacity(items),
             rows: Vec::with_capacity(items),
+            type_sizes: Vec::new(),
         }
     }
 
@@ -100,6 +103,9 @@ impl PreparedSet {
                         count: next as u64 + 1,
                         max: crate::MAX_SET_SIZE,
                     })?;
+                if let Some(c) = self.type_sizes.get_mut(usize::from(type_index)) {
+                    *c += 1;
+                }
                 *e.insert(next)
             }
         };
@@ -119,6 +125,7 @@ impl PreparedSet {
             });
         }
         self.types.push(id_type.to_owned());
+        self.type_sizes.push(0);
         Ok((self.types.len() - 1) as u16)
     }
 
@@ -150,6 +157,17 @@ impl PreparedSet {
     #[must_use]
     pub fn identifier_types(&self) -> &[String] {
         &self.types
+    }
+
+    /// Distinct items per identifier type, in first-seen order: what the hello
+    /// declares per type when a session agrees several.
+    #[must_use]
+    pub fn type_sizes(&self) -> Vec<(String, u64)> {
+        self.types
+            .iter()
+            .cloned()
+            .zip(self.type_sizes.iter().copied())
+            .collect()
     }
 
     /// Splits the set into what the party keeps: type labels, keys by distinct index
@@ -226,6 +244,10 @@ mod tests {
         .unwrap();
         assert_eq!(set.len(), 3);
         assert_eq!(set.row_count(), 4);
+        assert_eq!(
+            set.type_sizes(),
+            [("phone".to_owned(), 2), ("email".to_owned(), 1)]
+        );
         let parts = set.into_parts();
         assert_eq!(parts.types, ["phone", "email"]);
         assert_eq!(parts.row_offsets, [0, 2, 3, 4]);

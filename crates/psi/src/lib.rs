@@ -14,7 +14,7 @@ pub mod protocol;
 
 pub use config::{
     DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_SET_SIZE, MIN_COMPARISON_LEN, Mode, POINT_LEN, Reveal,
-    Role, STATISTICAL_SECURITY_BITS, SessionConfig, batch_count, comparison_len,
+    Role, STATISTICAL_SECURITY_BITS, SessionConfig, TypeGroup, batch_count, comparison_len,
 };
 pub use ecdh::hash::{self, MAX_TYPE_LEN, validate_identifier_type};
 pub use ecdh::{
@@ -23,5 +23,5 @@ pub use ecdh::{
 };
 pub use error::{MessageKind, Pending, PsiError};
 pub use items::{MAX_IDENTIFIER_TYPES, PreparedSet};
-pub use outcome::{MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome};
+pub use outcome::{MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome, TypeMatches};
 pub use protocol::{Outgoing, Protocol, ProtocolSetup, Stage, StageItems};

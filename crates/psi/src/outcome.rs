@@ -92,6 +92,22 @@ pub struct Outcome {
     pub comparison_len: usize,
     /// What we learned.
     pub result: MatchResult,
+    /// Per identifier type, in the agreed priority order, when the session agreed
+    /// its sets type by type; empty otherwise.
+    pub per_type: Vec<TypeMatches>,
+}
+
+/// One identifier type's counts in a session that agreed its sets type by type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeMatches {
+    /// The identifier type label (a composite rule's fields joined by `+`).
+    pub id_type: String,
+    /// Our distinct items of this type.
+    pub local: u64,
+    /// The peer's declared distinct items of this type.
+    pub peer: u64,
+    /// Distinct matched values of this type, when we learn.
+    pub matched: Option<u64>,
 }
 
 impl Outcome {

@@ -112,6 +112,10 @@ pub trait ProtocolSetup: Send {
     /// Identifier type names our items use; each must be declared in the hello.
     fn identifier_types(&self) -> Vec<String>;
 
+    /// Our distinct item count per identifier type (types absent from the list hold
+    /// none), as the hello declares them type by type.
+    fn type_sizes(&self) -> Vec<(String, u64)>;
+
     /// The longest encoded message this protocol sends or accepts at `batch_size`;
     /// the transport's frame limit must allow it.
     fn max_message_len(&self, batch_size: u32) -> usize;

@@ -22,12 +22,14 @@ pub(super) struct Comparison {
     pub(super) returned: Vec<u8>,
     /// Sending position → distinct index.
     pub(super) own_order: Vec<u32>,
+    /// Position ranges of our type groups in sending order.
+    pub(super) own_bounds: Vec<std::ops::Range<usize>>,
     pub(super) row_offsets: Vec<usize>,
     pub(super) rows: Vec<u64>,
 }
 
-/// Compares, and maps hits to our rows.
-pub(super) fn compare(c: Comparison) -> MatchResult {
+/// Compares, and maps hits to our rows; also returns the hits per type group.
+pub(super) fn compare(c: Comparison) -> (MatchResult, Vec<u64>) {
     let l = c.cmp_len;
     let mut peer = c.peer_double;
     peer.par_sort_unstable();
@@ -55,7 +57,16 @@ pub(super) fn compare(c: Comparison) -> MatchResult {
         }
     }
     drop(ours);
-    match c.mode {
+    let mut per_group = vec![0u64; c.own_bounds.len()];
+    for &(pos, _) in &hits {
+        let pos = pos as usize;
+        if let Some(g) = c.own_bounds.iter().position(|r| r.contains(&pos))
+            && let Some(n) = per_group.get_mut(g)
+        {
+            *n += 1;
+        }
+    }
+    let result = match c.mode {
         Mode::Cardinality => MatchResult::Cardinality {
             matched: hits.len() as u64,
         },
@@ -85,7 +96,8 @@ pub(super) fn compare(c: Comparison) -> MatchResult {
                 matches,
             }
         }
-    }
+    };
+    (result, per_group)
 }
 
 /// The first `l` bytes of `value`, zero-padded: equal keys ⇔ equal comparison values,

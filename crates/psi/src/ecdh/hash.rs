@@ -23,7 +23,8 @@ const HASH_LEN: usize = 64;
 /// Longest `expand_message_xmd` output: `ell = ceil(len / 64) <= 255`.
 const MAX_EXPAND_LEN: usize = 255 * HASH_LEN;
 
-/// Checks an identifier type label: 1 to [`MAX_TYPE_LEN`] bytes of `[A-Za-z0-9._-]`.
+/// Checks an identifier type label: 1 to [`MAX_TYPE_LEN`] bytes of `[A-Za-z0-9._+-]`
+/// (`+` joins the fields of a composite rule such as `name+company`).
 ///
 /// # Errors
 ///
@@ -39,10 +40,10 @@ pub fn validate_identifier_type(id_type: &str) -> Result<(), PsiError> {
     }
     if !id_type
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
     {
         return Err(PsiError::InvalidIdentifierType {
-            reason: "characters outside [A-Za-z0-9._-]",
+            reason: "characters outside [A-Za-z0-9._+-]",
         });
     }
     Ok(())

@@ -6,23 +6,27 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 
 use curve25519_dalek::Scalar;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use rand::rngs::{StdRng, SysRng};
-use rand::seq::SliceRandom;
-use rand::{CryptoRng, Rng, RngExt, SeedableRng, TryRng};
+
+use rand::{CryptoRng, Rng, SeedableRng, TryRng};
 use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::batch::{batch_len, batch_range, check_batch_index, chunk_len, prealloc};
 use super::compare::{self, Comparison};
+use super::groups;
 use crate::config::{POINT_LEN, batch_count};
 use crate::ecdh::hash::IdentifierHasher;
 use crate::error::Pending;
 use crate::items::split_key;
 use crate::{
     MatchResult, Message, MessageKind, Mode, Outcome, PreparedSet, PsiError, SessionConfig,
+    TypeMatches,
 };
 
 /// Secret random material of one party for one session. Zeroised on drop; no `Clone`,
@@ -87,6 +91,10 @@ pub struct Party {
     own_items: Vec<(HasherRef, Box<[u8]>)>,
     /// Sending position → distinct index (for rows).
     own_order: Vec<u32>,
+    /// Position ranges of the agreed type groups in our sending order.
+    own_bounds: Vec<Range<usize>>,
+    /// Position ranges of the peer's type groups in its sending order.
+    peer_bounds: Vec<Range<usize>>,
     row_offsets: Vec<usize>,
     rows: Vec<u64>,
     own_total: u32,
@@ -189,9 +197,12 @@ impl Party {
                 .map(|t| IdentifierHasher::new(t, &config.context))
                 .collect::<Result<Vec<_>, _>>()?,
         );
-        // Fits: the prepared set holds at most MAX_SET_SIZE = u32::MAX items.
-        let mut own_order: Vec<u32> = (0..parts.keys.len() as u32).collect();
-        own_order.shuffle(&mut order_rng);
+        let type_of: Vec<u16> = parts.keys.iter().map(|k| split_key(k).0).collect();
+        let groups::Order {
+            order: own_order,
+            bounds: own_bounds,
+        } = groups::own_order(&config.groups, &parts.types, &type_of, &mut order_rng)?;
+        drop(type_of);
         let mut keys: Vec<Option<Box<[u8]>>> = parts.keys.into_iter().map(Some).collect();
         let mut own_items = Vec::with_capacity(keys.len());
         for &i in &own_order {
@@ -201,6 +212,7 @@ impl Party {
             }
         }
         drop(keys);
+        let peer_bounds = groups::peer_bounds(&config.groups, config.peer_count);
 
         let cmp_len = config.comparison_len();
         let own_total = batch_count(config.local_count, config.batch_size);
@@ -213,6 +225,8 @@ impl Party {
             hashers,
             own_items,
             own_order,
+            own_bounds,
+            peer_bounds,
             row_offsets: parts.row_offsets,
             rows: parts.rows,
             own_total,
@@ -348,9 +362,24 @@ impl Party {
             peer_count: self.config.peer_count,
             comparison_len: self.cmp_len,
             result: MatchResult::NotRevealed,
+            per_type: self
+                .config
+                .groups
+                .iter()
+                .map(|g| TypeMatches {
+                    id_type: g.id_type.clone(),
+                    local: g.local,
+                    peer: g.peer,
+                    matched: None,
+                })
+                .collect(),
         };
         if self.config.i_learn() {
-            outcome.result = self.compare();
+            let (result, per_group) = self.compare();
+            outcome.result = result;
+            for (t, matched) in outcome.per_type.iter_mut().zip(per_group) {
+                t.matched = Some(matched);
+            }
         }
         Ok(outcome)
     }
@@ -504,23 +533,13 @@ impl Party {
         Ok(())
     }
 
-    /// Cardinality mode: shuffles all doubly blinded values for the peer at once, so
-    /// their order says nothing about which of the peer's items they belong to.
+    /// Cardinality mode: shuffles all doubly blinded values for the peer at once
+    /// (within each of the peer's type groups), so their order says nothing about
+    /// which of the peer's items they belong to beyond its type.
     fn shuffle_responses(&mut self) {
-        let l = self.cmp_len;
         let mut values = std::mem::take(&mut self.card_buffer);
-        let count = values.len() / l;
         let mut rng = StdRng::from_seed(self.secret.shuffle_seed);
-        // Fisher–Yates over l-byte records.
-        for i in (1..count).rev() {
-            let j = rng.random_range(0..=i);
-            if j != i {
-                let (head, tail) = values.split_at_mut(i * l);
-                if let (Some(a), Some(b)) = (head.get_mut(j * l..(j + 1) * l), tail.get_mut(..l)) {
-                    a.swap_with_slice(b);
-                }
-            }
-        }
+        groups::shuffle_within(&mut values, self.cmp_len, &self.peer_bounds, &mut rng);
         self.card_responses = Some(ShuffledResponses {
             values,
             next_batch: 0,
@@ -598,8 +617,9 @@ impl Party {
         Ok(())
     }
 
-    /// Learner: compares our returned values with the peer's doubly blinded points.
-    fn compare(self) -> MatchResult {
+    /// Learner: compares our returned values with the peer's doubly blinded points;
+    /// also counts the matched values of each type group.
+    fn compare(self) -> (MatchResult, Vec<u64>) {
         compare::compare(Comparison {
             cmp_len: self.cmp_len,
             mode: self.config.mode,
@@ -607,6 +627,7 @@ impl Party {
             peer_double: self.peer_double,
             returned: self.returned,
             own_order: self.own_order,
+            own_bounds: self.own_bounds,
             row_offsets: self.row_offsets,
             rows: self.rows,
         })
@@ -640,59 +661,4 @@ impl Hashers {
         // which is never shrunk.
         &self.0[r.0]
     }
-}
-
-/// Elements to reserve room for when the count comes from the peer.
-fn prealloc(peer_count: u64) -> usize {
-    const LIMIT: u64 = 1 << 16;
-    peer_count.min(LIMIT) as usize
-}
-
-/// Items in batch `batch` of a set of `total` items.
-fn batch_len(batch: u32, batch_size: u32, total: u64) -> usize {
-    let start = u64::from(batch) * u64::from(batch_size);
-    total.saturating_sub(start).min(u64::from(batch_size)) as usize
-}
-
-fn batch_range(batch: u32, batch_size: u32, total: usize) -> std::ops::Range<usize> {
-    let start = (batch as usize)
-        .saturating_mul(batch_size as usize)
-        .min(total);
-    let end = start.saturating_add(batch_size as usize).min(total);
-    start..end
-}
-
-/// Work unit for one rayon task: big enough that the one field inversion of a batch
-/// compression is amortised, small enough to spread a batch over all threads. The
-/// results do not depend on it.
-fn chunk_len(items: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
-    items.div_ceil(4 * threads).clamp(64, 1024)
-}
-
-fn check_batch_index(
-    kind: MessageKind,
-    got: u32,
-    next: u32,
-    total: u32,
-    declared: u64,
-) -> Result<(), PsiError> {
-    if got < next {
-        return Err(PsiError::DuplicateBatch { kind, batch: got });
-    }
-    if got >= total {
-        return Err(PsiError::TooManyItems {
-            kind,
-            batch: got,
-            declared,
-        });
-    }
-    if got > next {
-        return Err(PsiError::BatchOutOfOrder {
-            kind,
-            expected: next,
-            got,
-        });
-    }
-    Ok(())
 }

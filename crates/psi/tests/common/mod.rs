@@ -27,6 +27,7 @@ pub fn config(
         context,
         local_count: local.declared_size(),
         peer_count: peer.declared_size(),
+        groups: Vec::new(),
     }
 }
 
