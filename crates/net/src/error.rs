@@ -243,8 +243,11 @@ pub enum NetError {
         /// Our role, to say both settings as each side wrote it.
         role: Role,
     },
-    /// The peer matches on other identifier types.
-    #[error("identifier type mismatch: we use {local:?}, the peer uses {peer:?}")]
+    /// The peer matches on other identifier types (rules), or in another priority
+    /// order.
+    #[error(
+        "matching rules differ: ours are {local:?} (in priority order), the peer's are {peer:?}"
+    )]
     IdTypeMismatch {
         /// Ours.
         local: Vec<String>,
@@ -259,9 +262,13 @@ pub enum NetError {
         /// The peer's.
         peer: String,
     },
-    /// The peer's declared set is below our `min_peer_set` policy.
-    #[error("the peer declared {declared} distinct items, below our minimum of {min}")]
+    /// The peer's declared set (or its set for one rule of several) is below our
+    /// `min_peer_set` policy.
+    #[error("the peer declared {declared} distinct items{}, below our minimum of {min}", for_rule(id_type.as_deref()))]
     PeerSetTooSmall {
+        /// The rule (identifier type) whose set is too small, when the session has
+        /// several; `None` for the whole set.
+        id_type: Option<String>,
         /// The peer's declared size.
         declared: u64,
         /// Our minimum.
@@ -325,6 +332,10 @@ pub enum NetError {
         /// What happened.
         what: &'static str,
     },
+}
+
+fn for_rule(id_type: Option<&str>) -> String {
+    id_type.map_or_else(String::new, |t| format!(" for rule {t}"))
 }
 
 impl NetError {

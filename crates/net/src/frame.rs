@@ -279,6 +279,7 @@ mod tests {
             id_types: vec!["phone".into()],
             profile: "phone-cn/v1".into(),
             set_size: 1000,
+            type_sizes: vec![1000],
             min_peer_set: 10,
             allowed_modes: vec!["intersection".into(), "cardinality".into()],
             batch_size: 4096,
@@ -347,11 +348,11 @@ mod tests {
         // A protocol message: the payload as it is.
         let bytes = Frame::Protocol(vec![1, 2, 3]).encode().unwrap();
         assert_eq!(bytes, [0, 0, 0, 4, 0x20, 1, 2, 3]);
-        // Hello starts with magic and version 2.
+        // Hello starts with magic and version 3.
         let bytes = Frame::Hello(sample_hello()).encode().unwrap();
         assert_eq!(bytes[4], 0x01);
         assert_eq!(&bytes[5..13], &MAGIC);
-        assert_eq!(&bytes[13..15], &[0, 2]);
+        assert_eq!(&bytes[13..15], &[0, 3]);
     }
 
     /// The example frames of docs/protocol.md, byte for byte.
@@ -366,14 +367,15 @@ mod tests {
             id_types: vec!["phone".into()],
             profile: "p1".into(),
             set_size: 300,
+            type_sizes: vec![300],
             min_peer_set: 100,
             allowed_modes: vec!["intersection".into(), "cardinality".into()],
             batch_size: 4096,
             nonce: [0x11; 32],
             implementation: "bm".into(),
         };
-        let mut expected = vec![0x00, 0x00, 0x00, 0x7A, 0x01];
-        expected.extend_from_slice(&[0x89, 0x42, 0x4D, 0x50, 0x53, 0x49, 0x0D, 0x0A, 0x00, 0x02]);
+        let mut expected = vec![0x00, 0x00, 0x00, 0x7D, 0x01];
+        expected.extend_from_slice(&[0x89, 0x42, 0x4D, 0x50, 0x53, 0x49, 0x0D, 0x0A, 0x00, 0x03]);
         expected.push(0x00);
         expected.push(0x11);
         expected.extend_from_slice(b"ecdh-ristretto255");
@@ -383,7 +385,7 @@ mod tests {
         expected.push(0x02);
         expected.extend_from_slice(&[0x01, 0x05, b'p', b'h', b'o', b'n', b'e']);
         expected.extend_from_slice(&[0x02, b'p', b'1']);
-        expected.extend_from_slice(&[0xAC, 0x02, 0x64]);
+        expected.extend_from_slice(&[0xAC, 0x02, 0x01, 0xAC, 0x02, 0x64]);
         expected.extend_from_slice(&[0x02, 0x0C]);
         expected.extend_from_slice(b"intersection");
         expected.push(0x0B);
@@ -520,13 +522,13 @@ mod tests {
         assert_eq!(decode_frame(&bad_magic), Err(FrameError::BadMagic));
         // A future version with a body this version cannot parse: the version is named.
         let mut future = good[..15].to_vec();
-        future[14] = 3;
+        future[14] = 4;
         future.extend_from_slice(&[0xFF; 7]);
         let len = (future.len() - 4) as u32;
         future[..4].copy_from_slice(&len.to_be_bytes());
         assert_eq!(
             decode_frame(&future),
-            Err(FrameError::UnsupportedVersion { version: 3 })
+            Err(FrameError::UnsupportedVersion { version: 4 })
         );
         // Version 1 peers are named too.
         let mut v1 = good.clone();
@@ -563,6 +565,17 @@ mod tests {
         assert!(Frame::Hello(h).encode().is_err());
         let mut h = sample_hello();
         h.protocol_params = vec![0; blindmatch_psi::protocol::MAX_PROTOCOL_PARAMS_LEN + 1];
+        assert!(Frame::Hello(h).encode().is_err());
+        // Sizes per type must be one per type and add up to the set size.
+        let mut h = sample_hello();
+        h.type_sizes = vec![999];
+        assert!(Frame::Hello(h).encode().is_err());
+        let mut h = sample_hello();
+        h.type_sizes = vec![1000, 0];
+        assert!(Frame::Hello(h).encode().is_err());
+        let mut h = sample_hello();
+        h.id_types.push("email".into());
+        h.type_sizes = vec![u64::MAX, 1001];
         assert!(Frame::Hello(h).encode().is_err());
         let huge = Frame::Protocol(vec![0; MAX_FRAME_LEN as usize]);
         let mut out = vec![1, 2, 3];
@@ -601,6 +614,15 @@ mod tests {
                     b,
                     nonce,
                 )| {
+                    // Sizes per type that add up, as a valid hello's must.
+                    let mut type_sizes = vec![0u64; id_types.len()];
+                    let s = match type_sizes.first_mut() {
+                        Some(first) => {
+                            *first = s;
+                            s
+                        }
+                        None => 0,
+                    };
                     Frame::Hello(Hello {
                         role: if r { Role::Initiator } else { Role::Responder },
                         protocol,
@@ -610,6 +632,7 @@ mod tests {
                         id_types,
                         profile,
                         set_size: s,
+                        type_sizes,
                         min_peer_set: min,
                         allowed_modes: allowed,
                         batch_size: b,

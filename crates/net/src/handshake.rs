@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use blindmatch_psi::{Mode, Reveal, Role};
+use blindmatch_psi::{Mode, Reveal, Role, TypeGroup};
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -17,7 +17,7 @@ mod context;
 mod params;
 
 use crate::NetError;
-use checks::{check_agreement, check_policy, sorted_types};
+use checks::{check_agreement, check_policy};
 pub(crate) use checks::{check_peer, sanitize};
 pub use context::{CONTEXT_LABEL, ChannelBinding, SESSION_ID_LABEL, session_context, session_id};
 pub(crate) use params::Offer;
@@ -35,6 +35,8 @@ pub(crate) struct Agreed {
     pub(crate) batch_size: u32,
     pub(crate) local_size: u64,
     pub(crate) peer_size: u64,
+    /// Both sides' sizes per rule, in the agreed order.
+    pub(crate) groups: Vec<TypeGroup>,
     pub(crate) context: [u8; 32],
     pub(crate) session_id: String,
     /// What our hello said.
@@ -81,6 +83,7 @@ where
         id_types: params.id_types.clone(),
         profile: params.profile.clone(),
         set_size: local_size,
+        type_sizes: offer.sizes_for(&params.id_types),
         min_peer_set: params.policy.min_peer_set,
         allowed_modes: params
             .policy
@@ -156,12 +159,22 @@ where
         batch_size,
         local_size,
         peer_size: peer.set_size,
+        groups: ours
+            .id_types
+            .iter()
+            .zip(ours.type_sizes.iter().zip(&peer.type_sizes))
+            .map(|(t, (&local, &peer))| TypeGroup {
+                id_type: t.clone(),
+                local,
+                peer,
+            })
+            .collect(),
         context,
         session_id: session_id(&context),
         peer_implementation: sanitize(&peer.implementation),
         implementation: ours.implementation,
         peer_min_peer_set: peer.min_peer_set,
-        id_types: sorted_types(&ours.id_types),
+        id_types: ours.id_types.clone(),
         profile: ours.profile,
     })
 }
@@ -312,6 +325,7 @@ mod tests {
             id_types: vec!["phone".into(), "email".into()],
             profile: "p1".into(),
             set_size: 100,
+            type_sizes: vec![50, 50],
             min_peer_set: 0,
             allowed_modes: vec!["intersection".into()],
             batch_size: 64,
@@ -334,8 +348,7 @@ mod tests {
             max_peer_set: 1000,
             allowed_modes: vec![Mode::Intersection],
         };
-        let mut peer = hello(Role::Responder);
-        peer.id_types.reverse();
+        let peer = hello(Role::Responder);
         assert!(check_peer(&ours, &peer, &params).is_ok());
 
         type Change = Box<dyn Fn(&mut Hello)>;
@@ -364,6 +377,17 @@ mod tests {
             (Box::new(|h| h.id_types = vec!["phone".into()]), |e| {
                 matches!(e, NetError::IdTypeMismatch { .. })
             }),
+            // The same rules in another priority order.
+            (Box::new(|h| h.id_types.reverse()), |e| {
+                matches!(e, NetError::IdTypeMismatch { .. })
+            }),
+            // Enough in all, too few for one rule.
+            (Box::new(|h| h.type_sizes = vec![90, 10]), |e| {
+                matches!(
+                    e,
+                    NetError::PeerSetTooSmall { id_type: Some(t), declared: 10, min: 50 } if t == "email"
+                )
+            }),
             (Box::new(|h| h.profile = "p2".into()), |e| {
                 matches!(e, NetError::ProfileMismatch { .. })
             }),
@@ -371,6 +395,7 @@ mod tests {
                 matches!(
                     e,
                     NetError::PeerSetTooSmall {
+                        id_type: None,
                         declared: 49,
                         min: 50
                     }

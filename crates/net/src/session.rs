@@ -257,6 +257,7 @@ where
         context: agreed.context,
         local_count: agreed.local_size,
         peer_count: agreed.peer_size,
+        groups: agreed.groups.clone(),
     };
     let running = match protocol.start(config) {
         Ok(p) => p,

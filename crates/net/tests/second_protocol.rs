@@ -60,6 +60,17 @@ impl ProtocolSetup for PlainHashSetup {
         t
     }
 
+    fn type_sizes(&self) -> Vec<(String, u64)> {
+        let mut sizes: Vec<(String, u64)> = Vec::new();
+        for (t, _) in self.items.keys() {
+            match sizes.iter_mut().find(|(n, _)| n == t) {
+                Some((_, c)) => *c += 1,
+                None => sizes.push((t.clone(), 1)),
+            }
+        }
+        sizes
+    }
+
     fn max_message_len(&self, batch_size: u32) -> usize {
         batch_size as usize * HASH_LEN
     }
@@ -172,6 +183,7 @@ impl Protocol for PlainHash {
             peer_count: self.config.peer_count,
             comparison_len: HASH_LEN,
             result,
+            per_type: Vec::new(),
         })
     }
 }

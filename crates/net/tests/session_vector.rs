@@ -18,7 +18,7 @@ use blindmatch_net::{
     run_plaintext_session_for_test_vectors, session_context, session_id,
 };
 use blindmatch_psi::curve25519_dalek::Scalar;
-use blindmatch_psi::{EcdhSetup, Message, Party, PsiError, SessionConfig};
+use blindmatch_psi::{EcdhSetup, Message, Party, PsiError, SessionConfig, TypeGroup};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, TryCryptoRng, TryRng};
@@ -187,6 +187,10 @@ impl ProtocolSetup for SeededEcdh {
         self.offer.identifier_types()
     }
 
+    fn type_sizes(&self) -> Vec<(String, u64)> {
+        self.offer.type_sizes()
+    }
+
     fn max_message_len(&self, batch_size: u32) -> usize {
         self.offer.max_message_len(batch_size)
     }
@@ -224,8 +228,17 @@ fn seeds_give_the_scalars_and_orders() {
         let mut shuffle_seed = [0u8; 32];
         rng.fill_bytes(&mut shuffle_seed);
         let n = prepared(side).declared_size() as u32;
-        let mut order: Vec<u32> = (0..n).collect();
-        order.shuffle(&mut rng);
+        // Grouped by the hello's type order, each group shuffled in turn.
+        let types = names(&v["parameters"]["id_types"]);
+        let items = side["elements"].as_array().unwrap();
+        let mut order: Vec<u32> = Vec::new();
+        for t in &types {
+            let mut group: Vec<u32> = (0..n)
+                .filter(|&i| s(&items[i as usize], "id_type") == t)
+                .collect();
+            group.shuffle(&mut rng);
+            order.extend(group);
+        }
         let listed: Vec<u32> = side["sending_order"]
             .as_array()
             .unwrap()
@@ -334,7 +347,19 @@ fn parties_send_the_protocol_frames() {
             context,
             local_count: local,
             peer_count: peer,
-            groups: Vec::new(),
+            // The hellos' sizes per type, in the agreed type order.
+            groups: names(&shared["id_types"])
+                .into_iter()
+                .enumerate()
+                .map(|(i, id_type)| {
+                    let of = |r: Role| side(&v, r)["hello"]["type_sizes"][i].as_u64().unwrap();
+                    TypeGroup {
+                        id_type,
+                        local: of(role),
+                        peer: of(role.peer()),
+                    }
+                })
+                .collect(),
         };
         assert_eq!(config.comparison_len() as u64, u(shared, "comparison_len"));
         let side = side(&v, role);

@@ -598,6 +598,7 @@ async fn peer_below_min_peer_set_is_refused() {
             matches!(
                 l,
                 NetError::PeerSetTooSmall {
+                    id_type: None,
                     declared: 100,
                     min: 1000
                 }
@@ -635,6 +636,7 @@ async fn scripted_peer(addr: &str, set_size: u64) -> TcpStream {
         id_types: vec!["phone".into()],
         profile: "phone-cn/v1".into(),
         set_size,
+        type_sizes: vec![set_size],
         min_peer_set: 0,
         allowed_modes: vec!["intersection".into()],
         batch_size: 64,
@@ -1222,6 +1224,7 @@ async fn a_peer_refused_by_policy_never_sees_our_hello() {
                 id_types: vec!["phone".into()],
                 profile: "phone-cn/v1".into(),
                 set_size: declared,
+                type_sizes: vec![declared],
                 min_peer_set: 0,
                 allowed_modes: vec!["intersection".into()],
                 batch_size: 64,

@@ -36,8 +36,12 @@ pub struct Hello {
     pub mode: String,
     /// Who learns, in absolute terms.
     pub reveal: Reveal,
-    /// Identifier type names the sender's items use (compared as a set).
+    /// Identifier types (matching rules) of the session in priority order; must be
+    /// equal, order included. A composite rule's fields are joined by `+`.
     pub id_types: Vec<String>,
+    /// The sender's distinct items per entry of `id_types`, in the same order; they
+    /// add up to `set_size`.
+    pub type_sizes: Vec<u64>,
     /// The sender's normalisation profile string (must be equal).
     pub profile: String,
     /// The sender's de-duplicated set size.
@@ -73,6 +77,16 @@ impl Hello {
         if self.id_types.iter().any(|t| t.len() > MAX_ID_TYPE_LEN) {
             return bad("identifier type name too long");
         }
+        if self.type_sizes.len() != self.id_types.len() {
+            return bad("not one size per identifier type");
+        }
+        let total = self
+            .type_sizes
+            .iter()
+            .try_fold(0u64, |acc, &n| acc.checked_add(n));
+        if total != Some(self.set_size) {
+            return bad("per-type sizes do not add up to the set size");
+        }
         if self.profile.len() > MAX_PROFILE_LEN {
             return bad("profile too long");
         }
@@ -104,6 +118,7 @@ pub(super) struct HelloWire {
     id_types: Vec<String>,
     profile: String,
     set_size: u64,
+    type_sizes: Vec<u64>,
     min_peer_set: u64,
     allowed_modes: Vec<String>,
     batch_size: u32,
@@ -154,6 +169,7 @@ impl From<&Hello> for HelloWire {
             id_types: h.id_types.clone(),
             profile: h.profile.clone(),
             set_size: h.set_size,
+            type_sizes: h.type_sizes.clone(),
             min_peer_set: h.min_peer_set,
             allowed_modes: h.allowed_modes.clone(),
             batch_size: h.batch_size,
@@ -176,6 +192,7 @@ impl TryFrom<HelloWire> for Hello {
             id_types: w.id_types,
             profile: w.profile,
             set_size: w.set_size,
+            type_sizes: w.type_sizes,
             min_peer_set: w.min_peer_set,
             allowed_modes: w.allowed_modes,
             batch_size: w.batch_size,

@@ -16,9 +16,10 @@ pub const MIN_FRAME_LEN: u32 = 16 << 10;
 /// protocols, 7-bit channels and line-ending conversion are all caught at once.
 pub const MAGIC: [u8; 8] = *b"\x89BMPSI\r\n";
 
-/// The protocol version this crate speaks. Version 2 names the PSI protocol in the
-/// hello and carries its messages as opaque payloads.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// The protocol version this crate speaks. Version 2 named the PSI protocol in the
+/// hello and carried its messages as opaque payloads; version 3 adds the sizes per
+/// identifier type (matching rule) and compares the rules in priority order.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Longest abort reason text, in bytes.
 pub const MAX_ABORT_REASON_LEN: usize = 1024;

@@ -39,7 +39,23 @@ pub(crate) fn check_policy(peer: &Hello, params: &SessionParams) -> Result<(), N
     }
     if peer.set_size < policy.min_peer_set {
         return Err(NetError::PeerSetTooSmall {
+            id_type: None,
             declared: peer.set_size,
+            min: policy.min_peer_set,
+        });
+    }
+    // With several rules the floor holds for each: a partner must not probe one
+    // rule with a tiny set behind a large one.
+    if peer.id_types.len() > 1
+        && let Some((t, &n)) = peer
+            .id_types
+            .iter()
+            .zip(&peer.type_sizes)
+            .find(|(_, n)| **n < policy.min_peer_set)
+    {
+        return Err(NetError::PeerSetTooSmall {
+            id_type: Some(sanitize(t)),
+            declared: n,
             min: policy.min_peer_set,
         });
     }
@@ -107,21 +123,26 @@ pub(crate) fn check_agreement(
             role: ours.role,
         });
     }
-    let a = sorted_types(&ours.id_types);
-    let b = sorted_types(&peer.id_types);
+    // A rule is one type or several joined by `+`; each must be one we know.
     if !params.supported_id_types.is_empty()
-        && let Some(unknown) = b.iter().find(|t| !params.supported_id_types.contains(t))
+        && let Some(unknown) = peer
+            .id_types
+            .iter()
+            .flat_map(|rule| rule.split('+'))
+            .find(|t| !params.supported_id_types.iter().any(|s| s == t))
     {
         return Err(NetError::Unsupported {
             what: "identifier type",
             name: sanitize(unknown),
-            ours: a.join(","),
+            ours: ours.id_types.join(","),
         });
     }
-    if a != b {
+    // Rules are compared in order: the order is the priority that picks each matched
+    // row's match ID, so both sides must hold the same.
+    if ours.id_types != peer.id_types {
         return Err(NetError::IdTypeMismatch {
-            local: a,
-            peer: b.iter().map(|t| sanitize(t)).collect(),
+            local: ours.id_types.clone(),
+            peer: peer.id_types.iter().map(|t| sanitize(t)).collect(),
         });
     }
     if peer.profile != ours.profile {
@@ -131,13 +152,6 @@ pub(crate) fn check_agreement(
         });
     }
     Ok(())
-}
-
-pub(super) fn sorted_types(types: &[String]) -> Vec<String> {
-    let mut t = types.to_vec();
-    t.sort();
-    t.dedup();
-    t
 }
 
 /// Peer-supplied text made safe to print: control characters and the bidirectional

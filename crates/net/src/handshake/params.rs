@@ -92,8 +92,9 @@ pub struct SessionParams {
     pub mode: Mode,
     /// Who learns, in absolute terms (see [`Learner::to_reveal`]); must equal the peer's.
     pub reveal: Reveal,
-    /// Identifier type names the items use (e.g. `["phone"]`); must equal the peer's as
-    /// a set. Every type in the prepared set must be listed.
+    /// Identifier types (matching rules) the items use, in priority order (e.g.
+    /// `["phone"]`, or `["phone", "email", "name+company"]`); must equal the peer's,
+    /// order included. Every type in the prepared set must be listed, once.
     pub id_types: Vec<String>,
     /// Digest or name of the normalisation profile (opaque; must equal the peer's).
     pub profile: String,
@@ -153,6 +154,17 @@ impl SessionParams {
         }) {
             return bad(format!("invalid identifier type name {t:?}"));
         }
+        if let Some((i, t)) = self
+            .id_types
+            .iter()
+            .enumerate()
+            .find(|(i, t)| self.id_types.iter().skip(i + 1).any(|u| u == *t))
+        {
+            return bad(format!(
+                "identifier type {t:?} is declared twice (entry {})",
+                i + 1
+            ));
+        }
         if self.profile.len() > MAX_PROFILE_LEN {
             return bad(format!(
                 "the profile string is longer than {MAX_PROFILE_LEN} bytes"
@@ -199,6 +211,8 @@ pub(crate) struct Offer {
     pub(crate) protocol: &'static str,
     pub(crate) params: Vec<u8>,
     pub(crate) declared_size: u64,
+    /// Distinct items per identifier type, as the setup counted them.
+    pub(crate) type_sizes: Vec<(String, u64)>,
     /// Only for the published session vector: a fixed nonce and software string
     /// instead of fresh ones. `Offer::of` never sets it; only
     /// [`crate::run_plaintext_session_for_test_vectors`] does.
@@ -211,8 +225,23 @@ impl Offer {
             protocol: setup.id(),
             params: setup.params(),
             declared_size: setup.declared_size(),
+            type_sizes: setup.type_sizes(),
             fixed_hello: None,
         }
+    }
+
+    /// Our sizes for the declared types, in their order (0 for a type we hold none
+    /// of).
+    pub(crate) fn sizes_for(&self, id_types: &[String]) -> Vec<u64> {
+        id_types
+            .iter()
+            .map(|t| {
+                self.type_sizes
+                    .iter()
+                    .find(|(n, _)| n == t)
+                    .map_or(0, |(_, c)| *c)
+            })
+            .collect()
     }
 
     /// The hello's nonce and software string: fresh from the OS generator and this

@@ -137,7 +137,7 @@ pub struct SessionReport {
     pub mode: Mode,
     /// Agreed reveal.
     pub reveal: Reveal,
-    /// Identifier types of the session (sorted).
+    /// Identifier types (matching rules) of the session, in the agreed priority order.
     pub id_types: Vec<String>,
     /// The normalisation profile string both sides declared.
     pub profile: String,

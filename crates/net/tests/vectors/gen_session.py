@@ -33,7 +33,7 @@ TRANSCRIPT_LABEL = b"blindmatch/v1/net/transcript"
 H2G_LABEL = b"blindmatch/v1/psi/h2g:"
 MATCH_ID_LABEL = b"blindmatch/v1/psi/match-id"
 MAGIC = b"\x89BMPSI\r\n"
-VERSION = 2
+VERSION = 3
 KIND_HELLO, KIND_CONTROL, KIND_PROTOCOL = 0x01, 0x02, 0x20
 ROLE = {"initiator": 0, "responder": 1}
 REVEAL = {"initiator": 0, "responder": 1, "both": 2}
@@ -90,8 +90,8 @@ SIDES = {
 # draws them with rand 0.10 from bytes 64..96 of its seed (see the file's
 # "party_seed_rule"); checked by crates/net/tests/session_vector.rs.
 SENDING_ORDER = {
-    "initiator": [0, 3, 4, 2, 1],
-    "responder": [1, 0, 3, 2],
+    "initiator": [1, 3, 4, 0, 2],
+    "responder": [3, 0, 1, 2],
 }
 
 
@@ -120,7 +120,7 @@ def frame(kind, payload):
     return (1 + len(payload)).to_bytes(4, "big") + bytes([kind]) + payload
 
 
-def hello_frame(role, side, set_size):
+def hello_frame(role, side, set_size, type_sizes):
     body = (
         bytes([ROLE[role]])
         + string(PROTOCOL)
@@ -131,6 +131,8 @@ def hello_frame(role, side, set_size):
         + strings(ID_TYPES)
         + string(PROFILE)
         + varint(set_size)
+        + varint(len(type_sizes))
+        + b"".join(varint(n) for n in type_sizes)
         + varint(side["min_peer_set"])
         + strings(side["allowed_modes"])
         + varint(side["batch_size"])
@@ -207,7 +209,14 @@ def main():
     batch = min(SIDES[role]["batch_size"] for role in roles)
     cmp_len = comparison_len(sizes["initiator"], sizes["responder"])
 
-    hellos = {role: hello_frame(role, SIDES[role], sizes[role]) for role in roles}
+    type_sizes = {
+        role: [sum(1 for (t, _), _ in elements[role] if t == want) for want in ID_TYPES]
+        for role in roles
+    }
+    hellos = {
+        role: hello_frame(role, SIDES[role], sizes[role], type_sizes[role])
+        for role in roles
+    }
     context = hashlib.sha256(
         CONTEXT_LABEL
         + length_prefixed(hellos["initiator"])
@@ -290,6 +299,7 @@ def main():
             "hello": {
                 "role": role,
                 "set_size": sizes[role],
+                "type_sizes": type_sizes[role],
                 "min_peer_set": side["min_peer_set"],
                 "allowed_modes": side["allowed_modes"],
                 "batch_size": side["batch_size"],
@@ -306,7 +316,7 @@ def main():
         }
 
     doc = {
-        "description": "One complete blindmatch session (protocol version 2, "
+        "description": "One complete blindmatch session (protocol version 3, "
         "ecdh-ristretto255), every frame in both directions, for comparing an "
         "implementation byte for byte. Hex is lowercase. Replayed through the real "
         "session code by crates/net/tests/session_vector.rs; see docs/protocol.md "
@@ -327,11 +337,14 @@ def main():
         "is refused; the party keeps k/2, see 'Blinding'). Bytes 64..96 (order_seed) "
         "seed rand 0.10's StdRng (ChaCha12, SeedableRng::from_seed); the party takes "
         "32 bytes from it (the seed of the cardinality-mode shuffle, unused here), "
-        "then permutes the distinct element indices 0..n (numbered by first "
-        "appearance among the items) with rand 0.10's SliceRandom::shuffle: position "
-        "i of its Blinded stream carries element sending_order[i]. The protocol asks "
-        "only for a secret uniform order; another implementation uses sending_order "
-        "to reproduce these bytes.",
+        "then, for each identifier type in the hello's id_types order, takes the "
+        "distinct element indices of that type (elements numbered 0..n by first "
+        "appearance among the items; a type's indices in increasing order) and "
+        "permutes them with rand 0.10's SliceRandom::shuffle, the groups one after "
+        "the other: position i of its Blinded stream carries element "
+        "sending_order[i]. The protocol asks only that each type's items be sent "
+        "together, in the agreed type order, in a secret uniform order within the "
+        "type; another implementation uses sending_order to reproduce these bytes.",
         "frame_order": "Within a direction a real session writes its Hello, its "
         "Accept, then protocol frames as its party hands them out: a party answers a "
         "peer batch before sending its own next one, so where the answers fall among "
