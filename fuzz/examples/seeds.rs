@@ -267,6 +267,7 @@ fn net_frame(root: &Path) {
         id_types: vec!["phone".into(), "email".into()],
         profile: Profile::standard().digest().to_hex(),
         set_size: 1000,
+        type_sizes: vec![600, 400],
         min_peer_set: 10,
         allowed_modes: vec!["intersection".into(), "cardinality".into()],
         batch_size: 4096,
