@@ -8,6 +8,7 @@ pub mod normalize;
 mod prf;
 mod profile;
 mod rejection;
+pub mod rule;
 pub mod short_code;
 pub mod token;
 
@@ -18,5 +19,6 @@ pub use normalize::email::EmailProviderRules;
 pub use normalize::phone::CallingCode;
 pub use profile::{Profile, ProfileDigest, unicode_case_version, unicode_version};
 pub use rejection::Rejection;
+pub use rule::{Rule, RuleError, RuleSet};
 pub use short_code::{DerivedCode, ShortCode, ShortCodeRegistry, ShortCoder};
 pub use token::{Token, Tokenizer};

@@ -13,6 +13,8 @@ use crate::{CallingCode, EmailProviderRules, Error, IdType, Rejection};
 const PROFILE_DIGEST_DOMAIN: &[u8] = b"blindmatch/v1/profile-digest";
 /// Domain label of the per-type profile digest.
 const TYPE_DIGEST_DOMAIN: &[u8] = b"blindmatch/v1/profile-type-digest";
+/// Domain label of the digest over several types' rules.
+const TYPES_DIGEST_DOMAIN: &[u8] = b"blindmatch/v1/profile-types-digest";
 /// Base name of the standard profile; the number changes whenever any rule changes.
 const BASE_NAME: &str = "bm-std-v1";
 
@@ -202,6 +204,57 @@ impl Profile {
         )
     }
 
+    /// The profile string for a session on several identifier types (the fields of
+    /// its rules): for one type exactly [`Profile::type_string`]; for several,
+    /// `<name>;sha256=<digest>` where the name carries the options of any of the
+    /// types (as [`Profile::type_name`] does for one) and the digest is SHA-256 over
+    /// the header and each type's lines, types in [`IdType::ALL`] order, under its
+    /// own domain label. Partners must agree on the rules of exactly these types.
+    pub fn types_string(&self, types: &[IdType]) -> String {
+        let mut types = types.to_vec();
+        types.sort_by_key(|t| t.index());
+        types.dedup();
+        if let [one] = types[..] {
+            return self.type_string(one);
+        }
+        format!(
+            "{};sha256={}",
+            self.types_name(&types),
+            self.types_digest(&types)
+        )
+    }
+
+    /// The name restricted to the options that matter for any of `types`.
+    pub fn types_name(&self, types: &[IdType]) -> String {
+        let mut projected = Profile::standard();
+        if types.contains(&IdType::Phone) {
+            projected = projected.with_phone_default_region(self.phone_default_region);
+        }
+        if types.contains(&IdType::Email) {
+            projected = projected.with_email_provider_rules(self.email_provider_rules);
+        }
+        projected.name()
+    }
+
+    /// The digest of [`Profile::types_string`] (for one type, [`Profile::type_digest`]).
+    pub fn types_digest(&self, types: &[IdType]) -> ProfileDigest {
+        let mut types = types.to_vec();
+        types.sort_by_key(|t| t.index());
+        types.dedup();
+        if let [one] = types[..] {
+            return self.type_digest(one);
+        }
+        let mut d = header();
+        for t in &types {
+            d.push_str(&self.type_lines(*t));
+        }
+        let mut h = Sha256::new();
+        h.update(TYPES_DIGEST_DOMAIN);
+        h.update([0u8]);
+        h.update(d.as_bytes());
+        ProfileDigest(h.finalize().into())
+    }
+
     /// Normalises `input` as an identifier of type `id_type` under this profile.
     ///
     /// # Errors
@@ -328,6 +381,38 @@ impl fmt::Display for ProfileDigest {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn several_types_share_one_string_that_follows_their_options() {
+        let p = Profile::standard()
+            .with_phone_default_region(Some(CallingCode::CN))
+            .with_email_provider_rules(EmailProviderRules::Gmail);
+        // One type: exactly the per-type string.
+        assert_eq!(
+            p.types_string(&[IdType::Phone]),
+            p.type_string(IdType::Phone)
+        );
+        // Order and repeats do not matter.
+        let a = p.types_string(&[IdType::Phone, IdType::Name]);
+        assert_eq!(
+            a,
+            p.types_string(&[IdType::Name, IdType::Phone, IdType::Name])
+        );
+        assert!(a.starts_with("bm-std-v1,phone-region=86;sha256="), "{a}");
+        // The e-mail option matters only when e-mail is among the types.
+        let plain = Profile::standard().with_phone_default_region(Some(CallingCode::CN));
+        assert_eq!(a, plain.types_string(&[IdType::Phone, IdType::Name]));
+        assert_ne!(
+            p.types_string(&[IdType::Phone, IdType::Email]),
+            plain.types_string(&[IdType::Phone, IdType::Email])
+        );
+        // Another set of types, another digest.
+        assert_ne!(a, p.types_string(&[IdType::Phone, IdType::Uscc]));
+        assert_ne!(
+            p.types_digest(&[IdType::Phone, IdType::Name]),
+            p.type_digest(IdType::Phone)
+        );
+    }
 
     #[test]
     fn names_round_trip() {
