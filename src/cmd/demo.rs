@@ -21,7 +21,7 @@ use blindmatch_net::{
     TlsSettings, Transport,
 };
 use blindmatch_pipeline::identity;
-use blindmatch_token::{IdType, Profile};
+use blindmatch_token::{IdType, Profile, Rule, RuleSet};
 use clap::Args as ClapArgs;
 use indicatif::{MultiProgress, ProgressBar};
 
@@ -144,6 +144,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                     keep: vec![keep.to_owned()],
                     delimiter: b',',
                 },
+                rules: RuleSet::new(vec![Rule::single(IdType::Phone)])
+                    .unwrap_or_else(|_| unreachable!("one rule is a valid rule set")),
                 profile: Profile::standard(),
                 address: Address::Listen("127.0.0.1:0".to_owned()),
                 transport: Transport::Tls(TlsSettings {

@@ -16,7 +16,7 @@ use blindmatch_net::{
 };
 use blindmatch_pipeline::matching::{
     Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, MAX_PEER_SET_CEILING, PartyConfig, Prepared,
-    RunClock, finish, load_transport, prepare, session_failure,
+    RunClock, finish, load_transport, prepare, session_failure, session_rules,
 };
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -102,8 +102,17 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value_t = RevealArg::Both)]
     reveal: RevealArg,
 
+    /// A matching rule (repeatable, in priority order): one identifier type, or
+    /// several joined by `+` that must all be equal (`--rule name+company`). Each
+    /// type comes from its --column. Without --rule, each --column is a rule, in
+    /// the order given. Both sides must give the same rules in the same order; a
+    /// matched row's match_id is that of its first matching rule.
+    #[arg(long = "rule", value_name = "TYPE[+TYPE…]")]
+    rules: Vec<String>,
+
     /// Refuse a partner declaring fewer distinct identifiers than this (against
-    /// probing for single customers with a tiny set); 0 accepts any size.
+    /// probing for single customers with a tiny set), for each rule; 0 accepts any
+    /// size.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_PEER_SET)]
     min_peer_set: u64,
 
@@ -245,14 +254,7 @@ impl Args {
     /// contradictory options.
     fn validate(&self) -> anyhow::Result<PartyConfig> {
         let input = self.input.validate()?;
-        if input.columns.len() != 1 {
-            return Err(Failure::bad_input(format!(
-                "match takes exactly one --column NAME:TYPE, {} given",
-                input.columns.len()
-            ))
-            .hint("one identifier column per session; run one session per identifier type")
-            .into());
-        }
+        let rules = session_rules(&input, &self.rules)?;
         let address = match (&self.listen, &self.connect) {
             (Some(a), None) => Address::Listen(a.clone()),
             (None, Some(a)) => Address::Connect(a.clone()),
@@ -309,6 +311,7 @@ impl Args {
         };
         Ok(PartyConfig {
             input,
+            rules,
             profile: self.profile.profile(),
             address,
             transport,
@@ -423,26 +426,37 @@ fn print_json_line(value: &serde_json::Value) {
 /// The human summary on stderr.
 fn print_summary(cfg: &PartyConfig, prepared: &Prepared, done: &Finished) {
     let r = &done.report;
-    let c = &prepared.counts;
-    let mut reasons: Vec<String> = prepared
-        .tally
-        .by_reason(0)
-        .map(|(reason, n)| format!("{} {}", reason.code(), group(n)))
+    let per_column: Vec<String> = prepared
+        .columns
+        .iter()
+        .zip(&prepared.column_counts)
+        .enumerate()
+        .map(|(i, (column, c))| {
+            let mut reasons: Vec<String> = prepared
+                .tally
+                .by_reason(i)
+                .map(|(reason, n)| format!("{} {}", reason.code(), group(n)))
+                .collect();
+            reasons.sort();
+            let detail = if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reasons.join(", "))
+            };
+            format!(
+                "{} {} values, {} empty, {} rejected{detail}",
+                group(c.values),
+                column.id_type,
+                group(c.empty),
+                group(c.rejected),
+            )
+        })
         .collect();
-    reasons.sort();
-    let detail = if reasons.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", reasons.join(", "))
-    };
     eprintln!(
-        "read {} rows from '{}': {} {} values, {} empty, {} rejected{detail}; {} distinct",
+        "read {} rows from '{}': {}; {} distinct",
         group(prepared.summary.rows),
         cfg.input.source.name(),
-        group(c.values),
-        prepared.column.id_type,
-        group(c.empty),
-        group(c.rejected),
+        per_column.join("; "),
         group(r.local_set_size),
     );
     let partner = match (&r.peer_fingerprint, &r.peer_addr) {
@@ -474,6 +488,29 @@ fn print_summary(cfg: &PartyConfig, prepared: &Prepared, done: &Finished) {
             eprintln!("the two sides share {} distinct values", group(*matched));
         }
         _ => eprintln!("this side does not learn the result (the partner does); no output written"),
+    }
+    if r.outcome.per_type.len() > 1 {
+        let rules: Vec<String> = r
+            .outcome
+            .per_type
+            .iter()
+            .map(|t| match t.matched {
+                Some(m) => format!(
+                    "{} {} of {} ours / {} theirs",
+                    t.id_type,
+                    group(m),
+                    group(t.local),
+                    group(t.peer)
+                ),
+                None => format!(
+                    "{} {} ours / {} theirs",
+                    t.id_type,
+                    group(t.local),
+                    group(t.peer)
+                ),
+            })
+            .collect();
+        eprintln!("per rule: {}", rules.join("; "));
     }
     eprintln!(
         "sent {}, received {} in {:.1} s",
@@ -559,6 +596,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         "empty": prepared.counts.empty,
         "rejected": prepared.counts.rejected,
         "distinct": prepared.set.declared_size(),
+        "rules": prepared
+            .rules
+            .names()
+            .iter()
+            .zip(&prepared.rule_sizes)
+            .map(|(rule, n)| serde_json::json!({"rule": rule, "distinct": n}))
+            .collect::<Vec<_>>(),
     }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

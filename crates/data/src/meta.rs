@@ -125,6 +125,23 @@ impl TypeProfileInfo {
         }
     }
 
+    /// The record of `profile` for a session on several identifier types (the fields
+    /// of its rules): `types` holds each type's per-type string; `name` and `digest`
+    /// are those of the session's string, [`Profile::types_string`] (for one type,
+    /// exactly [`TypeProfileInfo::new`]).
+    pub fn for_types(profile: &Profile, types: &[IdType]) -> Self {
+        TypeProfileInfo {
+            types: types
+                .iter()
+                .map(|t| (t.as_str().to_owned(), profile.type_string(*t)))
+                .collect(),
+            name: profile.types_name(types),
+            digest: profile.types_digest(types).to_hex(),
+            unicode: unicode_version(),
+            unicode_case: unicode_case_version(),
+        }
+    }
+
     /// The per-type profile string of `id_type`, if this record holds exactly that
     /// type and its string is `name;sha256=digest`: what a reader checks before
     /// comparing it.

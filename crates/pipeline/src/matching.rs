@@ -1,8 +1,9 @@
 //! The match pipeline: one party of a PSI session with a partner over mutually
 //! authenticated TLS, in three steps that `blindmatch match`, `blindmatch demo` (two
 //! parties in one process) and library callers share:
-//! 1. [`prepare`]: read the CSV, normalise the identifier column (rejects are counted
-//!    and never sent), build the de-duplicated set;
+//! 1. [`prepare`]: read the CSV, normalise the identifier columns (rejects are
+//!    counted and never sent), build the de-duplicated set: one domain-separated
+//!    subset per matching rule (a rule's label goes into the hash to the group);
 //! 2. [`Endpoint::run`]: listen or connect, handshake, PSI (`blindmatch-net`);
 //! 3. [`finish`]: write the matched rows of *our* input (kept columns + `match_id`)
 //!    atomically with mode 0600 when this side learns rows, and the receipt always.
@@ -20,10 +21,10 @@ mod prepare;
 
 pub use config::{
     Address, DEFAULT_MAX_PEER_FACTOR, DEFAULT_MAX_PEER_FLOOR, DEFAULT_MIN_PEER_SET,
-    MATCH_ID_COLUMN, MAX_PEER_SET_CEILING, PartyConfig, ROW_COLUMN, default_max_peer_set,
-    load_transport, profile_for_type,
+    MATCH_ID_COLUMN, MATCHED_RULES_COLUMN, MAX_PEER_SET_CEILING, PartyConfig, ROW_COLUMN,
+    RULE_MATCH_ID_PREFIX, default_max_peer_set, load_transport, profile_for_type, session_rules,
 };
 pub use endpoint::Endpoint;
 pub use failure::{full_text, session_failure};
 pub use finish::{Finished, RunClock, finish};
-pub use prepare::{Prepared, prepare};
+pub use prepare::{Prepared, prepare, row_ref, split_row_ref};

@@ -26,8 +26,9 @@ pub use shareable::{
 
 /// The value of the `format` field.
 pub const FORMAT: &str = "blindmatch-receipt";
-/// The receipt layout version (see `docs/receipt-format.md`).
-pub const VERSION: u32 = 1;
+/// The receipt layout version (see `docs/receipt-format.md`). Version 2 added the
+/// matching rules (`rules`) and the identifier columns (`local.input.columns`).
+pub const VERSION: u32 = 2;
 
 /// One side's receipt of one session.
 #[derive(Debug, Clone, Serialize)]
@@ -52,10 +53,14 @@ pub struct Receipt {
     pub mode: Mode,
     /// Agreed reveal, in absolute terms (which protocol role learns).
     pub reveal: Reveal,
-    /// The identifier type matched on.
+    /// The identifier type matched on; with several rules, the rule names in
+    /// priority order, joined by `,` (e.g. `phone,email,name+company`).
     pub id_type: String,
-    /// The normalisation profile, as agreed in the handshake: the per-type profile
-    /// string of `id_type`, as a manifest shows it for a token column of that type.
+    /// The matching rules in priority order, each with its sizes and counts.
+    pub rules: Vec<RuleInfo>,
+    /// The normalisation profile, as agreed in the handshake: the profile string of
+    /// the session's identifier types, and each type's per-type string, as a
+    /// manifest shows it for a token column of that type.
     pub profile: TypeProfileInfo,
     /// Agreed batch size (items per frame).
     pub batch_size: u32,
@@ -103,9 +108,11 @@ pub struct InputInfo {
     pub rows: u64,
     /// Bytes read.
     pub bytes: u64,
-    /// The identifier column.
+    /// The identifier column (several: their names joined by `,`).
     pub column: String,
-    /// Cells normalised and taken into the set.
+    /// Each identifier column and what became of its cells.
+    pub columns: Vec<ColumnInfo>,
+    /// Cells normalised and taken into the set (all identifier columns).
     pub values: u64,
     /// Empty cells.
     pub empty: u64,
@@ -113,6 +120,40 @@ pub struct InputInfo {
     pub rejected: u64,
     /// Rejected cells by reason code.
     pub rejects: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// One identifier column of the input.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnInfo {
+    /// Its header name.
+    pub column: String,
+    /// Its identifier type.
+    pub id_type: String,
+    /// Cells normalised.
+    pub values: u64,
+    /// Empty cells.
+    pub empty: u64,
+    /// Cells the normaliser refused.
+    pub rejected: u64,
+    /// Rejected cells by reason code.
+    pub rejects: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// One matching rule of the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleInfo {
+    /// The rule's canonical name (`phone`, `name+company`).
+    pub rule: String,
+    /// Our input columns of its fields.
+    pub columns: Vec<String>,
+    /// Our distinct values under the rule, as declared in the handshake.
+    pub local_size: u64,
+    /// The peer's declared distinct values under the rule.
+    pub peer_size: Option<u64>,
+    /// Distinct values matched under the rule, if this side learned.
+    pub matched_values: Option<u64>,
+    /// Our rows matched under the rule (intersection learners).
+    pub matched_rows: Option<u64>,
 }
 
 /// The peer, as this side knows it.

@@ -14,7 +14,7 @@ use blindmatch_net::{
     EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Policy, Reveal, Role,
     SessionOptions, SessionParams, TlsSettings, Transport,
 };
-use blindmatch_token::{IdType, Profile};
+use blindmatch_token::{IdType, Profile, Rule, RuleSet};
 
 use crate::identity::identity_stem;
 
@@ -30,8 +30,14 @@ pub const DEFAULT_MAX_PEER_FLOOR: u64 = 1_000_000;
 pub const MAX_PEER_SET_CEILING: u64 = 1_000_000_000;
 /// Output column with the 1-based data row of our input.
 pub const ROW_COLUMN: &str = "row";
-/// Output column with the shared match ID.
+/// Output column with the shared match ID (of the first matching rule, when the
+/// session has several).
 pub const MATCH_ID_COLUMN: &str = "match_id";
+/// Output column, sessions with several rules: the rules that matched, `;`-separated.
+pub const MATCHED_RULES_COLUMN: &str = "matched_rules";
+/// Output column prefix, sessions with several rules: `match_id.<rule>` holds that
+/// rule's match ID (empty when it did not match).
+pub const RULE_MATCH_ID_PREFIX: &str = "match_id.";
 /// Longest the handshake may take, whatever the read timeout says.
 const MAX_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -65,8 +71,11 @@ impl Address {
 /// Everything one party needs, validated.
 #[derive(Debug, Clone)]
 pub struct PartyConfig {
-    /// Input file, the one identifier column and kept columns.
+    /// Input file, identifier columns and kept columns.
     pub input: InputSpec,
+    /// The matching rules in priority order, checked against the columns
+    /// ([`session_rules`]).
+    pub rules: RuleSet,
     /// Normalisation profile.
     pub profile: Profile,
     /// Listen or connect.
@@ -123,12 +132,10 @@ impl PartyConfig {
         self.mode == Mode::Intersection && self.learns()
     }
 
-    /// The one identifier column's type.
-    pub fn id_type(&self) -> IdType {
-        self.input
-            .columns
-            .first()
-            .map_or(IdType::Raw, |c| c.id_type)
+    /// The identifier types the rules use (each from one column), in
+    /// [`IdType::ALL`] order.
+    pub fn fields(&self) -> Vec<IdType> {
+        self.rules.fields()
     }
 
     /// The receipt path known before the session: `--receipt`, or beside `-o`.
@@ -152,11 +159,12 @@ impl PartyConfig {
     pub fn session_params(&self, local_size: u64) -> SessionParams {
         // The per-type profile string (`docs/protocol.md`, "Hello"): the one that
         // manifests and receipts also show for this identifier type.
+        // With several types, one string over all of them (`Profile::types_string`).
         let mut params = SessionParams::new(
             self.mode,
             self.reveal(),
-            vec![self.id_type().as_str().to_owned()],
-            self.profile.type_string(self.id_type()),
+            self.rules.names(),
+            self.profile.types_string(&self.fields()),
         );
         params.batch_size = self.batch_size;
         params.policy = Policy {
@@ -207,17 +215,78 @@ impl PartyConfig {
         outputs.extend(self.rejects.as_deref().map(|p| ("--rejects", p)));
         check_outputs(&self.input.source, &outputs, self.force)?;
         for name in &self.input.keep {
-            if name == ROW_COLUMN || name == MATCH_ID_COLUMN {
+            if name == ROW_COLUMN
+                || name == MATCH_ID_COLUMN
+                || (self.rules.rules().len() > 1
+                    && (name == MATCHED_RULES_COLUMN || name.starts_with(RULE_MATCH_ID_PREFIX)))
+            {
                 return Err(Error::bad_input(format!(
                     "--keep '{name}' clashes with the output column of that name"
                 ))
                 .hint(format!(
-                    "the matched-rows file has its own '{ROW_COLUMN}' and '{MATCH_ID_COLUMN}' columns; rename the input column"
+                    "the matched-rows file has its own '{ROW_COLUMN}', '{MATCH_ID_COLUMN}', '{MATCHED_RULES_COLUMN}' and '{RULE_MATCH_ID_PREFIX}…' columns; rename the input column"
                 )));
             }
         }
         Ok(())
     }
+}
+
+/// The rules of a session over `input`: the `--rule` values in the order given, or
+/// without any, one rule per `--column` in the order given. Checked against the
+/// columns: each identifier type comes from one column, every field of every rule
+/// has its column, and every column serves some rule.
+///
+/// # Errors
+/// Bad input (exit 2) naming the rule, field or columns.
+pub fn session_rules(input: &InputSpec, rules: &[String]) -> Result<RuleSet> {
+    let columns = &input.columns;
+    for (i, a) in columns.iter().enumerate() {
+        if let Some(b) = columns.iter().skip(i + 1).find(|b| b.id_type == a.id_type) {
+            return Err(Error::bad_input(format!(
+                "columns '{}' and '{}' are both of type {}",
+                a.name, b.name, a.id_type
+            ))
+            .hint("a session takes each identifier type from one column; drop one, or match them in two sessions"));
+        }
+    }
+    let set = if rules.is_empty() {
+        RuleSet::new(columns.iter().map(|c| Rule::single(c.id_type)).collect())
+    } else {
+        RuleSet::parse(rules)
+    }
+    .fail_with(|| {
+        Error::bad_input("invalid --rule").hint(format!(
+            "a rule is one identifier type or several joined by '+', e.g. --rule phone --rule name+company; types: {}",
+            IdType::VALID_NAMES
+        ))
+    })?;
+    for rule in set.rules() {
+        if let Some(missing) = rule
+            .fields()
+            .iter()
+            .find(|f| !columns.iter().any(|c| c.id_type == **f))
+        {
+            return Err(Error::bad_input(format!(
+                "--rule {rule} needs a column of type {missing}, and no --column has it"
+            ))
+            .hint(format!(
+                "add --column NAME:{missing} for the input column that holds it"
+            )));
+        }
+    }
+    let fields = set.fields();
+    if let Some(unused) = columns.iter().find(|c| !fields.contains(&c.id_type)) {
+        return Err(Error::bad_input(format!(
+            "--column {}:{} is in no --rule",
+            unused.name, unused.id_type
+        ))
+        .hint(format!(
+            "add a rule that uses {} (e.g. --rule {}), or drop the column",
+            unused.id_type, unused.id_type
+        )));
+    }
+    Ok(set)
 }
 
 /// The default largest peer set for our set of `local_size` distinct values:
@@ -331,6 +400,7 @@ mod tests {
         let input =
             InputSpec::parse(Path::new("in.csv"), &["p:phone".to_owned()], &[], ",").unwrap();
         let config = PartyConfig {
+            rules: session_rules(&input, &[]).unwrap(),
             input,
             profile: profile.clone(),
             address: Address::Connect("127.0.0.1:1".into()),

@@ -13,11 +13,12 @@ use blindmatch_data::meta::{Precision, now_rfc3339};
 use blindmatch_data::output::{AtomicFile, SealedFile, WrittenFile, commit_all, seal_atomic};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Result};
-use blindmatch_net::{Match, MatchResult, SessionReport};
+use blindmatch_net::{Match, MatchId, MatchResult, SessionReport};
 
-use super::config::{MATCH_ID_COLUMN, PartyConfig, ROW_COLUMN};
-use super::prepare::Prepared;
-use super::prepare::write_rejects;
+use super::config::{
+    MATCH_ID_COLUMN, MATCHED_RULES_COLUMN, PartyConfig, ROW_COLUMN, RULE_MATCH_ID_PREFIX,
+};
+use super::prepare::{Prepared, split_row_ref, write_rejects};
 use crate::receipt::{self, Receipt, ShareableReceipt};
 
 /// What a finished party wrote and learned.
@@ -70,15 +71,19 @@ pub fn finish(
 ) -> Result<Finished> {
     // Every file is sealed first and committed together at the end, so matches
     // never appear without their receipt (or the other way round).
-    let (output, matched_rows) = match (&report.outcome.result, &cfg.output) {
-        (MatchResult::Intersection { matches, .. }, Some(path)) => {
-            let sealed = write_matches(cfg, prepared, path, matches)?;
-            (Some(sealed), Some(matches.len() as u64))
+    let rows = match &report.outcome.result {
+        MatchResult::Intersection { matches, .. } => {
+            Some(matched_rows(matches, prepared.rules.rules().len()))
         }
-        (MatchResult::Intersection { matches, .. }, None) => {
-            // check_outputs refuses this before any work; keep the count regardless.
-            (None, Some(matches.len() as u64))
+        _ => None,
+    };
+    let (output, matched_rows) = match (&rows, &cfg.output) {
+        (Some(rows), Some(path)) => {
+            let sealed = write_matches(cfg, prepared, path, rows)?;
+            (Some(sealed), Some(rows.len() as u64))
         }
+        // check_outputs refuses a learner without -o before any work; keep the count.
+        (Some(rows), None) => (None, Some(rows.len() as u64)),
         _ => (None, None),
     };
     let receipt_path = cfg
@@ -89,7 +94,7 @@ pub fn finish(
         prepared,
         &report,
         output.as_ref().map(SealedFile::info),
-        matched_rows,
+        rows.as_deref(),
         clock,
     );
     let shareable = match &cfg.shareable_receipt {
@@ -138,21 +143,57 @@ pub fn finish(
     })
 }
 
+/// One matched row of our input: its match ID under each rule (priority order;
+/// `None` where that rule did not match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RowMatches {
+    pub(super) row: u64,
+    pub(super) ids: Vec<Option<MatchId>>,
+}
+
+impl RowMatches {
+    /// The row's match ID: that of the first matching rule in priority order.
+    fn match_id(&self) -> Option<MatchId> {
+        self.ids.iter().flatten().next().copied()
+    }
+}
+
+/// Groups the PSI's matches (one per row and rule, as [`super::prepare::row_ref`]
+/// encodes them) by data row, in row order.
+pub(super) fn matched_rows(matches: &[Match], rules: usize) -> Vec<RowMatches> {
+    let mut sorted: Vec<(u64, usize, MatchId)> = matches
+        .iter()
+        .map(|m| {
+            let (row, rule) = split_row_ref(m.row);
+            (row, rule, m.match_id)
+        })
+        .collect();
+    sorted.sort_unstable();
+    let mut out: Vec<RowMatches> = Vec::new();
+    for (row, rule, id) in sorted {
+        if out.last().is_none_or(|r| r.row != row) {
+            out.push(RowMatches {
+                row,
+                ids: vec![None; rules],
+            });
+        }
+        if let Some(slot) = out.last_mut().and_then(|r| r.ids.get_mut(rule)) {
+            *slot = Some(id);
+        }
+    }
+    out
+}
+
 fn write_matches(
     cfg: &PartyConfig,
     prepared: &Prepared,
     path: &Path,
-    matches: &[Match],
+    rows: &[RowMatches],
 ) -> Result<SealedFile> {
     let delimiter = cfg.input.delimiter;
-    let mut sorted;
-    let matches = if matches.is_sorted() {
-        matches
-    } else {
-        sorted = matches.to_vec();
-        sorted.sort_unstable();
-        &sorted[..]
-    };
+    let names = prepared.rules.names();
+    // One rule: the layout sessions on one column always had.
+    let several = names.len() > 1;
     let mut file = AtomicFile::create(path, cfg.force, true)?;
     let write_error = || {
         Error::failed(format!("cannot write '{}'", path.display()))
@@ -166,10 +207,22 @@ fn write_matches(
     }
     line.push(delimiter);
     line.extend_from_slice(MATCH_ID_COLUMN.as_bytes());
+    if several {
+        line.push(delimiter);
+        line.extend_from_slice(MATCHED_RULES_COLUMN.as_bytes());
+        for name in &names {
+            line.push(delimiter);
+            write_field(
+                &mut line,
+                format!("{RULE_MATCH_ID_PREFIX}{name}").as_bytes(),
+                delimiter,
+            );
+        }
+    }
     line.push(b'\n');
     file.write_all(&line).fail_with(write_error)?;
 
-    let mut emit = |file: &mut AtomicFile, m: &Match, kept: &[u8]| -> Result<()> {
+    let mut emit = |file: &mut AtomicFile, m: &RowMatches, kept: &[u8]| -> Result<()> {
         line.clear();
         line.extend_from_slice(m.row.to_string().as_bytes());
         if !prepared.keep.is_empty() {
@@ -177,14 +230,32 @@ fn write_matches(
             line.extend_from_slice(kept);
         }
         line.push(delimiter);
-        line.extend_from_slice(m.match_id.to_string().as_bytes());
+        if let Some(id) = m.match_id() {
+            line.extend_from_slice(id.to_string().as_bytes());
+        }
+        if several {
+            line.push(delimiter);
+            let matched: Vec<&str> = names
+                .iter()
+                .zip(&m.ids)
+                .filter(|(_, id)| id.is_some())
+                .map(|(n, _)| n.as_str())
+                .collect();
+            write_field(&mut line, matched.join(";").as_bytes(), delimiter);
+            for id in &m.ids {
+                line.push(delimiter);
+                if let Some(id) = id {
+                    line.extend_from_slice(id.to_string().as_bytes());
+                }
+            }
+        }
         line.push(b'\n');
         file.write_all(&line).fail_with(write_error)
     };
 
     match &prepared.kept {
         Some(kept) => {
-            for m in matches {
+            for m in rows {
                 emit(&mut file, m, kept.row(m.row))?;
             }
         }
@@ -195,7 +266,7 @@ fn write_matches(
             reader.check_text_columns(prepared.keep.iter().map(|(_, i)| *i).collect());
             let mut record = Record::default();
             let mut fields = Vec::with_capacity(128);
-            let mut next = matches.iter().peekable();
+            let mut next = rows.iter().peekable();
             while next.peek().is_some() {
                 if !reader.read(&mut record)? {
                     break;
@@ -234,18 +305,74 @@ fn build_receipt(
     prepared: &Prepared,
     report: &SessionReport,
     output: Option<&WrittenFile>,
-    matched_rows: Option<u64>,
+    rows: Option<&[RowMatches]>,
     clock: &RunClock,
 ) -> Receipt {
+    let matched_rows = rows.map(|r| r.len() as u64);
     let (matched_values, cardinality) = match &report.outcome.result {
         MatchResult::Intersection { matched, .. } => (Some(*matched), Some(*matched)),
         MatchResult::Cardinality { matched } => (None, Some(*matched)),
         _ => (None, None),
     };
+    let rejects_of = |column: usize| {
+        let mut rejects = BTreeMap::new();
+        for (reason, n) in prepared.tally.by_reason(column) {
+            *rejects.entry(reason.code()).or_default() += n;
+        }
+        rejects
+    };
     let mut rejects = BTreeMap::new();
-    for (reason, n) in prepared.tally.by_reason(0) {
-        *rejects.entry(reason.code()).or_default() += n;
+    for i in 0..prepared.columns.len() {
+        for (code, n) in rejects_of(i) {
+            *rejects.entry(code).or_default() += n;
+        }
     }
+    let columns = prepared
+        .columns
+        .iter()
+        .zip(&prepared.column_counts)
+        .enumerate()
+        .map(|(i, (c, counts))| receipt::ColumnInfo {
+            column: c.name.clone(),
+            id_type: c.id_type.as_str().to_owned(),
+            values: counts.values,
+            empty: counts.empty,
+            rejected: counts.rejected,
+            rejects: rejects_of(i),
+        })
+        .collect();
+    let per_type = &report.outcome.per_type;
+    let rules = prepared
+        .rules
+        .rules()
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let name = rule.name();
+            let agreed = per_type.iter().find(|t| t.id_type == name);
+            receipt::RuleInfo {
+                rule: name,
+                columns: prepared
+                    .rule_columns
+                    .get(i)
+                    .map(|cols| {
+                        cols.iter()
+                            .filter_map(|&c| prepared.columns.get(c).map(|c| c.name.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                local_size: prepared.rule_sizes.get(i).copied().unwrap_or(0),
+                peer_size: agreed.map(|t| t.peer),
+                matched_values: agreed.and_then(|t| t.matched),
+                matched_rows: rows.map(|rows| {
+                    rows.iter()
+                        .filter(|r| r.ids.get(i).is_some_and(Option::is_some))
+                        .count() as u64
+                }),
+            }
+        })
+        .collect();
+    let fields = cfg.fields();
     let t = &report.timings;
     Receipt {
         format: receipt::FORMAT,
@@ -258,9 +385,10 @@ fn build_receipt(
         finished_at: now_rfc3339(Precision::Seconds),
         mode: report.mode,
         reveal: report.reveal,
-        id_type: prepared.column.id_type.as_str().to_owned(),
+        id_type: prepared.rules.names().join(","),
+        rules,
         // Our own profile string: the handshake refused any other.
-        profile: receipt::TypeProfileInfo::new(&cfg.profile, prepared.column.id_type),
+        profile: receipt::TypeProfileInfo::for_types(&cfg.profile, &fields),
         batch_size: report.batch_size,
         comparison_bytes: report.comparison_len,
         local: receipt::LocalInfo {
@@ -273,7 +401,13 @@ fn build_receipt(
                 sha256: prepared.summary.sha256.clone(),
                 rows: prepared.summary.rows,
                 bytes: prepared.summary.bytes,
-                column: prepared.column.name.clone(),
+                column: prepared
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                columns,
                 values: prepared.counts.values,
                 empty: prepared.counts.empty,
                 rejected: prepared.counts.rejected,

@@ -1,5 +1,8 @@
-//! Step 1 of a match: read the input, normalise the identifier column (rejects are
-//! counted and never sent) and build the de-duplicated set the session will use.
+//! Step 1 of a match: read the input, normalise the identifier columns (rejects are
+//! counted and never sent) and build the de-duplicated set the session will use: for
+//! each matching rule whose fields a row has, the rule's value under the rule's label
+//! (so equal values under two rules never match), with a row reference that says
+//! which rule it came from ([`row_ref`]).
 
 use std::time::{Duration, Instant};
 
@@ -11,9 +14,28 @@ use blindmatch_data::output::{SealedFile, clear_stale, seal_atomic};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_net::PreparedSet;
-use blindmatch_token::Rejection;
+use blindmatch_token::{Rejection, RuleSet};
 
 use super::config::PartyConfig;
+
+/// Bits of a row reference that carry the rule index (rules are at most
+/// [`blindmatch_token::rule::MAX_RULES`] = 64 < 256).
+const RULE_BITS: u32 = 8;
+
+/// The row reference the PSI carries for data row `row` under rule `rule` (its index
+/// in priority order): the row shifted left by 8 bits, the rule below. Rows then
+/// sort by row first, rules in priority order within a row.
+pub fn row_ref(row: u64, rule: usize) -> u64 {
+    (row << RULE_BITS) | (rule as u64 & ((1 << RULE_BITS) - 1))
+}
+
+/// The data row and rule index of a [`row_ref`].
+pub fn split_row_ref(reference: u64) -> (u64, usize) {
+    (
+        reference >> RULE_BITS,
+        (reference & ((1 << RULE_BITS) - 1)) as usize,
+    )
+}
 
 /// One party's input, read and normalised.
 pub struct Prepared {
@@ -21,16 +43,26 @@ pub struct Prepared {
     pub set: PreparedSet,
     /// Hash, size and row count of the input.
     pub summary: InputSummary,
-    /// The identifier column.
+    /// The first identifier column (the only one of a one-rule session).
     pub column: IdColumn,
+    /// Every identifier column, in the order given.
+    pub columns: Vec<IdColumn>,
+    /// The rules, in priority order.
+    pub rules: RuleSet,
+    /// Per rule, the indices into `columns` of its fields, in the rule's field order.
+    pub rule_columns: Vec<Vec<usize>>,
+    /// Distinct values per rule (what the hello declares per rule).
+    pub rule_sizes: Vec<u64>,
     /// Kept columns in input order: (name, record index).
     pub keep: Vec<(String, usize)>,
-    /// Cell counts of the identifier column.
+    /// Cell counts of all identifier columns together.
     pub counts: ColumnCounts,
-    /// Rejected cells by reason.
+    /// Cell counts per identifier column, as `columns`.
+    pub column_counts: Vec<ColumnCounts>,
+    /// Rejected cells by column (as `columns`) and reason.
     pub tally: RejectTally,
-    /// Rejected cells: (row, line, reason), for --rejects.
-    pub(super) rejected: Vec<(u64, u64, Rejection)>,
+    /// Rejected cells: (row, line, column index, reason), for --rejects.
+    pub(super) rejected: Vec<(u64, u64, usize, Rejection)>,
     /// Kept fields per row, when the input cannot be read twice (stdin).
     pub(super) kept: Option<KeptRows>,
     /// Time spent reading and normalising.
@@ -111,6 +143,30 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
     let Some(column) = columns.ids.first().cloned() else {
         return Err(Error::bad_input("no identifier column given"));
     };
+    let id_columns = columns.ids.clone();
+    let rules = cfg.rules.clone();
+    // Checked by `session_rules`: every field has exactly one column.
+    let rule_columns: Vec<Vec<usize>> = rules
+        .rules()
+        .iter()
+        .map(|r| {
+            r.fields()
+                .iter()
+                .filter_map(|f| id_columns.iter().position(|c| c.id_type == *f))
+                .collect()
+        })
+        .collect();
+    if let Some((rule, _)) = rules
+        .rules()
+        .iter()
+        .zip(&rule_columns)
+        .find(|(r, cols)| cols.len() != r.fields().len())
+    {
+        return Err(Error::bad_input(format!(
+            "--rule {rule} names a type no --column has"
+        )));
+    }
+    let labels = rules.names();
     let keep: Vec<(String, usize)> = columns
         .output_order
         .iter()
@@ -121,49 +177,74 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         .collect();
     let mut kept =
         (cfg.learns_rows() && cfg.input.source == InputSource::Stdin).then(KeptRows::default);
-    let type_name = column.id_type.as_str();
     tracing::info!(
         input = %reader.name(),
-        column = %column.name,
-        id_type = type_name,
+        columns = id_columns.len(),
+        rules = %labels.join(","),
         profile = %cfg.profile.name(),
         "match: reading the input"
     );
 
     observer.progress_start("reading", reader.size());
     let mut set = PreparedSet::new();
-    let mut counts = ColumnCounts::default();
-    let mut tally = RejectTally::new(1);
+    let mut column_counts = vec![ColumnCounts::default(); id_columns.len()];
+    let mut tally = RejectTally::new(id_columns.len());
     let mut rejected = Vec::new();
     let mut record = Record::default();
-    let mut normalised = String::new();
+    let mut normalised: Vec<String> = vec![String::new(); id_columns.len()];
+    let mut usable = vec![false; id_columns.len()];
     while reader.read(&mut record)? {
-        let cell = normalize_cell(
-            &cfg.profile,
-            column.id_type,
-            record.text(column.index),
-            &mut normalised,
-        );
-        counts.add(cell);
-        match cell {
-            Cell::Value => {
-                set.push(type_name, normalised.as_bytes(), record.row())
-                    .fail_with(|| {
-                        Error::bad_input(format!(
-                            "'{}' line {}: cannot add the identifier to the set",
-                            reader.name(),
-                            record.line()
-                        ))
-                        .hint("split the input: a session holds at most 2^32 - 1 distinct identifiers")
-                    })?;
-            }
-            Cell::Rejected(reason) => {
-                tally.add(0, reason);
+        for (i, ((c, out), (counts, usable))) in id_columns
+            .iter()
+            .zip(normalised.iter_mut())
+            .zip(column_counts.iter_mut().zip(usable.iter_mut()))
+            .enumerate()
+        {
+            let cell = normalize_cell(&cfg.profile, c.id_type, record.text(c.index), out);
+            counts.add(cell);
+            *usable = cell == Cell::Value;
+            if let Cell::Rejected(reason) = cell {
+                tally.add(i, reason);
                 if cfg.rejects.is_some() {
-                    rejected.push((record.row(), record.line(), reason));
+                    rejected.push((record.row(), record.line(), i, reason));
                 }
             }
-            Cell::Empty => {}
+        }
+        for (r, (rule, cols)) in rules.rules().iter().zip(&rule_columns).enumerate() {
+            if !cols
+                .iter()
+                .all(|&i| usable.get(i).copied().unwrap_or(false))
+            {
+                continue;
+            }
+            // A one-field rule's value is the normalised value itself (no copy).
+            let composite;
+            let value: &[u8] = match cols[..] {
+                [i] => normalised.get(i).map_or(&[][..], |v| v.as_bytes()),
+                _ => {
+                    let fields: Vec<&str> = cols
+                        .iter()
+                        .filter_map(|&i| normalised.get(i).map(String::as_str))
+                        .collect();
+                    let Some(v) = rule.encode(&fields) else {
+                        continue;
+                    };
+                    composite = v;
+                    &composite
+                }
+            };
+            let Some(label) = labels.get(r) else {
+                continue;
+            };
+            set.push(label, value, row_ref(record.row(), r))
+                .fail_with(|| {
+                    Error::bad_input(format!(
+                        "'{}' line {}: cannot add the identifier to the set",
+                        reader.name(),
+                        record.line()
+                    ))
+                    .hint("split the input: a session holds at most 2^32 - 1 distinct identifiers")
+                })?;
         }
         if let Some(kept) = kept.as_mut() {
             kept.push(&record, &keep, cfg.input.delimiter);
@@ -173,14 +254,30 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         }
     }
     observer.progress_end();
-    normalised.clear();
+    for n in &mut normalised {
+        n.clear();
+    }
     let summary = reader.finish()?;
+    let sizes = set.type_sizes();
+    let rule_sizes = labels
+        .iter()
+        .map(|l| sizes.iter().find(|(t, _)| t == l).map_or(0, |(_, n)| *n))
+        .collect();
+    let mut counts = ColumnCounts::default();
+    for c in &column_counts {
+        counts.merge(c);
+    }
     let prepared = Prepared {
         set,
         summary,
         column,
+        columns: id_columns,
+        rules,
+        rule_columns,
+        rule_sizes,
         keep,
         counts,
+        column_counts,
         tally,
         rejected,
         kept,
@@ -195,16 +292,22 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         "match: input ready"
     );
 
-    if let Some(max) = cfg.max_reject_rate {
-        let rate = counts.reject_rate();
-        if rate > max {
+    if let Some(max) = cfg.max_reject_rate
+        && let Some((worst, rate)) = prepared
+            .column_counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.reject_rate()))
+            .find(|(_, rate)| *rate > max)
+    {
+        {
             let rejects = match write_rejects(cfg, &prepared)? {
                 Some(sealed) => Some(sealed.commit()?),
                 None => None,
             };
             return Err(Error::check_failed(format!(
                 "column '{}': {:.2}% of non-empty cells rejected, above --max-reject-rate {:.2}%; nothing was sent",
-                prepared.column.name,
+                prepared.columns.get(worst).map_or("", |c| c.name.as_str()),
                 rate * 100.0,
                 max * 100.0
             ))
@@ -218,7 +321,12 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         return Err(Error::bad_input(format!(
             "'{}' has no usable value in column '{}' ({} rows, {} empty, {} rejected)",
             cfg.input.source.name(),
-            prepared.column.name,
+            prepared
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join("', '"),
             prepared.summary.rows,
             counts.empty,
             counts.rejected
@@ -238,8 +346,10 @@ pub(super) fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> Result<Op
     };
     let mut out = Vec::with_capacity(32 + prepared.rejected.len() * 32);
     out.extend_from_slice(REJECTS_HEADER);
-    for (row, line, reason) in &prepared.rejected {
-        let column = &prepared.column;
+    for (row, line, i, reason) in &prepared.rejected {
+        let Some(column) = prepared.columns.get(*i) else {
+            continue;
+        };
         write_reject_line(&mut out, *row, *line, &column.name, column.id_type, *reason);
     }
     Ok(Some(seal_atomic(path, &out, cfg.force, false)?))
