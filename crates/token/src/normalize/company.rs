@@ -254,6 +254,36 @@ mod tests {
         assert_eq!(n("腾讯 Limited").as_deref(), Ok("腾讯ltd"));
     }
 
+    /// The "Not unified" list of docs/normalization.md.
+    #[test]
+    fn documented_non_unifications() {
+        for (s, want) in [
+            ("华为公司", "华为公司"),
+            ("华为股份公司", "华为股份公司"),
+            ("华为集团有限公司", "华为集团有限公司"),
+            ("Acme Co.", "acmeco"),
+            ("Acme Company", "acmecompany"),
+            ("Acme LLC", "acmellc"),
+            ("Acme PLC", "acmeplc"),
+            ("Acme GmbH", "acmegmbh"),
+            ("Acme Pte. Ltd.", "acmepteltd"),
+            ("有限责任公司研究会", "有限责任公司研究会"),
+            ("Acme Ltd (Hong Kong)", "acmeltdhongkong"),
+            ("AcmeLimited", "acmelimited"),
+            ("Acme Limited", "acmeltd"),
+            ("Acme CoLtd", "acmeltd"),
+            ("华为有限責任公司", "华为有限責任公司"),
+            ("A&B", "ab"),
+            ("A and B", "aandb"),
+            ("A+B", "ab"),
+            ("Acme™", "acmetm"),
+            ("㈱日立", "株日立"),
+        ] {
+            assert_eq!(n(s).as_deref(), Ok(want), "{s:?}");
+        }
+        assert_eq!(n("- ."), Err(Rejection::Empty));
+    }
+
     #[test]
     fn fixed_point_after_dropping() {
         // The first pass leaves `腾讯coltd`, whose `co` then starts a word.
