@@ -17,7 +17,8 @@ pub(crate) struct InputArgs {
     pub(crate) input: PathBuf,
 
     /// An identifier column and its type, as NAME:TYPE (repeatable), e.g.
-    /// `--column mobile:phone`. Types: phone, email, uscc, cn_id, name, text, raw.
+    /// `--column mobile:phone`. Types: phone, email, uscc, cn_id, name, text, raw,
+    /// company, wechat_id.
     #[arg(short, long = "column", value_name = "NAME:TYPE", required = true)]
     pub(crate) columns: Vec<String>,
 

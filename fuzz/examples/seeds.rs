@@ -70,7 +70,8 @@ fn selector(id_type: IdType, profile: &Profile) -> u8 {
         Some(other) => panic!("the normalize target has no region {other}"),
     };
     let gmail = profile.email_provider_rules() == EmailProviderRules::Gmail;
-    id_type.index() as u8 | region << 3 | u8::from(gmail) << 5
+    let index = id_type.index() as u8;
+    (index & 7) | region << 3 | u8::from(gmail) << 5 | (index >> 3) << 6
 }
 
 /// Every input and every expected output of `docs/test-vectors/normalize.json`.

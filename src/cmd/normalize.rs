@@ -37,7 +37,8 @@ use crate::error::{ExitStatus, FailWith, Failure};
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Identifier type: phone, email, uscc, cn_id, name, text or raw.
+    /// Identifier type: phone, email, uscc, cn_id, name, text, raw, company or
+    /// wechat_id.
     #[arg(short = 't', long = "type", value_name = "TYPE")]
     id_type: Option<IdType>,
 

@@ -228,3 +228,42 @@ fn version_names_the_unicode_tables_and_the_profile() {
         format!("blindmatch {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn company_and_wechat_id_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run(
+        dir.path(),
+        &[
+            "normalize",
+            "--type",
+            "company",
+            "腾讯科技（深圳）有限责任公司",
+            "Acme Co., Ltd.",
+            "Co., Ltd.",
+        ],
+    );
+    run.code(3);
+    assert_eq!(
+        run.stdout,
+        "\"腾讯科技（深圳）有限责任公司\" → 腾讯科技深圳有限公司\n\
+         \"Acme Co., Ltd.\" → acmeltd\n\
+         \"Co., Ltd.\" ✗ legal_form_only: only a legal form, no company name\n"
+    );
+    let run = crate::util::run(
+        dir.path(),
+        &[
+            "normalize",
+            "--type",
+            "wechat_id",
+            " oUpF8uMuAJO_M2pxb1Q9zNjWeS6o ",
+            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6",
+        ],
+    );
+    run.code(3);
+    assert_eq!(
+        run.stdout,
+        "\" oUpF8uMuAJO_M2pxb1Q9zNjWeS6o \" → oUpF8uMuAJO_M2pxb1Q9zNjWeS6o\n\
+         \"oUpF8uMuAJO_M2pxb1Q9zNjWeS6\" ✗ invalid_length: wrong number of characters for this type\n"
+    );
+}

@@ -1246,3 +1246,75 @@ fn no_progress_bar_when_not_a_terminal() {
     quiet.ok();
     assert_eq!(quiet.stderr, "");
 }
+
+/// The `company` and `wechat_id` types: written forms of one company name share a
+/// token, WeChat IDs keep their case, and the rejects file and manifest name the
+/// reasons and per-type profile strings, never the values.
+#[test]
+fn company_and_wechat_id_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(d, &["keygen", "-o", "acme.key"]).ok();
+    let csv = "id,company,wechat\n\
+               1,腾讯科技（深圳）有限公司,oUpF8uMuAJO_M2pxb1Q9zNjWeS6o\n\
+               2,腾讯科技(深圳)有限责任公司, oUpF8uMuAJO_M2pxb1Q9zNjWeS6o \n\
+               3,\"Acme Trading Co., Ltd.\",oupf8umuajo_m2pxb1q9znjwes6o\n\
+               4,ACME TRADING LIMITED,oUpF8uMuAJO_M2pxb1Q9zNjWeS6\n\
+               5,有限公司,\n";
+    fs::write(d.join("c.csv"), csv).unwrap();
+    run(
+        d,
+        &[
+            "tokenize",
+            "--key",
+            "acme.key",
+            "--input",
+            "c.csv",
+            "--column",
+            "company:company",
+            "--column",
+            "wechat:wechat_id",
+            "--keep",
+            "id",
+            "-o",
+            "t.csv",
+            "--rejects",
+            "r.csv",
+            "--max-reject-rate",
+            "100%",
+        ],
+    )
+    .ok();
+    let key = d.join("acme.key");
+    let out = rows(&read(d, "t.csv"));
+    let tencent = expected_token(&key, IdType::Company, "腾讯科技深圳有限公司");
+    let acme = expected_token(&key, IdType::Company, "acmetradingltd");
+    let upper = expected_token(&key, IdType::WechatId, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+    let lower = expected_token(&key, IdType::WechatId, "oupf8umuajo_m2pxb1q9znjwes6o");
+    assert_eq!(out[1], vec!["1", &tencent, &upper]);
+    assert_eq!(out[2], vec!["2", &tencent, &upper]);
+    assert_eq!(out[3], vec!["3", &acme, &lower]);
+    assert_eq!(out[4], vec!["4", &acme, ""]);
+    assert_eq!(out[5], vec!["5", "", ""]);
+    assert_ne!(upper, lower);
+    assert_eq!(
+        rows(&read(d, "r.csv"))[1..],
+        [
+            vec!["4", "5", "wechat", "wechat_id", "invalid_length"],
+            vec!["5", "6", "company", "company", "legal_form_only"],
+        ]
+    );
+    let m = manifest(d, "t.csv.manifest.json");
+    assert_eq!(
+        m["profile"]["types"],
+        serde_json::json!({
+            "company": Profile::standard().type_string(IdType::Company),
+            "wechat_id": Profile::standard().type_string(IdType::WechatId),
+        })
+    );
+    assert_eq!(m["rejects"]["legal_form_only"], 1);
+    let text = read(d, "t.csv.manifest.json") + &read(d, "r.csv");
+    for raw in ["腾讯", "有限公司", "Acme", "oUpF8u", "oupf8u"] {
+        assert!(!text.contains(raw), "{raw:?} leaked");
+    }
+}

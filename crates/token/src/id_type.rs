@@ -25,11 +25,16 @@ pub enum IdType {
     Text,
     /// Opaque bytes, used exactly as given.
     Raw,
+    /// A company name, Chinese or Latin, with its legal form unified.
+    Company,
+    /// A WeChat OpenID or UnionID, as issued (case kept).
+    WechatId,
 }
 
 impl IdType {
-    /// Every type, in a fixed order (the order of [`IdType::index`]).
-    pub const ALL: [IdType; 7] = [
+    /// Every type, in a fixed order (the order of [`IdType::index`]). New types are
+    /// appended, so a type's index never changes.
+    pub const ALL: [IdType; 9] = [
         IdType::Phone,
         IdType::Email,
         IdType::Uscc,
@@ -37,9 +42,12 @@ impl IdType {
         IdType::Name,
         IdType::Text,
         IdType::Raw,
+        IdType::Company,
+        IdType::WechatId,
     ];
 
-    /// The stable name: `phone`, `email`, `uscc`, `cn_id`, `name`, `text` or `raw`.
+    /// The stable name: `phone`, `email`, `uscc`, `cn_id`, `name`, `text`, `raw`,
+    /// `company` or `wechat_id`.
     pub const fn as_str(self) -> &'static str {
         match self {
             IdType::Phone => "phone",
@@ -49,6 +57,8 @@ impl IdType {
             IdType::Name => "name",
             IdType::Text => "text",
             IdType::Raw => "raw",
+            IdType::Company => "company",
+            IdType::WechatId => "wechat_id",
         }
     }
 
@@ -58,7 +68,8 @@ impl IdType {
     }
 
     /// The valid names, comma-separated, for error messages and help text.
-    pub const VALID_NAMES: &'static str = "phone, email, uscc, cn_id, name, text, raw";
+    pub const VALID_NAMES: &'static str =
+        "phone, email, uscc, cn_id, name, text, raw, company, wechat_id";
 }
 
 impl fmt::Display for IdType {
@@ -104,6 +115,33 @@ mod tests {
             assert_eq!(t.index(), i);
             assert_eq!(t.as_str().parse::<IdType>().ok(), Some(t));
             assert_eq!(t.to_string(), t.as_str());
+        }
+    }
+
+    /// Indices feed per-type tables and counters; appending new types keeps the old ones.
+    #[test]
+    fn existing_indices_are_unchanged() {
+        let names: Vec<_> = IdType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "phone",
+                "email",
+                "uscc",
+                "cn_id",
+                "name",
+                "text",
+                "raw",
+                "company",
+                "wechat_id"
+            ]
+        );
+        assert_eq!(IdType::VALID_NAMES, names.join(", "));
+        // No name is a prefix of another (docs/token-format.md).
+        for a in names.iter() {
+            for b in names.iter() {
+                assert!(a == b || !b.starts_with(a), "{a} {b}");
+            }
         }
     }
 

@@ -7,11 +7,13 @@
 //! nothing useful is left in the buffer; callers clear it before reuse.
 
 pub mod cn_id;
+pub mod company;
 pub mod email;
 pub mod name;
 pub mod phone;
 pub mod text;
 pub mod uscc;
+pub mod wechat_id;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 

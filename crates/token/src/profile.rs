@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::normalize::{cn_id, email, name, phone, text, uscc};
+use crate::normalize::{cn_id, company, email, name, phone, text, uscc, wechat_id};
 use crate::{CallingCode, EmailProviderRules, Error, IdType, Rejection};
 
 /// Domain label of the profile digest.
@@ -20,7 +20,7 @@ const BASE_NAME: &str = "bm-std-v1";
 
 /// Rule versions per type. Bump one whenever that normaliser's output can change for
 /// some input; the digest then changes, and partners notice before matching.
-const RULES: [(IdType, &str); 7] = [
+const RULES: [(IdType, &str); 9] = [
     (IdType::Phone, "phone/1"),
     (IdType::Email, "email/1"),
     (IdType::Uscc, "uscc/1 gb32100-2015"),
@@ -28,6 +28,8 @@ const RULES: [(IdType, &str); 7] = [
     (IdType::Name, "name/1"),
     (IdType::Text, "text/1"),
     (IdType::Raw, "raw/1"),
+    (IdType::Company, "company/1 legal-forms=1"),
+    (IdType::WechatId, "wechat_id/1 len=28"),
 ];
 
 /// The Unicode version of the NFKC tables the normalisers use (the
@@ -304,6 +306,8 @@ impl Profile {
                 out.push_str(text::raw(input)?);
                 Ok(())
             }
+            IdType::Company => company::normalize_into(input, out),
+            IdType::WechatId => wechat_id::normalize_into(input, out),
         }
     }
 }
@@ -505,6 +509,69 @@ mod tests {
             )
         );
         assert_eq!(unicode_version().split('.').count(), 3);
+    }
+
+    /// Adding identifier types must not change the per-type digest of an existing
+    /// one: a phone-only partner on an older build still agrees. (These values are
+    /// for the Unicode versions of `docs/test-vectors/profile.json`; a toolchain with
+    /// other tables changes them, and that file, on purpose.)
+    #[test]
+    fn existing_per_type_digests_are_pinned() {
+        if (unicode_version(), unicode_case_version()) != ("18.0.0".to_owned(), "17.0.0".to_owned())
+        {
+            return;
+        }
+        let std = Profile::standard();
+        for (t, hex) in [
+            (
+                IdType::Phone,
+                "60997e7f84843b8b46b3617d9fe6430d7990cdb5e8a24b2d1d08d367b8ed630f",
+            ),
+            (
+                IdType::Email,
+                "cba5e74ec300da1da8f39d0edcd2070a8d169645f9444f14aa31f985d70f7314",
+            ),
+            (
+                IdType::Uscc,
+                "42d158ff21471377184851db8ca1cbea081a60e38742082709f08b0b474ba30c",
+            ),
+            (
+                IdType::CnId,
+                "f107be5510d56f56b371078ee4c89e0f1304f009a4ed3e047ed40c21a7950d94",
+            ),
+            (
+                IdType::Name,
+                "0ee6a0768538eae4dab0ddd6465c103a3c35abc8c5b287cb8ff3a3883c422deb",
+            ),
+            (
+                IdType::Text,
+                "05129bfa091ac8b1fd5ba1ce1680888871097a492adaa3300beb152eb129cbef",
+            ),
+            (
+                IdType::Raw,
+                "5aeaf99fbdebe1962783491233b6494e6604d071ee84898c933484ff09bb2b26",
+            ),
+        ] {
+            assert_eq!(std.type_digest(t).to_hex(), hex, "{t}");
+        }
+    }
+
+    #[test]
+    fn new_types_dispatch() {
+        let p = Profile::standard();
+        assert_eq!(
+            p.normalize(IdType::Company, "腾讯科技（深圳）有限责任公司")
+                .as_deref(),
+            Ok("腾讯科技深圳有限公司")
+        );
+        assert_eq!(
+            p.normalize(IdType::WechatId, " oUpF8uMuAJO_M2pxb1Q9zNjWeS6o ")
+                .as_deref(),
+            Ok("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+        );
+        assert!(p.description().ends_with(
+            "raw.rules=raw/1\ncompany.rules=company/1 legal-forms=1\nwechat_id.rules=wechat_id/1 len=28\n"
+        ));
     }
 
     #[test]

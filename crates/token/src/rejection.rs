@@ -46,11 +46,13 @@ pub enum Rejection {
     InvalidRegionCode,
     /// The embedded birth date is not a real calendar date in the accepted range.
     InvalidBirthDate,
+    /// A company name that is nothing but a legal form (`有限公司`, `Co., Ltd.`).
+    LegalFormOnly,
 }
 
 impl Rejection {
     /// Every rejection, for documentation and exhaustive tests.
-    pub const ALL: [Rejection; 18] = [
+    pub const ALL: [Rejection; 19] = [
         Rejection::Empty,
         Rejection::InvalidCharacter,
         Rejection::ControlCharacter,
@@ -69,6 +71,7 @@ impl Rejection {
         Rejection::BadCheckChar,
         Rejection::InvalidRegionCode,
         Rejection::InvalidBirthDate,
+        Rejection::LegalFormOnly,
     ];
 
     /// Stable `snake_case` code, e.g. `bad_check_char`, `invalid_mobile_prefix`.
@@ -92,6 +95,7 @@ impl Rejection {
             Rejection::BadCheckChar => "bad_check_char",
             Rejection::InvalidRegionCode => "invalid_region_code",
             Rejection::InvalidBirthDate => "invalid_birth_date",
+            Rejection::LegalFormOnly => "legal_form_only",
         }
     }
 
@@ -124,6 +128,7 @@ impl Rejection {
             Rejection::BadCheckChar => "check character does not match",
             Rejection::InvalidRegionCode => "invalid administrative region code",
             Rejection::InvalidBirthDate => "birth date is not a valid date",
+            Rejection::LegalFormOnly => "only a legal form, no company name",
         }
     }
 }

@@ -28,7 +28,7 @@ const CHECK_SYMBOLS: &[u8; 37] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
 /// The HMAC key is not the given key itself but its HKDF derivation for
 /// [`KeyPurpose::ShortCode`], so the same key file never keys two jobs.
 pub struct ShortCoder {
-    states: [PrefixedHmac; 7],
+    states: [PrefixedHmac; IdType::ALL.len()],
     len: usize,
     key_id: KeyId,
 }

@@ -35,7 +35,7 @@ pub struct Tokenizer {
     /// `bm1.<kid>.`, the start of every token's text.
     text_prefix: [u8; PREFIX_LEN],
     /// One prepared state per [`IdType`], indexed by [`IdType::index`].
-    states: [PrefixedHmac; 7],
+    states: [PrefixedHmac; IdType::ALL.len()],
     len: usize,
 }
 

@@ -2,7 +2,8 @@
 //! normalises to one output.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use blindmatch_token::normalize::{cn_id, email, name, phone, text, uscc};
+use blindmatch_token::Rejection;
+use blindmatch_token::normalize::{cn_id, company, email, name, phone, text, uscc, wechat_id};
 use blindmatch_token::{CallingCode, EmailProviderRules, IdType, Key, Profile, Tokenizer};
 use proptest::prelude::*;
 
@@ -161,6 +162,151 @@ proptest! {
         prop_assert_ne!(a.mac(IdType::Text, v.as_bytes()), a.mac(IdType::Name, v.as_bytes()));
         if k1 != k2 {
             prop_assert_ne!(a.mac(IdType::Text, v.as_bytes()), b.mac(IdType::Text, v.as_bytes()));
+        }
+    }
+}
+
+/// A company name's stem: Han characters, Latin words and digits, each optionally
+/// written full-width, with separators between the parts.
+fn company_stem() -> impl Strategy<Value = Vec<String>> {
+    proptest::collection::vec(
+        prop_oneof![
+            "[a-z]{1,8}",
+            "[A-Z][a-z]{0,7}",
+            "[0-9]{1,3}",
+            proptest::sample::select(vec![
+                "腾讯", "科技", "深圳", "北京", "华为", "银行", "贸易", "集团"
+            ])
+            .prop_map(str::to_owned),
+        ],
+        1..5,
+    )
+}
+
+/// Writes `s` with every ASCII letter, digit and punctuation mark full-width.
+fn widen(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+            ' ' => '\u{3000}',
+            _ => c,
+        })
+        .collect()
+}
+
+/// The written variants of each legal-form class, and the canonical form.
+const COMPANY_FORMS: &[(&[&str], &str)] = &[
+    (&["有限公司", "有限责任公司"], "有限公司"),
+    (&["股份有限公司"], "股份有限公司"),
+    (
+        &[
+            "Co., Ltd.",
+            "CO LTD",
+            "Co.,Ltd",
+            "Company Limited",
+            "Company Ltd",
+            "Co. Limited",
+            "Limited",
+            "Ltd.",
+            "ltd",
+        ],
+        "ltd",
+    ),
+    (&["Inc.", "Incorporated", "INC"], "inc"),
+    (&["Corp.", "Corporation"], "corp"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn company_is_idempotent_and_keeps_only_letters_digits_marks(input in tricky_string()) {
+        if let Ok(once) = company::normalize(&input) {
+            prop_assert_eq!(company::normalize(&once), Ok(once.clone()), "{:?}", input);
+            prop_assert!(once.chars().all(|c| c.is_alphanumeric() || !c.is_ascii() && !c.is_whitespace()), "{:?}", once);
+            prop_assert!(once.chars().all(|c| !c.is_ascii() || c.is_ascii_lowercase() || c.is_ascii_digit()), "{:?}", once);
+            prop_assert!(once.chars().count() <= company::MAX_CHARS);
+        }
+    }
+
+    /// Width, brackets (full-width, half-width, 【】, []), separators, case and the
+    /// written variant of a legal form never change the output; the class does.
+    #[test]
+    fn company_forms_agree(
+        stem in company_stem(),
+        seps in proptest::collection::vec(proptest::sample::select(vec![" ", "", "\u{3000}", "·", "-", ", ", "&"]), 5),
+        bracket in 0usize..5,
+        wide in any::<bool>(),
+        upper in any::<bool>(),
+        class in 0usize..5,
+        a in any::<proptest::sample::Index>(),
+        b in any::<proptest::sample::Index>(),
+    ) {
+        let (forms, canonical) = COMPANY_FORMS[class];
+        // A stem ending in the word `co` or `company` would lend it to the form.
+        let last = stem.last().map(|w| w.to_lowercase()).unwrap_or_default();
+        prop_assume!(last != "co" && last != "company");
+        let write = |form: &str, bracket: usize, wide: bool, upper: bool| {
+            let mut s = String::new();
+            for (i, part) in stem.iter().enumerate() {
+                if i > 0 { s.push_str(seps[i]); }
+                if i == 1 && stem.len() > 2 {
+                    let (open, close) = [("(", ")"), ("（", "）"), ("【", "】"), ("[", "]"), ("", "")][bracket];
+                    s.push_str(open);
+                    s.push_str(part);
+                    s.push_str(close);
+                } else {
+                    s.push_str(part);
+                }
+            }
+            // A separator before the form, so a Latin form starts a word.
+            s.push(' ');
+            s.push_str(form);
+            let s = if upper { s.to_uppercase() } else { s };
+            if wide { widen(&s) } else { s }
+        };
+        let plain = write(forms[a.index(forms.len())], 4, false, false);
+        let other = write(forms[b.index(forms.len())], bracket, wide, upper);
+        let want = company::normalize(&plain);
+        prop_assert_eq!(&company::normalize(&other), &want, "{:?} vs {:?}", plain, other);
+        let want = want.unwrap();
+        let stem_out: String = stem.concat().to_lowercase();
+        prop_assert_eq!(want, format!("{stem_out}{canonical}"));
+        // Only the legal form: refused.
+        prop_assert_eq!(company::normalize(forms[a.index(forms.len())]), Err(Rejection::LegalFormOnly));
+    }
+
+    #[test]
+    fn wechat_ids_are_kept_exactly(id in "[A-Za-z0-9_-]{28}", pad in "[ \t\u{3000}]{0,3}") {
+        let padded = format!("{pad}{id}{pad}");
+        prop_assert_eq!(wechat_id::normalize(&padded), Ok(id.clone()));
+        let lower = id.to_ascii_lowercase();
+        prop_assert_eq!(wechat_id::normalize(&lower), Ok(lower.clone()));
+        prop_assert_eq!(wechat_id::normalize(&id) == wechat_id::normalize(&lower), id == lower);
+    }
+
+    #[test]
+    fn wechat_id_format_is_checked(input in tricky_string()) {
+        match wechat_id::normalize(&input) {
+            Ok(id) => {
+                prop_assert_eq!(id.len(), wechat_id::LEN);
+                prop_assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+                prop_assert!(input.contains(id.as_str()));
+            }
+            Err(r) => prop_assert!(matches!(
+                r,
+                Rejection::Empty | Rejection::InvalidCharacter | Rejection::InvalidLength | Rejection::ControlCharacter
+            )),
+        }
+    }
+
+    #[test]
+    fn wechat_id_wrong_lengths_are_refused(id in "[A-Za-z0-9_-]{1,60}") {
+        let got = wechat_id::normalize(&id);
+        if id.len() == wechat_id::LEN {
+            prop_assert_eq!(got, Ok(id));
+        } else {
+            prop_assert_eq!(got, Err(Rejection::InvalidLength));
         }
     }
 }
