@@ -12,6 +12,7 @@ mod identity;
 mod interrupt;
 mod keys;
 mod matching;
+mod multi;
 mod normalize;
 mod receipt;
 mod short_codes;

@@ -1076,10 +1076,31 @@ fn bad_usage_is_refused_before_any_connection() {
         .collect();
     run(args).code(2).stderr_has("-o FILE is required");
 
-    // One identifier column per session.
+    // Rules and columns must fit: a rule needs a column of each of its types, a
+    // column must serve a rule, and a type comes from one column.
     let mut args = base();
-    args.extend(["--column".to_owned(), "notes:text".to_owned()]);
-    run(args).code(2).stderr_has("exactly one --column");
+    args.extend(["--rule".to_owned(), "name+phone".to_owned()]);
+    run(args)
+        .code(2)
+        .stderr_has("--rule phone+name needs a column of type name");
+    let mut args = base();
+    args.extend([
+        "--column".to_owned(),
+        "notes:text".to_owned(),
+        "--rule".to_owned(),
+        "phone".to_owned(),
+    ]);
+    run(args)
+        .code(2)
+        .stderr_has("--column notes:text is in no --rule");
+    let mut args = base();
+    args.extend(["--column".to_owned(), "notes:phone".to_owned()]);
+    run(args)
+        .code(2)
+        .stderr_has("columns 'phone' and 'notes' are both of type phone");
+    let mut args = base();
+    args.extend(["--rule".to_owned(), "phone+passport".to_owned()]);
+    run(args).code(2).stderr_has("passport");
 
     // A fingerprint that is not one.
     let mut args = base();

@@ -246,7 +246,7 @@ pub enum NetError {
     /// The peer matches on other identifier types (rules), or in another priority
     /// order.
     #[error(
-        "matching rules differ: ours are {local:?} (in priority order), the peer's are {peer:?}"
+        "identifier type mismatch: our matching rules are {local:?} (in priority order), the peer's are {peer:?}"
     )]
     IdTypeMismatch {
         /// Ours.

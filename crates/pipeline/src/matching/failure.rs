@@ -79,7 +79,7 @@ fn refusal_hint(error: &NetError, partner: &str) -> Option<String> {
             "agree on who learns: --reveal me on one side goes with --reveal peer on the other, or both use --reveal both".to_owned()
         }
         NetError::IdTypeMismatch { .. } => {
-            "both sides must match on the same identifier type (--column NAME:TYPE)".to_owned()
+            "both sides must match on the same identifier types and rules, in the same order (--column NAME:TYPE, --rule)".to_owned()
         }
         NetError::ProfileMismatch { .. } => {
             "both sides must normalise alike: the same --profile, --phone-region and --email-rules, and compatible blindmatch versions".to_owned()
@@ -119,7 +119,7 @@ fn abort_hint(code: AbortCode) -> Option<String> {
                 "agree on who learns: --reveal me on one side goes with --reveal peer on the other, or both use --reveal both"
             }
             AbortCode::IdTypeMismatch => {
-                "both sides must match on the same identifier type (--column NAME:TYPE)"
+                "both sides must match on the same identifier types and rules, in the same order (--column NAME:TYPE, --rule)"
             }
             AbortCode::ProfileMismatch => {
                 "both sides must normalise alike: the same --profile, --phone-region and --email-rules"
