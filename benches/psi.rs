@@ -92,6 +92,7 @@ fn run(mode: Mode, a: PreparedSet, b: PreparedSet) -> Result<(), PsiError> {
         local_count: local.declared_size(),
         peer_count: peer.declared_size(),
         groups: Vec::new(),
+        peer_params: Vec::new(),
     };
     let (ca, cb) = (cfg(Role::Initiator, &a, &b), cfg(Role::Responder, &b, &a));
     let mut pa = Party::new(ca, a)?;

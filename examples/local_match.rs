@@ -224,6 +224,7 @@ fn run(args: &Args) -> Result<(Phases, u64, u64), PsiError> {
         local_count: local.declared_size(),
         peer_count: peer.declared_size(),
         groups: Vec::new(),
+        peer_params: Vec::new(),
     };
     let (ca, cb) = (cfg(Role::Initiator, &a, &b), cfg(Role::Responder, &b, &a));
     let (mut pa, mut pb) = timed(&mut ph.start, || {

@@ -539,10 +539,7 @@ fn print_summary(cfg: &PartyConfig, prepared: &Prepared, done: &Finished) {
 }
 
 fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Intersection => "intersection",
-        Mode::Cardinality => "cardinality",
-    }
+    mode.name()
 }
 
 /// Who learns, in words, from `role`'s point of view.

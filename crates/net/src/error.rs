@@ -200,11 +200,14 @@ pub enum NetError {
         /// What we run instead.
         ours: String,
     },
-    /// Both sides run the same PSI protocol with different parameters.
-    #[error("the peer runs {protocol} with other parameters than ours")]
+    /// Both sides run the same PSI protocol with parameters that do not go
+    /// together.
+    #[error("the peer runs {protocol} with parameters that do not go with ours: {reason}")]
     ProtocolParamsMismatch {
         /// The protocol.
         protocol: String,
+        /// Why, as the protocol's check says it.
+        reason: String,
     },
     /// Both sides claim the same role (e.g. two listeners bridged).
     #[error("both sides claim the {role} role")]

@@ -37,6 +37,8 @@ pub(crate) struct Agreed {
     pub(crate) peer_size: u64,
     /// Both sides' sizes per rule, in the agreed order.
     pub(crate) groups: Vec<TypeGroup>,
+    /// The peer's protocol parameters.
+    pub(crate) peer_params: Vec<u8>,
     pub(crate) context: [u8; 32],
     pub(crate) session_id: String,
     /// What our hello said.
@@ -111,7 +113,7 @@ where
                 .await
                 .map_err(stranger)?;
             let (peer, peer_raw) = read_hello(reader, writer, grace).await?;
-            let checked = check_peer(&ours, &peer, params);
+            let checked = check_peer(&ours, &peer, params, offer.params_check);
             refuse_unless(reader, writer, checked, grace).await?;
             (our_raw, peer, peer_raw)
         }
@@ -122,7 +124,7 @@ where
                 .write_frame_raw(&Frame::Hello(ours.clone()), PHASE)
                 .await
                 .map_err(stranger)?;
-            let agreed = check_agreement(&ours, &peer, params);
+            let agreed = check_agreement(&ours, &peer, params, offer.params_check);
             refuse_unless(reader, writer, agreed, grace).await?;
             (our_raw, peer, peer_raw)
         }
@@ -169,6 +171,7 @@ where
                 peer,
             })
             .collect(),
+        peer_params: peer.protocol_params.clone(),
         context,
         session_id: session_id(&context),
         peer_implementation: sanitize(&peer.implementation),
@@ -349,7 +352,7 @@ mod tests {
             allowed_modes: vec![Mode::Intersection],
         };
         let peer = hello(Role::Responder);
-        assert!(check_peer(&ours, &peer, &params).is_ok());
+        assert!(check_peer(&ours, &peer, &params, blindmatch_psi::equal_params).is_ok());
 
         type Change = Box<dyn Fn(&mut Hello)>;
         type Expect = fn(&NetError) -> bool;
@@ -365,8 +368,8 @@ mod tests {
                 matches!(e, NetError::ProtocolParamsMismatch { .. })
             }),
             (
-                Box::new(|h| h.mode = "labelled".into()),
-                |e| matches!(e, NetError::Unsupported { what: "mode", name, .. } if name == "labelled"),
+                Box::new(|h| h.mode = "fuzzy".into()),
+                |e| matches!(e, NetError::Unsupported { what: "mode", name, .. } if name == "fuzzy"),
             ),
             (Box::new(|h| h.mode = "cardinality".into()), |e| {
                 matches!(e, NetError::ModeNotAllowed { .. })
@@ -420,7 +423,7 @@ mod tests {
         for (i, (change, expect)) in cases.iter().enumerate() {
             let mut p = peer.clone();
             change(&mut p);
-            let err = check_peer(&ours, &p, &params).unwrap_err();
+            let err = check_peer(&ours, &p, &params, blindmatch_psi::equal_params).unwrap_err();
             assert!(expect(&err), "case {i}: {err}");
         }
         // A mode both allow but that differs is a mismatch.
@@ -429,7 +432,7 @@ mod tests {
         let mut p = peer.clone();
         p.mode = "cardinality".into();
         assert!(matches!(
-            check_peer(&ours, &p, &wide),
+            check_peer(&ours, &p, &wide, blindmatch_psi::equal_params),
             Err(NetError::ModeMismatch { .. })
         ));
         // An identifier type a newer peer knows and we do not is named as unsupported,
@@ -437,17 +440,17 @@ mod tests {
         let mut p = peer.clone();
         p.id_types = vec!["phone".into(), "passport".into()];
         assert!(matches!(
-            check_peer(&ours, &p, &params),
+            check_peer(&ours, &p, &params, blindmatch_psi::equal_params),
             Err(NetError::IdTypeMismatch { .. })
         ));
         let mut knowing = params.clone();
         knowing.supported_id_types = vec!["phone".into(), "email".into()];
         assert!(matches!(
-            check_peer(&ours, &p, &knowing),
+            check_peer(&ours, &p, &knowing, blindmatch_psi::equal_params),
             Err(NetError::Unsupported { what: "identifier type", name, .. }) if name == "passport"
         ));
         // Unsupported refusals are refusals, carried to the peer with their own code.
-        let err = check_peer(&ours, &p, &knowing).unwrap_err();
+        let err = check_peer(&ours, &p, &knowing, blindmatch_psi::equal_params).unwrap_err();
         assert!(err.is_refusal());
         assert_eq!(err.abort_code(), crate::AbortCode::Unsupported);
     }

@@ -258,6 +258,7 @@ where
         local_count: agreed.local_size,
         peer_count: agreed.peer_size,
         groups: agreed.groups.clone(),
+        peer_params: agreed.peer_params.clone(),
     };
     let running = match protocol.start(config) {
         Ok(p) => p,

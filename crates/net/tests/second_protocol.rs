@@ -172,7 +172,9 @@ impl Protocol for PlainHash {
             }
             matches.sort();
             result = match self.config.mode {
-                Mode::Intersection => MatchResult::Intersection { matched, matches },
+                Mode::Intersection | Mode::Labelled => {
+                    MatchResult::Intersection { matched, matches }
+                }
                 Mode::Cardinality => MatchResult::Cardinality { matched },
             };
         }
@@ -184,6 +186,7 @@ impl Protocol for PlainHash {
             comparison_len: HASH_LEN,
             result,
             per_type: Vec::new(),
+            labels: None,
         })
     }
 }

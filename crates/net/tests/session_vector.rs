@@ -360,6 +360,7 @@ fn parties_send_the_protocol_frames() {
                     }
                 })
                 .collect(),
+            peer_params: Vec::new(),
         };
         assert_eq!(config.comparison_len() as u64, u(shared, "comparison_len"));
         let side = side(&v, role);

@@ -56,11 +56,15 @@ pub enum Mode {
     Intersection,
     /// Only how many distinct values matched.
     Cardinality,
+    /// The learner gets its matched rows and, for each, the values of the columns
+    /// the other side released for its matching rows; the releasing side learns
+    /// nothing but the sizes. Run by a labelled protocol only.
+    Labelled,
 }
 
 impl Mode {
     /// Every mode this version runs.
-    pub const ALL: [Mode; 2] = [Mode::Intersection, Mode::Cardinality];
+    pub const ALL: [Mode; 3] = [Mode::Intersection, Mode::Cardinality, Mode::Labelled];
 
     /// The mode's name on the wire and in receipts (`intersection`, `cardinality`).
     #[must_use]
@@ -68,6 +72,7 @@ impl Mode {
         match self {
             Mode::Intersection => "intersection",
             Mode::Cardinality => "cardinality",
+            Mode::Labelled => "labelled",
         }
     }
 
@@ -129,6 +134,11 @@ pub struct SessionConfig {
     /// items grouped in this order (shuffled within a group), cardinality responses
     /// are shuffled within the peer's groups, and the learner gets per-type counts.
     pub groups: Vec<TypeGroup>,
+    /// The peer's protocol parameters, as its hello carried them (for protocols
+    /// whose two sides declare different parameters, such as the labelled one,
+    /// where only the releasing side names its columns). Checked by the protocol's
+    /// [`crate::ProtocolSetup::check_peer_params`] before the session starts.
+    pub peer_params: Vec<u8>,
 }
 
 /// One identifier type of a session that agreed counts type by type.

@@ -99,6 +99,13 @@ pub enum PsiError {
         reason: &'static str,
     },
 
+    /// The protocol does not run this mode.
+    #[error("this protocol does not run {mode} mode")]
+    UnsupportedMode {
+        /// The mode's name.
+        mode: &'static str,
+    },
+
     /// The per-type counts of a [`crate::SessionConfig`] disagree with its set sizes
     /// or with the set the party holds.
     #[error("per-type session counts are inconsistent: {reason}")]

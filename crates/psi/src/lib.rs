@@ -23,5 +23,9 @@ pub use ecdh::{
 };
 pub use error::{MessageKind, Pending, PsiError};
 pub use items::{MAX_IDENTIFIER_TYPES, PreparedSet};
-pub use outcome::{MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome, TypeMatches};
-pub use protocol::{Outgoing, Protocol, ProtocolSetup, Stage, StageItems};
+pub use outcome::{
+    LabelledRow, MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome, ReceivedLabels, TypeMatches,
+};
+pub use protocol::{
+    Outgoing, ParamsCheck, Protocol, ProtocolSetup, Stage, StageItems, equal_params,
+};

@@ -95,6 +95,51 @@ pub struct Outcome {
     /// Per identifier type, in the agreed priority order, when the session agreed
     /// its sets type by type; empty otherwise.
     pub per_type: Vec<TypeMatches>,
+    /// Labelled sessions, the learner: the values the other side released for our
+    /// matched rows. `None` otherwise.
+    pub labels: Option<ReceivedLabels>,
+}
+
+/// What a labelled session's learner received: the released columns, and for each
+/// of our matched rows each label set the other side holds for that identifier.
+///
+/// The values are the partner's data: `Debug` shows only counts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReceivedLabels {
+    /// The released column names, in the order of each row's values.
+    pub columns: Vec<String>,
+    /// One entry per (our matched row, partner label set), sorted by row.
+    pub rows: Vec<LabelledRow>,
+}
+
+impl fmt::Debug for ReceivedLabels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceivedLabels")
+            .field("columns", &self.columns)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+/// One label set received for one of our matched rows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LabelledRow {
+    /// Our row reference.
+    pub row: u64,
+    /// The match ID of the matched value (this side's own: the other side learns
+    /// nothing in a labelled session).
+    pub match_id: MatchId,
+    /// One value per released column, unpadded.
+    pub values: Vec<Vec<u8>>,
+}
+
+impl fmt::Debug for LabelledRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LabelledRow")
+            .field("row", &self.row)
+            .field("values", &self.values.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One identifier type's counts in a session that agreed its sets type by type.

@@ -103,8 +103,17 @@ pub trait ProtocolSetup: Send {
     fn id(&self) -> &'static str;
 
     /// The protocol's parameters in the hello, in its own encoding (at most
-    /// [`MAX_PROTOCOL_PARAMS_LEN`] bytes); both sides' must be equal.
+    /// [`MAX_PROTOCOL_PARAMS_LEN`] bytes). By default both sides' must be equal
+    /// ([`ProtocolSetup::check_peer_params`]).
     fn params(&self) -> Vec<u8>;
+
+    /// How the peer's parameters are checked against ours: by default they must be
+    /// equal ([`equal_params`]). A protocol whose sides declare different things
+    /// (the labelled protocol: only the releasing side names columns) gives its own
+    /// check. A plain function, so the transport can keep it without the setup.
+    fn params_check(&self) -> ParamsCheck {
+        equal_params
+    }
 
     /// Our distinct item count, as declared in the hello.
     fn declared_size(&self) -> u64;
@@ -127,6 +136,22 @@ pub trait ProtocolSetup: Send {
     /// A [`PsiError`] for a configuration the protocol cannot run, or a failed
     /// random number generator.
     fn start(self: Box<Self>, config: SessionConfig) -> Result<Box<dyn Protocol>, PsiError>;
+}
+
+/// Checks the peer's protocol parameters against ours (`ours`, `peer`); the error
+/// says why they do not go together, in words for both users, with no secret in it.
+pub type ParamsCheck = fn(ours: &[u8], peer: &[u8]) -> Result<(), String>;
+
+/// The default [`ParamsCheck`]: both sides' parameters must be equal.
+///
+/// # Errors
+/// When they differ.
+pub fn equal_params(ours: &[u8], peer: &[u8]) -> Result<(), String> {
+    if ours == peer {
+        Ok(())
+    } else {
+        Err("the protocol parameters differ".to_owned())
+    }
 }
 
 /// Whether `id` is a well-formed protocol identifier.

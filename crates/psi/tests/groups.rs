@@ -72,6 +72,7 @@ fn config(role: Role, mode: Mode, local: &PreparedSet, peer: &PreparedSet) -> Se
         local_count: local.declared_size(),
         peer_count: peer.declared_size(),
         groups: groups(local, peer),
+        peer_params: Vec::new(),
     }
 }
 

@@ -487,6 +487,7 @@ fn a_huge_declared_peer_size_reserves_nothing_up_front() {
             local_count: 1,
             peer_count: MAX_SET_SIZE,
             groups: Vec::new(),
+            peer_params: Vec::new(),
         };
         // Reserving room for 2^32 peer points would abort the process here.
         let mut p = Party::new(config, set).unwrap();

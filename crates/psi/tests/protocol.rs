@@ -302,6 +302,7 @@ fn fresh_os_randomness_gives_fresh_blinding() {
         local_count: s.declared_size(),
         peer_count: 1,
         groups: Vec::new(),
+        peer_params: Vec::new(),
     };
     let (s1, s2) = (set(), set());
     let mut p1 = Party::new(cfg(&s1), s1).unwrap();

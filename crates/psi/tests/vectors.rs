@@ -236,6 +236,7 @@ fn blindmatch_v1_vectors_through_parties() {
             local_count: n,
             peer_count: n,
             groups: Vec::new(),
+            peer_params: Vec::new(),
         };
         let a = party_with_scalar(config(Role::Initiator), items(), array32(set, "scalar_a"));
         let b = party_with_scalar(config(Role::Responder), items(), array32(set, "scalar_b"));

@@ -211,10 +211,7 @@ pub(crate) struct Setting<'a> {
 }
 
 pub(crate) fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Intersection => "intersection",
-        Mode::Cardinality => "cardinality",
-    }
+    mode.name()
 }
 
 fn reveal_name(reveal: Reveal) -> &'static str {

@@ -2,7 +2,7 @@
 //! the listener runs before it reveals its own hello, and against our own hello
 //! (roles, protocol, mode, reveal, identifier types, profile).
 
-use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, Role};
+use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, ParamsCheck, Role};
 
 use super::params::SessionParams;
 use crate::NetError;
@@ -14,9 +14,10 @@ pub(crate) fn check_peer(
     ours: &Hello,
     peer: &Hello,
     params: &SessionParams,
+    params_check: ParamsCheck,
 ) -> Result<(), NetError> {
     check_policy(peer, params)?;
-    check_agreement(ours, peer, params)
+    check_agreement(ours, peer, params, params_check)
 }
 
 /// What our policy refuses in the peer's hello alone: its declared sizes and a mode
@@ -82,6 +83,7 @@ pub(crate) fn check_agreement(
     ours: &Hello,
     peer: &Hello,
     params: &SessionParams,
+    params_check: ParamsCheck,
 ) -> Result<(), NetError> {
     if peer.role == ours.role {
         return Err(NetError::RoleConflict {
@@ -98,9 +100,10 @@ pub(crate) fn check_agreement(
             ours: ours.protocol.clone(),
         });
     }
-    if peer.protocol_params != ours.protocol_params {
+    if let Err(reason) = params_check(&ours.protocol_params, &peer.protocol_params) {
         return Err(NetError::ProtocolParamsMismatch {
             protocol: ours.protocol.clone(),
+            reason: sanitize(&reason),
         });
     }
     let Some(peer_mode) = Mode::from_name(&peer.mode) else {

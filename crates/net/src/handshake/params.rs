@@ -3,7 +3,9 @@
 //! words), and the [`Offer`] its protocol makes in the hello.
 
 use blindmatch_psi::protocol::{MAX_PROTOCOL_PARAMS_LEN, valid_protocol_id};
-use blindmatch_psi::{MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, ProtocolSetup, Reveal, Role};
+use blindmatch_psi::{
+    MAX_BATCH_SIZE, MAX_SET_SIZE, Mode, ParamsCheck, ProtocolSetup, Reveal, Role,
+};
 
 use crate::frame::{
     MAX_FRAME_LEN, MAX_HELLO_ID_TYPES, MAX_ID_TYPE_LEN, MAX_PROFILE_LEN, MIN_FRAME_LEN,
@@ -213,6 +215,8 @@ pub(crate) struct Offer {
     pub(crate) declared_size: u64,
     /// Distinct items per identifier type, as the setup counted them.
     pub(crate) type_sizes: Vec<(String, u64)>,
+    /// How the peer's protocol parameters are checked against ours.
+    pub(crate) params_check: ParamsCheck,
     /// Only for the published session vector: a fixed nonce and software string
     /// instead of fresh ones. `Offer::of` never sets it; only
     /// [`crate::run_plaintext_session_for_test_vectors`] does.
@@ -226,6 +230,7 @@ impl Offer {
             params: setup.params(),
             declared_size: setup.declared_size(),
             type_sizes: setup.type_sizes(),
+            params_check: setup.params_check(),
             fixed_hello: None,
         }
     }

@@ -70,7 +70,8 @@ pub(super) fn compare(c: Comparison) -> (MatchResult, Vec<u64>) {
         Mode::Cardinality => MatchResult::Cardinality {
             matched: hits.len() as u64,
         },
-        Mode::Intersection => {
+        // Labelled sessions never reach ECDH (`Party` refuses them).
+        Mode::Intersection | Mode::Labelled => {
             let context = c.context;
             let ids: Vec<MatchId> = hits
                 .par_iter()

@@ -164,6 +164,11 @@ impl Party {
         seed: &[u8; SEED_LEN],
     ) -> Result<Party, PsiError> {
         config.validate()?;
+        if config.mode == Mode::Labelled {
+            return Err(PsiError::UnsupportedMode {
+                mode: Mode::Labelled.name(),
+            });
+        }
         let actual = items.declared_size();
         if actual != config.local_count {
             return Err(PsiError::LocalCountMismatch {
@@ -373,6 +378,7 @@ impl Party {
                     matched: None,
                 })
                 .collect(),
+            labels: None,
         };
         if self.config.i_learn() {
             let (result, per_group) = self.compare();
@@ -505,7 +511,7 @@ impl Party {
         let l = self.cmp_len;
         if self.config.peer_learns() {
             match self.config.mode {
-                Mode::Intersection => {
+                Mode::Intersection | Mode::Labelled => {
                     let mut values = Vec::with_capacity(doubled.len() * l);
                     for d in &doubled {
                         values.extend_from_slice(d.get(..l).unwrap_or_default());
@@ -588,7 +594,7 @@ impl Party {
             });
         }
         let answered = match self.config.mode {
-            Mode::Intersection => batch < self.own_sent,
+            Mode::Intersection | Mode::Labelled => batch < self.own_sent,
             // The peer can shuffle only after it has all of our batches.
             Mode::Cardinality => self.own_sent == self.own_total,
         };

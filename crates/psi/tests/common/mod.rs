@@ -28,6 +28,7 @@ pub fn config(
         local_count: local.declared_size(),
         peer_count: peer.declared_size(),
         groups: Vec::new(),
+        peer_params: Vec::new(),
     }
 }
 
