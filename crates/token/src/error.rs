@@ -205,6 +205,15 @@ pub enum Error {
         /// The version number in the header.
         found: u32,
     },
+    /// A `--rule` that cannot be used: an empty term, an unknown type, or a rule
+    /// given twice.
+    #[error("rule `{rule}`: {problem}")]
+    InvalidRule {
+        /// The rule as given (clipped to 64 characters).
+        rule: String,
+        /// What is wrong with it.
+        problem: RuleProblem,
+    },
     /// Reading a short-code registry failed.
     #[error("cannot read the short-code registry at line {line}")]
     ShortCodeRegistryRead {
@@ -292,6 +301,42 @@ impl fmt::Display for KeyFileProblem {
             KeyFileProblem::PurposeChanged => f.write_str(
                 "the purpose line was changed: it does not match the purpose-check line, which is computed from the key",
             ),
+        }
+    }
+}
+
+/// What is wrong with a matching rule. Never contains an identifier value.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleProblem {
+    /// The rule, or one of its `+`-separated terms, is empty.
+    EmptyTerm,
+    /// A term is not an identifier type name.
+    UnknownType {
+        /// The term (clipped to 64 characters).
+        term: String,
+    },
+    /// The same rule (in canonical form) was given twice.
+    Duplicate {
+        /// The canonical name both spellings share.
+        canonical: String,
+    },
+}
+
+impl fmt::Display for RuleProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleProblem::EmptyTerm => f.write_str(
+                "empty term; a rule is one or more identifier types joined by `+`, e.g. `name+phone`",
+            ),
+            RuleProblem::UnknownType { term } => write!(
+                f,
+                "unknown identifier type `{term}`; valid types: {}",
+                crate::IdType::VALID_NAMES
+            ),
+            RuleProblem::Duplicate { canonical } => {
+                write!(f, "given twice (as `{canonical}`)")
+            }
         }
     }
 }
