@@ -2,8 +2,11 @@
 //!
 //! A new cluster's ID is `cl-` and the first 16 hex digits of
 //! SHA-256([`ID_DOMAIN`] ‖ source name ‖ 0x00 ‖ row of the cluster's smallest
-//! record in (source name, row) order), with ‖ 0x00 ‖ n appended (n = 1, 2, …)
-//! when that ID is already taken in this run or by the previous one. With a
+//! record in (source name, row) order ‖ 0x00 ‖ generation), with ‖ 0x00 ‖ n
+//! appended (n = 1, 2, …) when that ID is already taken in this run or by the
+//! previous one. The generation (1 for a first run, one more than the previous
+//! file's newest otherwise) keeps an ID retired in an earlier generation (merged
+//! away) from coming back for another cluster later. With a
 //! previous clusters file, each previous cluster is inherited by the new cluster
 //! that holds most of its records (ties: the smaller smallest record); a new
 //! cluster that inherits one previous cluster keeps its ID, one that inherits
@@ -76,14 +79,16 @@ pub(crate) struct Assigned {
     pub changes: Option<Changes>,
 }
 
-/// The `n`-th candidate ID of a cluster whose smallest record is `row` of
-/// `source` (n = 0 is the usual one).
-pub(crate) fn candidate_id(source: &str, row: u64, n: u32) -> String {
+/// The `n`-th candidate ID of a cluster first seen in `generation` whose
+/// smallest record is `row` of `source` (n = 0 is the usual one).
+pub(crate) fn candidate_id(source: &str, row: u64, generation: u64, n: u32) -> String {
     let mut h = Sha256::new();
     h.update(ID_DOMAIN);
     h.update(source.as_bytes());
     h.update([0u8]);
     h.update(row.to_string().as_bytes());
+    h.update([0u8]);
+    h.update(generation.to_string().as_bytes());
     if n > 0 {
         h.update([0u8]);
         h.update(n.to_string().as_bytes());
@@ -221,7 +226,7 @@ fn assign_new(
         let (source, row) = loaded.locate(clustering.first_member[c]);
         let mut n = 0;
         let fresh = loop {
-            let candidate = candidate_id(&source.name, row, n);
+            let candidate = candidate_id(&source.name, row, generation, n);
             if taken.insert(candidate.clone()) {
                 break candidate;
             }
@@ -238,12 +243,16 @@ mod tests {
 
     #[test]
     fn candidate_ids_are_fixed_and_distinct() {
-        let a = candidate_id("crm", 1, 0);
+        let a = candidate_id("crm", 1, 1, 0);
         assert!(crate::previous::is_cluster_id(&a), "{a}");
-        assert_eq!(a, candidate_id("crm", 1, 0));
-        assert_ne!(a, candidate_id("crm", 1, 1));
-        assert_ne!(a, candidate_id("crm", 11, 0));
-        // The 0x00 separator: ("crm1", 1) is not ("crm", 11).
-        assert_ne!(candidate_id("crm1", 1, 0), candidate_id("crm", 11, 0));
+        assert_eq!(a, candidate_id("crm", 1, 1, 0));
+        assert_ne!(a, candidate_id("crm", 1, 1, 1));
+        assert_ne!(a, candidate_id("crm", 1, 2, 0));
+        assert_ne!(a, candidate_id("crm", 11, 1, 0));
+        // A pinned value, so a change to the scheme is a deliberate one.
+        let mut h = Sha256::new();
+        h.update(b"blindmatch/v1/resolve/cluster-id");
+        h.update(b"crm\x001\x001");
+        assert_eq!(a, format!("cl-{}", hex::encode(&h.finalize()[..8])));
     }
 }

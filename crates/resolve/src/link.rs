@@ -244,7 +244,7 @@ pub(crate) fn link(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::needless_range_loop)]
     use super::*;
     use proptest::prelude::*;
 

@@ -232,7 +232,7 @@ fn load_source(
             ))
             .hint("resolve the sources in smaller groups"));
         }
-        if count % 8192 == 0 {
+        if count.is_multiple_of(8192) {
             observer.progress(done_before + reader.bytes_read());
         }
         for field_values in &mut loaded.values {
