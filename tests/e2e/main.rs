@@ -14,5 +14,6 @@ mod keys;
 mod matching;
 mod normalize;
 mod receipt;
+mod resolve;
 mod short_codes;
 mod tokenize;

@@ -198,6 +198,14 @@ fn load_source(
         })
         .cloned()
         .collect();
+    for name in &needed_dates {
+        if !reader.header().iter().any(|h| h == name) {
+            return Err(Error::bad_input(format!(
+                "column '{name}' (--prefer recent:{name}) is not in the header of '{input}'"
+            ))
+            .hint("every source that maps a field with a recent: policy needs that date column; use FIELD=POLICY to choose per field"));
+        }
+    }
     let columns = Columns::resolve(reader.header(), &spec.columns, &needed_dates, &input)?;
     reader.check_text_columns(columns.used_indices());
     // Per column: where its values go.
