@@ -26,6 +26,26 @@ use crate::previous::Previous;
 /// Domain label of the cluster-ID hash.
 pub const ID_DOMAIN: &[u8] = b"blindmatch/v1/resolve/cluster-id";
 
+/// A cluster ID: shown as `cl-` and 16 lowercase hex digits; kept as the number
+/// those digits spell, which orders IDs as their text does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct ClusterId(pub(crate) u64);
+
+impl ClusterId {
+    /// Parses `cl-` and 16 lowercase hex digits.
+    pub(crate) fn parse(text: &str) -> Option<ClusterId> {
+        let hex = text.strip_prefix("cl-")?;
+        let shaped = hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        shaped.then(|| u64::from_str_radix(hex, 16).ok().map(ClusterId))?
+    }
+}
+
+impl std::fmt::Display for ClusterId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cl-{:016x}", self.0)
+    }
+}
+
 /// Previous clusters merged into one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Merge {
@@ -70,7 +90,7 @@ pub struct Changes {
 #[derive(Debug, Clone)]
 pub(crate) struct Assigned {
     /// Per cluster, its ID.
-    pub ids: Vec<String>,
+    pub ids: Vec<ClusterId>,
     /// Per cluster, the generation that first issued its ID.
     pub first_seen: Vec<u64>,
     /// This run's generation (1, or one past the previous file's newest).
@@ -81,7 +101,7 @@ pub(crate) struct Assigned {
 
 /// The `n`-th candidate ID of a cluster first seen in `generation` whose
 /// smallest record is `row` of `source` (n = 0 is the usual one).
-pub(crate) fn candidate_id(source: &str, row: u64, generation: u64, n: u32) -> String {
+pub(crate) fn candidate_id(source: &str, row: u64, generation: u64, n: u32) -> ClusterId {
     let mut h = Sha256::new();
     h.update(ID_DOMAIN);
     h.update(source.as_bytes());
@@ -94,7 +114,9 @@ pub(crate) fn candidate_id(source: &str, row: u64, generation: u64, n: u32) -> S
         h.update(n.to_string().as_bytes());
     }
     let digest = h.finalize();
-    format!("cl-{}", hex::encode(&digest[..8]))
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    ClusterId(u64::from_be_bytes(first))
 }
 
 /// Gives every cluster its ID.
@@ -104,10 +126,10 @@ pub(crate) fn assign(
     previous: Option<&Previous>,
 ) -> Assigned {
     let clusters = clustering.clusters();
-    let mut ids: Vec<Option<String>> = vec![None; clusters];
+    let mut ids: Vec<Option<ClusterId>> = vec![None; clusters];
     let mut first_seen = vec![0u64; clusters];
     let generation = previous.map_or(1, |p| p.generation + 1);
-    let mut taken: HashSet<String> = HashSet::new();
+    let mut taken: HashSet<ClusterId> = HashSet::new();
     let mut changes = None;
 
     if let Some(prev) = previous {
@@ -145,20 +167,23 @@ pub(crate) fn assign(
                 None => change.vanished += 1,
             }
         }
-        taken.extend(prev.ids.iter().cloned());
+        taken.extend(prev.ids.iter().copied());
         for (c, claim) in claims.iter_mut().enumerate() {
             claim.sort_by(|&a, &b| {
                 (prev.first_seen[a as usize], &prev.ids[a as usize])
                     .cmp(&(prev.first_seen[b as usize], &prev.ids[b as usize]))
             });
             if let Some((&oldest, rest)) = claim.split_first() {
-                ids[c] = Some(prev.ids[oldest as usize].clone());
+                ids[c] = Some(prev.ids[oldest as usize]);
                 first_seen[c] = prev.first_seen[oldest as usize];
                 change.persisted += 1;
                 if !rest.is_empty() {
                     change.merges.push(Merge {
-                        kept: prev.ids[oldest as usize].clone(),
-                        absorbed: rest.iter().map(|&p| prev.ids[p as usize].clone()).collect(),
+                        kept: prev.ids[oldest as usize].to_string(),
+                        absorbed: rest
+                            .iter()
+                            .map(|&p| prev.ids[p as usize].to_string())
+                            .collect(),
                     });
                 }
             }
@@ -178,12 +203,12 @@ pub(crate) fn assign(
                 let heir = heir_of[p];
                 let mut part_ids: Vec<String> = std::iter::once(heir)
                     .chain(list.iter().map(|&(c, _)| c).filter(|&c| c != heir))
-                    .map(|c| ids[c as usize].clone().unwrap_or_default())
+                    .map(|c| ids[c as usize].map(|id| id.to_string()).unwrap_or_default())
                     .collect();
                 part_ids[1..].sort();
                 change.splits.push(Split {
-                    previous: prev.ids[p].clone(),
-                    kept: ids[heir as usize].as_deref() == Some(prev.ids[p].as_str()),
+                    previous: prev.ids[p].to_string(),
+                    kept: ids[heir as usize] == Some(prev.ids[p]),
                     parts: part_ids,
                 });
             }
@@ -202,7 +227,10 @@ pub(crate) fn assign(
         );
     }
     Assigned {
-        ids: ids.into_iter().map(Option::unwrap_or_default).collect(),
+        ids: ids
+            .into_iter()
+            .map(|id| id.unwrap_or(ClusterId(0)))
+            .collect(),
         first_seen,
         generation,
         changes,
@@ -213,12 +241,12 @@ pub(crate) fn assign(
 fn assign_new(
     loaded: &Loaded,
     clustering: &Clustering,
-    ids: &mut [Option<String>],
+    ids: &mut [Option<ClusterId>],
     first_seen: &mut [u64],
     generation: u64,
-    taken: &mut HashSet<String>,
+    taken: &mut HashSet<ClusterId>,
 ) {
-    taken.extend(ids.iter().flatten().cloned());
+    taken.extend(ids.iter().flatten().copied());
     for (c, id) in ids.iter_mut().enumerate() {
         if id.is_some() {
             continue;
@@ -227,7 +255,7 @@ fn assign_new(
         let mut n = 0;
         let fresh = loop {
             let candidate = candidate_id(&source.name, row, generation, n);
-            if taken.insert(candidate.clone()) {
+            if taken.insert(candidate) {
                 break candidate;
             }
             n += 1;
@@ -244,7 +272,7 @@ mod tests {
     #[test]
     fn candidate_ids_are_fixed_and_distinct() {
         let a = candidate_id("crm", 1, 1, 0);
-        assert!(crate::previous::is_cluster_id(&a), "{a}");
+        assert_eq!(ClusterId::parse(&a.to_string()), Some(a));
         assert_eq!(a, candidate_id("crm", 1, 1, 0));
         assert_ne!(a, candidate_id("crm", 1, 1, 1));
         assert_ne!(a, candidate_id("crm", 1, 2, 0));
@@ -253,6 +281,9 @@ mod tests {
         let mut h = Sha256::new();
         h.update(b"blindmatch/v1/resolve/cluster-id");
         h.update(b"crm\x001\x001");
-        assert_eq!(a, format!("cl-{}", hex::encode(&h.finalize()[..8])));
+        assert_eq!(
+            a.to_string(),
+            format!("cl-{}", hex::encode(&h.finalize()[..8]))
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use blindmatch_data::dataset::{CsvReader, InputSource, Record};
 use blindmatch_data::{Error, Result};
 
+use crate::ids::ClusterId;
 use crate::load::{Loaded, NONE};
 
 /// The header of a clusters file, field by field.
@@ -26,7 +27,7 @@ pub(crate) struct Previous {
     /// Data rows.
     pub rows: u64,
     /// The previous clusters' IDs.
-    pub ids: Vec<String>,
+    pub ids: Vec<ClusterId>,
     /// Per previous cluster, the generation that first issued its ID.
     pub first_seen: Vec<u64>,
     /// The newest generation in the file.
@@ -35,13 +36,6 @@ pub(crate) struct Previous {
     pub of_record: Vec<u32>,
     /// Rows naming a record this run does not have (a source or row not read now).
     pub not_found: u64,
-}
-
-/// Whether `id` has the shape of a cluster ID: `cl-` and 16 lowercase hex digits.
-pub(crate) fn is_cluster_id(id: &str) -> bool {
-    id.strip_prefix("cl-").is_some_and(|hex| {
-        hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    })
 }
 
 /// Reads `path` against this run's records.
@@ -66,7 +60,7 @@ pub(crate) fn read_previous(path: &Path, loaded: &Loaded) -> Result<Previous> {
             .hint("give the clusters file (-o) of an earlier run, unchanged")
     };
     let mut of_record = vec![NONE; loaded.records as usize];
-    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut index: HashMap<ClusterId, u32> = HashMap::new();
     let mut ids = Vec::new();
     let mut first_seen = Vec::new();
     let mut not_found = 0u64;
@@ -77,15 +71,14 @@ pub(crate) fn read_previous(path: &Path, loaded: &Loaded) -> Result<Previous> {
             .text(1)
             .parse()
             .map_err(|_| bad(line, "row is not a row number"))?;
-        let id = record.text(2);
-        if !is_cluster_id(id) {
+        let Some(id) = ClusterId::parse(record.text(2)) else {
             return Err(bad(line, "cluster_id is not `cl-` and 16 hex digits"));
-        }
+        };
         let seen: u64 = match record.text(4).parse() {
             Ok(n) if n > 0 => n,
             _ => return Err(bad(line, "first_seen is not a generation number (1, 2, …)")),
         };
-        let cluster = match index.get(id) {
+        let cluster = match index.get(&id) {
             Some(&c) => {
                 if first_seen[c as usize] != seen {
                     return Err(bad(line, "a cluster ID with two first_seen generations"));
@@ -94,8 +87,8 @@ pub(crate) fn read_previous(path: &Path, loaded: &Loaded) -> Result<Previous> {
             }
             None => {
                 let c = u32::try_from(ids.len()).unwrap_or(NONE);
-                index.insert(id.to_owned(), c);
-                ids.push(id.to_owned());
+                index.insert(id, c);
+                ids.push(id);
                 first_seen.push(seen);
                 c
             }
@@ -136,9 +129,15 @@ mod tests {
 
     #[test]
     fn cluster_id_shape() {
-        assert!(is_cluster_id("cl-0123456789abcdef"));
-        assert!(!is_cluster_id("cl-0123456789ABCDEF"));
-        assert!(!is_cluster_id("cl-0123456789abcde"));
-        assert!(!is_cluster_id("0123456789abcdef"));
+        let id = ClusterId::parse("cl-0123456789abcdef");
+        assert_eq!(id, Some(ClusterId(0x0123_4567_89ab_cdef)));
+        assert_eq!(
+            id.map(|i| i.to_string()).as_deref(),
+            Some("cl-0123456789abcdef")
+        );
+        assert_eq!(ClusterId::parse("cl-0123456789ABCDEF"), None);
+        assert_eq!(ClusterId::parse("cl-0123456789abcde"), None);
+        assert_eq!(ClusterId::parse("cl-+123456789abcdef"), None);
+        assert_eq!(ClusterId::parse("0123456789abcdef"), None);
     }
 }
