@@ -328,7 +328,7 @@ fn print_summary(summary: &ResolveSummary) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use clap::{Args as _, Command};
+    use clap::Command;
 
     fn groups(argv: &[&str]) -> Result<Vec<InputGroup>> {
         let cmd = Args::augment_args(Command::new("resolve"));
