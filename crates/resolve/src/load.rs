@@ -81,11 +81,7 @@ pub(crate) struct Loaded {
 impl Loaded {
     /// The source a record belongs to, and its 1-based row.
     pub(crate) fn locate(&self, record: u32) -> (&SourceLoad, u64) {
-        let i = self
-            .sources
-            .partition_point(|s| s.offset <= record)
-            .saturating_sub(1);
-        let source = &self.sources[i];
+        let source = &self.sources[self.source_index(record)];
         (source, u64::from(record - source.offset) + 1)
     }
 
