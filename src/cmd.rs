@@ -11,4 +11,5 @@ pub(crate) mod keygen;
 pub(crate) mod matching;
 pub(crate) mod normalize;
 pub(crate) mod receipt;
+pub(crate) mod resolve;
 pub(crate) mod tokenize;

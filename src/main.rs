@@ -41,6 +41,7 @@ enum Command {
     Tokenize(cmd::tokenize::Args),
     Normalize(cmd::normalize::Args),
     Receipt(cmd::receipt::Args),
+    Resolve(cmd::resolve::Args),
 }
 
 /// What `--version` prints after the program name: the version, then the Unicode
@@ -100,5 +101,6 @@ fn run(command: Command) -> anyhow::Result<ExitStatus> {
         Command::Tokenize(args) => cmd::tokenize::run(args),
         Command::Normalize(args) => cmd::normalize::run(args),
         Command::Receipt(args) => cmd::receipt::run(args),
+        Command::Resolve(args) => cmd::resolve::run(args),
     }
 }

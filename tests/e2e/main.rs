@@ -15,5 +15,6 @@ mod matching;
 mod multi;
 mod normalize;
 mod receipt;
+mod resolve;
 mod short_codes;
 mod tokenize;

@@ -201,6 +201,18 @@ impl RuleSet {
         &self.rules
     }
 
+    /// How many rules (at least one).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Always `false`: a set holds at least one rule.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// Every field any rule uses, once, in [`IdType::ALL`] order.
     #[must_use]
     pub fn fields(&self) -> Vec<IdType> {
