@@ -9,14 +9,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod summary;
+
 use blindmatch_data::dataset::parse_rate;
-use blindmatch_data::text::{group, human_bytes};
-use blindmatch_net::{
-    Event, EventSink, Learner, MatchResult, Mode, Reveal, Role, Stage, Transport,
-};
+use blindmatch_data::text::group;
+use blindmatch_net::{Event, EventSink, Learner, Mode, Stage, Transport};
 use blindmatch_pipeline::matching::{
-    Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, MAX_PEER_SET_CEILING, PartyConfig, Prepared,
-    RunClock, finish, load_transport, prepare, session_failure, session_rules,
+    Address, DEFAULT_MIN_PEER_SET, Endpoint, MAX_PEER_SET_CEILING, PartyConfig, RunClock, finish,
+    load_transport, prepare, session_failure, session_rules,
 };
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -423,135 +423,6 @@ fn print_json_line(value: &serde_json::Value) {
     let _ = out.flush();
 }
 
-/// The human summary on stderr.
-fn print_summary(cfg: &PartyConfig, prepared: &Prepared, done: &Finished) {
-    let r = &done.report;
-    let per_column: Vec<String> = prepared
-        .columns
-        .iter()
-        .zip(&prepared.column_counts)
-        .enumerate()
-        .map(|(i, (column, c))| {
-            let mut reasons: Vec<String> = prepared
-                .tally
-                .by_reason(i)
-                .map(|(reason, n)| format!("{} {}", reason.code(), group(n)))
-                .collect();
-            reasons.sort();
-            let detail = if reasons.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", reasons.join(", "))
-            };
-            format!(
-                "{} {} values, {} empty, {} rejected{detail}",
-                group(c.values),
-                column.id_type,
-                group(c.empty),
-                group(c.rejected),
-            )
-        })
-        .collect();
-    eprintln!(
-        "read {} rows from '{}': {}; {} distinct",
-        group(prepared.summary.rows),
-        cfg.input.source.name(),
-        per_column.join("; "),
-        group(r.local_set_size),
-    );
-    let partner = match (&r.peer_fingerprint, &r.peer_addr) {
-        (Some(fp), Some(addr)) => format!("{fp} at {addr}"),
-        (Some(fp), None) => fp.to_string(),
-        (None, Some(addr)) => format!("{addr} (insecure plaintext)"),
-        (None, None) => "the partner".to_owned(),
-    };
-    eprintln!(
-        "session {} with {partner}: {} mode, {}; the partner declared {} distinct values",
-        r.session_id,
-        mode_name(r.mode),
-        learners(r.reveal, r.role),
-        group(r.peer_set_size),
-    );
-    match (&r.outcome.result, &done.output) {
-        (MatchResult::Intersection { matched, .. }, Some(out)) => eprintln!(
-            "matched {} distinct values on {} of our rows → '{}'",
-            group(*matched),
-            group(done.matched_rows.unwrap_or_default()),
-            out.path.display()
-        ),
-        (MatchResult::Intersection { matched, .. }, None) => eprintln!(
-            "matched {} distinct values on {} of our rows",
-            group(*matched),
-            group(done.matched_rows.unwrap_or_default())
-        ),
-        (MatchResult::Cardinality { matched }, _) => {
-            eprintln!("the two sides share {} distinct values", group(*matched));
-        }
-        _ => eprintln!("this side does not learn the result (the partner does); no output written"),
-    }
-    if r.outcome.per_type.len() > 1 {
-        let rules: Vec<String> = r
-            .outcome
-            .per_type
-            .iter()
-            .map(|t| match t.matched {
-                Some(m) => format!(
-                    "{} {} of {} ours / {} theirs",
-                    t.id_type,
-                    group(m),
-                    group(t.local),
-                    group(t.peer)
-                ),
-                None => format!(
-                    "{} {} ours / {} theirs",
-                    t.id_type,
-                    group(t.local),
-                    group(t.peer)
-                ),
-            })
-            .collect();
-        eprintln!("per rule: {}", rules.join("; "));
-    }
-    eprintln!(
-        "sent {}, received {} in {:.1} s",
-        human_bytes(r.traffic.wire_bytes_sent.unwrap_or(r.traffic.bytes_sent)),
-        human_bytes(
-            r.traffic
-                .wire_bytes_received
-                .unwrap_or(r.traffic.bytes_received)
-        ),
-        r.timings.total.as_secs_f64()
-    );
-    eprintln!(
-        "receipt: '{}' (transcript hash {})",
-        done.receipt.path.display(),
-        r.transcript_hash
-    );
-    if let Some(shareable) = &done.shareable_receipt {
-        eprintln!(
-            "shareable receipt: '{}' (the one to send the partner)",
-            shareable.path.display()
-        );
-    }
-    if let Some(rejects) = &done.rejects {
-        eprintln!("rejects: '{}'", rejects.path.display());
-    }
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    mode.name()
-}
-
-/// Who learns, in words, from `role`'s point of view.
-pub(crate) fn learners(reveal: Reveal, role: Role) -> &'static str {
-    match (reveal.learns(role), reveal.learns(role.peer())) {
-        (true, true) => "both sides learn",
-        (true, false) => "only we learn",
-        (false, true) => "only the partner learns",
-        (false, false) => "nobody learns",
-    }
-}
-
 /// Runs `blindmatch match`.
 ///
 /// # Errors
@@ -654,7 +525,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         "shareable_receipt": done.shareable_receipt.as_ref().map(|w| w.path.display().to_string()),
     }));
     if !quiet {
-        print_summary(&cfg, &prepared, &done);
+        summary::print_summary(&cfg, &prepared, &done);
     }
     tracing::info!(
         session_id = %done.report.session_id,
@@ -690,18 +561,5 @@ mod tests {
         assert_eq!(group(999), "999");
         assert_eq!(group(1000), "1,000");
         assert_eq!(group(1_234_567), "1,234,567");
-    }
-
-    #[test]
-    fn learners_in_words() {
-        assert_eq!(learners(Reveal::Both, Role::Initiator), "both sides learn");
-        assert_eq!(
-            learners(Reveal::Initiator, Role::Initiator),
-            "only we learn"
-        );
-        assert_eq!(
-            learners(Reveal::Initiator, Role::Responder),
-            "only the partner learns"
-        );
     }
 }
