@@ -119,7 +119,7 @@ fn shareable_receipts_hold_only_what_both_sides_know() {
                 keys(&shared),
                 words(
                     "format version tool protocol_version session_id transcript_hash mode \
-                     reveal id_type profile batch_size comparison_bytes local peer traffic"
+                     reveal id_type rules profile batch_size comparison_bytes local peer traffic"
                 ),
                 "{label}"
             );
@@ -143,6 +143,14 @@ fn shareable_receipts_hold_only_what_both_sides_know() {
                     "local" | "peer" => {
                         for (kk, vv) in v.as_object().unwrap() {
                             assert_eq!(*vv, full[k][kk], "{label}: {k}.{kk}");
+                        }
+                    }
+                    "rules" => {
+                        for (i, rule) in v.as_array().unwrap().iter().enumerate() {
+                            assert_eq!(keys(rule), words("rule local_size peer_size"), "{label}");
+                            for (kk, vv) in rule.as_object().unwrap() {
+                                assert_eq!(*vv, full[k][i][kk], "{label}: rules[{i}].{kk}");
+                            }
                         }
                     }
                     _ => assert_eq!(*v, full[k], "{label}: {k}"),
@@ -268,4 +276,159 @@ fn a_shareable_receipt_is_checked_and_written_only_with_the_session() {
     rb.code(3);
     util::assert_files(&f.a, &["alice.crt", "alice.key", "customers.csv"]);
     util::assert_files(&f.b, &["bob.crt", "bob.key", "clients.csv"]);
+}
+
+/// Writes `name` in `dir` with a header and rows.
+fn write_csv(dir: &Path, name: &str, lines: &[&str]) {
+    std::fs::write(dir.join(name), lines.join("\n") + "\n").unwrap();
+}
+
+/// A session on two rules (`phone`, then `email`): both receipts and both
+/// shareable ones carry the rules, match their schemas, and audit clean, output
+/// files included; an edited rule size is caught.
+#[test]
+fn a_session_on_several_rules_writes_receipts_that_audit_clean() {
+    let f = Fixture::new(20, 20, 5);
+    write_csv(
+        &f.a,
+        "multi.csv",
+        &[
+            "customer_id,phone,email",
+            "c1,13900000001,ann@example.com",
+            "c2,13900000002,",
+            "c3,,cat@example.com",
+            "c4,13900000004,dan@example.com",
+            "c5,13900000005,not an e-mail",
+            "c6,,",
+        ],
+    );
+    write_csv(
+        &f.b,
+        "multi.csv",
+        &[
+            "client_no,mobile,mail",
+            "k1,13900000001,ann@example.com",
+            "k2,+86 139 0000 0002,bob@example.com",
+            "k3,13911111113,cat@example.com",
+            "k4,13911111114,dan@example.com",
+            "k5,,eve@example.com",
+        ],
+    );
+    let rules = [
+        "--rule",
+        "phone",
+        "--rule",
+        "email",
+        "--shareable-receipt",
+        SHARED,
+    ];
+    let mut a = f.a_args(&["--input", "multi.csv"]);
+    a.extend(["--column", "email:email"].map(String::from));
+    a.extend(rules.map(String::from));
+    let party_a = crate::matching::Party::spawn(&f.a, &a, &[], None);
+    let addr = party_a.listening_addr();
+    let mut b = f.b_args(&addr, &["--input", "multi.csv"]);
+    b.extend(["--column", "mail:email"].map(String::from));
+    b.extend(rules.map(String::from));
+    let party_b = crate::matching::Party::spawn(&f.b, &b, &[], None);
+    let (ra, rb) = (
+        party_a.finish(crate::matching::DEADLINE),
+        party_b.finish(crate::matching::DEADLINE),
+    );
+    ra.ok();
+    rb.ok();
+
+    let full_schema = schema("receipt.schema.json");
+    let shared_schema = schema("shareable-receipt.schema.json");
+    for dir in [&f.a, &f.b] {
+        let full = json(&dir.join(FULL));
+        let shared = json(&dir.join(SHARED));
+        assert_eq!(errors(&full_schema, &full), Vec::<String>::new());
+        assert_eq!(errors(&shared_schema, &shared), Vec::<String>::new());
+        assert_eq!(full["version"], 2);
+        assert_eq!(shared["version"], 2);
+        assert_eq!(full["id_type"], "phone,email");
+        assert_eq!(shared["id_type"], "phone,email");
+        let names: Vec<&str> = full["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["phone", "email"]);
+        assert_eq!(
+            full["local"]["input"]["columns"].as_array().unwrap().len(),
+            2
+        );
+        assert_eq!(
+            full["profile"]["types"].as_object().unwrap().len(),
+            2,
+            "{full:#}"
+        );
+    }
+    let full_a = json(&f.a.join(FULL));
+    assert_eq!(
+        full_a["rules"],
+        serde_json::json!([
+            {"rule": "phone", "columns": ["phone"], "local_size": 4, "peer_size": 4,
+             "matched_values": 2, "matched_rows": 2},
+            {"rule": "email", "columns": ["email"], "local_size": 3, "peer_size": 5,
+             "matched_values": 3, "matched_rows": 3},
+        ])
+    );
+    assert_eq!(full_a["result"]["matched_rows"], 4);
+    let header = std::fs::read_to_string(f.a.join("matched.csv")).unwrap();
+    assert!(
+        header
+            .starts_with("row,customer_id,match_id,matched_rules,match_id.phone,match_id.email\n"),
+        "{header}"
+    );
+
+    // Every pairing audits clean: full against full (output files checked),
+    // full against shareable, shareable against shareable.
+    let run = audit(&f.a, &[FULL, &format!("../b/{FULL}"), "--json"]);
+    let r = report(run.ok());
+    assert_eq!(r["a"]["output"]["rows"], 4);
+    assert_eq!(
+        r["a"]["output"]["rules"],
+        serde_json::json!([{"rule": "phone", "rows": 2}, {"rule": "email", "rows": 3}])
+    );
+    audit(&f.a, &[FULL, &format!("../b/{SHARED}")]).ok();
+    audit(&f.b, &[FULL, &format!("../a/{SHARED}")]).ok();
+    audit(&f.b, &[SHARED, &format!("../a/{SHARED}")]).ok();
+
+    // An edited rule size no longer adds up, nor mirrors the partner's.
+    let mut edited = full_a;
+    edited["rules"][1]["local_size"] = 4.into();
+    std::fs::write(f.a.join("edited.json"), edited.to_string()).unwrap();
+    let run = audit(&f.a, &["edited.json", &format!("../b/{SHARED}"), "--json"]);
+    run.code(3);
+    let found = checks(&run);
+    assert!(
+        found.contains(&"rule_size_mismatch".to_owned()),
+        "{found:?}"
+    );
+    assert!(found.contains(&"session_mismatch".to_owned()), "{found:?}");
+    // A matched-rows file without a rule's column fails the layout check.
+    let text = std::fs::read_to_string(f.a.join("matched.csv")).unwrap();
+    let cut: String = text
+        .lines()
+        .map(|l| format!("{}\n", l.rsplit_once(',').unwrap().0))
+        .collect();
+    std::fs::write(f.a.join("cut.csv"), cut).unwrap();
+    let run = audit(
+        &f.a,
+        &[
+            FULL,
+            &format!("../b/{FULL}"),
+            "--output-a",
+            "cut.csv",
+            "--json",
+        ],
+    );
+    run.code(3);
+    assert!(
+        checks(&run).contains(&"output_layout_mismatch".to_owned()),
+        "{run:#?}"
+    );
 }

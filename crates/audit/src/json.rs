@@ -249,6 +249,27 @@ impl Walker {
         out
     }
 
+    /// A required array of objects: each element with its path (`rules[2]`);
+    /// an element that is not an object is a problem and skipped.
+    pub(crate) fn objects<'v>(
+        &mut self,
+        obj: &'v Value,
+        base: &str,
+        key: &str,
+    ) -> Option<Vec<(String, &'v Value)>> {
+        let items = self.array(obj, base, key)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", join(base, key));
+            if item.is_object() {
+                out.push((path, item));
+            } else {
+                self.problem(path, "an object", false);
+            }
+        }
+        Some(out)
+    }
+
     /// A required object mapping names to non-negative integers. A name is
     /// document content too: a problem's path shows it only as [`safe_name`] does.
     pub(crate) fn counts(
@@ -311,8 +332,8 @@ pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     })
 }
 
-/// Parses the bytes of a JSON document of any of `formats`, each with the version
-/// this build reads; `path` names it in messages.
+/// Parses the bytes of a JSON document of any of `formats`, each with the versions
+/// this build reads (oldest first); `path` names it in messages.
 ///
 /// # Errors
 /// Bad input: too large, not JSON, another format, or an unsupported version.
@@ -321,7 +342,7 @@ pub(crate) fn parse(
     bytes: &[u8],
     path: &Path,
     what: &str,
-    formats: &[(&str, u64)],
+    formats: &[(&str, &[u64])],
 ) -> Result<Value> {
     let shown = path.display();
     if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
@@ -333,7 +354,7 @@ pub(crate) fn parse(
         ))
     })?;
     let found_format = value.get("format").and_then(Value::as_str);
-    let Some(&(_, version)) = formats.iter().find(|(f, _)| Some(*f) == found_format) else {
+    let Some(&(_, versions)) = formats.iter().find(|(f, _)| Some(*f) == found_format) else {
         let names: Vec<String> = formats.iter().map(|(f, _)| format!("\"{f}\"")).collect();
         return Err(Error::bad_input(format!(
             "'{shown}' is not a blindmatch {what}: its \"format\" field is not {}",
@@ -342,9 +363,10 @@ pub(crate) fn parse(
         .hint(format!("give the {what} file written by blindmatch")));
     };
     match value.get("version").and_then(Value::as_u64) {
-        Some(v) if v == version => Ok(value),
+        Some(v) if versions.contains(&v) => Ok(value),
         Some(v) => Err(Error::bad_input(format!(
-            "{what} '{shown}' has format version {v}; this build reads version {version}"
+            "{what} '{shown}' has format version {v}; this build reads {}",
+            describe_versions(versions)
         ))
         .hint("use the blindmatch version that wrote it, or a newer one")),
         None => Err(
@@ -352,6 +374,18 @@ pub(crate) fn parse(
                 format!("give the {what} file written by blindmatch, unedited"),
             ),
         ),
+    }
+}
+
+/// `version 1` or `versions 1 and 2`.
+fn describe_versions(versions: &[u64]) -> String {
+    match versions {
+        [one] => format!("version {one}"),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(u64::to_string).collect();
+            format!("versions {} and {last}", rest.join(", "))
+        }
+        [] => "no version".to_owned(),
     }
 }
 

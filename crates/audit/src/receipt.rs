@@ -13,128 +13,22 @@
 
 mod checks;
 mod document;
+mod output;
 mod profile;
+mod rules;
 
 use std::path::{Path, PathBuf};
 
-use blindmatch_data::dataset::{CsvReader, InputSource, parse_delimiter};
-use blindmatch_data::{Error, Result};
+use blindmatch_data::Result;
+use blindmatch_data::dataset::parse_delimiter;
 use serde::Serialize;
 
-use crate::files::{self, FileCheck, describe_check};
+use crate::files::{self, describe_check};
 use crate::json;
 use crate::report::{self, AuditReport, Finding, ReportOptions, group, safe_name};
 use checks::same_session;
 use document::Receipt;
-
-/// What the output-file check found.
-#[derive(Debug, Serialize)]
-struct OutputCheck {
-    #[serde(flatten)]
-    file: FileCheck,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rows: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    has_match_id: Option<bool>,
-}
-
-/// Checks one side's output file, if the receipt records one and it is at hand.
-fn check_output(
-    r: &Receipt,
-    receipt_path: &Path,
-    given: Option<&Path>,
-    delimiter: u8,
-    findings: &mut Vec<Finding>,
-    notes: &mut Vec<String>,
-) -> Result<Option<OutputCheck>> {
-    if r.shareable {
-        if let Some(path) = given {
-            return Err(Error::bad_input(format!(
-                "receipt {} is a shareable receipt, which records no output, but --output-{} '{}' was given",
-                r.label,
-                r.label.to_lowercase(),
-                path.display()
-            ))
-            .hint("an output file is checked against the full receipt of the side that wrote it; leave the option out"));
-        }
-        return Ok(None);
-    }
-    let recorded = match (&r.output, given) {
-        (Some(Some(rec)), _) => rec,
-        (Some(None), Some(path)) => {
-            return Err(Error::bad_input(format!(
-                "receipt {} records no output, but --output-{} '{}' was given",
-                r.label,
-                r.label.to_lowercase(),
-                path.display()
-            ))
-            .hint("a side that learned no rows writes no output file; leave the option out"));
-        }
-        _ => return Ok(None),
-    };
-    let path = match given {
-        Some(p) => Some(p.to_path_buf()),
-        None => files::locate(&recorded.path, receipt_path),
-    };
-    let Some(path) = path else {
-        notes.push(format!(
-            "receipt {}: the output file is not at hand; its SHA-256 was not checked (--output-{} FILE)",
-            r.label,
-            r.label.to_lowercase()
-        ));
-        return Ok(Some(OutputCheck {
-            file: files::check("output file", None, recorded, findings)?,
-            rows: None,
-            has_match_id: None,
-        }));
-    };
-    let counted = files::parse_or_finding("output file", &path, Some(recorded), findings, || {
-        let reader = CsvReader::open(&InputSource::File(path.clone()), delimiter)?;
-        let has_match_id = reader.header().iter().any(|h| h == "match_id");
-        Ok((reader.finish()?, has_match_id))
-    })?;
-    let (summary, has_match_id) = match counted {
-        Ok(parsed) => parsed,
-        Err(file) => {
-            return Ok(Some(OutputCheck {
-                file,
-                rows: None,
-                has_match_id: None,
-            }));
-        }
-    };
-    let rows = summary.rows;
-    let file = files::compare(
-        "output file",
-        &path,
-        summary.sha256,
-        summary.bytes,
-        recorded,
-        findings,
-    );
-    if let Some(Some(expected)) = r.matched_rows
-        && rows != expected
-    {
-        findings.push(
-            Finding::new(
-                "count_mismatch",
-                format!("receipt {}: the output file has {rows} rows, the receipt records {expected} matched rows", r.label),
-            )
-            .field("result.matched_rows"),
-        );
-    }
-    if !has_match_id {
-        notes.push(format!(
-            "receipt {}: the output file has no `match_id` column",
-            r.label
-        ));
-    }
-    Ok(Some(OutputCheck {
-        file,
-        rows: Some(rows),
-        has_match_id: Some(has_match_id),
-    }))
-}
+use output::{OutputCheck, check_output};
 
 #[derive(Debug, Serialize)]
 struct Side {

@@ -125,7 +125,7 @@ impl Manifest {
     /// # Errors
     /// As [`Manifest::load`], but for reading the file.
     pub(crate) fn from_slice(path: &Path, bytes: &[u8]) -> Result<Manifest> {
-        let value = json::parse(bytes, path, "manifest", &[(FORMAT, VERSION)])?;
+        let value = json::parse(bytes, path, "manifest", &[(FORMAT, &[VERSION])])?;
         Ok(Manifest::from_value(path, &value))
     }
 

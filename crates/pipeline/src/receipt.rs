@@ -1,5 +1,5 @@
 //! The session receipt `blindmatch match` writes on each side: a JSON file in the
-//! layout of `docs/receipt-format.md` (version 1) describing one session by IDs,
+//! layout of `docs/receipt-format.md` (version 2) describing one session by IDs,
 //! hashes, fingerprints, sizes, counts, traffic and timings.
 //!
 //! Nothing in a receipt is built from a cell value, a key or a secret scalar: the
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use blindmatch_data::meta::{FileInfo, Tool, TypeProfileInfo};
 pub use shareable::{
     SHAREABLE_FORMAT, SHAREABLE_VERSION, SessionTool, ShareableReceipt, SharedLocal, SharedPeer,
-    share,
+    SharedRule, share,
 };
 
 /// The value of the `format` field.

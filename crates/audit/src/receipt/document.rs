@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use blindmatch_data::Result;
+use blindmatch_token::{IdType, Rule};
 use serde_json::Value;
 
 use crate::files::Recorded;
@@ -16,12 +17,16 @@ use crate::report::Finding;
 
 /// The value of a receipt's `format` field.
 pub(super) const FORMAT: &str = "blindmatch-receipt";
-/// The receipt version this build reads.
-pub(super) const VERSION: u64 = 1;
+/// The receipt versions this build reads: 1 (one identifier column, before rules)
+/// and 2 (`rules` and `local.input.columns`).
+pub(super) const VERSIONS: [u64; 2] = [1, blindmatch_pipeline::receipt::VERSION as u64];
 /// The value of a shareable receipt's `format` field.
 pub(super) const SHAREABLE_FORMAT: &str = blindmatch_pipeline::receipt::SHAREABLE_FORMAT;
-/// The shareable receipt version this build reads.
-pub(super) const SHAREABLE_VERSION: u64 = blindmatch_pipeline::receipt::SHAREABLE_VERSION as u64;
+/// The shareable receipt versions this build reads: 1 (before rules) and 2 (`rules`).
+pub(super) const SHAREABLE_VERSIONS: [u64; 2] =
+    [1, blindmatch_pipeline::receipt::SHAREABLE_VERSION as u64];
+/// Fields of a rule only a full receipt holds: our columns and what we learned.
+const PRIVATE_RULE_FIELDS: [&str; 3] = ["columns", "matched_values", "matched_rows"];
 
 /// Fields only a full receipt holds: what its side alone knows (the input, the
 /// result, the output, the peer's address as seen, the times). A shareable receipt
@@ -44,6 +49,8 @@ pub(super) struct Receipt {
     pub(super) label: &'static str,
     /// The shareable form: no input, result, output or times to read or check.
     pub(super) shareable: bool,
+    /// The layout version; rules and columns are read from version 2 on.
+    pub(super) version: u64,
     pub(super) tool_version: Option<String>,
     pub(super) protocol_version: Option<u64>,
     pub(super) session_id: Option<String>,
@@ -53,9 +60,13 @@ pub(super) struct Receipt {
     pub(super) mode: Option<String>,
     pub(super) reveal: Option<String>,
     pub(super) id_type: Option<String>,
+    /// `rules` (version 2), in priority order; `None` before version 2 or when the
+    /// field is unreadable.
+    pub(super) rules: Option<Vec<RuleRecord>>,
     pub(super) profile_name: Option<String>,
     pub(super) profile_digest: Option<String>,
-    /// `profile.types`: the per-type profile string, by identifier type (one).
+    /// `profile.types`: the per-type profile string, by identifier type (one per
+    /// field type of the rules).
     pub(super) profile_types: Option<Vec<(String, String)>>,
     pub(super) profile_unicode: Option<String>,
     pub(super) profile_unicode_case: Option<String>,
@@ -64,6 +75,10 @@ pub(super) struct Receipt {
     pub(super) local_fingerprint: Option<Option<String>>,
     pub(super) local_size: Option<u64>,
     pub(super) input_rows: Option<u64>,
+    /// `local.input.column`: the identifier columns' names joined by `,`.
+    pub(super) input_column: Option<String>,
+    /// `local.input.columns` (version 2).
+    pub(super) input_columns: Option<Vec<ColumnRecord>>,
     pub(super) input_values: Option<u64>,
     pub(super) input_empty: Option<u64>,
     pub(super) input_rejected: Option<u64>,
@@ -87,6 +102,33 @@ pub(super) struct Receipt {
     pub(super) findings: Vec<Finding>,
 }
 
+/// One entry of `rules`, every field optional. `path` is where it is (`rules[1]`).
+#[derive(Debug, Default, Clone)]
+pub(super) struct RuleRecord {
+    pub(super) path: String,
+    pub(super) rule: Option<String>,
+    /// Full receipts only.
+    pub(super) columns: Option<Vec<String>>,
+    pub(super) local_size: Option<u64>,
+    pub(super) peer_size: Option<Option<u64>>,
+    /// Full receipts only.
+    pub(super) matched_values: Option<Option<u64>>,
+    /// Full receipts only.
+    pub(super) matched_rows: Option<Option<u64>>,
+}
+
+/// One entry of `local.input.columns`, every field optional.
+#[derive(Debug, Default, Clone)]
+pub(super) struct ColumnRecord {
+    pub(super) path: String,
+    pub(super) column: Option<String>,
+    pub(super) id_type: Option<String>,
+    pub(super) values: Option<u64>,
+    pub(super) empty: Option<u64>,
+    pub(super) rejected: Option<u64>,
+    pub(super) rejects: Option<Vec<(String, u64)>>,
+}
+
 impl Receipt {
     /// Reads the receipt labelled `label` (`A` or `B` in findings) from the bytes
     /// of the file at `path` (named in messages).
@@ -95,7 +137,10 @@ impl Receipt {
     /// Bad input when the bytes are not JSON, not a receipt or of an unsupported
     /// version. Missing or mistyped fields are findings instead.
     pub(super) fn from_slice(label: &'static str, path: &Path, bytes: &[u8]) -> Result<Receipt> {
-        let forms = [(FORMAT, VERSION), (SHAREABLE_FORMAT, SHAREABLE_VERSION)];
+        let forms: [(&str, &[u64]); 2] = [
+            (FORMAT, &VERSIONS[..]),
+            (SHAREABLE_FORMAT, &SHAREABLE_VERSIONS[..]),
+        ];
         let value = json::parse(bytes, path, "receipt", &forms)?;
         Ok(Receipt::from_value(label, &value))
     }
@@ -103,9 +148,11 @@ impl Receipt {
     pub(super) fn from_value(label: &'static str, v: &Value) -> Receipt {
         let mut w = Walker::default();
         let shareable = v.get("format").and_then(Value::as_str) == Some(SHAREABLE_FORMAT);
+        let version = v.get("version").and_then(Value::as_u64).unwrap_or(1);
         let mut r = Receipt {
             label,
             shareable,
+            version,
             ..Receipt::default()
         };
         r.tool_version = w.object(v, "", "tool").and_then(|t| {
@@ -122,6 +169,14 @@ impl Receipt {
         r.mode = w.string(v, "", "mode");
         r.reveal = w.string(v, "", "reveal");
         r.id_type = w.string(v, "", "id_type");
+        if version >= 2 {
+            r.rules = w.objects(v, "", "rules").map(|items| {
+                items
+                    .into_iter()
+                    .map(|(path, item)| r.read_rule(&mut w, path, item))
+                    .collect()
+            });
+        }
         if let Some(p) = w.object(v, "", "profile") {
             r.profile_types = w.string_map(p, "profile", "types");
             r.profile_name = w.string(p, "profile", "name");
@@ -146,7 +201,15 @@ impl Receipt {
                 w.string(i, "local.input", "sha256");
                 r.input_rows = w.uint(i, "local.input", "rows");
                 w.uint(i, "local.input", "bytes");
-                w.string(i, "local.input", "column");
+                r.input_column = w.string(i, "local.input", "column");
+                if version >= 2 {
+                    r.input_columns = w.objects(i, "local.input", "columns").map(|items| {
+                        items
+                            .into_iter()
+                            .map(|(path, c)| read_column(&mut w, path, c))
+                            .collect()
+                    });
+                }
                 r.input_values = w.uint(i, "local.input", "values");
                 r.input_empty = w.uint(i, "local.input", "empty");
                 r.input_rejected = w.uint(i, "local.input", "rejected");
@@ -187,6 +250,40 @@ impl Receipt {
         w.object(v, "", "timings_ms");
         r.push_problems(w);
         r
+    }
+
+    /// One rule: its name and sizes, and in a full receipt our columns and counts.
+    /// A shareable receipt's rule that holds a full receipt's field is a finding.
+    fn read_rule(&mut self, w: &mut Walker, path: String, item: &Value) -> RuleRecord {
+        let mut rule = RuleRecord {
+            rule: w.string(item, &path, "rule"),
+            local_size: w.uint(item, &path, "local_size"),
+            peer_size: w.nullable_uint(item, &path, "peer_size"),
+            ..RuleRecord::default()
+        };
+        if self.shareable {
+            for key in PRIVATE_RULE_FIELDS {
+                if item.get(key).is_some() {
+                    let field = crate::json::join(&path, key);
+                    let message = format!(
+                        "the shareable receipt holds `{field}`, which only the full receipt may hold: it is not the partner's to see"
+                    );
+                    self.findings
+                        .push(self.finding("receipt_malformed", &field, message));
+                }
+            }
+        } else {
+            rule.columns = if item.get("columns").is_some_and(Value::is_array) {
+                Some(w.strings(item, &path, "columns"))
+            } else {
+                w.array(item, &path, "columns");
+                None
+            };
+            rule.matched_values = w.nullable_uint(item, &path, "matched_values");
+            rule.matched_rows = w.nullable_uint(item, &path, "matched_rows");
+        }
+        rule.path = path;
+        rule
     }
 
     fn read_traffic(&mut self, w: &mut Walker, v: &Value) {
@@ -238,6 +335,44 @@ impl Receipt {
         }
     }
 
+    /// The rules in priority order, when every one is readable, known and canonical
+    /// (as `blindmatch match` writes them).
+    pub(super) fn parsed_rules(&self) -> Option<Vec<Rule>> {
+        self.rules
+            .as_ref()?
+            .iter()
+            .map(|r| {
+                let name = r.rule.as_deref()?;
+                name.parse::<Rule>().ok().filter(|rule| rule.name() == name)
+            })
+            .collect()
+    }
+
+    /// The identifier types of the session, in [`IdType::ALL`] order: the fields of
+    /// the rules (version 2), or the `id_type` (version 1).
+    pub(super) fn session_types(&self) -> Option<Vec<IdType>> {
+        let mut types: Vec<IdType> = if self.version >= 2 {
+            self.parsed_rules()?
+                .iter()
+                .flat_map(|r| r.fields().to_vec())
+                .collect()
+        } else {
+            vec![self.id_type.as_deref()?.parse().ok()?]
+        };
+        types.sort_by_key(|t| t.index());
+        types.dedup();
+        Some(types)
+    }
+
+    /// Every per-type profile string of `profile.types`, by type, in one string to
+    /// compare (`phone=…;email=…`, types sorted).
+    pub(super) fn profile_strings(&self) -> Option<String> {
+        let mut types = self.profile_types.clone()?;
+        types.sort();
+        let parts: Vec<String> = types.iter().map(|(t, s)| format!("{t}={s}")).collect();
+        Some(parts.join("\n"))
+    }
+
     /// The per-type profile string, when `profile.types` holds exactly one.
     pub(super) fn profile_string(&self) -> Option<String> {
         match self.profile_types.as_deref() {
@@ -248,5 +383,18 @@ impl Receipt {
 
     pub(super) fn finding(&self, check: &'static str, field: &str, message: String) -> Finding {
         Finding::new(check, format!("receipt {}: {message}", self.label)).field(field)
+    }
+}
+
+/// One identifier column of `local.input.columns`.
+fn read_column(w: &mut Walker, path: String, c: &Value) -> ColumnRecord {
+    ColumnRecord {
+        column: w.string(c, &path, "column"),
+        id_type: w.string(c, &path, "id_type"),
+        values: w.uint(c, &path, "values"),
+        empty: w.uint(c, &path, "empty"),
+        rejected: w.uint(c, &path, "rejected"),
+        rejects: w.counts(c, &path, "rejects"),
+        path,
     }
 }

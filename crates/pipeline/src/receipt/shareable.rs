@@ -3,9 +3,13 @@
 //! transcript, and so may be handed to it. The full receipt stays with the side that
 //! wrote it.
 //!
+//! Per matching rule it keeps what both hellos declared (the rule's name and each
+//! side's distinct values under it), and nothing learned from the exchange.
+//!
 //! Kept out on purpose, because only our side knows them: the input (path, hash,
-//! rows, bytes, values, empty and rejected cells), the result (matched rows and
-//! values, the cardinality), the output file, the peer's address as we saw it (our
+//! rows, bytes, values, empty and rejected cells, its columns), the result (matched
+//! rows and values, the cardinality, also per rule), the output file, our columns
+//! of each rule, the peer's address as we saw it (our
 //! proxies and NAT, not the partner's own address) and every time and timing (they
 //! grow with our row count and our result, not only with the declared sizes).
 
@@ -15,7 +19,7 @@ use blindmatch_data::dataset::InputSource;
 use blindmatch_data::output::{WrittenFile, check_outputs, write_atomic};
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Fingerprint, Mode, Reveal, Role};
-use blindmatch_token::IdType;
+use blindmatch_token::{IdType, Rule};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -25,8 +29,9 @@ use super::{FORMAT, Receipt, TrafficInfo, TypeProfileInfo, VERSION};
 /// full one: no reader can take one for the other, and a build that predates the
 /// shareable form refuses it as "not a receipt" instead of reporting missing fields.
 pub const SHAREABLE_FORMAT: &str = "blindmatch-shareable-receipt";
-/// The shareable layout version.
-pub const SHAREABLE_VERSION: u32 = 1;
+/// The shareable layout version. Version 2 added the matching rules (`rules`, each
+/// with both declared sizes).
+pub const SHAREABLE_VERSION: u32 = 2;
 /// A receipt file larger than this is refused; real ones are a few kilobytes.
 const MAX_RECEIPT_BYTES: u64 = 1 << 20;
 
@@ -53,8 +58,11 @@ pub struct ShareableReceipt {
     pub mode: Mode,
     /// Agreed reveal, in absolute terms.
     pub reveal: Reveal,
-    /// The identifier type matched on.
+    /// The identifier type matched on; with several rules, the rule names in
+    /// priority order, joined by `,`.
     pub id_type: String,
+    /// The matching rules in priority order, each with both sides' declared sizes.
+    pub rules: Vec<SharedRule>,
     /// The normalisation profile, as both hellos named it.
     pub profile: TypeProfileInfo,
     /// Agreed batch size.
@@ -67,6 +75,17 @@ pub struct ShareableReceipt {
     pub peer: SharedPeer,
     /// Bytes and frames each way: what one side sent, the other received.
     pub traffic: TrafficInfo,
+}
+
+/// One matching rule, as both hellos declared it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedRule {
+    /// The rule's canonical name (`phone`, `name+company`).
+    pub rule: String,
+    /// Our distinct values under the rule (sent in our hello).
+    pub local_size: u64,
+    /// The partner's distinct values under the rule (sent in its hello).
+    pub peer_size: Option<u64>,
 }
 
 /// The program that ran a session.
@@ -135,6 +154,15 @@ impl From<&Receipt> for ShareableReceipt {
             mode: r.mode,
             reveal: r.reveal,
             id_type: r.id_type.clone(),
+            rules: r
+                .rules
+                .iter()
+                .map(|rule| SharedRule {
+                    rule: rule.rule.clone(),
+                    local_size: rule.local_size,
+                    peer_size: rule.peer_size,
+                })
+                .collect(),
             profile: r.profile.clone(),
             batch_size: r.batch_size,
             comparison_bytes: r.comparison_bytes,
@@ -185,11 +213,15 @@ impl ShareableReceipt {
                 .hint(unedited));
             }
         }
+        let mut value = value;
         match value.get("version").and_then(Value::as_u64) {
             Some(v) if v == u64::from(VERSION) => {}
+            // A receipt of a one-column session before rules: its one rule is its
+            // identifier type, with the set sizes both hellos declared.
+            Some(1) => with_one_rule(&mut value),
             Some(v) => {
                 return Err(Error::bad_input(format!(
-                    "receipt '{name}' has format version {v}; this build reads version {VERSION}"
+                    "receipt '{name}' has format version {v}; this build reads versions 1 to {VERSION}"
                 ))
                 .hint("use the blindmatch version that wrote it, or a newer one"));
             }
@@ -214,19 +246,14 @@ impl ShareableReceipt {
 
     /// The fields a reader compares as text, in their written forms.
     fn check(&self, name: &str) -> Result<()> {
-        let is_hex = |s: &str, len: usize| {
-            s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        };
         let problem = if !is_hex(&self.session_id, 32) {
             Some("session_id")
         } else if !is_hex(&self.transcript_hash, 64) {
             Some("transcript_hash")
         } else if !is_hex(&self.profile.digest, 64) {
             Some("profile.digest")
-        } else if !IdType::ALL.iter().any(|t| t.as_str() == self.id_type) {
-            Some("id_type")
-        } else if self.profile.string_for(&self.id_type).is_none() {
-            Some("profile.types")
+        } else if let Err(field) = self.check_rules() {
+            Some(field)
         } else if !matches!(self.local.network_role.as_str(), "connector" | "listener") {
             Some("local.network_role")
         } else if self.local.role == self.peer.role {
@@ -245,6 +272,55 @@ impl ShareableReceipt {
         }
     }
 
+    /// The rules: canonical, distinct, named by `id_type` in order, their sizes
+    /// adding up to the declared set sizes, and `profile.types` holding exactly
+    /// their fields (for one field, the string `name;sha256=digest`). On a problem,
+    /// the field to name.
+    fn check_rules(&self) -> std::result::Result<(), &'static str> {
+        let mut fields: Vec<IdType> = Vec::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            let rule: Rule = r.rule.parse().map_err(|_| "rules")?;
+            if rule.name() != r.rule || self.rules.iter().skip(i + 1).any(|s| s.rule == r.rule) {
+                return Err("rules");
+            }
+            fields.extend_from_slice(rule.fields());
+        }
+        let names: Vec<&str> = self.rules.iter().map(|r| r.rule.as_str()).collect();
+        if names.is_empty() || names.join(",") != self.id_type {
+            return Err("id_type");
+        }
+        let local: Option<u64> = self
+            .rules
+            .iter()
+            .try_fold(0u64, |sum, r| sum.checked_add(r.local_size));
+        if local != Some(self.local.declared_size) {
+            return Err("rules");
+        }
+        let peer: Option<u64> = self
+            .rules
+            .iter()
+            .try_fold(0u64, |sum, r| r.peer_size.and_then(|n| sum.checked_add(n)));
+        if peer != Some(self.peer.declared_size) {
+            return Err("rules");
+        }
+        fields.sort_by_key(|t| t.index());
+        fields.dedup();
+        if let [one] = fields[..] {
+            return match self.profile.string_for(one.as_str()) {
+                Some(_) => Ok(()),
+                None => Err("profile.types"),
+            };
+        }
+        let listed = self.profile.types.len() == fields.len()
+            && fields.iter().all(|t| {
+                self.profile.types.get(t.as_str()).is_some_and(|s| {
+                    s.split_once(";sha256=")
+                        .is_some_and(|(name, digest)| !name.is_empty() && is_hex(digest, 64))
+                })
+            });
+        if listed { Ok(()) } else { Err("profile.types") }
+    }
+
     /// The shareable receipt as pretty JSON with a trailing newline.
     ///
     /// # Errors
@@ -254,6 +330,25 @@ impl ShareableReceipt {
             .fail_with(|| Error::failed("cannot encode the shareable receipt as JSON"))?;
         out.push(b'\n');
         Ok(out)
+    }
+}
+
+/// Whether `s` is exactly `len` lowercase hex digits.
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Gives a version 1 full receipt (one identifier column, no `rules`) its one rule:
+/// the identifier type, with both declared set sizes. Fields it lacks stay absent,
+/// so the read that follows names them.
+fn with_one_rule(value: &mut Value) {
+    let rule = serde_json::json!([{
+        "rule": value.get("id_type"),
+        "local_size": value.pointer("/local/declared_size"),
+        "peer_size": value.pointer("/peer/declared_size"),
+    }]);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("rules".to_owned(), rule);
     }
 }
 
@@ -290,241 +385,4 @@ pub fn share(full: &Path, out: &Path, force: bool) -> Result<WrittenFile> {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use std::collections::{BTreeMap, BTreeSet};
-
-    use super::*;
-    use crate::receipt::{FileInfo, InputInfo, LocalInfo, PeerInfo, ResultInfo, TimingsMs, Tool};
-    use blindmatch_token::Profile;
-
-    /// A learner's full receipt with every private field set.
-    fn full() -> Receipt {
-        Receipt {
-            format: FORMAT,
-            version: VERSION,
-            tool: Tool::current(),
-            protocol_version: 2,
-            session_id: "11".repeat(16),
-            transcript_hash: "22".repeat(32),
-            started_at: "2026-11-22T10:00:00Z".into(),
-            finished_at: "2026-11-22T10:00:05Z".into(),
-            mode: Mode::Intersection,
-            reveal: Reveal::Initiator,
-            id_type: "phone".into(),
-            rules: vec![super::super::RuleInfo {
-                rule: "phone".into(),
-                columns: vec!["phone".into()],
-                local_size: 80,
-                peer_size: Some(100),
-                matched_values: Some(7),
-                matched_rows: Some(8),
-            }],
-            profile: TypeProfileInfo::new(&Profile::standard(), IdType::Phone),
-            batch_size: 4096,
-            comparison_bytes: 8,
-            local: LocalInfo {
-                role: Role::Initiator,
-                network_role: "connector",
-                fingerprint: Some(Fingerprint::of_der(b"ours")),
-                declared_size: 80,
-                input: InputInfo {
-                    path: "customers.csv".into(),
-                    sha256: "44".repeat(32),
-                    rows: 90,
-                    bytes: 900,
-                    column: "phone".into(),
-                    columns: vec![super::super::ColumnInfo {
-                        column: "phone".into(),
-                        id_type: "phone".into(),
-                        values: 85,
-                        empty: 3,
-                        rejected: 2,
-                        rejects: BTreeMap::from([("too_short", 2)]),
-                    }],
-                    values: 85,
-                    empty: 3,
-                    rejected: 2,
-                    rejects: BTreeMap::from([("too_short", 2)]),
-                },
-                learns: true,
-            },
-            peer: PeerInfo {
-                role: Role::Responder,
-                fingerprint: Some(Fingerprint::of_der(b"theirs")),
-                declared_size: 100,
-                min_peer_set: 10,
-                address: Some("10.0.3.7:52144".into()),
-                implementation: "blindmatch-net/0.1.0".into(),
-            },
-            result: ResultInfo {
-                matched_rows: Some(31),
-                matched_values: Some(30),
-                cardinality: Some(30),
-            },
-            output: Some(FileInfo::new(Path::new("matched.csv"), "55".repeat(32), 10)),
-            traffic: TrafficInfo {
-                bytes_sent: 1000,
-                bytes_received: 2000,
-                frames_sent: 5,
-                frames_received: 6,
-                wire_bytes_sent: Some(1100),
-                wire_bytes_received: None,
-            },
-            timings_ms: TimingsMs::default(),
-        }
-    }
-
-    /// Every key of a JSON document, at any depth.
-    fn keys(v: &Value, out: &mut BTreeSet<String>) {
-        match v {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    out.insert(k.clone());
-                    keys(v, out);
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| keys(v, out)),
-            _ => {}
-        }
-    }
-
-    #[test]
-    fn holds_what_both_sides_know_and_nothing_else() {
-        let json = ShareableReceipt::from(&full()).to_json().unwrap();
-        let v: Value = serde_json::from_slice(&json).unwrap();
-        assert_eq!(v["format"], SHAREABLE_FORMAT);
-        let top: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        let expected = "format version tool protocol_version session_id transcript_hash mode \
-                        reveal id_type profile batch_size comparison_bytes local peer traffic";
-        assert_eq!(top, expected.split_whitespace().collect());
-        let mut all = BTreeSet::new();
-        keys(&v, &mut all);
-        for private in [
-            "input",
-            "path",
-            "sha256",
-            "rows",
-            "bytes",
-            "values",
-            "empty",
-            "rejected",
-            "rejects",
-            "result",
-            "matched_rows",
-            "matched_values",
-            "cardinality",
-            "output",
-            "address",
-            "implementation",
-            "timings_ms",
-            "started_at",
-            "finished_at",
-        ] {
-            assert!(!all.contains(private), "`{private}` in {v:#}");
-        }
-        let text = String::from_utf8(json).unwrap();
-        for value in [
-            "customers.csv",
-            "10.0.3.7",
-            &"44".repeat(32),
-            &"55".repeat(32),
-        ] {
-            assert!(!text.contains(value), "{value}");
-        }
-    }
-
-    #[test]
-    fn derived_later_is_what_the_session_wrote() {
-        let receipt = full();
-        let later = ShareableReceipt::from_full_json(&receipt.to_json().unwrap(), "r.json");
-        let now = ShareableReceipt::from(&receipt);
-        assert_eq!(later.unwrap().to_json().unwrap(), now.to_json().unwrap());
-    }
-
-    #[test]
-    fn only_an_unedited_full_receipt_is_shared() {
-        let full: Value = serde_json::from_slice(&full().to_json().unwrap()).unwrap();
-        let refused = |v: &Value| {
-            let bytes = serde_json::to_vec(v).unwrap();
-            ShareableReceipt::from_full_json(&bytes, "r.json")
-                .unwrap_err()
-                .message()
-                .to_owned()
-        };
-        let shareable = ShareableReceipt::from_full_json(&serde_json::to_vec(&full).unwrap(), "r")
-            .unwrap()
-            .to_json()
-            .unwrap();
-        let shareable: Value = serde_json::from_slice(&shareable).unwrap();
-        assert!(refused(&shareable).contains("shareable receipt already"));
-        let mut v = full.clone();
-        v["version"] = 9.into();
-        assert!(refused(&v).contains("version 9"));
-        // A raw identifier in a mistyped or malformed field is never echoed.
-        let mut v = full.clone();
-        v["local"]["declared_size"] = "13800138000".into();
-        assert!(!refused(&v).contains("13800138000"));
-        let mut v = full.clone();
-        v["session_id"] = "13800138000".into();
-        let message = refused(&v);
-        assert!(
-            message.contains("`session_id`") && !message.contains("138"),
-            "{message}"
-        );
-        let mut v = full.clone();
-        v["peer"]["fingerprint"] = "sha256:13800138000".into();
-        assert!(!refused(&v).contains("13800138000"));
-        let mut v = full;
-        v["peer"]["role"] = "initiator".into();
-        assert!(refused(&v).contains("`peer.role`"));
-    }
-
-    #[test]
-    fn the_profile_string_is_the_hellos_and_is_checked() {
-        let receipt = full();
-        let v: Value = serde_json::from_slice(&receipt.to_json().unwrap()).unwrap();
-        let string = Profile::standard().type_string(IdType::Phone);
-        assert_eq!(v["profile"]["types"]["phone"], string.as_str());
-        assert_eq!(v["profile"]["unicode"], blindmatch_token::unicode_version());
-        assert_eq!(
-            v["profile"]["unicode_case"],
-            blindmatch_token::unicode_case_version()
-        );
-        let refused = |v: &Value| {
-            ShareableReceipt::from_full_json(&serde_json::to_vec(v).unwrap(), "r.json")
-                .unwrap_err()
-                .message()
-                .to_owned()
-        };
-        // A string that is not `name;sha256=digest`, or for another type, or a second
-        // one, is refused by the field's name.
-        let mut edited = v.clone();
-        edited["profile"]["types"]["phone"] =
-            format!("bm-std-v1;sha256={}", "00".repeat(32)).into();
-        assert!(refused(&edited).contains("`profile.types`"));
-        let mut edited = v.clone();
-        edited["profile"]["types"] = serde_json::json!({"email": string});
-        assert!(refused(&edited).contains("`profile.types`"));
-        let mut edited = v;
-        edited["profile"]["types"]["email"] = string.into();
-        assert!(refused(&edited).contains("`profile.types`"));
-    }
-
-    #[test]
-    fn share_writes_beside_and_never_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let full_path = dir.path().join("r.json");
-        std::fs::write(&full_path, full().to_json().unwrap()).unwrap();
-        let out = dir.path().join("s.json");
-        let written = share(&full_path, &out, false).unwrap();
-        assert_eq!(
-            std::fs::read(&written.path).unwrap(),
-            ShareableReceipt::from(&full()).to_json().unwrap()
-        );
-        assert!(share(&full_path, &out, false).is_err());
-        share(&full_path, &out, true).unwrap();
-        assert!(share(&full_path, &full_path, true).is_err());
-        assert!(share(&out, &dir.path().join("t.json"), false).is_err());
-    }
-}
+mod tests;
