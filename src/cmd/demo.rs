@@ -144,6 +144,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
                     keep: vec![keep.to_owned()],
                     delimiter: b',',
                 },
+                labels: None,
                 rules: RuleSet::new(vec![Rule::single(IdType::Phone)])
                     .unwrap_or_else(|_| unreachable!("one rule is a valid rule set")),
                 profile: Profile::standard(),

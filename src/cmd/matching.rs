@@ -15,8 +15,9 @@ use blindmatch_data::dataset::parse_rate;
 use blindmatch_data::text::group;
 use blindmatch_net::{Event, EventSink, Learner, Mode, Stage, Transport};
 use blindmatch_pipeline::matching::{
-    Address, DEFAULT_MIN_PEER_SET, Endpoint, MAX_PEER_SET_CEILING, PartyConfig, RunClock, finish,
-    load_transport, prepare, session_failure, session_rules,
+    Address, DEFAULT_MAX_LABELS_PER_ID, DEFAULT_MIN_PEER_SET, DEFAULT_RELEASE_MAX_BYTES, Endpoint,
+    LabelConfig, MAX_PEER_SET_CEILING, PartyConfig, RunClock, finish, load_transport, prepare,
+    session_failure, session_rules,
 };
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -98,9 +99,27 @@ pub(crate) struct Args {
     mode: ModeArg,
 
     /// Who learns the result: `me`, `peer` or `both`. `--reveal me` on one side
-    /// goes with `--reveal peer` on the other.
-    #[arg(long, value_enum, default_value_t = RevealArg::Both)]
-    reveal: RevealArg,
+    /// goes with `--reveal peer` on the other [default: both; in labelled mode
+    /// `peer` on the side with --release, `me` on the other].
+    #[arg(long, value_enum)]
+    reveal: Option<RevealArg>,
+
+    /// Labelled mode, the side that gives: columns of our input the partner
+    /// receives for its matched rows (comma-separated), as `peer.COLUMN` in its
+    /// output. Nothing of our other rows is sent.
+    #[arg(long, value_name = "COLUMN[,COLUMN…]", value_delimiter = ',')]
+    release: Vec<String>,
+
+    /// Labelled mode: the longest released value, in bytes; every value is padded
+    /// to it, and a longer one is an input error (never cut).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RELEASE_MAX_BYTES)]
+    release_max_bytes: u32,
+
+    /// Labelled mode: the most rows one identifier may have on the releasing side
+    /// (each row's values reach the learner as one output row); both sides give
+    /// the same.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LABELS_PER_ID)]
+    max_labels_per_id: u32,
 
     /// A matching rule (repeatable, in priority order): one identifier type, or
     /// several joined by `+` that must all be equal (`--rule name+company`). Each
@@ -183,6 +202,9 @@ pub(crate) enum ModeArg {
     Intersection,
     /// Learners get only the count.
     Cardinality,
+    /// The learner gets its matched rows and the columns the other side releases
+    /// for them (--release on that side); the releasing side learns nothing.
+    Labelled,
 }
 
 /// `--reveal`.
@@ -208,6 +230,7 @@ impl From<ModeArg> for Mode {
         match m {
             ModeArg::Intersection => Mode::Intersection,
             ModeArg::Cardinality => Mode::Cardinality,
+            ModeArg::Labelled => Mode::Labelled,
         }
     }
 }
@@ -309,14 +332,31 @@ impl Args {
                 self.peer_name.clone(),
             )?
         };
+        let mode: Mode = self.mode.into();
+        let labelled = mode == Mode::Labelled;
+        let learner: Learner = match (self.reveal, labelled) {
+            (Some(r), _) => r.into(),
+            (None, true) if self.release.is_empty() => Learner::Me,
+            (None, true) => Learner::Peer,
+            (None, false) => Learner::Both,
+        };
+        let touched = !self.release.is_empty()
+            || self.release_max_bytes != DEFAULT_RELEASE_MAX_BYTES
+            || self.max_labels_per_id != DEFAULT_MAX_LABELS_PER_ID;
+        let labels = (labelled || touched).then(|| LabelConfig {
+            release: self.release.iter().map(|c| c.trim().to_owned()).collect(),
+            max_bytes: self.release_max_bytes,
+            max_labels_per_id: self.max_labels_per_id,
+        });
         Ok(PartyConfig {
             input,
             rules,
+            labels,
             profile: self.profile.profile(),
             address,
             transport,
-            mode: self.mode.into(),
-            learner: self.reveal.into(),
+            mode,
+            learner,
             min_peer_set: self.min_peer_set,
             max_peer_set: self.max_peer_set,
             batch_size: self.batch_size,

@@ -39,6 +39,6 @@ pub use tls::{
 /// names a particular protocol; callers pick one from `blindmatch-psi` (e.g.
 /// `blindmatch_psi::EcdhSetup`).
 pub use blindmatch_psi::{
-    Match, MatchId, MatchResult, Mode, Outcome, PreparedSet, Protocol, ProtocolSetup, Reveal, Role,
-    Stage,
+    LabelledRow, Match, MatchId, MatchResult, Mode, Outcome, PreparedSet, Protocol, ProtocolSetup,
+    ReceivedLabels, Reveal, Role, Stage,
 };

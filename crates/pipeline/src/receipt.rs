@@ -78,6 +78,25 @@ pub struct Receipt {
     pub traffic: TrafficInfo,
     /// Wall-clock time per phase, in milliseconds.
     pub timings_ms: TimingsMs,
+    /// Labelled mode: the released columns and limits (absent in other modes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<LabelsInfo>,
+}
+
+/// Labelled mode, as one side recorded it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelsInfo {
+    /// `releases` (this side gave the columns) or `receives`.
+    pub side: &'static str,
+    /// The released column names, as agreed in the handshake.
+    pub columns: Vec<String>,
+    /// The longest released value in bytes (known to the releasing side; values
+    /// are padded to it).
+    pub max_bytes: Option<u32>,
+    /// The agreed most rows (label sets) per identifier on the releasing side.
+    pub max_labels_per_id: u32,
+    /// Rows of the output (one per matched row and label set), on the receiving side.
+    pub output_rows: Option<u64>,
 }
 
 /// This side of the session.

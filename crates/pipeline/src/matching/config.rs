@@ -38,6 +38,18 @@ pub const MATCHED_RULES_COLUMN: &str = "matched_rules";
 /// Output column prefix, sessions with several rules: `match_id.<rule>` holds that
 /// rule's match ID (empty when it did not match).
 pub const RULE_MATCH_ID_PREFIX: &str = "match_id.";
+/// Prefix of the learner's output columns that hold released values (`peer.segment`).
+pub const PEER_COLUMN_PREFIX: &str = "peer.";
+/// Default `--release-max-bytes`.
+pub const DEFAULT_RELEASE_MAX_BYTES: u32 = 64;
+/// Default `--max-labels-per-id`.
+pub const DEFAULT_MAX_LABELS_PER_ID: u32 = 1;
+/// Most columns one side may release.
+pub const MAX_RELEASED_COLUMNS: usize = 16;
+/// Largest `--release-max-bytes`.
+pub const MAX_RELEASE_BYTES: u32 = 1024;
+/// Largest `--max-labels-per-id`.
+pub const MAX_LABELS_PER_ID_CAP: u32 = 256;
 /// Longest the handshake may take, whatever the read timeout says.
 const MAX_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -109,6 +121,23 @@ pub struct PartyConfig {
     pub max_reject_rate: Option<f64>,
     /// Replace existing files.
     pub force: bool,
+    /// Labelled mode: what this side releases (the side that does not learn) and
+    /// the limits both sides agree; `None` in the other modes.
+    pub labels: Option<LabelConfig>,
+}
+
+/// Labelled mode settings of one side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelConfig {
+    /// Columns of our input to release for our matched rows (`--release`); empty
+    /// on the side that receives labels.
+    pub release: Vec<String>,
+    /// Longest value of a released column, in bytes (`--release-max-bytes`).
+    /// Longer values are an input error, never cut.
+    pub max_bytes: u32,
+    /// Most label sets (our rows) per identifier (`--max-labels-per-id`); both
+    /// sides must give the same.
+    pub max_labels_per_id: u32,
 }
 
 impl PartyConfig {
@@ -129,7 +158,12 @@ impl PartyConfig {
 
     /// Whether this side learns which of its rows matched (and so writes -o).
     pub fn learns_rows(&self) -> bool {
-        self.mode == Mode::Intersection && self.learns()
+        matches!(self.mode, Mode::Intersection | Mode::Labelled) && self.learns()
+    }
+
+    /// Labelled mode, the side that releases columns.
+    pub fn releases(&self) -> bool {
+        self.labels.as_ref().is_some_and(|l| !l.release.is_empty())
     }
 
     /// The identifier types the rules use (each from one column), in
@@ -214,6 +248,7 @@ impl PartyConfig {
         );
         outputs.extend(self.rejects.as_deref().map(|p| ("--rejects", p)));
         check_outputs(&self.input.source, &outputs, self.force)?;
+        self.check_labels()?;
         for name in &self.input.keep {
             if name == ROW_COLUMN
                 || name == MATCH_ID_COLUMN
@@ -227,6 +262,98 @@ impl PartyConfig {
                     "the matched-rows file has its own '{ROW_COLUMN}', '{MATCH_ID_COLUMN}', '{MATCHED_RULES_COLUMN}' and '{RULE_MATCH_ID_PREFIX}…' columns; rename the input column"
                 )));
             }
+        }
+        Ok(())
+    }
+}
+
+impl PartyConfig {
+    /// Labelled mode: one learner, the other side releases columns it holds, within
+    /// the limits. Runs before any work.
+    ///
+    /// # Errors
+    /// Bad input (exit 2), in the flags' words.
+    pub fn check_labels(&self) -> Result<()> {
+        let labelled = self.mode == Mode::Labelled;
+        let Some(labels) = &self.labels else {
+            if labelled {
+                return Err(Error::bad_input("--mode labelled needs its label settings"));
+            }
+            return Ok(());
+        };
+        if !labelled {
+            return Err(
+                Error::bad_input("--release and --max-labels-per-id need --mode labelled")
+                    .hint("add --mode labelled on both sides, or drop the label options"),
+            );
+        }
+        if self.reveal() == Reveal::Both {
+            return Err(Error::bad_input("--mode labelled with --reveal both")
+                .hint("in labelled mode only the side receiving labels learns: --reveal me there, --reveal peer on the side that releases columns"));
+        }
+        let releases = !labels.release.is_empty();
+        if self.learns() && releases {
+            return Err(Error::bad_input("--release on the side that receives labels")
+                .hint("a column is released by the side that holds it: give --release on the partner's side (the one with --reveal peer)"));
+        }
+        if !self.learns() && !releases {
+            return Err(Error::bad_input(
+                "--mode labelled --reveal peer needs --release COLUMN[,COLUMN…]",
+            )
+            .hint("name the columns of your input the partner receives for its matched rows"));
+        }
+        if labels.release.len() > MAX_RELEASED_COLUMNS {
+            return Err(Error::bad_input(format!(
+                "--release names {} columns, at most {MAX_RELEASED_COLUMNS} may be released",
+                labels.release.len()
+            )));
+        }
+        for (i, name) in labels.release.iter().enumerate() {
+            if labels.release.iter().skip(i + 1).any(|n| n == name) {
+                return Err(Error::bad_input(format!("--release names '{name}' twice")));
+            }
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !valid {
+                return Err(Error::bad_input(format!(
+                    "--release '{name}' is not a column name the partner can receive"
+                ))
+                .hint("released column names are 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'; rename the column"));
+            }
+            if let Some(c) = self.input.columns.iter().find(|c| &c.name == name) {
+                return Err(Error::bad_input(format!(
+                    "--release '{name}' is the identifier column {}:{}",
+                    c.name, c.id_type
+                ))
+                .hint("release attributes, not the identifier a session matches on"));
+            }
+        }
+        if labels.max_bytes == 0 || labels.max_bytes > MAX_RELEASE_BYTES {
+            return Err(Error::bad_input(format!(
+                "--release-max-bytes {} is outside 1 to {MAX_RELEASE_BYTES}",
+                labels.max_bytes
+            )));
+        }
+        if labels.max_labels_per_id == 0 || labels.max_labels_per_id > MAX_LABELS_PER_ID_CAP {
+            return Err(Error::bad_input(format!(
+                "--max-labels-per-id {} is outside 1 to {MAX_LABELS_PER_ID_CAP}",
+                labels.max_labels_per_id
+            )));
+        }
+        if let Some(name) = self
+            .input
+            .keep
+            .iter()
+            .find(|k| k.starts_with(PEER_COLUMN_PREFIX))
+            .filter(|_| self.learns())
+        {
+            return Err(Error::bad_input(format!(
+                "--keep '{name}' clashes with the released columns, which the output names {PEER_COLUMN_PREFIX}COLUMN"
+            ))
+            .hint("rename the input column"));
         }
         Ok(())
     }
@@ -418,6 +545,7 @@ mod tests {
             rejects: None,
             max_reject_rate: None,
             force: false,
+            labels: None,
         };
         let (name, digest) = profile_for_type(&profile, IdType::Phone);
         let hello = config.session_params(1000).profile;

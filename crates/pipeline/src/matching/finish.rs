@@ -15,9 +15,11 @@ use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Match, MatchId, MatchResult, SessionReport};
 
+use super::config::PEER_COLUMN_PREFIX;
 use super::config::{
     MATCH_ID_COLUMN, MATCHED_RULES_COLUMN, PartyConfig, ROW_COLUMN, RULE_MATCH_ID_PREFIX,
 };
+use super::labels::label_sets_by_row;
 use super::prepare::{Prepared, split_row_ref, write_rejects};
 use crate::receipt::{self, Receipt, ShareableReceipt};
 
@@ -77,9 +79,14 @@ pub fn finish(
         }
         _ => None,
     };
+    let labels = report
+        .outcome
+        .labels
+        .as_ref()
+        .map(|l| (l.columns.as_slice(), label_sets_by_row(&l.rows)));
     let (output, matched_rows) = match (&rows, &cfg.output) {
         (Some(rows), Some(path)) => {
-            let sealed = write_matches(cfg, prepared, path, rows)?;
+            let sealed = write_matches(cfg, prepared, path, rows, labels.as_ref())?;
             (Some(sealed), Some(rows.len() as u64))
         }
         // check_outputs refuses a learner without -o before any work; keep the count.
@@ -184,11 +191,15 @@ pub(super) fn matched_rows(matches: &[Match], rules: usize) -> Vec<RowMatches> {
     out
 }
 
+/// Labelled mode: the released column names and the label sets per data row.
+type Labels<'a> = (&'a [String], BTreeMap<u64, Vec<&'a [Vec<u8>]>>);
+
 fn write_matches(
     cfg: &PartyConfig,
     prepared: &Prepared,
     path: &Path,
     rows: &[RowMatches],
+    labels: Option<&Labels<'_>>,
 ) -> Result<SealedFile> {
     let delimiter = cfg.input.delimiter;
     let names = prepared.rules.names();
@@ -219,9 +230,18 @@ fn write_matches(
             );
         }
     }
+    for column in labels.map_or(&[][..], |l| l.0) {
+        line.push(delimiter);
+        write_field(
+            &mut line,
+            format!("{PEER_COLUMN_PREFIX}{column}").as_bytes(),
+            delimiter,
+        );
+    }
     line.push(b'\n');
     file.write_all(&line).fail_with(write_error)?;
 
+    let no_sets: Vec<&[Vec<u8>]> = Vec::new();
     let mut emit = |file: &mut AtomicFile, m: &RowMatches, kept: &[u8]| -> Result<()> {
         line.clear();
         line.extend_from_slice(m.row.to_string().as_bytes());
@@ -249,8 +269,30 @@ fn write_matches(
                 }
             }
         }
-        line.push(b'\n');
-        file.write_all(&line).fail_with(write_error)
+        let Some((_, by_row)) = labels else {
+            line.push(b'\n');
+            return file.write_all(&line).fail_with(write_error);
+        };
+        // One output row per label set the partner holds for this identifier.
+        let sets = by_row.get(&m.row).unwrap_or(&no_sets);
+        if sets.is_empty() {
+            return Err(Error::failed(format!(
+                "the partner sent no released values for matched row {}; no output was written",
+                m.row
+            ))
+            .hint("a labelled session gives every matched row its values; run the session again and report this if it repeats"));
+        }
+        let prefix = line.len();
+        for set in sets {
+            line.truncate(prefix);
+            for value in *set {
+                line.push(delimiter);
+                write_field(&mut line, value, delimiter);
+            }
+            line.push(b'\n');
+            file.write_all(&line).fail_with(write_error)?;
+        }
+        Ok(())
     };
 
     match &prepared.kept {
@@ -447,6 +489,25 @@ fn build_receipt(
             connect: receipt::ms(t.connect),
             finish: receipt::ms(t.finish),
         },
+        labels: cfg.labels.as_ref().map(|l| receipt::LabelsInfo {
+            side: if cfg.releases() {
+                "releases"
+            } else {
+                "receives"
+            },
+            columns: match &report.outcome.labels {
+                Some(received) => received.columns.clone(),
+                None => l.release.clone(),
+            },
+            max_bytes: cfg.releases().then_some(l.max_bytes),
+            max_labels_per_id: l.max_labels_per_id,
+            output_rows: report.outcome.labels.as_ref().map(|received| {
+                label_sets_by_row(&received.rows)
+                    .values()
+                    .map(|sets| sets.len() as u64)
+                    .sum()
+            }),
+        }),
     }
 }
 

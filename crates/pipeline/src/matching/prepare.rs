@@ -17,6 +17,7 @@ use blindmatch_net::PreparedSet;
 use blindmatch_token::{Rejection, RuleSet};
 
 use super::config::PartyConfig;
+use super::labels::ReleasedValues;
 
 /// Bits of a row reference that carry the rule index (rules are at most
 /// [`blindmatch_token::rule::MAX_RULES`] = 64 < 256).
@@ -63,6 +64,8 @@ pub struct Prepared {
     pub tally: RejectTally,
     /// Rejected cells: (row, line, column index, reason), for --rejects.
     pub(super) rejected: Vec<(u64, u64, usize, Rejection)>,
+    /// Labelled mode, the releasing side: the released columns' values per row.
+    pub released: Option<ReleasedValues>,
     /// Kept fields per row, when the input cannot be read twice (stdin).
     pub(super) kept: Option<KeptRows>,
     /// Time spent reading and normalising.
@@ -139,7 +142,20 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         &cfg.input.keep,
         reader.name(),
     )?;
-    reader.check_text_columns(columns.used_indices());
+    let mut released = match &cfg.labels {
+        Some(l) if cfg.releases() => Some(ReleasedValues::new(
+            &l.release,
+            l.max_bytes,
+            reader.header(),
+            reader.name(),
+        )?),
+        _ => None,
+    };
+    let mut text_columns = columns.used_indices();
+    if let Some(r) = &released {
+        text_columns.extend_from_slice(r.indices());
+    }
+    reader.check_text_columns(text_columns);
     let Some(column) = columns.ids.first().cloned() else {
         return Err(Error::bad_input("no identifier column given"));
     };
@@ -249,6 +265,9 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         if let Some(kept) = kept.as_mut() {
             kept.push(&record, &keep, cfg.input.delimiter);
         }
+        if let Some(released) = released.as_mut() {
+            released.push(|i| record.get(i), reader.name(), record.line())?;
+        }
         if record.row() % 4096 == 0 {
             observer.progress(reader.bytes_read());
         }
@@ -280,6 +299,7 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         column_counts,
         tally,
         rejected,
+        released,
         kept,
         elapsed: started.elapsed(),
     };
