@@ -83,6 +83,7 @@ fn full() -> Receipt {
             wire_bytes_received: None,
         },
         timings_ms: TimingsMs::default(),
+        labels: None,
     }
 }
 
