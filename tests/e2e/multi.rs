@@ -47,8 +47,8 @@ fn company(i: u64) -> String {
 /// name with company (the composite rule's two fields together).
 fn holds(s: usize, i: u64) -> [bool; 3] {
     match s {
-        0 => [i % 3 != 0, i % 2 == 0, i % 7 < 4],
-        _ => [i % 4 != 1, i % 5 != 0, i % 3 != 2],
+        0 => [!i.is_multiple_of(3), i.is_multiple_of(2), i % 7 < 4],
+        _ => [i % 4 != 1, !i.is_multiple_of(5), i % 3 != 2],
     }
 }
 
@@ -262,14 +262,14 @@ fn rows_match_per_rule_with_shared_ids_on_both_sides() {
     rb.ok();
     let outputs = [read_output(&f.dirs[0]), read_output(&f.dirs[1])];
     // Each side's rows and rules are the truth's.
-    for k in 0..2 {
+    for (k, output) in outputs.iter().enumerate() {
         let truth = f.truth(k);
-        let got: BTreeMap<u64, Vec<&str>> = outputs[k]
+        let got: BTreeMap<u64, Vec<&str>> = output
             .iter()
             .map(|(row, (_, _, rules, _))| (*row, rules.split(';').collect()))
             .collect();
         assert_eq!(got, truth, "side {k}");
-        for (row, (_, id, rules, ids)) in &outputs[k] {
+        for (row, (_, id, rules, ids)) in output {
             // The row's match ID is that of its first matching rule; the columns of
             // the rules that did not match are empty.
             let first = RULES
