@@ -8,7 +8,8 @@
 //! Parts: [`data`] (the generated sets), [`floor`] (the group operations alone),
 //! [`emulation`] (the link and the transport-level byte count), [`meter`] (frame bytes
 //! and round trips), [`probe`] (CPU clock, memory), [`harness`] (one repeat),
-//! [`report`] (statistics, JSON, table), [`plot`] (SVG).
+//! [`report`] (statistics, JSON, table), [`rules`] (several rules in one session,
+//! against single-rule sessions), [`plot`] (SVG).
 
 mod data;
 mod emulation;
@@ -18,6 +19,7 @@ mod meter;
 mod plot;
 mod probe;
 mod report;
+mod rules;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -58,6 +60,7 @@ const MIN_BANDWIDTH: f64 = 1e3;
 ///   blindmatch bench --sizes 2^16 --mode intersection,cardinality \
 ///       --bandwidth 100mbit --latency 10ms --json > results.jsonl
 ///   blindmatch bench --sizes 1e3,1e4,1e5 --plot time.svg
+///   blindmatch bench --sizes 2^16 --rules 1,3 --transport tls
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -69,6 +72,14 @@ pub(crate) struct Args {
     /// runs) [default: as --sizes].
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
     peer_sizes: Vec<u64>,
+
+    /// Matching rules per session, comma-separated, each measured: with r rules each
+    /// side holds its size in items under each of the first r of phone, email,
+    /// name+company and wechat_id (one session, one domain-separated subset per rule,
+    /// as `match --rule …` runs it). With 1 in the list, every r-rule run is compared
+    /// with r × the single-rule run of the same sizes.
+    #[arg(long, value_name = "LIST", default_value = "1", value_delimiter = ',', value_parser = rules::parse_rules)]
+    rules: Vec<usize>,
 
     /// Share of the smaller set that both sides hold, 0 to 1.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.5, value_parser = parse_fraction)]
@@ -161,6 +172,7 @@ pub(crate) enum TransportArg {
 #[derive(Debug, Clone)]
 struct Config {
     pairs: Vec<(u64, u64)>,
+    rules: Vec<usize>,
     overlap: f64,
     modes: Vec<Mode>,
     reveal: Reveal,
@@ -244,12 +256,17 @@ impl Args {
                 modes.push(mode);
             }
         }
+        // Ascending, so that the single-rule run is measured before those compared with it.
+        let mut rules = self.rules;
+        rules.sort_unstable();
+        rules.dedup();
         if let Some(path) = &self.plot {
             ensure_absent(path, self.force)?;
             clear_stale(path, &Terminal::default());
         }
         Ok(Config {
             pairs,
+            rules,
             overlap: self.overlap,
             modes,
             reveal: match self.reveal {
@@ -329,12 +346,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .modes
         .iter()
         .flat_map(|&mode| cfg.pairs.iter().map(move |&(n, m)| (mode, n, m)))
-        .map(|(mode, n, m)| RunSpec {
+        .flat_map(|(mode, n, m)| cfg.rules.iter().map(move |&r| (mode, n, m, r)))
+        .map(|(mode, n, m, rules)| RunSpec {
             mode,
             reveal: cfg.reveal,
             initiator_size: n,
             responder_size: m,
             shared: cfg.shared(n, m),
+            rules,
             transport: cfg.transport,
             link: cfg.link,
             batch_size: cfg.batch_size,
@@ -348,16 +367,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         let mut samples = Vec::with_capacity(cfg.repeats);
         for repeat in 1..=cfg.repeats {
             bar.set_message(format!(
-                "{:?} {}×{}",
+                "{:?} {}×{} {} rule(s)",
                 spec.mode,
                 report::size_label(spec.initiator_size),
-                report::size_label(spec.responder_size)
+                report::size_label(spec.responder_size),
+                spec.rules
             ));
             let sample = harness::run_repeat(spec, &runtime, tls.as_ref())?;
             tracing::info!(
                 mode = ?spec.mode,
                 initiator_size = spec.initiator_size,
                 responder_size = spec.responder_size,
+                rules = spec.rules,
                 repeat,
                 wall_s = sample.phases.iter().map(|p| p.wall.as_secs_f64()).sum::<f64>(),
                 floor_s = sample.floor.wall.as_secs_f64(),
@@ -372,7 +393,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             overlap: cfg.overlap,
             peak_per_phase,
         };
-        let summary = report::summarise(&setting, &samples);
+        let mut summary = report::summarise(&setting, &samples);
+        summary.vs_single_rule = reports
+            .iter()
+            .find_map(|single| rules::compare(&summary, single));
         let text = if cfg.json {
             let mut line = serde_json::to_string(&summary)
                 .fail_with(|| Failure::failed("cannot encode the results as JSON"))?;
@@ -398,10 +422,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
 
 fn write_plot(cfg: &Config, reports: &[RunReport], path: &std::path::Path) -> anyhow::Result<()> {
     let mut series = Vec::new();
-    for &mode in &cfg.modes {
+    let lines = cfg
+        .modes
+        .iter()
+        .flat_map(|&mode| cfg.rules.iter().map(move |&rules| (mode, rules)));
+    for (mode, rules) in lines {
         let mine: Vec<&RunReport> = reports
             .iter()
-            .filter(|r| r.mode == report::mode_name(mode))
+            .filter(|r| r.mode == report::mode_name(mode) && r.rules == rules)
             .collect();
         let points = |f: &dyn Fn(&RunReport) -> Option<f64>| {
             let mut pts: Vec<(f64, f64)> = mine
@@ -411,9 +439,12 @@ fn write_plot(cfg: &Config, reports: &[RunReport], path: &std::path::Path) -> an
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             pts
         };
-        let name = report::mode_name(mode);
+        let name = match cfg.rules.len() {
+            1 => report::mode_name(mode).to_owned(),
+            _ => format!("{}, {rules} rule(s)", report::mode_name(mode)),
+        };
         series.push(plot::Series {
-            label: name.to_owned(),
+            label: name.clone(),
             points: points(&|r| r.phases.total.wall_s.map(|s| s.median)),
             dashed: false,
         });

@@ -4,34 +4,29 @@
 //! 127.0.0.1, a free port) as two tasks of this process through the same code as
 //! `blindmatch match`, prints what each side learned and where the receipts are, and
 //! checks the result against the ground truth: exit code 3 if anything is off.
+//! `--multi` is the second scenario ([`multi`]): three identifier columns and three
+//! rules in one session, checked rule by rule.
 
 pub(crate) mod generate;
+mod multi;
+mod session;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use blindmatch_data::dataset::{ColumnSpec, InputSource, InputSpec};
+use blindmatch_data::dataset::ColumnSpec;
 use blindmatch_data::output::write_atomic;
-use blindmatch_data::text::group;
-use blindmatch_net::{
-    Cancellation, Event, EventSink, Fingerprint, Identity, Learner, Mode, PeerAuth, Stage,
-    TlsSettings, Transport,
-};
+use blindmatch_data::text::{group, human_bytes};
 use blindmatch_pipeline::identity;
-use blindmatch_token::{IdType, Profile, Rule, RuleSet};
+use blindmatch_pipeline::matching::{DEFAULT_MIN_PEER_SET, Finished, Prepared, RunClock};
+use blindmatch_token::{IdType, Rule, RuleSet};
 use clap::Args as ClapArgs;
-use indicatif::{MultiProgress, ProgressBar};
 
 use crate::error::{ExitStatus, FailWith, Failure};
-use crate::progress;
-use blindmatch_data::text::human_bytes;
-use blindmatch_pipeline::matching::{
-    self, Address, DEFAULT_MIN_PEER_SET, Endpoint, Finished, PartyConfig, Prepared, RunClock,
-};
 use generate::{Layout, Side, Truth};
+use session::{Pair, PartySpec};
 
 /// Default folder name; `-2`, `-3`, … are tried when it exists.
 const DEFAULT_DIR: &str = "blindmatch-demo";
@@ -44,6 +39,11 @@ const DEFAULT_DIR: &str = "blindmatch-demo";
 /// TLS 1.3 on 127.0.0.1, prints what each side learned and where the receipts
 /// are, and checks the result against the known overlap (exit code 3 if wrong).
 /// Everything is written to a new folder; nothing is ever overwritten.
+///
+/// With --multi: three identifier columns (mobile, e-mail, name and company) and
+/// three rules in one session (phone, email, name+company, in that order), each
+/// side holding a different subset of each customer's identifiers, written
+/// differently; checked rule by rule on both sides.
 #[derive(Debug, ClapArgs)]
 pub(crate) struct Args {
     /// Folder to write into: must not exist, or be empty [default:
@@ -51,17 +51,23 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
 
-    /// Customers in the bank's file (the listening side).
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
-    bank_rows: u64,
+    /// The second scenario: several identifier columns and rules in one session.
+    #[arg(long)]
+    multi: bool,
 
-    /// Customers in the insurer's file (the connecting side).
-    #[arg(long, value_name = "N", default_value_t = 80_000)]
-    insurer_rows: u64,
+    /// Customers in the bank's file (the listening side) [default: 100,000; with
+    /// --multi 20,000].
+    #[arg(long, value_name = "N")]
+    bank_rows: Option<u64>,
 
-    /// Customers both have.
-    #[arg(long, value_name = "N", default_value_t = 30_000)]
-    common: u64,
+    /// Customers in the insurer's file (the connecting side) [default: 80,000; with
+    /// --multi 16,000].
+    #[arg(long, value_name = "N")]
+    insurer_rows: Option<u64>,
+
+    /// Customers both have [default: 30,000; with --multi 6,000].
+    #[arg(long, value_name = "N")]
+    common: Option<u64>,
 
     /// Seed of the generated data (same seed, same files).
     #[arg(long, value_name = "N", default_value_t = 2024)]
@@ -88,6 +94,10 @@ const INSURER: Layout = Layout {
 /// A folder that exists and is not empty, sizes that do not fit (exit 2); a failed
 /// session (exit 1); a result that differs from the ground truth (exit 3).
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    if args.multi {
+        return multi::run(args);
+    }
+    let args = Sizes::of(&args, [100_000, 80_000, 30_000]);
     let started = Instant::now();
     let clock = RunClock::start();
 
@@ -132,106 +142,48 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
 
     // 3. The two parties, as `blindmatch match` would configure them.
     let min_peer_set = DEFAULT_MIN_PEER_SET.min(args.bank_rows.min(args.insurer_rows) / 2);
-    let party =
-        |csv: &Path, column: &str, keep: &str, me: Identity, peer: Fingerprint, stem: &str| {
-            PartyConfig {
-                input: InputSpec {
-                    source: InputSource::File(csv.to_path_buf()),
-                    columns: vec![ColumnSpec {
-                        name: column.to_owned(),
-                        id_type: IdType::Phone,
-                    }],
-                    keep: vec![keep.to_owned()],
-                    delimiter: b',',
-                },
-                labels: None,
-                rules: RuleSet::new(vec![Rule::single(IdType::Phone)])
-                    .unwrap_or_else(|_| unreachable!("one rule is a valid rule set")),
-                profile: Profile::standard(),
-                address: Address::Listen("127.0.0.1:0".to_owned()),
-                transport: Transport::Tls(TlsSettings {
-                    identity: Arc::new(me),
-                    peer: PeerAuth::Fingerprint(peer),
-                }),
-                mode: Mode::Intersection,
-                learner: Learner::Both,
-                min_peer_set,
-                max_peer_set: None,
-                batch_size: blindmatch_psi::DEFAULT_BATCH_SIZE,
-                wait_timeout: Duration::from_secs(60),
-                read_timeout: Duration::from_secs(60),
-                output: Some(dir.join(format!("{stem}.matched.csv"))),
-                receipt: Some(dir.join(format!("{stem}.receipt.json"))),
-                shareable_receipt: None,
-                rejects: None,
-                max_reject_rate: None,
-                force: false,
-            }
-        };
-    let bank_cfg = party(
-        &bank_csv,
-        "phone",
-        "customer_id",
-        bank_id,
-        insurer_fp,
-        "bank",
+    let phone = |column: &str| {
+        vec![ColumnSpec {
+            name: column.to_owned(),
+            id_type: IdType::Phone,
+        }]
+    };
+    let one_rule = || {
+        RuleSet::new(vec![Rule::single(IdType::Phone)])
+            .unwrap_or_else(|_| unreachable!("one rule is a valid rule set"))
+    };
+    let bank_cfg = session::party_config(
+        &dir,
+        PartySpec {
+            csv: &bank_csv,
+            columns: phone("phone"),
+            rules: one_rule(),
+            keep: "customer_id",
+            me: bank_id,
+            peer: insurer_fp,
+            stem: "bank",
+        },
+        min_peer_set,
     );
-    let mut insurer_cfg = party(
-        &insurer_csv,
-        "mobile",
-        "policy_no",
-        insurer_id,
-        bank_fp,
-        "insurer",
+    let mut insurer_cfg = session::party_config(
+        &dir,
+        PartySpec {
+            csv: &insurer_csv,
+            columns: phone("mobile"),
+            rules: one_rule(),
+            keep: "policy_no",
+            me: insurer_id,
+            peer: bank_fp,
+            stem: "insurer",
+        },
+        min_peer_set,
     );
-    bank_cfg.check_outputs()?;
-
-    let (bank_prep, insurer_prep) = std::thread::scope(|s| {
-        let b = s.spawn(|| matching::prepare(&bank_cfg, &blindmatch_data::Silent));
-        let i = matching::prepare(&insurer_cfg, &blindmatch_data::Silent);
-        let b = b
-            .join()
-            .unwrap_or_else(|_| Err(Failure::failed("the reader thread panicked")));
-        (b, i)
-    });
-    let (mut bank_prep, mut insurer_prep) = (bank_prep?, insurer_prep?);
-
-    let bars = progress::enabled().then(MultiProgress::new);
-    let bank_sink = with_bar(bars.as_ref(), "bank");
-    let insurer_sink = with_bar(bars.as_ref(), "insurer");
-    let bank_set = std::mem::take(&mut bank_prep.set);
-    let insurer_set = std::mem::take(&mut insurer_prep.set);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("blindmatch-net")
-        .build()
-        .fail_with(|| Failure::failed("cannot start the network runtime"))?;
-    let session_started = Instant::now();
-    // Both parties run here: on Ctrl-C there is no partner to tell, and the
-    // process simply ends (removing its temporary files).
-    let never = Cancellation::new();
-    let (bank_report, insurer_report, addr) = runtime.block_on(async {
-        let bank_end = Endpoint::open(&bank_cfg).await?;
-        let addr = bank_end
-            .local_addr()
-            .ok_or_else(|| Failure::failed("the listener has no address"))?;
-        insurer_cfg.address = Address::Connect(addr.to_string());
-        let insurer_end = Endpoint::open(&insurer_cfg).await?;
-        let (b, i) = tokio::join!(
-            bank_end.run(&bank_cfg, bank_set, bank_sink, &never),
-            insurer_end.run(&insurer_cfg, insurer_set, insurer_sink, &never),
-        );
-        let b = b.map_err(|e| matching::session_failure(e, &bank_cfg))?;
-        let i = i.map_err(|e| matching::session_failure(e, &insurer_cfg))?;
-        anyhow::Ok((b, i, addr))
-    })?;
-    let session_time = session_started.elapsed();
-    if let Some(bars) = &bars {
-        let _ = bars.clear();
-    }
-    let bank_done = matching::finish(&bank_cfg, &bank_prep, bank_report, &clock)?;
-    let insurer_done = matching::finish(&insurer_cfg, &insurer_prep, insurer_report, &clock)?;
+    let Pair {
+        bank: (bank_prep, bank_done),
+        insurer: (insurer_prep, insurer_done),
+        addr,
+        session_time,
+    } = session::run_pair(&bank_cfg, &mut insurer_cfg, &clock)?;
 
     // 4. What each side learned, and the check against the ground truth.
     println!("blindmatch demo: two partners on one machine, a real session over TLS 1.3 on {addr}");
@@ -297,6 +249,29 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     );
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: done");
     Ok(ExitStatus::Success)
+}
+
+/// The sizes and the rest of the arguments, defaults filled in.
+struct Sizes {
+    dir: Option<PathBuf>,
+    bank_rows: u64,
+    insurer_rows: u64,
+    common: u64,
+    seed: u64,
+}
+
+impl Sizes {
+    /// `args` with `[bank_rows, insurer_rows, common]` where not given.
+    fn of(args: &Args, defaults: [u64; 3]) -> Sizes {
+        let [b, i, c] = defaults;
+        Sizes {
+            dir: args.dir.clone(),
+            bank_rows: args.bank_rows.unwrap_or(b),
+            insurer_rows: args.insurer_rows.unwrap_or(i),
+            common: args.common.unwrap_or(c),
+            seed: args.seed,
+        }
+    }
 }
 
 /// The folder to write into: `dir` if it does not exist or is empty; by default the
@@ -375,55 +350,6 @@ fn expected_pairs(a: &Side, b: &Side, common: u64) -> Vec<u8> {
         }
     }
     out.into_bytes()
-}
-
-/// A progress bar for one party, when bars are shown.
-fn with_bar(multi: Option<&MultiProgress>, name: &'static str) -> Option<EventSink> {
-    let multi = multi?;
-    let bar = multi.add(progress::bar(Some(1), "steps"));
-    bar.set_prefix(name);
-    let done: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
-    Some(Arc::new(move |event: &Event| {
-        update_bar(&bar, &done, event)
-    }))
-}
-
-fn update_bar(bar: &ProgressBar, done: &Mutex<BTreeMap<&'static str, u64>>, event: &Event) {
-    match event {
-        Event::HandshakeComplete {
-            role,
-            reveal,
-            local_set_size,
-            peer_set_size,
-            ..
-        } => {
-            // Hashed + sent (ours), received (theirs), answered if they learn,
-            // compared if we learn.
-            let mut total = 2 * local_set_size + peer_set_size;
-            if reveal.learns(role.peer()) {
-                total += peer_set_size;
-            }
-            if reveal.learns(*role) {
-                total += local_set_size;
-            }
-            bar.set_length(total);
-        }
-        Event::Progress { stage, done: n, .. } => {
-            let key = match stage {
-                Stage::Hashed => "hashed",
-                Stage::Sent => "sent",
-                Stage::Received => "received",
-                Stage::Answered => "answered",
-                Stage::Compared => "compared",
-            };
-            if let Ok(mut d) = done.lock() {
-                d.insert(key, *n);
-                bar.set_position(d.values().sum());
-            }
-        }
-        Event::Finished { .. } => bar.finish_and_clear(),
-        _ => {}
-    }
 }
 
 fn describe(who: &str, prepared: &Prepared, done: &Finished) {

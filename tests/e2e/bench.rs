@@ -11,13 +11,17 @@ use serde_json::Value;
 use crate::util::{run, run_in};
 
 const STATS: [&str; 3] = ["median", "min", "max"];
-const RUN_FIELDS: [&str; 22] = [
+const RUN_FIELDS: [&str; 28] = [
     "record",
     "mode",
     "reveal",
     "transport",
     "initiator_size",
     "responder_size",
+    "rules",
+    "rule_labels",
+    "initiator_items",
+    "responder_items",
     "elements",
     "overlap",
     "matched",
@@ -32,6 +36,8 @@ const RUN_FIELDS: [&str; 22] = [
     "round_trip_definition",
     "session_bytes_i2r",
     "session_bytes_r2i",
+    "per_identifier",
+    "vs_single_rule",
     "floor",
     "phases",
 ];
@@ -302,6 +308,8 @@ fn bad_arguments_are_refused_with_a_hint() {
         ),
         (&["bench", "--latency", "10"][..], "not a latency"),
         (&["bench", "--mode", "labelled"][..], "labelled"),
+        (&["bench", "--rules", "0"][..], "not a rule count"),
+        (&["bench", "--rules", "1,9"][..], "not a rule count"),
     ] {
         run(dir.path(), args).code(2).stderr_has(needle);
     }
@@ -316,4 +324,102 @@ fn bad_arguments_are_refused_with_a_hint() {
         .code(2)
         .stderr_has("2^28");
     crate::util::assert_files(dir.path(), &[]);
+}
+
+/// `--rules 1,3`: the three-rule session is one session holding three times the
+/// items (one subset per rule), its cost is reported per identifier, and it is set
+/// beside three times the single-rule run measured in the same benchmark. Structure
+/// and counts only: how fast it is, is for the benchmark to measure.
+#[test]
+fn several_rules_are_one_session_of_three_times_the_items() {
+    let lines = bench_json(&[
+        "--sizes",
+        "200",
+        "--peer-sizes",
+        "150",
+        "--rules",
+        "3,1",
+        "--repeat",
+        "2",
+        "--batch-size",
+        "64",
+    ]);
+    assert_eq!(lines.len(), 2, "one line per rule count");
+    let (one, three) = (&lines[0], &lines[1]);
+    assert_eq!(one["rules"], 1, "the single-rule run goes first");
+    assert_eq!(one["rule_labels"], serde_json::json!(["phone"]));
+    assert!(one["vs_single_rule"].is_null());
+    assert_eq!(three["rules"], 3);
+    assert_eq!(
+        three["rule_labels"],
+        serde_json::json!(["phone", "email", "name+company"])
+    );
+    for (v, r) in [(one, 1), (three, 3)] {
+        assert_eq!(v["initiator_size"], 200);
+        assert_eq!(v["responder_size"], 150);
+        assert_eq!(v["initiator_items"].as_u64().unwrap(), r * 200);
+        assert_eq!(v["responder_items"].as_u64().unwrap(), r * 150);
+        assert_eq!(v["elements"].as_u64().unwrap(), r * 350);
+        assert_eq!(v["matched"].as_u64().unwrap(), r * 75, "overlap per rule");
+        let ops = &v["floor"]["ops"];
+        assert_eq!(ops["hash_to_group"].as_u64().unwrap(), r * 350);
+        assert_eq!(ops["scalar_mul"].as_u64().unwrap(), 2 * r * 350);
+        let per = &v["per_identifier"];
+        assert_eq!(per["identifiers"].as_u64().unwrap(), r * 350);
+        for field in ["wall_us", "core_us", "cpu_us", "bytes"] {
+            assert_stats(&per[field], &format!("per_identifier.{field}"));
+        }
+        // Per identifier: the total over all items of all rules.
+        let total_bytes = phase(v, "total", "bytes_i2r") + phase(v, "total", "bytes_r2i");
+        let per_bytes = median(v, &["per_identifier", "bytes"]);
+        assert!((per_bytes * (r * 350) as f64 - total_bytes).abs() < 1.0);
+        // Every rule's points cross once each way: 32 bytes per item at least.
+        assert!(phase(v, "exchange", "frame_bytes_i2r") >= (r * 200 * 32) as f64);
+        assert!(phase(v, "exchange", "frame_bytes_r2i") >= (r * 150 * 32) as f64);
+    }
+    let c = &three["vs_single_rule"];
+    assert_eq!(c["rules"], 3);
+    let single = median(one, &["phases", "total", "wall_s"]);
+    assert_eq!(c["single_rule_wall_s"].as_f64().unwrap(), single);
+    assert!((c["sequential_wall_s"].as_f64().unwrap() - 3.0 * single).abs() < 1e-9);
+    for field in [
+        "wall_ratio",
+        "cpu_ratio",
+        "bytes_ratio",
+        "exchange_wall_ratio",
+    ] {
+        assert!(c[field].as_f64().unwrap() > 0.0, "{field} in {c}");
+    }
+    // Three times the points: the bytes of one session are those of three, give or
+    // take the handshake and framing.
+    let bytes = c["bytes_ratio"].as_f64().unwrap();
+    assert!((0.9..1.1).contains(&bytes), "{bytes}");
+
+    // The table says the same in words; without 1 in the list it says how to compare.
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["bench", "--sizes", "100", "--rules", "1,2", "--repeat", "1"];
+    let out = run(dir.path(), &args);
+    out.ok();
+    assert!(
+        out.stdout.contains("× 2 rules (phone, email)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("per identifier (400 = 2 rules"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("2 rules in one session vs 2 single-rule sessions"),
+        "{}",
+        out.stdout
+    );
+    let out = run(
+        dir.path(),
+        &["bench", "--sizes", "100", "--rules", "2", "--repeat", "1"],
+    );
+    out.ok();
+    assert!(out.stdout.contains("add 1 to --rules"), "{}", out.stdout);
 }

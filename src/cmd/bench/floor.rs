@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha512};
 
-use super::data::{ID_TYPE, SideIds, value};
+use super::data::{SideIds, value};
 use super::probe;
 
 /// Versioned label of the floor's (public, fixed) keys: they only need to be
@@ -70,28 +70,35 @@ pub(crate) struct FloorSample {
     pub(crate) ops: FloorOps,
 }
 
-/// Runs the floor for the two sides on the current rayon pool.
+/// Runs the floor for the two sides on the current rayon pool: every rule's items,
+/// each rule under its own label (as the protocol hashes them), rule after rule.
 ///
 /// # Errors
 ///
-/// [`PsiError`] if the hasher cannot be built (not for the fixed type used here).
+/// [`PsiError`] if the hasher cannot be built (not for the fixed labels used here).
 pub(crate) fn measure(
     initiator: &SideIds,
     responder: &SideIds,
     batch_size: u32,
 ) -> Result<FloorSample, PsiError> {
-    let hasher = IdentifierHasher::new(ID_TYPE, &FLOOR_CONTEXT)?;
+    let hashers = initiator
+        .labels()
+        .iter()
+        .map(|label| IdentifierHasher::new(label, &FLOOR_CONTEXT))
+        .collect::<Result<Vec<_>, _>>()?;
     let keys = [half_key(b"initiator"), half_key(b"responder")];
     let [key_i, key_r] = &keys;
     let started = Instant::now();
     let cpu_before = probe::process_cpu_time();
     let mut ops = FloorOps::default();
-    for (side, own, peer) in [(initiator, key_i, key_r), (responder, key_r, key_i)] {
-        let done = chunks(side.len(), batch_size)
-            .into_par_iter()
-            .map(|range| one_chunk(&hasher, side, range, own, peer))
-            .reduce(FloorOps::default, add);
-        ops = add(ops, done);
+    for (rule, hasher) in hashers.iter().enumerate() {
+        for (side, own, peer) in [(initiator, key_i, key_r), (responder, key_r, key_i)] {
+            let done = chunks(side.len(), batch_size)
+                .into_par_iter()
+                .map(|range| one_chunk(hasher, side, rule, range, own, peer))
+                .reduce(FloorOps::default, add);
+            ops = add(ops, done);
+        }
     }
     let wall = started.elapsed();
     let cpu = probe::process_cpu_time()
@@ -104,12 +111,13 @@ pub(crate) fn measure(
 fn one_chunk(
     hasher: &IdentifierHasher,
     side: &SideIds,
+    rule: usize,
     range: Range<u64>,
     own: &Scalar,
     peer: &Scalar,
 ) -> FloorOps {
     let blinded: Vec<RistrettoPoint> = range
-        .map(|j| own * hasher.hash(&value(side.id_at(j))))
+        .map(|j| own * hasher.hash(value(rule, side.id_at(j)).as_bytes()))
         .collect();
     let sent = RistrettoPoint::double_and_compress_batch(&blinded);
     let reblinded: Vec<RistrettoPoint> = sent
@@ -199,5 +207,7 @@ mod tests {
         let sample = measure(&a, &b, 64).unwrap();
         assert_eq!(sample.ops, FloorOps::for_sizes(150, 90));
         assert!(sample.wall > Duration::ZERO);
+        let sample = measure(&a.with_rules(3), &b.with_rules(3), 64).unwrap();
+        assert_eq!(sample.ops, FloorOps::for_sizes(450, 270));
     }
 }

@@ -25,19 +25,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use blindmatch_net::{
-    ConnectionInfo, Event, EventSink, Identity, MatchResult, Mode, NetError, PeerAuth, PreparedSet,
-    Reveal, Role, SessionOptions, SessionParams, SessionReport, TlsSettings, run_session,
-    tls_accept, tls_connect,
+    ConnectionInfo, Event, EventSink, Identity, Mode, NetError, PeerAuth, PreparedSet, Reveal,
+    Role, SessionOptions, SessionParams, SessionReport, TlsSettings, run_session, tls_accept,
+    tls_connect,
 };
 use blindmatch_psi::{EcdhSetup, ProtocolSetup};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 
-use super::data::{ID_TYPE, SideIds};
+#[cfg(test)]
+use super::data::ID_TYPE;
+use super::data::SideIds;
 use super::emulation::{End, LinkCounters, LinkSpec, LinkStream, Stage, StageTag, Turns};
-use super::floor::{self, FloorOps, FloorSample};
-use super::meter::{self, Class, Meter, Metered, SessionPhase};
+use super::floor::{self, FloorSample};
+use super::meter::{self, Meter, Metered, SessionPhase};
 use super::probe::{self, Memory};
 use crate::error::{FailWith, Failure};
 
@@ -77,12 +79,15 @@ pub(crate) struct RunSpec {
     pub(crate) mode: Mode,
     /// Who learns.
     pub(crate) reveal: Reveal,
-    /// Items of the initiator (the connecting side).
+    /// Items of the initiator (the connecting side) per rule.
     pub(crate) initiator_size: u64,
-    /// Items of the responder (the listening side).
+    /// Items of the responder (the listening side) per rule.
     pub(crate) responder_size: u64,
-    /// Items both hold.
+    /// Items both hold, per rule.
     pub(crate) shared: u64,
+    /// Matching rules (domain-separated subsets of the one session, see
+    /// [`super::data::RULE_LABELS`]): each side holds `rules ×` its size in items.
+    pub(crate) rules: usize,
     /// Transport.
     pub(crate) transport: TransportKind,
     /// Link emulation applied to both directions.
@@ -250,8 +255,9 @@ pub(crate) fn run_repeat(
     runtime: &Runtime,
     tls: Option<&TlsPair>,
 ) -> anyhow::Result<RepeatSample> {
-    let ids_i = SideIds::initiator(spec.initiator_size);
-    let ids_r = SideIds::responder(spec.initiator_size, spec.responder_size, spec.shared);
+    let ids_i = SideIds::initiator(spec.initiator_size).with_rules(spec.rules);
+    let ids_r = SideIds::responder(spec.initiator_size, spec.responder_size, spec.shared)
+        .with_rules(spec.rules);
     let floor = floor::measure(&ids_i, &ids_r, spec.batch_size)
         .fail_with(|| Failure::failed("the primitive floor could not run"))?;
 
@@ -280,7 +286,7 @@ pub(crate) fn run_repeat(
         meter::flights(&net.counts[0], &net.counts[1], SessionPhase::Exchange),
     );
     let [report_i, report_r] = &net.reports;
-    check(spec, &net, &floor, &[prepare, connect, handshake, exchange])?;
+    check::check(spec, &net, &floor, &[prepare, connect, handshake, exchange])?;
     let matched = report_i
         .matched_count
         .or(report_r.matched_count)
@@ -337,7 +343,10 @@ async fn network(
     let mut params = SessionParams::new(
         spec.mode,
         spec.reveal,
-        vec![ID_TYPE.to_owned()],
+        super::rules::labels(spec.rules)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         PROFILE.to_owned(),
     );
     params.batch_size = spec.batch_size;
@@ -522,317 +531,11 @@ async fn tcp_pair() -> std::io::Result<(TcpStream, TcpStream)> {
     Ok((connected, accepted))
 }
 
-/// The self-checks of a repeat: our counts against the session driver's, everything
-/// written against everything read, the results against the generated overlap.
-fn check(
-    spec: &RunSpec,
-    net: &Network,
-    floor: &FloorSample,
-    phases: &[PhaseSample; 4],
-) -> anyhow::Result<()> {
-    let [report_i, report_r] = &net.reports;
-    let [meter_i, meter_r] = &net.gauges.meter;
-    let [link_i, link_r] = &net.gauges.link;
-    let mismatch = |what: String| -> anyhow::Result<()> {
-        Err(
-            Failure::failed(format!("benchmark self-check failed: {what}"))
-                .hint("this is a bug in blindmatch; please report it with the command line")
-                .into(),
-        )
-    };
-    let frames_i = meter_i.written();
-    let frames_r = meter_r.written();
-    if floor.ops != FloorOps::for_sizes(spec.initiator_size, spec.responder_size) {
-        return mismatch(format!("the floor did {:?}", floor.ops));
-    }
-    if meter_i.read() != report_i.traffic.bytes_received
-        || meter_r.read() != report_r.traffic.bytes_received
-    {
-        return mismatch("frame bytes read differ from the session driver's".to_owned());
-    }
-    // Every frame byte was classified, and the bytes counted as the handshake's are
-    // exactly its hello and accept frames.
-    for (d, counts) in net.counts.iter().enumerate() {
-        let handshake = counts.bytes(Class::Hello) + counts.bytes(Class::Accept);
-        let written = [frames_i, frames_r].get(d).copied().unwrap_or_default();
-        let counted = net
-            .gauges
-            .meter
-            .get(d)
-            .map(|m| m.written_in(Stage::Handshake));
-        if counts.total_bytes() != written || counted != Some(handshake) {
-            return mismatch(format!(
-                "direction {d}: {} frame bytes classified of {written}, handshake frames {handshake} against {counted:?} counted",
-                counts.total_bytes()
-            ));
-        }
-    }
-    if frames_i != report_i.traffic.bytes_sent || frames_i != report_r.traffic.bytes_received {
-        return mismatch(format!(
-            "initiator frame bytes: meter {frames_i}, session sent {}, peer received {}",
-            report_i.traffic.bytes_sent, report_r.traffic.bytes_received
-        ));
-    }
-    if frames_r != report_r.traffic.bytes_sent || frames_r != report_i.traffic.bytes_received {
-        return mismatch(format!(
-            "responder frame bytes: meter {frames_r}, session sent {}, peer received {}",
-            report_r.traffic.bytes_sent, report_i.traffic.bytes_received
-        ));
-    }
-    if link_i.written() != link_r.read() || link_r.written() != link_i.read() {
-        return mismatch(format!(
-            "transport bytes written ({}, {}) differ from bytes delivered ({}, {})",
-            link_i.written(),
-            link_r.written(),
-            link_r.read(),
-            link_i.read()
-        ));
-    }
-    let summed = |f: fn(&PhaseSample) -> [u64; 2]| {
-        phases
-            .iter()
-            .map(f)
-            .fold([0, 0], |acc, x| [acc[0] + x[0], acc[1] + x[1]])
-    };
-    if summed(|p| p.frames) != [frames_i, frames_r]
-        || summed(|p| p.wire) != [link_i.written(), link_r.written()]
-    {
-        return mismatch("per-phase byte counts do not add up to the totals".to_owned());
-    }
-    if spec.transport != TransportKind::Tls
-        && [frames_i, frames_r] != [link_i.written(), link_r.written()]
-    {
-        return mismatch("plaintext transport bytes differ from frame bytes".to_owned());
-    }
-    for report in [report_i, report_r] {
-        let learns = spec.reveal.learns(report.role);
-        let got = report.matched_count;
-        let expected = learns.then_some(spec.shared);
-        let rows_ok = match &report.outcome.result {
-            MatchResult::Intersection { matches, .. } => {
-                spec.mode == Mode::Intersection && matches.len() as u64 == spec.shared
-            }
-            _ => spec.mode == Mode::Cardinality || !learns,
-        };
-        if got != expected || !rows_ok {
-            return mismatch(format!(
-                "the {:?} learned {got:?} matches, expected {expected:?}",
-                report.role
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The ECDH protocol over a set, as the session takes it.
 fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
     Box::new(EcdhSetup::new(set))
 }
 
+mod check;
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn runtime() -> Runtime {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-
-    fn spec(transport: TransportKind, link: LinkSpec, mode: Mode) -> RunSpec {
-        RunSpec {
-            mode,
-            reveal: Reveal::Both,
-            initiator_size: 120,
-            responder_size: 90,
-            shared: 50,
-            transport,
-            link,
-            batch_size: 32,
-        }
-    }
-
-    /// Counts every byte at the very bottom, beneath the link emulator, independently
-    /// of both the harness's counters and the session driver's.
-    struct RawCount<S> {
-        inner: S,
-        written: Arc<std::sync::atomic::AtomicU64>,
-    }
-
-    impl<S: AsyncRead + Unpin> AsyncRead for RawCount<S> {
-        fn poll_read(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-            buf: &mut tokio::io::ReadBuf<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-        }
-    }
-
-    impl<S: AsyncWrite + Unpin> AsyncWrite for RawCount<S> {
-        fn poll_write(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-            buf: &[u8],
-        ) -> std::task::Poll<std::io::Result<usize>> {
-            let this = &mut *self;
-            let poll = std::pin::Pin::new(&mut this.inner).poll_write(cx, buf);
-            if let std::task::Poll::Ready(Ok(n)) = &poll {
-                this.written
-                    .fetch_add(*n as u64, std::sync::atomic::Ordering::Relaxed);
-            }
-            poll
-        }
-        fn poll_flush(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-        }
-        fn poll_shutdown(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-        }
-    }
-
-    /// The byte counts the harness reports equal the bytes that really went into the
-    /// transport (counted beneath the emulator) and the session driver's own counts.
-    #[test]
-    fn reported_bytes_equal_bytes_written_to_the_transport() {
-        let rt = runtime();
-        for link in [
-            LinkSpec::UNSHAPED,
-            LinkSpec {
-                bandwidth_bits_per_s: Some(50e6),
-                latency: Duration::from_millis(2),
-            },
-        ] {
-            let (ids_i, ids_r) = (SideIds::initiator(120), SideIds::responder(120, 90, 50));
-            let (set_i, set_r) = (ids_i.prepare().unwrap(), ids_r.prepare().unwrap());
-            let (reports, raw, link_counts, meters) = rt.block_on(async {
-                let (a, b) = tokio::io::duplex(PIPE_CAPACITY);
-                let raw = [Arc::default(), Arc::default()];
-                let a = RawCount {
-                    inner: a,
-                    written: Arc::clone(&raw[0]),
-                };
-                let b = RawCount {
-                    inner: b,
-                    written: Arc::clone(&raw[1]),
-                };
-                let turns = Arc::new(Turns::default());
-                let ([si, sr], gauges, _) = plain(a, b, &link, &turns);
-                let mut params = SessionParams::new(
-                    Mode::Intersection,
-                    Reveal::Both,
-                    vec![ID_TYPE.into()],
-                    PROFILE.into(),
-                );
-                params.batch_size = 32;
-                let options = SessionOptions::default();
-                let (p2, o2) = (params.clone(), options.clone());
-                let ti = tokio::spawn(async move {
-                    run_session(
-                        si,
-                        Role::Initiator,
-                        &p2,
-                        ecdh(set_i),
-                        &o2,
-                        ConnectionInfo::default(),
-                    )
-                    .await
-                });
-                let tr = tokio::spawn(async move {
-                    run_session(
-                        sr,
-                        Role::Responder,
-                        &params,
-                        ecdh(set_r),
-                        &options,
-                        ConnectionInfo::default(),
-                    )
-                    .await
-                });
-                let (ri, rr) = tokio::join!(ti, tr);
-                (
-                    [ri.unwrap().unwrap(), rr.unwrap().unwrap()],
-                    raw,
-                    gauges.link.clone(),
-                    gauges.meter.clone(),
-                )
-            });
-            for d in 0..2 {
-                let into_transport = raw[d].load(std::sync::atomic::Ordering::Relaxed);
-                assert!(
-                    into_transport > 90 * 32,
-                    "a whole set of points went each way"
-                );
-                assert_eq!(
-                    link_counts[d].written(),
-                    into_transport,
-                    "link wrapper, direction {d}"
-                );
-                assert_eq!(
-                    link_counts[1 - d].read(),
-                    into_transport,
-                    "delivered, direction {d}"
-                );
-                assert_eq!(
-                    meters[d].written(),
-                    into_transport,
-                    "frame meter, direction {d}"
-                );
-                assert_eq!(
-                    reports[d].traffic.bytes_sent, into_transport,
-                    "session driver, direction {d}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_repeat_measures_every_phase_and_checks_itself() {
-        let rt = runtime();
-        for (transport, mode) in [
-            (TransportKind::Memory, Mode::Intersection),
-            (TransportKind::Tcp, Mode::Cardinality),
-            (TransportKind::Tls, Mode::Intersection),
-        ] {
-            let tls = TlsPair::generate().unwrap();
-            let s = spec(transport, LinkSpec::UNSHAPED, mode);
-            let sample = run_repeat(&s, &rt, Some(&tls)).unwrap();
-            assert_eq!(sample.matched, 50);
-            let [prepare, connect, handshake, exchange] = sample.phases;
-            assert_eq!(prepare.wire, [0, 0]);
-            assert_eq!(handshake.flights, 2);
-            assert_eq!(exchange.flights, 3);
-            // The points alone: 32 bytes per item each way.
-            assert!(exchange.frames[0] > 120 * 32 && exchange.frames[1] > 90 * 32);
-            let total: [u64; 2] = [
-                sample.phases.iter().map(|p| p.frames[0]).sum(),
-                sample.phases.iter().map(|p| p.frames[1]).sum(),
-            ];
-            assert_eq!(total, sample.session_bytes);
-            match transport {
-                TransportKind::Tls => {
-                    assert_eq!(connect.flights, 3, "TLS 1.3 with client certificates");
-                    assert!(connect.wire[0] > 0 && connect.wire[1] > 0);
-                    assert!(
-                        exchange.wire[0] > exchange.frames[0],
-                        "TLS adds record overhead"
-                    );
-                }
-                _ => {
-                    assert_eq!(connect.flights, 0);
-                    assert_eq!(connect.wire, [0, 0]);
-                    assert_eq!(exchange.wire, exchange.frames);
-                }
-            }
-        }
-    }
-}
+mod tests;

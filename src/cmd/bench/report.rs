@@ -3,7 +3,7 @@
 //! (`--json`) and the terminal table.
 //!
 //! Definitions (also in `docs/benchmarks.md`):
-//! - *elements*: the items of both sides, `n + m`;
+//! - *elements*: the items of both sides, `r(n + m)` with `r` rules (`--rules`);
 //! - *core-µs per element*: wall time × threads ÷ elements (what the run held);
 //!   *CPU-µs per element*: process CPU time ÷ elements (what it used);
 //! - *bytes*: written to the transport each way, TLS records included; *bytes per
@@ -22,6 +22,7 @@ use serde::Serialize;
 use super::emulation::LinkSpec;
 use super::floor::FloorOps;
 use super::harness::{Phase, PhaseSample, RepeatSample, RunSpec};
+use super::rules::{self, PerIdentifier, RuleComparison};
 
 /// Identifies the JSON record layout.
 pub(crate) const RECORD: &str = "blindmatch-bench/v1";
@@ -158,11 +159,19 @@ pub(crate) struct RunReport {
     pub(crate) reveal: &'static str,
     /// `memory`, `tcp` or `tls`.
     pub(crate) transport: &'static str,
-    /// Initiator's items.
+    /// Initiator's items per rule.
     pub(crate) initiator_size: u64,
-    /// Responder's items.
+    /// Responder's items per rule.
     pub(crate) responder_size: u64,
-    /// Both sides' items.
+    /// Matching rules in the one session.
+    pub(crate) rules: usize,
+    /// Their labels, in priority order.
+    pub(crate) rule_labels: Vec<&'static str>,
+    /// Initiator's items of all rules: `rules × initiator_size`.
+    pub(crate) initiator_items: u64,
+    /// Responder's items of all rules.
+    pub(crate) responder_items: u64,
+    /// Both sides' items of all rules (the per-element figures divide by this).
     pub(crate) elements: u64,
     /// Shared items ÷ the smaller set.
     pub(crate) overlap: f64,
@@ -191,6 +200,11 @@ pub(crate) struct RunReport {
     pub(crate) session_bytes_i2r: Option<Stats>,
     /// Frame bytes responder → initiator by the session driver's own counter.
     pub(crate) session_bytes_r2i: Option<Stats>,
+    /// The whole run per identifier (item of one rule on one side).
+    pub(crate) per_identifier: PerIdentifier,
+    /// With several rules, against `rules ×` the single-rule run of the same mode and
+    /// sizes in this benchmark (null without one, and for one rule).
+    pub(crate) vs_single_rule: Option<RuleComparison>,
     /// The floor.
     pub(crate) floor: FloorReport,
     /// Per phase.
@@ -224,9 +238,10 @@ fn reveal_name(reveal: Reveal) -> &'static str {
 
 /// The payload each way: points, plus the comparison values a learner gets back.
 fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
+    let r = spec.rules.max(1) as u64;
     let (n, m, l) = (
-        spec.initiator_size,
-        spec.responder_size,
+        r * spec.initiator_size,
+        r * spec.responder_size,
         comparison_len as u64,
     );
     let learns = |role| u64::from(spec.reveal.learns(role));
@@ -263,13 +278,15 @@ fn total(phases: &[PhaseSample; 4]) -> PhaseSample {
 /// Summarises the repeats of one configuration.
 pub(crate) fn summarise(setting: &Setting<'_>, samples: &[RepeatSample]) -> RunReport {
     let spec = setting.spec;
-    let elements = (spec.initiator_size + spec.responder_size).max(1) as f64;
-    let larger = spec.initiator_size.max(spec.responder_size).max(1) as f64;
+    let r = spec.rules.max(1) as u64;
+    let items = r * (spec.initiator_size + spec.responder_size);
+    let elements = items.max(1) as f64;
+    let larger = (r * spec.initiator_size.max(spec.responder_size)).max(1) as f64;
     let threads = setting.threads as f64;
     let comparison_len = samples.first().map_or(0, |s| s.comparison_len);
     let pay = payload(spec, comparison_len);
     let payload_total = (pay[0] + pay[1]).max(1) as f64;
-    let state_bytes = POINT * (spec.initiator_size + spec.responder_size);
+    let state_bytes = POINT * items;
     let secs = |d: std::time::Duration| d.as_secs_f64();
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
 
@@ -323,7 +340,11 @@ pub(crate) fn summarise(setting: &Setting<'_>, samples: &[RepeatSample]) -> RunR
         transport: spec.transport.name(),
         initiator_size: spec.initiator_size,
         responder_size: spec.responder_size,
-        elements: spec.initiator_size + spec.responder_size,
+        rules: spec.rules,
+        rule_labels: rules::labels(spec.rules),
+        initiator_items: r * spec.initiator_size,
+        responder_items: r * spec.responder_size,
+        elements: items,
         overlap: setting.overlap,
         matched: samples.first().map_or(0, |s| s.matched),
         threads: setting.threads,
@@ -341,6 +362,8 @@ pub(crate) fn summarise(setting: &Setting<'_>, samples: &[RepeatSample]) -> RunR
         round_trip_definition: ROUND_TRIPS,
         session_bytes_i2r: Stats::of(samples.iter().map(|s| Some(s.session_bytes[0] as f64))),
         session_bytes_r2i: Stats::of(samples.iter().map(|s| Some(s.session_bytes[1] as f64))),
+        per_identifier: rules::per_identifier(samples, items, setting.threads),
+        vs_single_rule: None,
         floor: FloorReport {
             ops: samples
                 .first()
@@ -447,9 +470,13 @@ fn or_dash(x: Option<f64>, f: &dyn Fn(f64) -> String) -> String {
 pub(crate) fn table(r: &RunReport) -> String {
     let mut out = String::new();
     let link = link_words(r.bandwidth_bits_per_s, r.latency_s);
+    let rule_words = match r.rules {
+        1 => String::new(),
+        n => format!(" per rule × {n} rules ({})", r.rule_labels.join(", ")),
+    };
     let _ = writeln!(
         out,
-        "{} · {} × {} items, {} shared · {} · {} threads · batch {} · {} · {} repeat{} (median (min–max))",
+        "{} · {} × {} items{rule_words}, {} shared · {} · {} threads · batch {} · {} · {} repeat{} (median (min–max))",
         r.mode,
         size_label(r.initiator_size),
         size_label(r.responder_size),
@@ -521,7 +548,7 @@ pub(crate) fn table(r: &RunReport) -> String {
         bytes_label(f.payload_bytes_r2i as f64),
         fixed(
             (f.payload_bytes_i2r + f.payload_bytes_r2i) as f64
-                / r.initiator_size.max(r.responder_size).max(1) as f64,
+                / r.initiator_items.max(r.responder_items).max(1) as f64,
         ),
         "1".to_owned(),
         "–".to_owned(),
@@ -563,117 +590,9 @@ pub(crate) fn table(r: &RunReport) -> String {
         out,
         "CPU time and RSS are the whole process: both parties, TLS, runtime and emulator. RTs: round trips (sequential one-way flights / 2)."
     );
+    out.push_str(&rules::table_lines(r));
     out
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use std::time::Duration;
-
-    use super::*;
-    use crate::cmd::bench::floor::FloorSample;
-    use crate::cmd::bench::harness::TransportKind;
-
-    #[test]
-    fn stats_are_median_min_max() {
-        let s = Stats::of([3.0, 1.0, 2.0].map(Some)).unwrap();
-        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
-        let s = Stats::of([4.0, 1.0, 2.0, 10.0].map(Some)).unwrap();
-        assert_eq!((s.median, s.min, s.max), (3.0, 1.0, 10.0));
-        assert_eq!(Stats::of([Some(1.0), None]), None);
-        assert_eq!(Stats::of(Vec::<Option<f64>>::new()), None);
-    }
-
-    fn spec() -> RunSpec {
-        RunSpec {
-            mode: Mode::Intersection,
-            reveal: Reveal::Initiator,
-            initiator_size: 1000,
-            responder_size: 500,
-            shared: 250,
-            transport: TransportKind::Memory,
-            link: LinkSpec::UNSHAPED,
-            batch_size: 4096,
-        }
-    }
-
-    fn sample(scale: u32) -> RepeatSample {
-        let phase = |ms: u64, wire: [u64; 2], flights| PhaseSample {
-            wall: Duration::from_millis(ms) * scale,
-            cpu: Some(Duration::from_millis(2 * ms) * scale),
-            wire,
-            frames: wire,
-            rss_start: Some(100 << 20),
-            rss_peak: Some((100 << 20) + 48_000 * u64::from(scale)),
-            flights,
-        };
-        RepeatSample {
-            floor: FloorSample {
-                wall: Duration::from_millis(100) * scale,
-                cpu: Some(Duration::from_millis(200) * scale),
-                ops: FloorOps::for_sizes(1000, 500),
-            },
-            phases: [
-                phase(10, [0, 0], 0),
-                phase(1, [0, 0], 0),
-                phase(1, [300, 300], 2),
-                phase(100, [33_000, 26_000], 3),
-            ],
-            session_bytes: [33_300, 26_300],
-            comparison_len: 8,
-            matched: 250,
-        }
-    }
-
-    #[test]
-    fn figures_are_set_beside_the_floor() {
-        let spec = spec();
-        let setting = Setting {
-            spec: &spec,
-            threads: 2,
-            overlap: 0.5,
-            peak_per_phase: true,
-        };
-        let r = summarise(&setting, &[sample(1), sample(3), sample(2)]);
-        let ex = &r.phases.exchange;
-        // Exchange 100 ms × scale against a floor of 100 ms × scale: ratio 1 each time.
-        assert_eq!(ex.wall_vs_floor.unwrap().median, 1.0);
-        assert_eq!(ex.wall_s.unwrap().min, 0.1);
-        assert_eq!(ex.wall_s.unwrap().max, 0.3);
-        // 200 ms × 2 threads / 1500 elements = 266.67 core-µs at the median (scale 2).
-        let core = ex.core_us_per_element.unwrap().median;
-        assert!((core - 266.666).abs() < 0.01, "{core}");
-        assert_eq!(ex.round_trips.unwrap().median, 1.5);
-        // Payload: 32·1000 one way; 32·500 + 8·1000 the other (only the initiator learns).
-        assert_eq!(r.floor.payload_bytes_i2r, 32_000);
-        assert_eq!(r.floor.payload_bytes_r2i, 24_000);
-        assert!((ex.bytes_vs_floor.unwrap().median - 59_000.0 / 56_000.0).abs() < 1e-9);
-        assert_eq!(ex.bytes_per_element.unwrap().median, 59.0);
-        let total = &r.phases.total;
-        assert_eq!(total.flights.unwrap().median, 5.0);
-        assert_eq!(total.wall_s.unwrap().median, 0.224);
-        assert_eq!(r.floor.state_bytes, 48_000);
-        assert_eq!(total.peak_rss_delta_vs_floor.unwrap().median, 2.0);
-        let table = table(&r);
-        for needle in ["exchange", "floor", "×floor", "intersection"] {
-            assert!(table.contains(needle), "{table}");
-        }
-    }
-
-    #[test]
-    fn labels() {
-        assert_eq!(size_label(1 << 20), "2^20");
-        assert_eq!(size_label(10_000), "10000");
-        assert_eq!(fixed(0.012345), "0.0123");
-        assert_eq!(fixed(123.456), "123");
-        assert_eq!(si(1e8), "100 M");
-        assert_eq!(
-            link_label(&LinkSpec {
-                bandwidth_bits_per_s: Some(1e8),
-                latency: Duration::from_millis(10)
-            }),
-            "link 100 Mbit/s, 10.0 ms one-way"
-        );
-    }
-}
+mod tests;

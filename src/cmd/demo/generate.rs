@@ -24,7 +24,7 @@ impl Rng {
     }
 
     /// Uniform-enough in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
@@ -37,14 +37,14 @@ const PREFIXES: [u16; 24] = [
 
 /// Odd and not a multiple of 5, so `k ↦ k·M + c mod 10^8` is a bijection.
 const SUFFIX_MULTIPLIER: u64 = 7_919_933;
-const SUFFIX_SPACE: u64 = 100_000_000;
+pub(crate) const SUFFIX_SPACE: u64 = 100_000_000;
 
 /// Values a normaliser must refuse (never matched, never sent).
-const JUNK: [&str; 6] = ["n/a", "unknown", "无", "-", "000", "tel: ask branch"];
+pub(crate) const JUNK: [&str; 6] = ["n/a", "unknown", "无", "-", "000", "tel: ask branch"];
 
 /// The canonical 11 digits of universe customer `index` (distinct for distinct
 /// indices below 2.4 billion).
-fn national_number(index: u64, offset: u64) -> String {
+pub(crate) fn national_number(index: u64, offset: u64) -> String {
     let prefix = PREFIXES
         .get((index % PREFIXES.len() as u64) as usize)
         .copied()
@@ -55,7 +55,7 @@ fn national_number(index: u64, offset: u64) -> String {
 }
 
 /// `d` as full-width digits (U+FF10…U+FF19), other characters unchanged.
-fn full_width(s: &str) -> String {
+pub(crate) fn full_width(s: &str) -> String {
     s.chars()
         .map(|c| match c.to_digit(10) {
             Some(d) => char::from_u32(0xFF10 + d).unwrap_or(c),
@@ -65,7 +65,7 @@ fn full_width(s: &str) -> String {
 }
 
 /// One of the ways a CRM writes the mobile number `n` (11 digits).
-fn messy(n: &str, rng: &mut Rng) -> String {
+pub(crate) fn messy(n: &str, rng: &mut Rng) -> String {
     let (a, rest) = n.split_at(3);
     let (b, c) = rest.split_at(4);
     match rng.below(16) {
