@@ -409,3 +409,128 @@ fn each_rule_must_reach_the_minimum_peer_set() {
     rb.code(3);
     assert!(rb.stderr.contains("min-peer-set"), "{}", rb.stderr);
 }
+
+#[test]
+fn golden_records_from_resolve_match_on_several_rules() {
+    let f = fixture();
+    let a = &f.dirs[0];
+    // Side A's own records in two systems: phones in the CRM for customers 0..50,
+    // phones and e-mails in the app for 25..75; resolve links them by phone.
+    let crm: String = std::iter::once("id,tel\n".to_owned())
+        .chain((0..50).map(|i| format!("c{i},{}\n", phone(i))))
+        .collect();
+    let app: String = std::iter::once("uid,mobile,mail\n".to_owned())
+        .chain((25..75).map(|i| format!("u{i},+86 {},{}\n", phone(i), email(i))))
+        .collect();
+    std::fs::write(a.join("crm.csv"), crm).unwrap();
+    std::fs::write(a.join("app.csv"), app).unwrap();
+    util::run(
+        a,
+        &[
+            "resolve",
+            "--input",
+            "crm.csv",
+            "--column",
+            "tel:phone",
+            "--input",
+            "app.csv",
+            "--column",
+            "mobile:phone",
+            "--column",
+            "mail:email",
+            "--rule",
+            "phone",
+            "--rule",
+            "email",
+            "-o",
+            "clusters.csv",
+            "--golden",
+            "golden.csv",
+        ],
+    )
+    .ok();
+    // Side B: phones for 60..100, e-mails for 10..40.
+    let b: String = std::iter::once("client,mobile,e_mail\n".to_owned())
+        .chain((10..100).map(|i| {
+            let p = if i >= 60 { phone(i) } else { String::new() };
+            let e = if i < 40 {
+                email(i).to_uppercase()
+            } else {
+                String::new()
+            };
+            format!("b{i},{p},{e}\n")
+        }))
+        .collect();
+    std::fs::write(f.dirs[1].join("partner.csv"), b).unwrap();
+    let common = [
+        "--min-peer-set",
+        "0",
+        "--wait-timeout",
+        "60s",
+        "--read-timeout",
+        "30s",
+        "-o",
+        "matched.csv",
+        "--identity",
+        "me",
+        "--rule",
+        "phone",
+        "--rule",
+        "email",
+    ];
+    let mut args_a: Vec<String> = [
+        "match",
+        "--listen",
+        "127.0.0.1:0",
+        "--input",
+        "golden.csv",
+        "--column",
+        "phone:phone",
+        "--column",
+        "email:email",
+        "--keep",
+        "cluster_id",
+        "--peer-fingerprint",
+        &f.fps[1],
+    ]
+    .map(String::from)
+    .to_vec();
+    args_a.extend(common.map(String::from));
+    let pa = Party::spawn(a, &args_a, &[], None);
+    let addr = pa.listening_addr();
+    let mut args_b: Vec<String> = [
+        "match",
+        "--connect",
+        &addr,
+        "--input",
+        "partner.csv",
+        "--column",
+        "mobile:phone",
+        "--column",
+        "e_mail:email",
+        "--keep",
+        "client",
+        "--peer-fingerprint",
+        &f.fps[0],
+    ]
+    .map(String::from)
+    .to_vec();
+    args_b.extend(common.map(String::from));
+    let rb = Party::spawn(&f.dirs[1], &args_b, &[], None).finish(DEADLINE);
+    let ra = pa.finish(DEADLINE);
+    ra.ok();
+    rb.ok();
+    // B's matched clients: e-mails of 25..40 (A has e-mails only from the app) and
+    // phones of 60..75.
+    let text = std::fs::read_to_string(f.dirs[1].join("matched.csv")).unwrap();
+    let clients: BTreeSet<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = (25..40).chain(60..75).map(|i| format!("b{i}")).collect();
+    assert_eq!(clients, expected);
+    // A's side: one row per golden record (cluster) matched.
+    let golden = std::fs::read_to_string(a.join("matched.csv")).unwrap();
+    assert_eq!(golden.lines().count() - 1, expected.len());
+}
