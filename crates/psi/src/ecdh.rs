@@ -2,9 +2,9 @@
 //! [`ProtocolSetup`] ([`EcdhSetup`]), the [`Party`] state machine, its [`Message`]s and
 //! their encoding (the bytes that go on the wire), and hashing identifiers to the group.
 
-mod batch;
+pub(crate) mod batch;
 pub(crate) mod compare;
-mod groups;
+pub(crate) mod groups;
 pub mod hash;
 mod message;
 mod party;

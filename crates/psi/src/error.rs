@@ -12,6 +12,8 @@ pub enum MessageKind {
     Blinded,
     /// A batch of doubly blinded values returned to a learner.
     Reblinded,
+    /// Labelled mode: a batch of the sender's (tag, encrypted label set) entries.
+    LabelEntries,
 }
 
 impl fmt::Display for MessageKind {
@@ -19,6 +21,7 @@ impl fmt::Display for MessageKind {
         f.write_str(match self {
             MessageKind::Blinded => "blinded",
             MessageKind::Reblinded => "reblinded",
+            MessageKind::LabelEntries => "label entries",
         })
     }
 }
@@ -247,6 +250,108 @@ pub enum PsiError {
     #[error("malformed message: {reason}")]
     Malformed {
         /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// Labelled mode: a row's label value is longer than its column's agreed
+    /// maximum. Values are never cut: the caller must fix the input or the limit.
+    #[error("row {row}: the value of label column {column} is longer than its maximum")]
+    LabelTooLong {
+        /// The caller's row reference.
+        row: u64,
+        /// The column's position in the released column list.
+        column: usize,
+    },
+
+    /// Labelled mode: a row's label values do not have one value per column.
+    #[error("row {row}: {found} label value(s), expected one per column ({expected})")]
+    LabelColumnCount {
+        /// The caller's row reference.
+        row: u64,
+        /// Columns released.
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+
+    /// Labelled mode: label values for a row that already has some.
+    #[error("row {row}: label values given twice")]
+    DuplicateLabelRow {
+        /// The caller's row reference.
+        row: u64,
+    },
+
+    /// Labelled mode: a row of the sender's set has no entry in its label table.
+    #[error("row {row}: no label values for this row")]
+    MissingLabels {
+        /// The caller's row reference.
+        row: u64,
+    },
+
+    /// Labelled mode: some distinct identifier of the sender has more rows (label
+    /// sets) than the agreed cap on label sets per identifier.
+    #[error(
+        "an identifier has {found} rows with labels, more than the cap of {max} per identifier"
+    )]
+    TooManyLabelsPerId {
+        /// The largest number of rows of one identifier.
+        found: u64,
+        /// The cap.
+        max: u32,
+    },
+
+    /// Labelled mode: a cap on label sets per identifier outside `1..=max`.
+    #[error("max labels per identifier must be within 1..={max}, not {value}")]
+    InvalidLabelsPerId {
+        /// The value given.
+        value: u32,
+        /// [`crate::labelled::MAX_LABELS_PER_ID`].
+        max: u32,
+    },
+
+    /// Labelled mode: a released column list that cannot be used (ours or the
+    /// peer's).
+    #[error("invalid label columns: {reason}")]
+    InvalidLabelColumns {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// Labelled mode: the peer's hello parameters do not go with ours.
+    #[error("labelled parameters refused: {reason}")]
+    LabelledParams {
+        /// Why, in words for both users (no secret in it).
+        reason: String,
+    },
+
+    /// Labelled mode: the sides' learning roles do not fit the protocol.
+    #[error("in labelled mode only the side receiving labels learns: {reason}")]
+    LabelledRoles {
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// Labelled mode: an encrypted label set failed authentication (altered
+    /// ciphertext, wrong key or wrong session).
+    #[error(
+        "label entries batch {batch}, index {index}: the encrypted label set does not authenticate"
+    )]
+    LabelDecryption {
+        /// Batch number.
+        batch: u32,
+        /// Position within the batch.
+        index: u32,
+    },
+
+    /// Labelled mode: an authenticated label set whose layout is wrong (count,
+    /// lengths or padding): the peer does not follow the protocol.
+    #[error("label entries batch {batch}, index {index}: malformed label set: {reason}")]
+    MalformedLabels {
+        /// Batch number.
+        batch: u32,
+        /// Position within the batch.
+        index: u32,
+        /// What is wrong.
         reason: &'static str,
     },
 

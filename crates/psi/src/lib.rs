@@ -9,6 +9,7 @@ mod config;
 pub mod ecdh;
 mod error;
 mod items;
+pub mod labelled;
 mod outcome;
 pub mod protocol;
 
@@ -23,6 +24,10 @@ pub use ecdh::{
 };
 pub use error::{MessageKind, Pending, PsiError};
 pub use items::{MAX_IDENTIFIER_TYPES, PreparedSet};
+pub use labelled::{
+    LABELLED_PROTOCOL_ID, LabelColumn, LabelTable, LabelledSetup, MAX_LABEL_BYTES,
+    MAX_LABEL_COLUMNS, MAX_LABELS_PER_ID,
+};
 pub use outcome::{
     LabelledRow, MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome, ReceivedLabels, TypeMatches,
 };

@@ -4,18 +4,18 @@
 use crate::{MessageKind, PsiError};
 
 /// Elements to reserve room for when the count comes from the peer.
-pub(super) fn prealloc(peer_count: u64) -> usize {
+pub(crate) fn prealloc(peer_count: u64) -> usize {
     const LIMIT: u64 = 1 << 16;
     peer_count.min(LIMIT) as usize
 }
 
 /// Items in batch `batch` of a set of `total` items.
-pub(super) fn batch_len(batch: u32, batch_size: u32, total: u64) -> usize {
+pub(crate) fn batch_len(batch: u32, batch_size: u32, total: u64) -> usize {
     let start = u64::from(batch) * u64::from(batch_size);
     total.saturating_sub(start).min(u64::from(batch_size)) as usize
 }
 
-pub(super) fn batch_range(batch: u32, batch_size: u32, total: usize) -> std::ops::Range<usize> {
+pub(crate) fn batch_range(batch: u32, batch_size: u32, total: usize) -> std::ops::Range<usize> {
     let start = (batch as usize)
         .saturating_mul(batch_size as usize)
         .min(total);
@@ -26,12 +26,12 @@ pub(super) fn batch_range(batch: u32, batch_size: u32, total: usize) -> std::ops
 /// Work unit for one rayon task: big enough that the one field inversion of a batch
 /// compression is amortised, small enough to spread a batch over all threads. The
 /// results do not depend on it.
-pub(super) fn chunk_len(items: usize) -> usize {
+pub(crate) fn chunk_len(items: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     items.div_ceil(4 * threads).clamp(64, 1024)
 }
 
-pub(super) fn check_batch_index(
+pub(crate) fn check_batch_index(
     kind: MessageKind,
     got: u32,
     next: u32,

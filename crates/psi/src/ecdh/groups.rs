@@ -13,9 +13,9 @@ use crate::{PsiError, TypeGroup};
 
 /// Our sending order (position → distinct index) and the position range of each
 /// group in it.
-pub(super) struct Order {
-    pub(super) order: Vec<u32>,
-    pub(super) bounds: Vec<Range<usize>>,
+pub(crate) struct Order {
+    pub(crate) order: Vec<u32>,
+    pub(crate) bounds: Vec<Range<usize>>,
 }
 
 /// Orders our distinct items: grouped by `groups` (their type labels matched against
@@ -27,7 +27,7 @@ pub(super) struct Order {
 ///
 /// [`PsiError::GroupsMismatch`] when the set holds a type the groups do not list, or
 /// a group's count differs from the set's.
-pub(super) fn own_order(
+pub(crate) fn own_order(
     groups: &[TypeGroup],
     set_types: &[String],
     type_of: &[u16],
@@ -84,7 +84,7 @@ pub(super) fn own_order(
 
 /// The position ranges of the peer's groups in its sending order (one range over
 /// `peer_count` items without groups).
-pub(super) fn peer_bounds(groups: &[TypeGroup], peer_count: u64) -> Vec<Range<usize>> {
+pub(crate) fn peer_bounds(groups: &[TypeGroup], peer_count: u64) -> Vec<Range<usize>> {
     if groups.is_empty() {
         return std::iter::once(0..usize::try_from(peer_count).unwrap_or(usize::MAX)).collect();
     }
@@ -102,7 +102,7 @@ pub(super) fn peer_bounds(groups: &[TypeGroup], peer_count: u64) -> Vec<Range<us
 
 /// Fisher–Yates over the `l`-byte records of `values`, separately within each range
 /// of record positions, so a record never leaves its group.
-pub(super) fn shuffle_within(
+pub(crate) fn shuffle_within(
     values: &mut [u8],
     l: usize,
     ranges: &[Range<usize>],
