@@ -17,7 +17,7 @@ use blindmatch_net::{Event, EventSink, Learner, Mode, Stage, Transport};
 use blindmatch_pipeline::matching::{
     Address, DEFAULT_MAX_LABELS_PER_ID, DEFAULT_MIN_PEER_SET, DEFAULT_RELEASE_MAX_BYTES, Endpoint,
     LabelConfig, MAX_PEER_SET_CEILING, PartyConfig, RunClock, finish, load_transport, prepare,
-    session_failure, session_rules,
+    protocol_setup, session_failure, session_rules,
 };
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -520,7 +520,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .build()
         .fail_with(|| Failure::failed("cannot start the network runtime"))?;
     let mut prepared = prepared;
-    let set = std::mem::take(&mut prepared.set);
+    let setup = protocol_setup(&cfg, &mut prepared)?;
     // From here a Ctrl-C cancels the session, which tells the partner, and the
     // process ends right after it (see crate::interrupt).
     let in_session = crate::interrupt::session();
@@ -535,7 +535,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             tracing::info!(%addr, "connecting to the partner");
         }
         endpoint
-            .run(&cfg, set, Some(observer.sink()), &cancel)
+            .run(&cfg, setup, Some(observer.sink()), &cancel)
             .await
             .map_err(|e| session_failure(e, &cfg))
     });

@@ -11,6 +11,7 @@ mod demo;
 mod identity;
 mod interrupt;
 mod keys;
+mod labelled;
 mod matching;
 mod multi;
 mod normalize;

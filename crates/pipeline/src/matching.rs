@@ -19,6 +19,7 @@ mod failure;
 mod finish;
 mod labels;
 mod prepare;
+mod protocol;
 
 pub use config::{
     Address, DEFAULT_MAX_LABELS_PER_ID, DEFAULT_MAX_PEER_FACTOR, DEFAULT_MAX_PEER_FLOOR,
@@ -32,3 +33,4 @@ pub use failure::{full_text, session_failure};
 pub use finish::{Finished, RunClock, finish};
 pub use labels::ReleasedValues;
 pub use prepare::{Prepared, prepare, row_ref, split_row_ref};
+pub use protocol::protocol_setup;

@@ -114,8 +114,8 @@ pub(crate) fn run_pair(
     let bars = progress::enabled().then(MultiProgress::new);
     let bank_sink = with_bar(bars.as_ref(), "bank");
     let insurer_sink = with_bar(bars.as_ref(), "insurer");
-    let bank_set = std::mem::take(&mut bank_prep.set);
-    let insurer_set = std::mem::take(&mut insurer_prep.set);
+    let bank_set = matching::protocol_setup(bank_cfg, &mut bank_prep)?;
+    let insurer_set = matching::protocol_setup(insurer_cfg, &mut insurer_prep)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -93,19 +93,8 @@ pub(crate) fn check_agreement(
             },
         });
     }
-    if peer.protocol != ours.protocol {
-        return Err(NetError::Unsupported {
-            what: "PSI protocol",
-            name: sanitize(&peer.protocol),
-            ours: ours.protocol.clone(),
-        });
-    }
-    if let Err(reason) = params_check(&ours.protocol_params, &peer.protocol_params) {
-        return Err(NetError::ProtocolParamsMismatch {
-            protocol: ours.protocol.clone(),
-            reason: sanitize(&reason),
-        });
-    }
+    // The mode first: a mode decides the protocol (labelled mode runs its own), so
+    // two different modes are named as such, not as an unknown protocol.
     let Some(peer_mode) = Mode::from_name(&peer.mode) else {
         return Err(NetError::Unsupported {
             what: "mode",
@@ -117,6 +106,19 @@ pub(crate) fn check_agreement(
         return Err(NetError::ModeMismatch {
             local: params.mode,
             peer: peer_mode,
+        });
+    }
+    if peer.protocol != ours.protocol {
+        return Err(NetError::Unsupported {
+            what: "PSI protocol",
+            name: sanitize(&peer.protocol),
+            ours: ours.protocol.clone(),
+        });
+    }
+    if let Err(reason) = params_check(&ours.protocol_params, &peer.protocol_params) {
+        return Err(NetError::ProtocolParamsMismatch {
+            protocol: ours.protocol.clone(),
+            reason: sanitize(&reason),
         });
     }
     if peer.reveal != ours.reveal {

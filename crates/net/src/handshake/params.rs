@@ -32,12 +32,12 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// No minimum, the protocol's largest set as the maximum, both modes allowed.
+    /// No minimum, the protocol's largest set as the maximum, every mode allowed.
     fn default() -> Self {
         Self {
             min_peer_set: 0,
             max_peer_set: MAX_SET_SIZE,
-            allowed_modes: vec![Mode::Intersection, Mode::Cardinality],
+            allowed_modes: Mode::ALL.to_vec(),
         }
     }
 }

@@ -1,14 +1,13 @@
 //! Step 2 of a match: meet the partner (listen or connect) and run the session —
-//! handshake and PSI over `blindmatch-net` — with the ECDH protocol.
+//! handshake and PSI over `blindmatch-net` — with the protocol
+//! [`super::protocol_setup`] chose.
 
 use std::net::SocketAddr;
 
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{
-    Cancellation, EventSink, Listener, NetError, PreparedSet, ProtocolSetup, SessionOptions,
-    SessionReport,
+    Cancellation, EventSink, Listener, NetError, ProtocolSetup, SessionOptions, SessionReport,
 };
-use blindmatch_psi::EcdhSetup;
 
 use super::config::{Address, PartyConfig};
 
@@ -59,11 +58,11 @@ impl Endpoint {
     pub async fn run(
         &self,
         cfg: &PartyConfig,
-        set: PreparedSet,
+        setup: Box<dyn ProtocolSetup>,
         events: Option<EventSink>,
         cancel: &Cancellation,
     ) -> Result<SessionReport, NetError> {
-        let params = cfg.session_params(set.declared_size());
+        let params = cfg.session_params(setup.declared_size());
         let options = SessionOptions {
             cancel: cancel.clone(),
             ..cfg.session_options(events)
@@ -71,7 +70,7 @@ impl Endpoint {
         match self {
             Endpoint::Listening(listener) => {
                 listener
-                    .run_session(&params, ecdh(set), &options, cfg.wait_timeout)
+                    .run_session(&params, setup, &options, cfg.wait_timeout)
                     .await
             }
             Endpoint::Connecting(addr) => {
@@ -79,7 +78,7 @@ impl Endpoint {
                     addr,
                     &cfg.transport,
                     &params,
-                    ecdh(set),
+                    setup,
                     &options,
                     cfg.wait_timeout,
                 )
@@ -87,9 +86,4 @@ impl Endpoint {
             }
         }
     }
-}
-
-/// The ECDH protocol over our set: the one protocol `match` runs today.
-fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
-    Box::new(EcdhSetup::new(set))
 }

@@ -3,7 +3,7 @@
 //! the words of the command's flags.
 
 use blindmatch_data::{Category, Error};
-use blindmatch_net::{AbortCode, NetError};
+use blindmatch_net::{AbortCode, Mode, NetError};
 
 use super::config::{Address, PartyConfig};
 
@@ -35,7 +35,7 @@ pub fn session_failure(error: NetError, cfg: &PartyConfig) -> Error {
         ),
         _ if error.is_refusal() => (
             format!("session refused: {error}"),
-            refusal_hint(&error, &partner),
+            refusal_hint(&error, &partner, cfg.mode),
         ),
         _ => (
             format!("session failed: {}", full_text(&error)),
@@ -61,7 +61,7 @@ pub fn full_text(error: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-fn refusal_hint(error: &NetError, partner: &str) -> Option<String> {
+fn refusal_hint(error: &NetError, partner: &str, mode: Mode) -> Option<String> {
     Some(match error {
         NetError::PeerFingerprintMismatch { .. } => format!(
             "{partner} is not the certificate you pinned: compare --peer-fingerprint with the partner's `blindmatch identity show NAME`"
@@ -89,6 +89,9 @@ fn refusal_hint(error: &NetError, partner: &str) -> Option<String> {
         }
         NetError::PeerSetTooLarge { .. } => {
             "the partner's input has more distinct identifiers than our --max-peer-set allows; raise it only if such a large partner set is expected".to_owned()
+        }
+        NetError::ProtocolParamsMismatch { .. } if mode == Mode::Labelled => {
+            "in labelled mode both sides give the same --max-labels-per-id, and only the side that gives (--reveal peer) names --release columns".to_owned()
         }
         NetError::VersionMismatch { .. }
         | NetError::SizeLimit { .. }
