@@ -193,6 +193,25 @@ fn released_columns_reach_matched_rows_only() {
     assert_eq!(receipt["labels"]["side"], "receives");
     assert_eq!(receipt["labels"]["output_rows"], 101);
     assert_eq!(receipt["result"]["matched_rows"], 100);
+    // The audit reads labelled receipts, alone and as a pair.
+    let b_receipt = f.dirs[1].join("blindmatch-receipt.json");
+    let found: Vec<PathBuf> = std::fs::read_dir(&f.dirs[1])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("receipt"))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?} {b_receipt:?}");
+    let a_receipt = f.dirs[0].join("matched.csv.receipt.json");
+    let run = util::run(
+        &f.dirs[0],
+        &[
+            "audit",
+            "receipt",
+            a_receipt.to_str().unwrap(),
+            found[0].to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
 }
 
 #[test]

@@ -42,12 +42,15 @@ impl Receipt {
         if let Some(m) = self
             .mode
             .as_deref()
-            .filter(|m| !matches!(*m, "intersection" | "cardinality"))
+            .filter(|m| !matches!(*m, "intersection" | "cardinality" | "labelled"))
         {
             out.push(self.finding(
                 "receipt_malformed",
                 "mode",
-                format!("mode `{}` is not intersection or cardinality", safe_name(m)),
+                format!(
+                    "mode `{}` is not intersection, cardinality or labelled",
+                    safe_name(m)
+                ),
             ));
         }
         if let Some(r) = self
@@ -229,8 +232,8 @@ impl Receipt {
             "cardinality" if card.is_none() || rows.is_some() || values.is_some() || has_output => {
                 Some("in cardinality mode a learner records the cardinality only, and no output")
             }
-            "intersection" if rows.is_none() || values.is_none() => {
-                Some("a learner in intersection mode records matched rows and values")
+            "intersection" | "labelled" if rows.is_none() || values.is_none() => {
+                Some("a learner in intersection or labelled mode records matched rows and values")
             }
             _ => None,
         };

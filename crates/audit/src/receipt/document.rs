@@ -93,6 +93,9 @@ pub(super) struct Receipt {
     pub(super) matched_rows: Option<Option<u64>>,
     pub(super) matched_values: Option<Option<u64>>,
     pub(super) cardinality: Option<Option<u64>>,
+    /// Labelled mode, the receiving side: rows of the output (one per matched row
+    /// and label set), from `labels.output_rows`.
+    pub(super) label_output_rows: Option<u64>,
     /// `Some(None)`: the receipt says there is no output.
     pub(super) output: Option<Option<Recorded>>,
     pub(super) bytes_sent: Option<u64>,
@@ -234,6 +237,10 @@ impl Receipt {
             r.matched_values = w.nullable_uint(res, "result", "matched_values");
             r.cardinality = w.nullable_uint(res, "result", "cardinality");
         }
+        r.label_output_rows = v
+            .get("labels")
+            .and_then(|l| l.get("output_rows"))
+            .and_then(serde_json::Value::as_u64);
         r.output = w.nullable_object(v, "", "output").map(|o| {
             o.and_then(|o| {
                 let path = w.string(o, "output", "path");

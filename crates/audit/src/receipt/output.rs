@@ -220,7 +220,12 @@ pub(super) fn check_output(
         recorded,
         findings,
     );
-    if let Some(Some(expected)) = r.matched_rows
+    // Labelled mode writes one row per matched row and label set.
+    let expected_rows = match r.label_output_rows {
+        Some(n) => Some(Some(n)),
+        None => r.matched_rows,
+    };
+    if let Some(Some(expected)) = expected_rows
         && rows != expected
     {
         findings.push(

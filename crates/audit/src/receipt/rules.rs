@@ -342,7 +342,7 @@ impl Receipt {
             let expected = match (learns, mode) {
                 (false, _) => (false, false),
                 (true, "cardinality") => (true, false),
-                (true, "intersection") => (true, true),
+                (true, "intersection" | "labelled") => (true, true),
                 _ => continue,
             };
             if (values.is_some(), rows.is_some()) != expected {
