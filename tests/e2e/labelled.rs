@@ -388,3 +388,53 @@ fn a_flipped_ciphertext_bit_is_a_protocol_error_with_no_output() {
     assert!(!f.dirs[0].join("matched.csv.receipt.json").exists());
     assert!(!ra.all_output().contains("seg-1"), "{}", ra.stderr);
 }
+
+#[test]
+fn a_row_matched_on_two_rules_gets_each_label_set_once() {
+    let f = fixture();
+    // Both sides also hold e-mails: customers 100..200 match on phone and e-mail.
+    let mail = |i: u64| format!("c{i}@example.org");
+    let mut a = String::from("cid,tel,mail\n");
+    for i in 0..200 {
+        a.push_str(&format!("a{i},+86 {},{}\n", phone(i), mail(i)));
+    }
+    let mut b = String::from("client,mobile,email,segment\n");
+    for i in 100..300 {
+        let segment = if i < 200 {
+            format!("seg-{i}")
+        } else {
+            planted(i)
+        };
+        b.push_str(&format!(
+            "b{i},{},{},{segment}\n",
+            phone(i),
+            mail(i).to_uppercase()
+        ));
+    }
+    std::fs::write(f.dirs[0].join("in.csv"), a).unwrap();
+    std::fs::write(f.dirs[1].join("in.csv"), b).unwrap();
+    let rules = ["--rule", "phone", "--rule", "email"];
+    let learner = [&LEARNER[..], &["--column", "mail:email"], &rules].concat();
+    let giver = [
+        &["--release", "segment", "--column", "email:email"][..],
+        &rules,
+    ]
+    .concat();
+    let [ra, rb] = f.session(&learner, &giver, &[]);
+    ra.ok();
+    rb.ok();
+    let text = std::fs::read_to_string(f.dirs[0].join("matched.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "row,cid,match_id,matched_rules,match_id.phone,match_id.email,peer.segment"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 100, "one row per matched row, not one per rule");
+    for r in &rows {
+        let i: u64 = r[1].trim_start_matches('a').parse().unwrap();
+        assert_eq!(r[3], "phone;email");
+        assert_eq!(r[6], format!("seg-{i}"));
+    }
+    assert!(!text.contains("UNMATCHED-SECRET"));
+}
