@@ -19,10 +19,9 @@ use blindmatch_data::dataset::InputSpec;
 use blindmatch_data::output::OutputTarget;
 use blindmatch_net::frame::{Control, DoneSummary, Hello};
 use blindmatch_net::{AbortCode, Fingerprint, Frame, Mode};
-use blindmatch_pipeline::matching::profile_for_type;
 use blindmatch_pipeline::receipt::{
-    FileInfo, InputInfo, LocalInfo, PeerInfo, ProfileInfo, Receipt, ResultInfo, TimingsMs, Tool,
-    TrafficInfo,
+    ColumnInfo, FileInfo, InputInfo, LocalInfo, PeerInfo, Receipt, ResultInfo, RuleInfo, TimingsMs,
+    Tool, TrafficInfo, TypeProfileInfo,
 };
 use blindmatch_pipeline::{TokenizeConfig, tokenize};
 use blindmatch_psi::curve25519_dalek::{RistrettoPoint, Scalar};
@@ -435,6 +434,7 @@ fn tokenize_runs() -> Vec<Run> {
                 previous_key: spec.previous_key.then(|| previous.clone()),
                 output: OutputTarget::File(PathBuf::from(&output)),
                 manifest: None,
+                short_code_registry: None,
                 rejects: spec
                     .rejects
                     .then(|| PathBuf::from(format!("{}.rejects.csv", spec.name))),
@@ -641,7 +641,6 @@ fn token_file(root: &Path, runs: &[Run]) {
 /// (`blindmatch_pipeline::receipt`), and near misses.
 fn receipt(root: &Path) {
     let profile = Profile::default();
-    let (name, digest) = profile_for_type(&profile, IdType::Phone);
     let fa = Fingerprint::from_bytes([0xaa; 32]);
     let fb = Fingerprint::from_bytes([0xbb; 32]);
     let side = |role: Role| {
@@ -665,10 +664,15 @@ fn receipt(root: &Path) {
             mode: Mode::Intersection,
             reveal: Reveal::Both,
             id_type: "phone".to_owned(),
-            profile: ProfileInfo {
-                name: name.clone(),
-                digest: digest.clone(),
-            },
+            rules: vec![RuleInfo {
+                rule: "phone".to_owned(),
+                columns: vec!["phone".to_owned()],
+                local_size: local,
+                peer_size: Some(peer),
+                matched_values: Some(30),
+                matched_rows: Some(31),
+            }],
+            profile: TypeProfileInfo::new(&profile, IdType::Phone),
             batch_size: 4096,
             comparison_bytes: 8,
             local: LocalInfo {
@@ -682,6 +686,14 @@ fn receipt(root: &Path) {
                     rows: local + 10,
                     bytes: 900,
                     column: "phone".to_owned(),
+                    columns: vec![ColumnInfo {
+                        column: "phone".to_owned(),
+                        id_type: "phone".to_owned(),
+                        values: local + 5,
+                        empty: 3,
+                        rejected: 2,
+                        rejects: [("too_short", 2)].into_iter().collect(),
+                    }],
                     values: local + 5,
                     empty: 3,
                     rejected: 2,
@@ -716,6 +728,7 @@ fn receipt(root: &Path) {
                 wire_bytes_received: None,
             },
             timings_ms: TimingsMs::default(),
+            labels: None,
         }
     };
     let a = side(Role::Initiator).to_json().unwrap();
@@ -747,8 +760,8 @@ fn receipt(root: &Path) {
             pair(&a, &edit("\"too_short\"", "\"bob@example.cn\"")),
         ),
         (
-            "version-2".to_owned(),
-            pair(&a, &edit("\"version\": 1", "\"version\": 2")),
+            "version-3".to_owned(),
+            pair(&a, &edit("\"version\": 2", "\"version\": 3")),
         ),
         ("not-json".to_owned(), pair(&a, &b[..b.len() / 3])),
     ];
