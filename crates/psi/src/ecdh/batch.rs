@@ -57,3 +57,31 @@ pub(crate) fn check_batch_index(
     }
     Ok(())
 }
+
+/// Checks the header of a batch of points from the peer: `batch` is the next of
+/// `total` (after `next - 1`), and it holds as many points as batch `batch` of
+/// `declared` items at `batch_size` per batch must.
+///
+/// # Errors
+/// As [`check_batch_index`], or [`PsiError::WrongBatchLength`] (in bytes).
+pub(crate) fn check_point_batch(
+    kind: MessageKind,
+    batch: u32,
+    next: u32,
+    total: u32,
+    declared: u64,
+    batch_size: u32,
+    points: usize,
+) -> Result<(), PsiError> {
+    check_batch_index(kind, batch, next, total, declared)?;
+    let expected = batch_len(batch, batch_size, declared);
+    if points != expected {
+        return Err(PsiError::WrongBatchLength {
+            kind,
+            batch,
+            expected: expected * crate::config::POINT_LEN,
+            actual: points * crate::config::POINT_LEN,
+        });
+    }
+    Ok(())
+}

@@ -17,10 +17,10 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::batch::{batch_len, batch_range, check_batch_index, chunk_len, prealloc};
+use super::batch::{batch_len, batch_range, check_point_batch, chunk_len, prealloc};
 use super::compare::{self, Comparison};
 use super::groups;
-use crate::config::{POINT_LEN, batch_count};
+use crate::config::batch_count;
 use crate::ecdh::hash::IdentifierHasher;
 use crate::error::Pending;
 use crate::items::split_key;
@@ -454,22 +454,15 @@ impl Party {
 
     fn handle_blinded(&mut self, batch: u32, points: &[[u8; 32]]) -> Result<(), PsiError> {
         let kind = MessageKind::Blinded;
-        check_batch_index(
+        check_point_batch(
             kind,
             batch,
             self.peer_received,
             self.peer_total,
             self.config.peer_count,
+            self.config.batch_size,
+            points.len(),
         )?;
-        let expected = batch_len(batch, self.config.batch_size, self.config.peer_count);
-        if points.len() != expected {
-            return Err(PsiError::WrongBatchLength {
-                kind,
-                batch,
-                expected: expected * POINT_LEN,
-                actual: points.len() * POINT_LEN,
-            });
-        }
 
         let half_key = &self.secret.half_key;
         let chunk = chunk_len(points.len());

@@ -14,6 +14,8 @@ use zeroize::{Zeroize, Zeroizing};
 use super::params::{HANDLE_LEN, Params, padded_len, slot_len};
 use super::{ENTRY_MESSAGE_BUDGET, LabelColumn};
 use crate::config::POINT_LEN;
+use crate::ecdh::hash::IdentifierHasher;
+use crate::items::split_key;
 use crate::{PsiError, comparison_len};
 
 /// HKDF `info` of an entry's tag.
@@ -257,6 +259,30 @@ pub(crate) fn open(
 
 /// `2·(half·Pᵢ)` for each point, compressed: one field inversion per chunk instead of
 /// one per point (`double_and_compress_batch`), run over the rayon pool.
+/// Hashes our prepared-set keys (type index ‖ value) to the group with their type's
+/// hasher, wipes and drops each raw value as it goes, and blinds the points with
+/// `2·half`: what both sides send first of their own items.
+pub(crate) fn hash_and_blind(
+    items: &mut [Box<[u8]>],
+    hashers: &[IdentifierHasher],
+    half: &Scalar,
+) -> Vec<[u8; 32]> {
+    let hashed: Vec<RistrettoPoint> = items
+        .par_iter_mut()
+        .map(|key| {
+            let (t, value) = split_key(key);
+            // Type indices come from the same prepared set as the hashers.
+            let p = hashers
+                .get(usize::from(t))
+                .map_or(RistrettoPoint::default(), |h| h.hash(value));
+            key.zeroize();
+            *key = Box::default();
+            p
+        })
+        .collect();
+    mul_compress(&hashed, half)
+}
+
 pub(crate) fn mul_compress(points: &[RistrettoPoint], half: &Scalar) -> Vec<[u8; 32]> {
     let chunk = points
         .len()

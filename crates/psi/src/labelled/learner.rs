@@ -7,7 +7,6 @@ use std::fmt;
 use std::ops::Range;
 
 use curve25519_dalek::Scalar;
-use curve25519_dalek::ristretto::RistrettoPoint;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
@@ -16,10 +15,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::keys::{self, LabelSet, Layout, OpenError};
 use super::message::LabelledMessage;
 use super::params::HANDLE_LEN;
-use crate::config::{POINT_LEN, batch_count};
-use crate::ecdh::batch::{batch_len, check_batch_index};
+use crate::config::batch_count;
+use crate::ecdh::batch::{batch_len, check_batch_index, check_point_batch};
 use crate::ecdh::hash::IdentifierHasher;
-use crate::items::{Parts, split_key};
+use crate::items::Parts;
 use crate::protocol::{Outgoing, Stage, StageItems};
 use crate::{
     LabelledRow, Match, MatchId, MatchResult, MessageKind, Outcome, Pending, PsiError,
@@ -130,21 +129,8 @@ impl Learner {
             .saturating_mul(size)
             .min(self.own_items.len());
         let end = start.saturating_add(size).min(self.own_items.len());
-        let hashers = &self.hashers;
         let items = self.own_items.get_mut(start..end).unwrap_or_default();
-        let hashed: Vec<RistrettoPoint> = items
-            .par_iter_mut()
-            .map(|key| {
-                let (t, value) = split_key(key);
-                let p = hashers
-                    .get(usize::from(t))
-                    .map_or(RistrettoPoint::default(), |h| h.hash(value));
-                key.zeroize();
-                *key = Box::default();
-                p
-            })
-            .collect();
-        let points = keys::mul_compress(&hashed, &self.secret.half_key);
+        let points = keys::hash_and_blind(items, &self.hashers, &self.secret.half_key);
         self.own_sent += 1;
         if self.own_sent == self.own_total {
             self.own_items = Vec::new();
@@ -190,22 +176,15 @@ impl Learner {
         if batch >= self.evaluated_batches && batch < self.own_total && batch >= self.own_sent {
             return Err(PsiError::ReblindedNotSent { batch });
         }
-        check_batch_index(
+        check_point_batch(
             kind,
             batch,
             self.evaluated_batches,
             self.own_total,
             self.config.local_count,
+            self.config.batch_size,
+            points.len(),
         )?;
-        let expected = batch_len(batch, self.config.batch_size, self.config.local_count);
-        if points.len() != expected {
-            return Err(PsiError::WrongBatchLength {
-                kind,
-                batch,
-                expected: expected * POINT_LEN,
-                actual: points.len() * POINT_LEN,
-            });
-        }
         let decoded = keys::decompress_all(points).map_err(|index| PsiError::InvalidPoint {
             kind,
             batch,

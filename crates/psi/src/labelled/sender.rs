@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use curve25519_dalek::Scalar;
-use curve25519_dalek::ristretto::RistrettoPoint;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -16,10 +15,10 @@ use super::LabelTable;
 use super::keys::{self, Layout};
 use super::message::LabelledMessage;
 use super::params::HANDLE_LEN;
-use crate::config::{POINT_LEN, batch_count};
-use crate::ecdh::batch::{batch_len, check_batch_index};
+use crate::config::batch_count;
+use crate::ecdh::batch::check_point_batch;
 use crate::ecdh::hash::IdentifierHasher;
-use crate::items::{Parts, split_key};
+use crate::items::Parts;
 use crate::protocol::{Outgoing, Stage, StageItems};
 use crate::{MatchResult, MessageKind, Outcome, PsiError, SessionConfig, TypeMatches};
 
@@ -149,23 +148,8 @@ impl Sender {
             .saturating_mul(per)
             .min(self.own_items.len());
         let end = start.saturating_add(per).min(self.own_items.len());
-        let hashers = &self.hashers;
         let items = self.own_items.get_mut(start..end).unwrap_or_default();
-        let hashed: Vec<RistrettoPoint> = items
-            .par_iter_mut()
-            .map(|key| {
-                let (t, value) = split_key(key);
-                // Type indices come from the same prepared set as the hashers.
-                let p = hashers
-                    .get(usize::from(t))
-                    .map_or(RistrettoPoint::default(), |h| h.hash(value));
-                key.zeroize();
-                *key = Box::default();
-                p
-            })
-            .collect();
-        let points = keys::mul_compress(&hashed, &self.secret.half_key);
-        drop(hashed);
+        let points = keys::hash_and_blind(items, &self.hashers, &self.secret.half_key);
         let order = self.own_order.get(start..end).unwrap_or_default();
         let layout = &self.layout;
         let context = &self.config.context;
@@ -240,22 +224,15 @@ impl Sender {
             }
         };
         let kind = MessageKind::Blinded;
-        check_batch_index(
+        check_point_batch(
             kind,
             batch,
             self.peer_received,
             self.peer_total,
             self.config.peer_count,
+            self.config.batch_size,
+            points.len(),
         )?;
-        let expected = batch_len(batch, self.config.batch_size, self.config.peer_count);
-        if points.len() != expected {
-            return Err(PsiError::WrongBatchLength {
-                kind,
-                batch,
-                expected: expected * POINT_LEN,
-                actual: points.len() * POINT_LEN,
-            });
-        }
         let decoded = keys::decompress_all(&points).map_err(|index| PsiError::InvalidPoint {
             kind,
             batch,
