@@ -9,12 +9,14 @@
 //! [`emulation`] (the link and the transport-level byte count), [`meter`] (frame bytes
 //! and round trips), [`probe`] (CPU clock, memory), [`harness`] (one repeat),
 //! [`report`] (statistics, JSON, table), [`rules`] (several rules in one session,
-//! against single-rule sessions), [`plot`] (SVG).
+//! against single-rule sessions), [`labelled`] (labelled mode, against intersection),
+//! [`plot`] (SVG).
 
 mod data;
 mod emulation;
 mod floor;
 mod harness;
+mod labelled;
 mod meter;
 mod plot;
 mod probe;
@@ -27,7 +29,7 @@ use std::time::Duration;
 
 use blindmatch_data::output::{clear_stale, ensure_absent, write_atomic};
 use blindmatch_net::{Mode, Reveal};
-use blindmatch_psi::{DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE};
+use blindmatch_psi::{DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_LABEL_BYTES};
 use clap::{Args as ClapArgs, ValueEnum};
 
 use self::emulation::LinkSpec;
@@ -61,6 +63,7 @@ const MIN_BANDWIDTH: f64 = 1e3;
 ///       --bandwidth 100mbit --latency 10ms --json > results.jsonl
 ///   blindmatch bench --sizes 1e3,1e4,1e5 --plot time.svg
 ///   blindmatch bench --sizes 2^16 --rules 1,3 --transport tls
+///   blindmatch bench --sizes 2^16,2^20 --mode intersection,labelled --label-bytes 32
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -85,7 +88,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FRACTION", default_value_t = 0.5, value_parser = parse_fraction)]
     overlap: f64,
 
-    /// Modes to measure, comma-separated (the plot draws one line per mode).
+    /// Modes to measure, comma-separated (the plot draws one line per mode). A
+    /// labelled run is compared with the intersection run of the same sizes when
+    /// both are in the list.
     #[arg(
         long,
         value_enum,
@@ -94,9 +99,16 @@ pub(crate) struct Args {
     )]
     mode: Vec<ModeArg>,
 
-    /// Who learns the result.
-    #[arg(long, value_enum, default_value_t = RevealArg::Both)]
-    reveal: RevealArg,
+    /// Who learns the result [default: both; initiator, for every mode, when
+    /// labelled is in --mode]. Labelled mode has exactly one learner, the other side
+    /// releases the values.
+    #[arg(long, value_enum)]
+    reveal: Option<RevealArg>,
+
+    /// Labelled mode: bytes of the value the giving side releases for each item (one
+    /// column, one label set per identifier).
+    #[arg(long, value_name = "N", default_value_t = labelled::DEFAULT_LABEL_BYTES)]
+    label_bytes: u32,
 
     /// Threads for the cryptography, shared by both parties [default: one per core].
     /// The network runtime has two more threads.
@@ -144,6 +156,8 @@ pub(crate) enum ModeArg {
     Intersection,
     /// Learners get only the count.
     Cardinality,
+    /// One learner gets its matched rows and the other side's released values.
+    Labelled,
 }
 
 /// `--reveal`.
@@ -181,6 +195,7 @@ struct Config {
     repeats: usize,
     link: LinkSpec,
     batch_size: u32,
+    label_bytes: u32,
     json: bool,
     plot: Option<PathBuf>,
     force: bool,
@@ -251,10 +266,32 @@ impl Args {
             let mode = match m {
                 ModeArg::Intersection => Mode::Intersection,
                 ModeArg::Cardinality => Mode::Cardinality,
+                ModeArg::Labelled => Mode::Labelled,
             };
             if !modes.contains(&mode) {
                 modes.push(mode);
             }
+        }
+        // Labelled last, so that the intersection run it is compared with comes first.
+        modes.sort_by_key(|&m| m == Mode::Labelled);
+        let labelled = modes.contains(&Mode::Labelled);
+        let reveal = match (self.reveal, labelled) {
+            (Some(RevealArg::Both), true) => {
+                return bad(
+                    "labelled mode has exactly one learner; --reveal both cannot be measured with --mode labelled".to_owned(),
+                    "use --reveal initiator (the default with labelled) or --reveal responder; the other side releases the values",
+                );
+            }
+            (Some(RevealArg::Initiator) | None, true) => Reveal::Initiator,
+            (Some(RevealArg::Responder), _) => Reveal::Responder,
+            (Some(RevealArg::Initiator), false) => Reveal::Initiator,
+            (Some(RevealArg::Both) | None, false) => Reveal::Both,
+        };
+        if self.label_bytes == 0 || self.label_bytes > MAX_LABEL_BYTES {
+            return bad(
+                format!("--label-bytes must be within 1..={MAX_LABEL_BYTES}"),
+                "e.g. --label-bytes 32",
+            );
         }
         // Ascending, so that the single-rule run is measured before those compared with it.
         let mut rules = self.rules;
@@ -269,11 +306,7 @@ impl Args {
             rules,
             overlap: self.overlap,
             modes,
-            reveal: match self.reveal {
-                RevealArg::Initiator => Reveal::Initiator,
-                RevealArg::Responder => Reveal::Responder,
-                RevealArg::Both => Reveal::Both,
-            },
+            reveal,
             threads,
             transport: match self.transport {
                 TransportArg::Memory => TransportKind::Memory,
@@ -286,6 +319,7 @@ impl Args {
                 latency: self.latency.unwrap_or_default(),
             },
             batch_size: self.batch_size,
+            label_bytes: self.label_bytes,
             json: self.json,
             plot: self.plot,
             force: self.force,
@@ -357,6 +391,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             transport: cfg.transport,
             link: cfg.link,
             batch_size: cfg.batch_size,
+            label_bytes: cfg.label_bytes,
         })
         .collect();
     let bar = progress::bar(Some((configs.len() * cfg.repeats) as u64), "runs");
@@ -397,6 +432,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         summary.vs_single_rule = reports
             .iter()
             .find_map(|single| rules::compare(&summary, single));
+        summary.vs_intersection = reports
+            .iter()
+            .find_map(|other| labelled::compare(&summary, other));
         let text = if cfg.json {
             let mut line = serde_json::to_string(&summary)
                 .fail_with(|| Failure::failed("cannot encode the results as JSON"))?;

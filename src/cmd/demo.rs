@@ -5,9 +5,12 @@
 //! `blindmatch match`, prints what each side learned and where the receipts are, and
 //! checks the result against the ground truth: exit code 3 if anything is off.
 //! `--multi` is the second scenario ([`multi`]): three identifier columns and three
-//! rules in one session, checked rule by rule.
+//! rules in one session, checked rule by rule. `--labelled` is the third
+//! ([`labelled`]): the insurer learns the bank's `segment` and `tier` for shared
+//! customers only, checked value by value, and no unshared row's value reaches it.
 
 pub(crate) mod generate;
+mod labelled;
 mod multi;
 mod session;
 
@@ -44,6 +47,12 @@ const DEFAULT_DIR: &str = "blindmatch-demo";
 /// three rules in one session (phone, email, name+company, in that order), each
 /// side holding a different subset of each customer's identifiers, written
 /// differently; checked rule by rule on both sides.
+///
+/// With --labelled: labelled mode. The insurer learns the bank's segment and tier
+/// for the customers they share (the bank gives --release segment,tier and learns
+/// nothing); the bank's unshared rows hold distinctive values, and the check
+/// verifies that each matched row got exactly the bank's values and that none of
+/// the unshared rows' values appears in any file the insurer wrote.
 #[derive(Debug, ClapArgs)]
 pub(crate) struct Args {
     /// Folder to write into: must not exist, or be empty [default:
@@ -52,8 +61,13 @@ pub(crate) struct Args {
     dir: Option<PathBuf>,
 
     /// The second scenario: several identifier columns and rules in one session.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "labelled")]
     multi: bool,
+
+    /// The third scenario: labelled mode, the insurer receives the bank's segment
+    /// and tier for shared customers only.
+    #[arg(long)]
+    labelled: bool,
 
     /// Customers in the bank's file (the listening side) [default: 100,000; with
     /// --multi 20,000].
@@ -96,6 +110,9 @@ const INSURER: Layout = Layout {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     if args.multi {
         return multi::run(args);
+    }
+    if args.labelled {
+        return labelled::run(args);
     }
     let args = Sizes::of(&args, [100_000, 80_000, 30_000]);
     let started = Instant::now();

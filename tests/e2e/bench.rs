@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::util::{run, run_in};
 
 const STATS: [&str; 3] = ["median", "min", "max"];
-const RUN_FIELDS: [&str; 28] = [
+const RUN_FIELDS: [&str; 30] = [
     "record",
     "mode",
+    "label_bytes",
     "reveal",
     "transport",
     "initiator_size",
@@ -38,6 +39,7 @@ const RUN_FIELDS: [&str; 28] = [
     "session_bytes_r2i",
     "per_identifier",
     "vs_single_rule",
+    "vs_intersection",
     "floor",
     "phases",
 ];
@@ -307,7 +309,21 @@ fn bad_arguments_are_refused_with_a_hint() {
             "not a line rate",
         ),
         (&["bench", "--latency", "10"][..], "not a latency"),
-        (&["bench", "--mode", "labelled"][..], "labelled"),
+        (
+            &[
+                "bench",
+                "--mode",
+                "intersection,labelled",
+                "--reveal",
+                "both",
+            ][..],
+            "exactly one learner",
+        ),
+        (
+            &["bench", "--mode", "labelled", "--label-bytes", "0"][..],
+            "--label-bytes must be within",
+        ),
+        (&["bench", "--mode", "labeled"][..], "invalid value"),
         (&["bench", "--rules", "0"][..], "not a rule count"),
         (&["bench", "--rules", "1,9"][..], "not a rule count"),
     ] {
@@ -422,4 +438,134 @@ fn several_rules_are_one_session_of_three_times_the_items() {
     );
     out.ok();
     assert!(out.stdout.contains("add 1 to --rules"), "{}", out.stdout);
+}
+
+/// `--mode intersection,labelled`: the labelled run releases one `--label-bytes`
+/// value per giver item to the one learner (the initiator by default, both modes then
+/// measured with that one learner), its floor counts the labelled operations, its
+/// bytes are the learner's points both ways plus one fixed-size entry per giver item,
+/// and it is set beside the intersection run of the same sizes. Structure and counts
+/// only, no timing.
+#[test]
+fn labelled_runs_are_compared_with_intersection() {
+    let lines = bench_json(&[
+        "--sizes",
+        "200",
+        "--peer-sizes",
+        "150",
+        "--mode",
+        "labelled,intersection",
+        "--label-bytes",
+        "40",
+        "--repeat",
+        "2",
+        "--batch-size",
+        "64",
+    ]);
+    assert_eq!(lines.len(), 2, "one line per mode");
+    let (inter, lab) = (&lines[0], &lines[1]);
+    assert_eq!(inter["mode"], "intersection", "intersection goes first");
+    assert_eq!(lab["mode"], "labelled");
+    for v in [inter, lab] {
+        assert_eq!(v["reveal"], "initiator", "one learner for both modes");
+        assert_eq!(v["matched"].as_u64().unwrap(), 75);
+        for field in RUN_FIELDS {
+            assert!(v.get(field).is_some(), "{field} missing in {v}");
+        }
+        assert_stats(
+            &v["phases"]["total"]["bytes_per_element"],
+            "bytes_per_element",
+        );
+    }
+    assert!(inter["label_bytes"].is_null() && inter["vs_intersection"].is_null());
+    assert_eq!(lab["label_bytes"], 40);
+    let ops = &lab["floor"]["ops"];
+    // Learner 200 items (blind, evaluate, unblind), giver 150 (one each).
+    assert_eq!(ops["scalar_mul"].as_u64().unwrap(), 3 * 200 + 150);
+    assert_eq!(ops["decompress"].as_u64().unwrap(), 2 * 200);
+    assert_eq!(ops["hkdf"].as_u64().unwrap(), 350);
+    assert_eq!(ops["aead_seal"].as_u64().unwrap(), 150);
+    assert_eq!(ops["aead_open"].as_u64().unwrap(), 75);
+    assert_eq!(inter["floor"]["ops"]["hkdf"].as_u64().unwrap(), 0);
+    // Entry: tag, 2-byte count, 16-byte handle, 2-byte length, 40 bytes, AEAD tag.
+    let entry = lab["comparison_len"].as_u64().unwrap() + 2 + 16 + 2 + 40 + 16;
+    assert_eq!(
+        lab["floor"]["payload_bytes_r2i"].as_u64().unwrap(),
+        32 * 200 + 150 * entry
+    );
+    assert_eq!(
+        lab["floor"]["payload_bytes_i2r"].as_u64().unwrap(),
+        32 * 200
+    );
+    let r2i = phase(lab, "exchange", "frame_bytes_r2i");
+    assert!(r2i > (32 * 200 + 150 * entry) as f64 && r2i < (32 * 200 + 150 * entry + 400) as f64);
+    assert_eq!(
+        phase(lab, "exchange", "flights"),
+        3.0,
+        "entries add no flight"
+    );
+    let c = &lab["vs_intersection"];
+    assert_eq!(c["against"], "intersection");
+    assert_eq!(
+        c["intersection_wall_s"].as_f64().unwrap(),
+        median(inter, &["phases", "total", "wall_s"])
+    );
+    for field in [
+        "wall_ratio",
+        "cpu_ratio",
+        "bytes_ratio",
+        "exchange_wall_ratio",
+    ] {
+        assert!(c[field].as_f64().unwrap() > 0.0, "{field} in {c}");
+    }
+    let bytes = |v: &Value| phase(v, "total", "bytes_i2r") + phase(v, "total", "bytes_r2i");
+    let ratio = c["bytes_ratio"].as_f64().unwrap();
+    assert!((ratio - bytes(lab) / bytes(inter)).abs() < 1e-9);
+    assert!(ratio > 1.0, "the entries cost bytes: {ratio}");
+
+    // The table says it in words; with the responder learning, labelled alone, it
+    // says how to compare.
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "bench",
+        "--sizes",
+        "100",
+        "--mode",
+        "intersection,labelled",
+        "--repeat",
+        "1",
+    ];
+    let out = run(dir.path(), &args);
+    out.ok();
+    for needle in [
+        "labelled · 100 × 100 items",
+        "one 32-byte value per matched row",
+        "labelled vs intersection of the same sizes in this run",
+        "ChaCha20-Poly1305 seals",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    let args = [
+        "bench",
+        "--sizes",
+        "100",
+        "--mode",
+        "labelled",
+        "--reveal",
+        "responder",
+        "--repeat",
+        "1",
+    ];
+    let out = run(dir.path(), &args);
+    out.ok();
+    assert!(
+        out.stdout.contains("the responder learns"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("add intersection to --mode"),
+        "{}",
+        out.stdout
+    );
 }

@@ -184,3 +184,70 @@ fn multi_demo_matches_per_rule_and_says_so() {
     let truth = std::fs::read_to_string(out.join("expected-matches.csv")).unwrap();
     assert!(truth.starts_with("rule,customer_id,policy_no\n"));
 }
+
+/// `demo --labelled`: the insurer alone learns, and receives the bank's segment and
+/// tier for its matched rows; the bank's unshared rows hold `unmatched-…` values,
+/// none of which reaches any file the insurer wrote (checked here again, beside the
+/// command's own check).
+#[test]
+fn labelled_demo_releases_values_for_shared_customers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["demo", "--labelled"];
+    args.extend(SMALL);
+    let run = util::run(dir.path(), &args);
+    run.ok();
+    for needle in [
+        "check      OK",
+        "400 shared customers",
+        "--mode labelled --release segment,tier",
+        "--mode labelled \\",
+        "learns nothing",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {run:#?}");
+    }
+    let out = dir.path().join("blindmatch-demo");
+    assert_eq!(
+        util::files_in(&out),
+        [
+            "bank.crt",
+            "bank.csv",
+            "bank.key",
+            "bank.receipt.json",
+            "insurer.crt",
+            "insurer.csv",
+            "insurer.key",
+            "insurer.matched.csv",
+            "insurer.receipt.json",
+        ]
+    );
+    let bank = std::fs::read_to_string(out.join("bank.csv")).unwrap();
+    assert!(bank.starts_with("customer_id,phone,segment,tier\n"));
+    let unmatched = bank.matches(",unmatched-segment-").count();
+    assert!(unmatched >= 2000 - 400 - 20, "{unmatched}");
+    let matched = std::fs::read_to_string(out.join("insurer.matched.csv")).unwrap();
+    let mut lines = matched.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "row,policy_no,match_id,peer.segment,peer.tier"
+    );
+    let rows: std::collections::BTreeSet<&str> =
+        lines.map(|l| l.split(',').next().unwrap()).collect();
+    assert!(
+        rows.len() >= 400,
+        "every shared customer's rows: {}",
+        rows.len()
+    );
+    for name in ["insurer.matched.csv", "insurer.receipt.json"] {
+        let text = std::fs::read_to_string(out.join(name)).unwrap();
+        assert!(!text.contains("unmatched-"), "{name}");
+    }
+    let receipt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bank.receipt.json")).unwrap())
+            .unwrap();
+    assert_eq!(receipt["mode"], "labelled", "{receipt}");
+
+    // One scenario at a time.
+    util::run(dir.path(), &["demo", "--labelled", "--multi"])
+        .code(2)
+        .stderr_has("cannot be used with");
+}

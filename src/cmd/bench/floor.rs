@@ -11,6 +11,16 @@
 //! the protocol uses (`blindmatch_psi::hash::IdentifierHasher` and the re-exported
 //! `curve25519_dalek`). Everything else the protocol does — de-duplication, shuffles,
 //! framing, TLS, sorting and comparing, match IDs — is overhead above the floor.
+//!
+//! Labelled mode ([`measure_labelled`]) has its own floor: the learner's `l` items are
+//! hashed, blinded (`a`), evaluated by the giver (`b`) and unblinded (`a⁻¹`), three
+//! multiplications and compressions and two decompressions each, and each unblinded
+//! point goes through HKDF-SHA256 (tag and key); the giver's `g` items are hashed,
+//! multiplied by `b`, compressed, put through HKDF and their padded label set sealed
+//! with ChaCha20-Poly1305; the learner opens one entry per match. So `l + g`
+//! hash-to-group, `3l + g` multiplications and compressions, `2l` decompressions,
+//! `l + g` HKDF derivations, `g` seals and `shared` opens (the `hkdf` and
+//! `chacha20poly1305` crates the protocol uses).
 
 use std::hint::black_box;
 use std::ops::Range;
@@ -19,10 +29,14 @@ use std::time::{Duration, Instant};
 use blindmatch_psi::curve25519_dalek::Scalar;
 use blindmatch_psi::curve25519_dalek::ristretto::RistrettoPoint;
 use blindmatch_psi::hash::IdentifierHasher;
+use blindmatch_psi::labelled::{KEY_INFO, TAG_INFO};
 use blindmatch_psi::{MAX_BATCH_SIZE, PsiError};
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
+use hkdf::Hkdf;
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha512};
+use sha2::{Digest, Sha256, Sha512};
 
 use super::data::{SideIds, value};
 use super::probe;
@@ -32,6 +46,8 @@ use super::probe;
 const FLOOR_KEY_LABEL: &[u8] = b"blindmatch/v1/bench/floor-key";
 /// Session context of the floor's hash-to-group (any fixed value costs the same).
 const FLOOR_CONTEXT: [u8; 32] = [0x42; 32];
+/// Associated data of the floor's seals (the protocol's is about as long).
+const FLOOR_AAD: &[u8] = b"blindmatch/v1/psi/labelled/aad-and-a-32-byte-session-context-and-params";
 
 /// Group operations counted in a floor measurement.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -44,6 +60,12 @@ pub(crate) struct FloorOps {
     pub(crate) compress: u64,
     /// Point decompressions (with validation).
     pub(crate) decompress: u64,
+    /// HKDF-SHA256 derivations (extract, tag and key expand): labelled mode only.
+    pub(crate) hkdf: u64,
+    /// ChaCha20-Poly1305 encryptions of a padded label set: labelled mode only.
+    pub(crate) aead_seal: u64,
+    /// ChaCha20-Poly1305 decryptions (one per match): labelled mode only.
+    pub(crate) aead_open: u64,
 }
 
 impl FloorOps {
@@ -55,6 +77,21 @@ impl FloorOps {
             scalar_mul: 2 * items,
             compress: 2 * items,
             decompress: items,
+            ..FloorOps::default()
+        }
+    }
+
+    /// The operations of labelled mode for `learner` and `giver` items, `shared` of
+    /// them matched.
+    pub(crate) fn for_labelled(learner: u64, giver: u64, shared: u64) -> FloorOps {
+        FloorOps {
+            hash_to_group: learner + giver,
+            scalar_mul: 3 * learner + giver,
+            compress: 3 * learner + giver,
+            decompress: 2 * learner,
+            hkdf: learner + giver,
+            aead_seal: giver,
+            aead_open: shared,
         }
     }
 }
@@ -134,6 +171,7 @@ fn one_chunk(
         scalar_mul: items + decompressed,
         compress: (sent.len() + returned.len()) as u64,
         decompress: items,
+        ..FloorOps::default()
     }
 }
 
@@ -143,7 +181,160 @@ fn add(a: FloorOps, b: FloorOps) -> FloorOps {
         scalar_mul: a.scalar_mul + b.scalar_mul,
         compress: a.compress + b.compress,
         decompress: a.decompress + b.decompress,
+        hkdf: a.hkdf + b.hkdf,
+        aead_seal: a.aead_seal + b.aead_seal,
+        aead_open: a.aead_open + b.aead_open,
     }
+}
+
+/// The labelled floor (see the module docs) for a `learner` and a `giver` side whose
+/// first `shared` customers are common, with `label_bytes`-byte values and `tag_len`-
+/// byte entry tags, rule after rule, on the current rayon pool.
+///
+/// # Errors
+///
+/// [`PsiError`] if the hasher cannot be built (not for the fixed labels used here).
+pub(crate) fn measure_labelled(
+    learner: &SideIds,
+    giver: &SideIds,
+    shared: u64,
+    label_bytes: u32,
+    batch_size: u32,
+) -> Result<FloorSample, PsiError> {
+    let hashers = learner
+        .labels()
+        .iter()
+        .map(|label| IdentifierHasher::new(label, &FLOOR_CONTEXT))
+        .collect::<Result<Vec<_>, _>>()?;
+    let [a, b, a_inv] = [
+        half_key(b"learner"),
+        half_key(b"giver"),
+        half_key(b"unblind"),
+    ];
+    let tag_len = blindmatch_psi::comparison_len(learner.len(), giver.len());
+    let padded = super::labelled::padded_len(label_bytes) as usize;
+    let started = Instant::now();
+    let cpu_before = probe::process_cpu_time();
+    let mut ops = FloorOps::default();
+    for (rule, hasher) in hashers.iter().enumerate() {
+        let done = chunks(learner.len(), batch_size)
+            .into_par_iter()
+            .map(|range| learner_chunk(hasher, learner, rule, range, [&a, &b, &a_inv], tag_len))
+            .reduce(FloorOps::default, add);
+        ops = add(ops, done);
+        let done = chunks(giver.len(), batch_size)
+            .into_par_iter()
+            .map(|range| giver_chunk(hasher, giver, rule, range, &b, tag_len, padded, shared))
+            .reduce(FloorOps::default, add);
+        ops = add(ops, done);
+    }
+    let wall = started.elapsed();
+    let cpu = probe::process_cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok(FloorSample { wall, cpu, ops })
+}
+
+/// The learner's items through blinding, evaluation, unblinding and HKDF.
+fn learner_chunk(
+    hasher: &IdentifierHasher,
+    side: &SideIds,
+    rule: usize,
+    range: Range<u64>,
+    [a, b, a_inv]: [&Scalar; 3],
+    tag_len: usize,
+) -> FloorOps {
+    let blinded: Vec<RistrettoPoint> = range
+        .map(|j| a * hasher.hash(value(rule, side.id_at(j)).as_bytes()))
+        .collect();
+    let sent = RistrettoPoint::double_and_compress_batch(&blinded);
+    let evaluated: Vec<RistrettoPoint> = sent
+        .iter()
+        .filter_map(|c| c.decompress())
+        .map(|p| b * p)
+        .collect();
+    let returned = RistrettoPoint::double_and_compress_batch(&evaluated);
+    let unblinded: Vec<RistrettoPoint> = returned
+        .iter()
+        .filter_map(|c| c.decompress())
+        .map(|p| a_inv * p)
+        .collect();
+    let points = RistrettoPoint::double_and_compress_batch(&unblinded);
+    for p in &points {
+        black_box(derive(p.as_bytes(), tag_len));
+    }
+    let n = blinded.len() as u64;
+    FloorOps {
+        hash_to_group: n,
+        scalar_mul: n + evaluated.len() as u64 + unblinded.len() as u64,
+        compress: (sent.len() + returned.len() + points.len()) as u64,
+        decompress: (evaluated.len() + unblinded.len()) as u64,
+        hkdf: points.len() as u64,
+        ..FloorOps::default()
+    }
+}
+
+/// The giver's items through `b`, HKDF and the seal; the first `shared` customers'
+/// entries also opened (the learner's work for its matches).
+#[allow(clippy::too_many_arguments)]
+fn giver_chunk(
+    hasher: &IdentifierHasher,
+    side: &SideIds,
+    rule: usize,
+    range: Range<u64>,
+    b: &Scalar,
+    tag_len: usize,
+    padded: usize,
+    shared: u64,
+) -> FloorOps {
+    let start = range.start;
+    let evaluated: Vec<RistrettoPoint> = range
+        .map(|j| b * hasher.hash(value(rule, side.id_at(j)).as_bytes()))
+        .collect();
+    let points = RistrettoPoint::double_and_compress_batch(&evaluated);
+    let mut ops = FloorOps {
+        hash_to_group: evaluated.len() as u64,
+        scalar_mul: evaluated.len() as u64,
+        compress: points.len() as u64,
+        ..FloorOps::default()
+    };
+    let mut plain = vec![0u8; padded];
+    for (k, p) in points.iter().enumerate() {
+        let (tag, key) = derive(p.as_bytes(), tag_len);
+        plain.fill(0x5a);
+        let cipher = ChaCha20Poly1305::new(&key.into());
+        let Ok(aead_tag) =
+            cipher.encrypt_inout_detached(&Nonce::default(), FLOOR_AAD, (&mut plain[..]).into())
+        else {
+            continue;
+        };
+        ops.hkdf += 1;
+        ops.aead_seal += 1;
+        if start + (k as u64) < shared
+            && cipher
+                .decrypt_inout_detached(
+                    &Nonce::default(),
+                    FLOOR_AAD,
+                    (&mut plain[..]).into(),
+                    &aead_tag,
+                )
+                .is_ok()
+        {
+            ops.aead_open += 1;
+        }
+        black_box((&tag, &plain));
+    }
+    ops
+}
+
+/// HKDF-SHA256 of a point as the labelled protocol derives an entry's tag and key.
+fn derive(point: &[u8; 32], tag_len: usize) -> ([u8; 32], [u8; 32]) {
+    let hk = Hkdf::<Sha256>::new(Some(&FLOOR_CONTEXT), point);
+    let mut tag = [0u8; 32];
+    let mut key = [0u8; 32];
+    let _ = hk.expand(TAG_INFO, tag.get_mut(..tag_len.min(32)).unwrap_or_default());
+    let _ = hk.expand(KEY_INFO, &mut key);
+    (tag, key)
 }
 
 /// The item ranges `blindmatch-psi` compresses together: each batch of `batch_size`
@@ -209,5 +400,15 @@ mod tests {
         assert!(sample.wall > Duration::ZERO);
         let sample = measure(&a.with_rules(3), &b.with_rules(3), 64).unwrap();
         assert_eq!(sample.ops, FloorOps::for_sizes(450, 270));
+    }
+
+    #[test]
+    fn labelled_floor_does_the_labelled_operations() {
+        let learner = SideIds::initiator(150);
+        let giver = SideIds::responder(150, 90, 40);
+        let sample = measure_labelled(&learner, &giver, 40, 32, 64).unwrap();
+        assert_eq!(sample.ops, FloorOps::for_labelled(150, 90, 40));
+        let sample = measure_labelled(&giver, &learner, 40, 32, 64).unwrap();
+        assert_eq!(sample.ops, FloorOps::for_labelled(90, 150, 40));
     }
 }

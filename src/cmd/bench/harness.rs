@@ -39,6 +39,7 @@ use super::data::ID_TYPE;
 use super::data::SideIds;
 use super::emulation::{End, LinkCounters, LinkSpec, LinkStream, Stage, StageTag, Turns};
 use super::floor::{self, FloorSample};
+use super::labelled;
 use super::meter::{self, Meter, Metered, SessionPhase};
 use super::probe::{self, Memory};
 use crate::error::{FailWith, Failure};
@@ -75,7 +76,7 @@ impl TransportKind {
 /// One configuration to measure.
 #[derive(Debug, Clone)]
 pub(crate) struct RunSpec {
-    /// Intersection or cardinality.
+    /// Intersection, cardinality or labelled.
     pub(crate) mode: Mode,
     /// Who learns.
     pub(crate) reveal: Reveal,
@@ -94,6 +95,8 @@ pub(crate) struct RunSpec {
     pub(crate) link: LinkSpec,
     /// Items per batch.
     pub(crate) batch_size: u32,
+    /// Labelled mode: bytes of each released value (one column, one set per item).
+    pub(crate) label_bytes: u32,
 }
 
 /// Certificates and pins of both parties for the `tls` transport, made once per
@@ -258,8 +261,23 @@ pub(crate) fn run_repeat(
     let ids_i = SideIds::initiator(spec.initiator_size).with_rules(spec.rules);
     let ids_r = SideIds::responder(spec.initiator_size, spec.responder_size, spec.shared)
         .with_rules(spec.rules);
-    let floor = floor::measure(&ids_i, &ids_r, spec.batch_size)
-        .fail_with(|| Failure::failed("the primitive floor could not run"))?;
+    let learner_is_initiator = labelled::learner(spec.reveal) == Role::Initiator;
+    let (learner_ids, giver_ids) = if learner_is_initiator {
+        (&ids_i, &ids_r)
+    } else {
+        (&ids_r, &ids_i)
+    };
+    let floor = match spec.mode {
+        Mode::Labelled => floor::measure_labelled(
+            learner_ids,
+            giver_ids,
+            spec.shared,
+            spec.label_bytes,
+            spec.batch_size,
+        ),
+        _ => floor::measure(&ids_i, &ids_r, spec.batch_size),
+    }
+    .fail_with(|| Failure::failed("the primitive floor could not run"))?;
 
     let start = Mark::boundary();
     let sets = (ids_i.prepare(), ids_r.prepare());
@@ -269,8 +287,18 @@ pub(crate) fn run_repeat(
             return Err(e).fail_with(|| Failure::failed("cannot build the generated sets"));
         }
     };
+    let setups = match spec.mode {
+        Mode::Labelled => labelled::setups(
+            spec.reveal,
+            spec.label_bytes,
+            [&ids_i, &ids_r],
+            [set_i, set_r],
+        )
+        .fail_with(|| Failure::failed("cannot build the labelled setups"))?,
+        _ => [ecdh(set_i), ecdh(set_r)],
+    };
     let prepared = Mark::boundary();
-    let net = runtime.block_on(network(spec, set_i, set_r, tls))?;
+    let net = runtime.block_on(network(spec, setups, tls))?;
 
     let g = &net.gauges;
     let prepare = start.until(&prepared, ([0; 2], [0; 2]), 0);
@@ -287,6 +315,20 @@ pub(crate) fn run_repeat(
     );
     let [report_i, report_r] = &net.reports;
     check::check(spec, &net, &floor, &[prepare, connect, handshake, exchange])?;
+    if spec.mode == Mode::Labelled {
+        let expected = spec.rules as u64 * spec.shared;
+        labelled::check(
+            spec.reveal,
+            spec.label_bytes,
+            expected,
+            learner_ids,
+            [report_i, report_r],
+        )
+        .map_err(|what| {
+            Failure::failed(format!("benchmark self-check failed: {what}"))
+                .hint("this is a bug in blindmatch; please report it with the command line")
+        })?;
+    }
     let matched = report_i
         .matched_count
         .or(report_r.matched_count)
@@ -314,8 +356,7 @@ struct Network {
 /// The transport, then both sessions side by side.
 async fn network(
     spec: &RunSpec,
-    set_i: PreparedSet,
-    set_r: PreparedSet,
+    setups: [Box<dyn ProtocolSetup>; 2],
     tls: Option<&TlsPair>,
 ) -> anyhow::Result<Network> {
     let turns = Arc::new(Turns::default());
@@ -353,6 +394,7 @@ async fn network(
 
     let [stream_i, stream_r] = streams;
     let [info_i, info_r] = infos;
+    let [setup_i, setup_r] = setups;
     let initiator = {
         let (params, options) = (params.clone(), options.clone());
         tokio::spawn(async move {
@@ -360,7 +402,7 @@ async fn network(
                 stream_i,
                 Role::Initiator,
                 &params,
-                ecdh(set_i),
+                setup_i,
                 &options,
                 info_i,
             )
@@ -372,7 +414,7 @@ async fn network(
             stream_r,
             Role::Responder,
             &params,
-            ecdh(set_r),
+            setup_r,
             &options,
             info_r,
         )

@@ -21,7 +21,17 @@ use std::task::{Context, Poll, ready};
 
 use blindmatch_net::frame::{Control, LENGTH_PREFIX_LEN, kind};
 use blindmatch_net::{Frame, decode_frame};
+use blindmatch_psi::labelled::{
+    LABELLED_KIND_BLINDED, LABELLED_KIND_ENTRIES, LABELLED_KIND_EVALUATED,
+};
 use blindmatch_psi::{MESSAGE_KIND_BLINDED, MESSAGE_KIND_REBLINDED};
+
+// Both protocols number their first two message kinds alike (the tap cannot tell
+// which protocol a frame belongs to).
+const _: () = assert!(
+    LABELLED_KIND_BLINDED == MESSAGE_KIND_BLINDED
+        && LABELLED_KIND_EVALUATED == MESSAGE_KIND_REBLINDED
+);
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::emulation::{Stage, StageBytes, StageTag};
@@ -39,8 +49,12 @@ pub(crate) enum Class {
     Accept,
     /// A batch of singly blinded points.
     Blinded,
-    /// A batch of doubly blinded values.
+    /// A batch of doubly blinded values (labelled mode: evaluated points).
     Reblinded,
+    /// Labelled mode: a batch of label entries. The giver sends them right after its
+    /// last evaluated batch, without waiting for the learner, so they ride in the
+    /// `Reblinded` flight and add none.
+    Entries,
     /// A control `Done`.
     Done,
     /// A control `Abort`.
@@ -59,6 +73,7 @@ impl Class {
             Class::Done => 4,
             Class::Abort => 5,
             Class::Other => 6,
+            Class::Entries => 7,
         }
     }
 }
@@ -66,8 +81,8 @@ impl Class {
 /// Frames and bytes one side wrote, per [`Class`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FrameCounts {
-    frames: [u64; 7],
-    bytes: [u64; 7],
+    frames: [u64; 8],
+    bytes: [u64; 8],
 }
 
 impl FrameCounts {
@@ -225,10 +240,12 @@ impl FrameTap {
     fn end_frame(&mut self) {
         let class = match self.kind() {
             kind::HELLO => Class::Hello,
-            // The benchmark runs ECDH: its message kind is the payload's first byte.
+            // The message kind is the payload's first byte; ECDH and labelled mode
+            // number their blinded (1) and answered (2) batches alike.
             kind::PROTOCOL => match self.message_kind {
                 Some(MESSAGE_KIND_BLINDED) => Class::Blinded,
                 Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
+                Some(LABELLED_KIND_ENTRIES) => Class::Entries,
                 _ => Class::Other,
             },
             kind::CONTROL => match decode_frame(&self.control) {

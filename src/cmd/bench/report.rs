@@ -22,6 +22,7 @@ use serde::Serialize;
 use super::emulation::LinkSpec;
 use super::floor::FloorOps;
 use super::harness::{Phase, PhaseSample, RepeatSample, RunSpec};
+use super::labelled::{self, ModeComparison};
 use super::rules::{self, PerIdentifier, RuleComparison};
 
 /// Identifies the JSON record layout.
@@ -153,8 +154,10 @@ pub(crate) struct FloorReport {
 pub(crate) struct RunReport {
     /// Record layout identifier.
     pub(crate) record: &'static str,
-    /// `intersection` or `cardinality`.
+    /// `intersection`, `cardinality` or `labelled`.
     pub(crate) mode: &'static str,
+    /// Labelled mode: bytes of each released value (`--label-bytes`); null otherwise.
+    pub(crate) label_bytes: Option<u32>,
     /// `initiator`, `responder` or `both`.
     pub(crate) reveal: &'static str,
     /// `memory`, `tcp` or `tls`.
@@ -205,6 +208,9 @@ pub(crate) struct RunReport {
     /// With several rules, against `rules ×` the single-rule run of the same mode and
     /// sizes in this benchmark (null without one, and for one rule).
     pub(crate) vs_single_rule: Option<RuleComparison>,
+    /// Labelled mode: against the intersection run of the same sizes in this
+    /// benchmark (null without one, and for other modes).
+    pub(crate) vs_intersection: Option<ModeComparison>,
     /// The floor.
     pub(crate) floor: FloorReport,
     /// Per phase.
@@ -236,7 +242,8 @@ fn reveal_name(reveal: Reveal) -> &'static str {
     }
 }
 
-/// The payload each way: points, plus the comparison values a learner gets back.
+/// The payload each way: points, plus the comparison values a learner gets back;
+/// labelled mode: the learner's points both ways, and an entry per giver item.
 fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
     let r = spec.rules.max(1) as u64;
     let (n, m, l) = (
@@ -244,6 +251,13 @@ fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
         r * spec.responder_size,
         comparison_len as u64,
     );
+    if spec.mode == Mode::Labelled {
+        let entry = labelled::entry_len(comparison_len, spec.label_bytes);
+        return match labelled::learner(spec.reveal) {
+            Role::Responder => [POINT * m + entry * n, POINT * m],
+            Role::Initiator => [POINT * n, POINT * n + entry * m],
+        };
+    }
     let learns = |role| u64::from(spec.reveal.learns(role));
     [
         POINT * n + learns(Role::Responder) * l * m,
@@ -336,6 +350,7 @@ pub(crate) fn summarise(setting: &Setting<'_>, samples: &[RepeatSample]) -> RunR
     RunReport {
         record: RECORD,
         mode: mode_name(spec.mode),
+        label_bytes: (spec.mode == Mode::Labelled).then_some(spec.label_bytes),
         reveal: reveal_name(spec.reveal),
         transport: spec.transport.name(),
         initiator_size: spec.initiator_size,
@@ -364,6 +379,7 @@ pub(crate) fn summarise(setting: &Setting<'_>, samples: &[RepeatSample]) -> RunR
         session_bytes_r2i: Stats::of(samples.iter().map(|s| Some(s.session_bytes[1] as f64))),
         per_identifier: rules::per_identifier(samples, items, setting.threads),
         vs_single_rule: None,
+        vs_intersection: None,
         floor: FloorReport {
             ops: samples
                 .first()
@@ -581,16 +597,33 @@ pub(crate) fn table(r: &RunReport) -> String {
         }
         let _ = writeln!(out, "{}", line.trim_end());
     }
+    let labelled_ops = if r.label_bytes.is_some() {
+        format!(
+            ", {} HKDF, {} ChaCha20-Poly1305 seals, {} opens",
+            f.ops.hkdf, f.ops.aead_seal, f.ops.aead_open
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "floor: {} hash-to-group, {} scalar mults, {} compressions, {} decompressions, timed alone on the same threads; bytes floor: points and comparison values only; memory floor: 32 B per element.",
-        f.ops.hash_to_group, f.ops.scalar_mul, f.ops.compress, f.ops.decompress
+        "floor: {} hash-to-group, {} scalar mults, {} compressions, {} decompressions{labelled_ops}, timed alone on the same threads; bytes floor: points and {} only; memory floor: 32 B per element.",
+        f.ops.hash_to_group,
+        f.ops.scalar_mul,
+        f.ops.compress,
+        f.ops.decompress,
+        if r.label_bytes.is_some() {
+            "label entries"
+        } else {
+            "comparison values"
+        },
     );
     let _ = writeln!(
         out,
         "CPU time and RSS are the whole process: both parties, TLS, runtime and emulator. RTs: round trips (sequential one-way flights / 2)."
     );
     out.push_str(&rules::table_lines(r));
+    out.push_str(&labelled::table_lines(r));
     out
 }
 

@@ -1,7 +1,7 @@
 //! The self-checks of a repeat, apart from the measuring so that a reader sees in one
 //! place everything a benchmark run must agree with before its figures are printed.
 
-use blindmatch_net::{MatchResult, Mode};
+use blindmatch_net::{MatchResult, Mode, Role};
 
 use super::{Network, PhaseSample, RunSpec, TransportKind};
 use crate::cmd::bench::emulation::Stage;
@@ -30,7 +30,13 @@ pub(super) fn check(
     let frames_i = meter_i.written();
     let frames_r = meter_r.written();
     let rules = spec.rules as u64;
-    if floor.ops != FloorOps::for_sizes(rules * spec.initiator_size, rules * spec.responder_size) {
+    let (n, m) = (rules * spec.initiator_size, rules * spec.responder_size);
+    let expected_ops = match (spec.mode, super::labelled::learner(spec.reveal)) {
+        (Mode::Labelled, Role::Initiator) => FloorOps::for_labelled(n, m, rules * spec.shared),
+        (Mode::Labelled, Role::Responder) => FloorOps::for_labelled(m, n, rules * spec.shared),
+        _ => FloorOps::for_sizes(n, m),
+    };
+    if floor.ops != expected_ops {
         return mismatch(format!("the floor did {:?}", floor.ops));
     }
     if meter_i.read() != report_i.traffic.bytes_received
@@ -98,7 +104,8 @@ pub(super) fn check(
         let expected = learns.then_some(rules * spec.shared);
         let rows_ok = match &report.outcome.result {
             MatchResult::Intersection { matches, .. } => {
-                spec.mode == Mode::Intersection && matches.len() as u64 == rules * spec.shared
+                matches!(spec.mode, Mode::Intersection | Mode::Labelled)
+                    && matches.len() as u64 == rules * spec.shared
             }
             _ => spec.mode == Mode::Cardinality || !learns,
         };
@@ -111,8 +118,8 @@ pub(super) fn check(
         // Each rule is its own subset: sizes and matches rule by rule.
         let per_type = &report.outcome.per_type;
         let sizes = match report.role {
-            blindmatch_net::Role::Initiator => (spec.initiator_size, spec.responder_size),
-            blindmatch_net::Role::Responder => (spec.responder_size, spec.initiator_size),
+            Role::Initiator => (spec.initiator_size, spec.responder_size),
+            Role::Responder => (spec.responder_size, spec.initiator_size),
         };
         let rule_ok = per_type.len() == spec.rules
             && per_type

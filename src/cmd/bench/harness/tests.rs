@@ -24,6 +24,7 @@ fn spec(transport: TransportKind, link: LinkSpec, mode: Mode) -> RunSpec {
         transport,
         link,
         batch_size: 32,
+        label_bytes: 32,
     }
 }
 
@@ -225,5 +226,38 @@ fn a_three_rule_repeat_holds_three_times_the_items() {
         let [.., handshake, exchange] = sample.phases;
         assert_eq!((handshake.flights, exchange.flights), (2, 3));
         assert!(exchange.frames[0] > 3 * 120 * 32 && exchange.frames[1] > 3 * 90 * 32);
+    }
+}
+
+/// Labelled mode with either side learning: the floor counts the labelled
+/// operations, the learner's values are checked by the harness itself, the giver's
+/// entries ride in the answered flight.
+#[test]
+fn a_labelled_repeat_checks_the_released_values() {
+    let rt = runtime();
+    for (reveal, learner_size, giver_size) in [
+        (Reveal::Initiator, 120u64, 90u64),
+        (Reveal::Responder, 90, 120),
+    ] {
+        let s = RunSpec {
+            reveal,
+            ..spec(TransportKind::Memory, LinkSpec::UNSHAPED, Mode::Labelled)
+        };
+        let sample = run_repeat(&s, &rt, None).unwrap();
+        assert_eq!(sample.matched, 50);
+        assert_eq!(
+            sample.floor.ops,
+            FloorOps::for_labelled(learner_size, giver_size, 50)
+        );
+        let [.., handshake, exchange] = sample.phases;
+        assert_eq!((handshake.flights, exchange.flights), (2, 3));
+        let entries =
+            giver_size * crate::cmd::bench::labelled::entry_len(sample.comparison_len, 32);
+        let (learner_dir, giver_dir) = match reveal {
+            Reveal::Responder => (1, 0),
+            _ => (0, 1),
+        };
+        assert!(exchange.frames[learner_dir] > learner_size * 32);
+        assert!(exchange.frames[giver_dir] > learner_size * 32 + entries);
     }
 }

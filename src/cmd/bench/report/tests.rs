@@ -28,6 +28,7 @@ fn spec() -> RunSpec {
         transport: TransportKind::Memory,
         link: LinkSpec::UNSHAPED,
         batch_size: 4096,
+        label_bytes: 32,
     }
 }
 
