@@ -217,16 +217,16 @@ fn released_columns_reach_matched_rows_only() {
 #[test]
 fn labelled_mode_is_refused_where_it_cannot_hold() {
     let f = fixture();
-    // A giver whose data hold two rows for one identifier, above the cap of 1.
-    let over = ["--release", "segment"];
-    let run = util::run(
-        &f.dirs[1],
-        &f.args(1, &["--connect", "127.0.0.1:9"], &over)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    run.code(2).stderr_has("--max-labels-per-id");
+    // A giver whose data hold two rows for one identifier, above the cap of 1 both
+    // sides give: refused in the handshake, on both sides, with the reason.
+    let [ra, rb] = f.session(&LEARNER, &["--release", "segment"], &[]);
+    ra.code(3)
+        .stderr_has("the releasing side holds more rows for one identifier")
+        .stderr_has("--max-labels-per-id");
+    rb.code(3)
+        .stderr_has("our input holds more rows for one identifier")
+        .stderr_has("up to 2 rows for one identifier");
+    assert!(!f.dirs[0].join("matched.csv").exists());
     // A value longer than --release-max-bytes: an input error naming the line.
     let short = [
         "--release",

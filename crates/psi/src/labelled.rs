@@ -74,6 +74,8 @@ pub struct LabelledSetup {
     declared: u64,
     types: Vec<String>,
     type_sizes: Vec<(String, u64)>,
+    /// Sender: the most rows (label sets) of one identifier in its input.
+    most: u64,
 }
 
 impl fmt::Debug for LabelledSetup {
@@ -113,9 +115,10 @@ impl LabelledSetup {
     ///
     /// [`PsiError::InvalidLabelsPerId`] for a cap out of range;
     /// [`PsiError::InvalidLabelColumns`] for a bad column list (or a table built for
-    /// other columns); [`PsiError::TooManyLabelsPerId`] when some distinct item has
-    /// more rows (label sets) than `max_labels_per_id` (found = the largest count),
-    /// so the pipeline can report it before any connection;
+    /// other columns). A distinct item with more rows than the cap is no error
+    /// here: the hello says the input does not fit, and both sides refuse the
+    /// session in the handshake ([`LabelledSetup::most_labels_per_id`] tells the
+    /// caller before it connects);
     /// [`PsiError::MissingLabels`] for a row of the set without values in the table.
     pub fn sender(
         set: PreparedSet,
@@ -143,12 +146,8 @@ impl LabelledSetup {
             .map(|w| w.get(1).zip(w.first()).map_or(0, |(e, s)| e - s))
             .max()
             .unwrap_or(0) as u64;
-        if most > u64::from(max_labels_per_id) {
-            return Err(PsiError::TooManyLabelsPerId {
-                found: most,
-                max: max_labels_per_id,
-            });
-        }
+        let mut setup = setup;
+        setup.most = most;
         if let Side::Sender { labels, .. } = &setup.side
             && let Some(&row) = setup.parts.rows.iter().find(|&&r| labels.get(r).is_none())
         {
@@ -168,7 +167,16 @@ impl LabelledSetup {
             declared,
             types,
             type_sizes,
+            most: 0,
         }
+    }
+
+    /// The releasing side: the most rows (label sets) one identifier of its input
+    /// has (0 for the learner). Above the cap, the hello says so and both sides
+    /// refuse the session in the handshake; callers may warn before connecting.
+    #[must_use]
+    pub fn most_labels_per_id(&self) -> u64 {
+        self.most
     }
 
     fn encoded_params(&self) -> Vec<u8> {
@@ -178,6 +186,7 @@ impl LabelledSetup {
                 Side::Learner => None,
                 Side::Sender { columns, .. } => Some(columns.clone()),
             },
+            fits: self.most <= u64::from(self.cap),
         }
         .encode()
     }

@@ -481,11 +481,22 @@ fn sender_refusals() {
         ("e", "1", 2, vec!["y"]),
         ("e", "1", 3, vec!["z"]),
     ];
-    assert!(matches!(
-        sender_setup(&columns, &rows, 2),
-        Err(PsiError::TooManyLabelsPerId { found: 3, max: 2 })
-    ));
-    assert!(sender_setup(&columns, &rows, 3).is_ok());
+    // Over the cap is no error at setup: the hello says so, and both sides refuse
+    // the session in the handshake, naming the reason.
+    let over = sender_setup(&columns, &rows, 2).unwrap();
+    assert_eq!(over.most_labels_per_id(), 3);
+    let learner = learner_setup(&[("e", "1", 0)], 2);
+    let check = learner.params_check();
+    assert_eq!(
+        check(&learner.params(), &over.params()).unwrap_err(),
+        "the releasing side holds more rows for one identifier than max labels per identifier (2) allows"
+    );
+    assert_eq!(
+        check(&over.params(), &learner.params()).unwrap_err(),
+        "our input holds more rows for one identifier than max labels per identifier (2) allows"
+    );
+    let fits = sender_setup(&columns, &rows, 3).unwrap();
+    assert_eq!(fits.most_labels_per_id(), 3);
     assert!(matches!(
         sender_setup(&columns, &rows, 0),
         Err(PsiError::InvalidLabelsPerId { .. })

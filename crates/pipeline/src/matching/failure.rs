@@ -91,7 +91,7 @@ fn refusal_hint(error: &NetError, partner: &str, mode: Mode) -> Option<String> {
             "the partner's input has more distinct identifiers than our --max-peer-set allows; raise it only if such a large partner set is expected".to_owned()
         }
         NetError::ProtocolParamsMismatch { .. } if mode == Mode::Labelled => {
-            "in labelled mode both sides give the same --max-labels-per-id, and only the side that gives (--reveal peer) names --release columns".to_owned()
+            "in labelled mode both sides give the same --max-labels-per-id, at least the most rows one identifier has on the releasing side (each row's values reach the learner as one output row; or de-duplicate that input), and only the releasing side (--reveal peer) names --release columns".to_owned()
         }
         NetError::VersionMismatch { .. }
         | NetError::SizeLimit { .. }

@@ -13,9 +13,13 @@ use super::prepare::{Prepared, row_ref};
 /// The protocol for `cfg` over `prepared`'s set, which it takes (and, labelled, the
 /// released values). Call once, after [`super::prepare`] and before the session.
 ///
+/// An input with more rows for one identifier than `--max-labels-per-id` is no
+/// error here: the hello says so and both sides refuse the session in the handshake,
+/// each with the reason; a warning says it before we connect.
+///
 /// # Errors
-/// Bad input (exit 2) when the released values do not fit the agreed limits, e.g.
-/// more rows for one identifier than `--max-labels-per-id`.
+/// The labelled protocol refused our settings (not expected after
+/// [`PartyConfig::check_labels`]).
 pub fn protocol_setup(
     cfg: &PartyConfig,
     prepared: &mut Prepared,
@@ -61,7 +65,16 @@ pub fn protocol_setup(
                 }
             }
             drop(released);
-            LabelledSetup::sender(set, columns, table, labels.max_labels_per_id).map_err(refused)?
+            let setup = LabelledSetup::sender(set, columns, table, labels.max_labels_per_id)
+                .map_err(refused)?;
+            let most = setup.most_labels_per_id();
+            if most > u64::from(labels.max_labels_per_id) {
+                tracing::warn!(
+                    "'{source}' has up to {most} rows for one identifier, above --max-labels-per-id {}; the session will be refused in the handshake",
+                    labels.max_labels_per_id
+                );
+            }
+            setup
         }
     };
     Ok(Box::new(setup))

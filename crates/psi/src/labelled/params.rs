@@ -4,8 +4,9 @@
 //! [`crate::ParamsCheck`] ([`check`]).
 //!
 //! Layout (`docs/protocol.md`, "Labelled mode"): `version (1) ‖ side (1: 1 = learner,
-//! 2 = sender) ‖ max_labels_per_id (u32 BE)`, and for the sender `column count (1) ‖
-//! per column: name length (1) ‖ name ‖ max_bytes (u32 BE)`.
+//! 2 = sender) ‖ max_labels_per_id (u32 BE)`, and for the sender `fits (1: 1 when no
+//! identifier has more rows than the cap, else 0) ‖ column count (1) ‖ per column:
+//! name length (1) ‖ name ‖ max_bytes (u32 BE)`.
 
 use super::{MAX_LABEL_BYTES, MAX_LABEL_COLUMNS, MAX_LABELS_PER_ID, MAX_PADDED_LABELS_LEN};
 use crate::PsiError;
@@ -38,6 +39,10 @@ pub(crate) struct Params {
     pub(crate) max_labels_per_id: u32,
     /// `None` for the learner; the released columns for the sender.
     pub(crate) columns: Option<Vec<LabelColumn>>,
+    /// Sender: whether no identifier of its input has more rows (label sets) than
+    /// the cap. A sender over the cap still says hello, so that both sides refuse
+    /// the session in the handshake with the reason. Always `true` for the learner.
+    pub(crate) fits: bool,
 }
 
 impl Params {
@@ -51,6 +56,7 @@ impl Params {
         });
         out.extend_from_slice(&self.max_labels_per_id.to_be_bytes());
         if let Some(columns) = &self.columns {
+            out.push(u8::from(self.fits));
             // Validated before encoding: at most 16 columns, names at most 64 bytes.
             out.push(columns.len() as u8);
             for c in columns {
@@ -71,9 +77,15 @@ impl Params {
         let side = r.u8()?;
         let max_labels_per_id = r.u32()?;
         check_cap(max_labels_per_id)?;
+        let mut fits = true;
         let columns = match side {
             SIDE_LEARNER => None,
             SIDE_SENDER => {
+                fits = match r.u8()? {
+                    1 => true,
+                    0 => false,
+                    _ => return Err("the fits flag is neither 0 nor 1"),
+                };
                 let count = usize::from(r.u8()?);
                 let mut columns = Vec::with_capacity(count);
                 for _ in 0..count {
@@ -95,6 +107,7 @@ impl Params {
         Ok(Params {
             max_labels_per_id,
             columns,
+            fits,
         })
     }
 }
@@ -142,7 +155,7 @@ pub(crate) fn validate_columns(columns: &[LabelColumn], cap: u32) -> Result<(), 
              column maxima) exceeds 1 MiB",
         );
     }
-    let encoded = 7 + columns.iter().map(|c| 5 + c.name.len()).sum::<usize>();
+    let encoded = 8 + columns.iter().map(|c| 5 + c.name.len()).sum::<usize>();
     if encoded > MAX_PROTOCOL_PARAMS_LEN {
         return Err("the column list does not fit the hello (shorten the names)");
     }
@@ -178,6 +191,18 @@ pub(crate) fn check(ours: &[u8], peer: &[u8]) -> Result<(), String> {
         return Err(format!(
             "max labels per identifier differ: ours {}, the peer's {}",
             ours.max_labels_per_id, peer.max_labels_per_id
+        ));
+    }
+    if !ours.fits {
+        return Err(format!(
+            "our input holds more rows for one identifier than max labels per identifier ({}) allows",
+            ours.max_labels_per_id
+        ));
+    }
+    if !peer.fits {
+        return Err(format!(
+            "the releasing side holds more rows for one identifier than max labels per identifier ({}) allows",
+            peer.max_labels_per_id
         ));
     }
     Ok(())
@@ -230,12 +255,13 @@ mod tests {
         let p = Params {
             max_labels_per_id: 3,
             columns: Some(vec![col("tier", 8), col("ltv.eur", 12)]),
+            fits: true,
         };
         let enc = p.encode();
         assert_eq!(
             enc,
             [
-                &[1u8, 2, 0, 0, 0, 3, 2, 4][..],
+                &[1u8, 2, 0, 0, 0, 3, 1, 2, 4][..],
                 b"tier",
                 &[0, 0, 0, 8, 7],
                 b"ltv.eur",
@@ -247,10 +273,21 @@ mod tests {
         let l = Params {
             max_labels_per_id: 3,
             columns: None,
+            fits: true,
         };
         assert_eq!(l.encode(), [1, 1, 0, 0, 0, 3]);
         assert!(check(&l.encode(), &enc).is_ok());
         assert!(check(&enc, &l.encode()).is_ok());
+        // A sender over its cap says so; both sides refuse.
+        let over = Params { fits: false, ..p };
+        let over_enc = over.encode();
+        assert_eq!(over_enc[6], 0);
+        assert_eq!(Params::decode(&over_enc).unwrap(), over);
+        assert!(check(&l.encode(), &over_enc).is_err());
+        assert!(check(&over_enc, &l.encode()).is_err());
+        let mut bad_flag = enc.clone();
+        bad_flag[6] = 2;
+        assert!(Params::decode(&bad_flag).is_err());
     }
 
     #[test]

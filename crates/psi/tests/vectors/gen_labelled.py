@@ -247,10 +247,11 @@ def match_id(context, point):
     return hashlib.sha512(MATCH_ID_LABEL + context + point).digest()[:32]
 
 
-def params(cap, columns=None):
-    """"Parameters (hello params)"."""
+def params(cap, columns=None, fits=True):
+    """"Parameters (hello params)": the sender adds its fits flag and columns."""
     out = bytes([1, 1 if columns is None else 2]) + cap.to_bytes(4, "big")
     if columns is not None:
+        out += bytes([1 if fits else 0])
         out += bytes([len(columns)])
         for name, max_bytes in columns:
             out += bytes([len(name)]) + name.encode() + max_bytes.to_bytes(4, "big")
