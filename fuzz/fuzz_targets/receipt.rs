@@ -5,8 +5,9 @@
 //! The input is receipt A, a NUL byte, and receipt B (a NUL can only be escaped
 //! inside JSON); without a NUL, A is compared with itself. Checked, beyond "never
 //! panics":
-//! - a read fails exactly when one of the two is not a version 1 receipt by
-//!   `format` and `version`, and the error is bad input naming that file;
+//! - a read fails exactly when one of the two is not a receipt this build reads by
+//!   `format` and `version` (full or shareable, versions 1 and 2), and the error is
+//!   bad input naming that file;
 //! - the checks are symmetric: swapping A and B gives the same findings by code
 //!   and field;
 //! - the findings depend on the JSON values only: the receipts re-encoded give
@@ -24,7 +25,7 @@ mod documents;
 use std::path::Path;
 
 use blindmatch_audit::{Finding, receipt_findings};
-use blindmatch_pipeline::receipt::{FORMAT, VERSION};
+use blindmatch_pipeline::receipt::{FORMAT, SHAREABLE_FORMAT, SHAREABLE_VERSION, VERSION};
 use documents::{Texts, check_error, check_findings, shown_ok, summary};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -40,10 +41,19 @@ fuzz_target!(|data: &[u8]| {
     let values = [a, b].map(|bytes| serde_json::from_slice::<Value>(bytes).ok());
     let texts = Texts::of(values.iter().flatten());
     let ok = shown_ok(&texts);
+    // The forms the audit reads: full and shareable receipts, versions 1 and 2.
     let is_receipt = |v: &Option<Value>| {
         v.as_ref().is_some_and(|v| {
-            v.get("format").and_then(Value::as_str) == Some(FORMAT)
-                && v.get("version").and_then(Value::as_u64) == Some(u64::from(VERSION))
+            let version = v.get("version").and_then(Value::as_u64);
+            match v.get("format").and_then(Value::as_str) {
+                Some(f) if f == FORMAT => {
+                    version.is_some_and(|n| n == 1 || n == u64::from(VERSION))
+                }
+                Some(f) if f == SHAREABLE_FORMAT => {
+                    version.is_some_and(|n| n == 1 || n == u64::from(SHAREABLE_VERSION))
+                }
+                _ => false,
+            }
         })
     };
     let found = read(a, b);
