@@ -191,6 +191,7 @@ fn released_columns_reach_matched_rows_only() {
         serde_json::json!(["segment", "tier"])
     );
     assert_eq!(receipt["labels"]["side"], "receives");
+    assert_eq!(receipt["labels"]["max_bytes"], serde_json::json!([64, 64]));
     assert_eq!(receipt["labels"]["output_rows"], 101);
     assert_eq!(receipt["result"]["matched_rows"], 100);
     // The audit reads labelled receipts, alone and as a pair.

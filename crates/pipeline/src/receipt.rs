@@ -90,9 +90,9 @@ pub struct LabelsInfo {
     pub side: &'static str,
     /// The released column names, as agreed in the handshake.
     pub columns: Vec<String>,
-    /// The longest released value in bytes (known to the releasing side; values
-    /// are padded to it).
-    pub max_bytes: Option<u32>,
+    /// The longest released value in bytes, per column (values are padded to it),
+    /// as the releasing side declared it in the handshake.
+    pub max_bytes: Vec<u32>,
     /// The agreed most rows (label sets) per identifier on the releasing side.
     pub max_labels_per_id: u32,
     /// Rows of the output (one per matched row and label set), on the receiving side.

@@ -108,6 +108,9 @@ pub struct Outcome {
 pub struct ReceivedLabels {
     /// The released column names, in the order of each row's values.
     pub columns: Vec<String>,
+    /// Each released column's agreed longest value in bytes (the padding length),
+    /// as the releasing side declared it in its hello.
+    pub max_bytes: Vec<u32>,
     /// One entry per (our matched row, partner label set), sorted by row.
     pub rows: Vec<LabelledRow>,
 }
@@ -116,6 +119,7 @@ impl fmt::Debug for ReceivedLabels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReceivedLabels")
             .field("columns", &self.columns)
+            .field("max_bytes", &self.max_bytes)
             .field("rows", &self.rows.len())
             .finish()
     }

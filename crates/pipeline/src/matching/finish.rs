@@ -499,7 +499,10 @@ fn build_receipt(
                 Some(received) => received.columns.clone(),
                 None => l.release.clone(),
             },
-            max_bytes: cfg.releases().then_some(l.max_bytes),
+            max_bytes: match &report.outcome.labels {
+                Some(received) => received.max_bytes.clone(),
+                None => vec![l.max_bytes; l.release.len()],
+            },
             max_labels_per_id: l.max_labels_per_id,
             output_rows: report.outcome.labels.as_ref().map(|received| {
                 label_sets_by_row(&received.rows)

@@ -385,6 +385,7 @@ impl Learner {
             per_type,
             labels: Some(ReceivedLabels {
                 columns: self.layout.columns.iter().map(|c| c.name.clone()).collect(),
+                max_bytes: self.layout.columns.iter().map(|c| c.max_bytes).collect(),
                 rows: labelled,
             }),
         })
