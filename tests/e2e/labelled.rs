@@ -140,7 +140,8 @@ fn everything_written(dir: &Path, run: &Run, skip: &str) -> String {
 fn released_columns_reach_matched_rows_only() {
     let f = fixture();
     let learner = [&LEARNER[..], &["--max-labels-per-id", "2"]].concat();
-    let [ra, rb] = f.session(&learner, &GIVER, &[("BLINDMATCH_LOG", "trace")]);
+    let giver = [&GIVER[..], &["--shareable-receipt", "share.json"]].concat();
+    let [ra, rb] = f.session(&learner, &giver, &[("BLINDMATCH_LOG", "trace")]);
     ra.ok();
     rb.ok();
     let text = std::fs::read_to_string(f.dirs[0].join("matched.csv")).unwrap();
@@ -195,13 +196,12 @@ fn released_columns_reach_matched_rows_only() {
     assert_eq!(receipt["labels"]["output_rows"], 101);
     assert_eq!(receipt["result"]["matched_rows"], 100);
     // The audit reads labelled receipts, alone and as a pair.
-    let b_receipt = f.dirs[1].join("blindmatch-receipt.json");
     let found: Vec<PathBuf> = std::fs::read_dir(&f.dirs[1])
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains("receipt"))
+        .filter(|p| p.to_string_lossy().contains("receipt-"))
         .collect();
-    assert_eq!(found.len(), 1, "{found:?} {b_receipt:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
     let a_receipt = f.dirs[0].join("matched.csv.receipt.json");
     let run = util::run(
         &f.dirs[0],
@@ -210,6 +210,27 @@ fn released_columns_reach_matched_rows_only() {
             "receipt",
             a_receipt.to_str().unwrap(),
             found[0].to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    // The giver's shareable receipt names the columns and limits, never how many
+    // rows came back, and audits against the learner's full receipt.
+    let share = f.dirs[1].join("share.json");
+    let shared: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&share).unwrap()).unwrap();
+    assert_eq!(
+        shared["labels"]["columns"],
+        serde_json::json!(["segment", "tier"])
+    );
+    assert_eq!(shared["labels"]["side"], "releases");
+    assert!(shared["labels"].get("output_rows").is_none());
+    let run = util::run(
+        &f.dirs[0],
+        &[
+            "audit",
+            "receipt",
+            a_receipt.to_str().unwrap(),
+            share.to_str().unwrap(),
         ],
     );
     assert_eq!(run.code, Some(0), "{run:#?}");

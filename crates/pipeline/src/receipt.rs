@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub use blindmatch_data::meta::{FileInfo, Tool, TypeProfileInfo};
 pub use shareable::{
-    SHAREABLE_FORMAT, SHAREABLE_VERSION, SessionTool, ShareableReceipt, SharedLocal, SharedPeer,
-    SharedRule, share,
+    SHAREABLE_FORMAT, SHAREABLE_VERSION, SessionTool, ShareableReceipt, SharedLabels, SharedLocal,
+    SharedPeer, SharedRule, share,
 };
 
 /// The value of the `format` field.

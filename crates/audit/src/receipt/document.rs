@@ -31,7 +31,7 @@ const PRIVATE_RULE_FIELDS: [&str; 3] = ["columns", "matched_values", "matched_ro
 /// Fields only a full receipt holds: what its side alone knows (the input, the
 /// result, the output, the peer's address as seen, the times). A shareable receipt
 /// that holds one would hand them to the partner.
-const PRIVATE_FIELDS: [(&str, &str); 8] = [
+const PRIVATE_FIELDS: [(&str, &str); 9] = [
     ("", "started_at"),
     ("", "finished_at"),
     ("", "result"),
@@ -40,6 +40,7 @@ const PRIVATE_FIELDS: [(&str, &str); 8] = [
     ("local", "input"),
     ("peer", "address"),
     ("peer", "implementation"),
+    ("labels", "output_rows"),
 ];
 
 /// A receipt as read; every field optional so that a damaged receipt still gives

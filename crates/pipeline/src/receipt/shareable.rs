@@ -75,6 +75,23 @@ pub struct ShareableReceipt {
     pub peer: SharedPeer,
     /// Bytes and frames each way: what one side sent, the other received.
     pub traffic: TrafficInfo,
+    /// Labelled mode: the released columns and limits, as the hellos carried them
+    /// (not how many rows this side received).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<SharedLabels>,
+}
+
+/// Labelled mode, as both hellos declared it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedLabels {
+    /// `releases` or `receives`: this side's part (follows from the reveal setting).
+    pub side: String,
+    /// The released column names.
+    pub columns: Vec<String>,
+    /// Per column, the longest value in bytes (the padding length).
+    pub max_bytes: Vec<u32>,
+    /// The agreed most rows per identifier on the releasing side.
+    pub max_labels_per_id: u32,
 }
 
 /// One matching rule, as both hellos declared it.
@@ -180,6 +197,12 @@ impl From<&Receipt> for ShareableReceipt {
                 min_peer_set: r.peer.min_peer_set,
             },
             traffic: r.traffic,
+            labels: r.labels.as_ref().map(|l| SharedLabels {
+                side: l.side.to_owned(),
+                columns: l.columns.clone(),
+                max_bytes: l.max_bytes.clone(),
+                max_labels_per_id: l.max_labels_per_id,
+            }),
         }
     }
 }
