@@ -5,6 +5,7 @@
 use std::fmt;
 
 use sha2::{Digest, Sha512};
+use zeroize::Zeroize;
 
 use crate::{Mode, Role};
 
@@ -135,6 +136,15 @@ pub struct LabelledRow {
     pub match_id: MatchId,
     /// One value per released column, unpadded.
     pub values: Vec<Vec<u8>>,
+}
+
+impl Drop for LabelledRow {
+    /// The partner's released values: wiped when the row is dropped.
+    fn drop(&mut self) {
+        for v in &mut self.values {
+            v.zeroize();
+        }
+    }
 }
 
 impl fmt::Debug for LabelledRow {

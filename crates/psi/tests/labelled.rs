@@ -595,3 +595,18 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn a_released_value_that_is_not_text_is_an_error() {
+    let columns = cols(&[("tier", 8)]);
+    let set = PreparedSet::from_items([("email", &b"a@x"[..], 100u64)]).unwrap();
+    let mut table = LabelTable::new(&columns);
+    // A sender that does not read its values as text: invalid UTF-8 with a NUL.
+    table.insert(100, vec![vec![0xff, 0x00, b'x']]).unwrap();
+    let s = LabelledSetup::sender(set, columns, table, 1).unwrap();
+    let l = learner_setup(&[("email", "a@x", 0)], 1);
+    assert!(matches!(
+        run(start(l, s, 4, false), |_| {}),
+        Err(PsiError::MalformedLabels { .. })
+    ));
+}

@@ -128,7 +128,8 @@ pub(crate) fn assign(
     let clusters = clustering.clusters();
     let mut ids: Vec<Option<ClusterId>> = vec![None; clusters];
     let mut first_seen = vec![0u64; clusters];
-    let generation = previous.map_or(1, |p| p.generation + 1);
+    // `previous` generations are below u32::MAX (checked when read), so this fits.
+    let generation = previous.map_or(1, |p| p.generation.saturating_add(1));
     let mut taken: HashSet<ClusterId> = HashSet::new();
     let mut changes = None;
 

@@ -75,7 +75,8 @@ pub(crate) fn read_previous(path: &Path, loaded: &Loaded) -> Result<Previous> {
             return Err(bad(line, "cluster_id is not `cl-` and 16 hex digits"));
         };
         let seen: u64 = match record.text(4).parse() {
-            Ok(n) if n > 0 => n,
+            // Bounded so that the next run's generation (the highest plus one) fits.
+            Ok(n) if n > 0 && n < u64::from(u32::MAX) => n,
             _ => return Err(bad(line, "first_seen is not a generation number (1, 2, …)")),
         };
         let cluster = match index.get(&id) {

@@ -55,6 +55,8 @@ type RuleColumns = Vec<(String, Option<usize>)>;
 
 /// Where the columns of the layout are, as far as the header has them.
 struct Layout {
+    /// The `row` column: labelled mode repeats a row once per label set.
+    row: Option<usize>,
     match_id: Option<usize>,
     /// With several rules: `matched_rules`, and each rule's column.
     several: Option<(Option<usize>, RuleColumns)>,
@@ -64,6 +66,7 @@ impl Layout {
     fn of(header: &[String], rules: Option<&[String]>) -> Layout {
         let at = |name: &str| header.iter().position(|h| h == name);
         Layout {
+            row: at("row"),
             match_id: at(MATCH_ID),
             several: rules.filter(|r| r.len() > 1).map(|rules| {
                 let per_rule = rules
@@ -100,6 +103,9 @@ impl Layout {
 struct Tally {
     per_rule: Vec<u64>,
     inconsistent: RowList,
+    /// The previous record's `row` value: a row repeated (one line per label set
+    /// in labelled mode) is counted once per rule.
+    last_row: Vec<u8>,
 }
 
 impl Tally {
@@ -109,6 +115,12 @@ impl Tally {
         else {
             return;
         };
+        let row = layout.row.and_then(|at| record.get(at)).unwrap_or_default();
+        let repeated = layout.row.is_some() && row == self.last_row.as_slice();
+        if !repeated {
+            self.last_row.clear();
+            self.last_row.extend_from_slice(row);
+        }
         let mut names: Vec<&str> = Vec::new();
         let mut first: Option<&[u8]> = None;
         let mut complete = true;
@@ -119,7 +131,9 @@ impl Tally {
             };
             let id = record.get(*at).unwrap_or_default();
             if !id.is_empty() {
-                *count += 1;
+                if !repeated {
+                    *count += 1;
+                }
                 names.push(rule);
                 first.get_or_insert(id);
             }
@@ -193,6 +207,7 @@ pub(super) fn check_output(
         let mut tally = Tally {
             per_rule: vec![0; layout.several.as_ref().map_or(0, |(_, p)| p.len())],
             inconsistent: RowList::new(ROWS_LISTED),
+            last_row: Vec::new(),
         };
         let mut record = Record::default();
         while reader.read(&mut record)? {
@@ -221,9 +236,9 @@ pub(super) fn check_output(
         findings,
     );
     // Labelled mode writes one row per matched row and label set.
-    let expected_rows = match r.label_output_rows {
-        Some(n) => Some(Some(n)),
-        None => r.matched_rows,
+    let expected_rows = match (r.mode.as_deref(), r.label_output_rows) {
+        (Some("labelled"), Some(n)) => Some(Some(n)),
+        _ => r.matched_rows,
     };
     if let Some(Some(expected)) = expected_rows
         && rows != expected

@@ -232,7 +232,8 @@ pub(crate) fn open(
         let (h, mut rest) = slot
             .split_first_chunk::<HANDLE_LEN>()
             .ok_or(OpenError::Layout("short slot"))?;
-        let mut values = Vec::with_capacity(layout.columns.len());
+        // Wiped if a later field fails: these are the partner's values.
+        let mut values = Zeroizing::new(Vec::with_capacity(layout.columns.len()));
         for c in &layout.columns {
             let max = c.max_bytes as usize;
             let (len, tail) = rest
@@ -249,16 +250,22 @@ pub(crate) fn open(
             if padding.iter().any(|&b| b != 0) {
                 return Err(OpenError::Layout("non-zero padding after a value"));
             }
+            // The releasing side reads its values as text; anything else (a NUL, bytes
+            // that are not UTF-8) would go unchecked into the learner's output.
+            if std::str::from_utf8(value).is_err() || value.contains(&0) {
+                return Err(OpenError::Layout("a released value is not text"));
+            }
             values.push(value.to_vec());
             rest = tail.get(max..).unwrap_or_default();
         }
-        sets.push(LabelSet { handle: *h, values });
+        sets.push(LabelSet {
+            handle: *h,
+            values: std::mem::take(&mut *values),
+        });
     }
     Ok(sets)
 }
 
-/// `2·(half·Pᵢ)` for each point, compressed: one field inversion per chunk instead of
-/// one per point (`double_and_compress_batch`), run over the rayon pool.
 /// Hashes our prepared-set keys (type index ‖ value) to the group with their type's
 /// hasher, wipes and drops each raw value as it goes, and blinds the points with
 /// `2·half`: what both sides send first of their own items.
@@ -283,6 +290,8 @@ pub(crate) fn hash_and_blind(
     mul_compress(&hashed, half)
 }
 
+/// `2·(half·Pᵢ)` for each point, compressed: one field inversion per chunk instead of
+/// one per point (`double_and_compress_batch`), run over the rayon pool.
 pub(crate) fn mul_compress(points: &[RistrettoPoint], half: &Scalar) -> Vec<[u8; 32]> {
     let chunk = points
         .len()

@@ -10,7 +10,7 @@ use curve25519_dalek::Scalar;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::keys::{self, LabelSet, Layout, OpenError};
 use super::message::LabelledMessage;
@@ -64,6 +64,13 @@ pub(super) struct Learner {
     entries_total: u32,
     entries_received: u32,
     failed: bool,
+}
+
+impl Drop for Learner {
+    /// `b·H(x)` opens the entries of our items: wiped with the learner.
+    fn drop(&mut self) {
+        self.evaluated.zeroize();
+    }
 }
 
 impl fmt::Debug for Learner {
@@ -191,7 +198,7 @@ impl Learner {
             // index < batch_size <= MAX_BATCH_SIZE
             index: index as u32,
         })?;
-        let unblinded = keys::mul_compress(&decoded, &self.secret.half_inverse);
+        let unblinded = Zeroizing::new(keys::mul_compress(&decoded, &self.secret.half_inverse));
         let context = &self.config.context;
         let tag_len = self.layout.tag_len;
         let tags: Vec<[u8; TAG_KEY_LEN]> = unblinded

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::LabelTable;
 use super::keys::{self, Layout};
@@ -149,7 +149,12 @@ impl Sender {
             .min(self.own_items.len());
         let end = start.saturating_add(per).min(self.own_items.len());
         let items = self.own_items.get_mut(start..end).unwrap_or_default();
-        let points = keys::hash_and_blind(items, &self.hashers, &self.secret.half_key);
+        // `b·H(y)` derives each entry's tag and key: wiped once the batch is sealed.
+        let points = Zeroizing::new(keys::hash_and_blind(
+            items,
+            &self.hashers,
+            &self.secret.half_key,
+        ));
         let order = self.own_order.get(start..end).unwrap_or_default();
         let layout = &self.layout;
         let context = &self.config.context;
@@ -311,14 +316,14 @@ pub(super) fn draw<R: rand::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<(SenderSecret, [u8; 32]), PsiError> {
     let half_key = super::draw_half_key(rng)?;
-    let mut handle_key = [0u8; 32];
-    rng.fill_bytes(&mut handle_key);
+    let mut handle_key = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(&mut handle_key[..]);
     let mut order_seed = [0u8; 32];
     rng.fill_bytes(&mut order_seed);
     Ok((
         SenderSecret {
             half_key,
-            handle_key,
+            handle_key: *handle_key,
         },
         order_seed,
     ))
