@@ -240,6 +240,25 @@ impl Receipt {
         if let Some(problem) = problem {
             out.push(self.finding("receipt_inconsistent", "result", problem.to_owned()));
         }
+        // Labelled mode: one output row per matched row and label set, at most the
+        // agreed cap of label sets per row.
+        if mode == "labelled"
+            && let (Some(output_rows), Some(rows)) = (self.label_output_rows, rows)
+        {
+            let most = self
+                .label_cap
+                .map(|cap| rows.saturating_mul(cap))
+                .unwrap_or(u64::MAX);
+            if output_rows < rows || output_rows > most {
+                out.push(self.finding(
+                    "receipt_inconsistent",
+                    "labels.output_rows",
+                    format!(
+                        "{output_rows} output rows for {rows} matched rows: a labelled output has at least one row per matched row and at most max_labels_per_id per matched row"
+                    ),
+                ));
+            }
+        }
         let limit = self.local_size.zip(self.peer_size).map(|(a, b)| a.min(b));
         for (field, n) in [
             ("result.matched_values", values),

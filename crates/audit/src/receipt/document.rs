@@ -97,6 +97,8 @@ pub(super) struct Receipt {
     /// Labelled mode, the receiving side: rows of the output (one per matched row
     /// and label set), from `labels.output_rows`.
     pub(super) label_output_rows: Option<u64>,
+    /// Labelled mode: the agreed `labels.max_labels_per_id`.
+    pub(super) label_cap: Option<u64>,
     /// `Some(None)`: the receipt says there is no output.
     pub(super) output: Option<Option<Recorded>>,
     pub(super) bytes_sent: Option<u64>,
@@ -241,6 +243,10 @@ impl Receipt {
         r.label_output_rows = v
             .get("labels")
             .and_then(|l| l.get("output_rows"))
+            .and_then(serde_json::Value::as_u64);
+        r.label_cap = v
+            .get("labels")
+            .and_then(|l| l.get("max_labels_per_id"))
             .and_then(serde_json::Value::as_u64);
         r.output = w.nullable_object(v, "", "output").map(|o| {
             o.and_then(|o| {

@@ -126,6 +126,31 @@ fn non_learners_record_no_results() {
     );
 }
 
+#[test]
+fn labelled_output_rows_lie_between_matched_rows_and_the_cap() {
+    let (mut a, mut b) = pair();
+    for v in [&mut a, &mut b] {
+        v["mode"] = "labelled".into();
+        v["reveal"] = "initiator".into();
+    }
+    b["local"]["learns"] = false.into();
+    b["result"] =
+        serde_json::json!({"matched_rows": null, "matched_values": null, "cardinality": null});
+    b["output"] = Value::Null;
+    // 31 matched rows, up to 2 label sets each.
+    a["labels"] = serde_json::json!({"side": "receives", "columns": ["tier"],
+        "max_bytes": [8], "max_labels_per_id": 2, "output_rows": 40});
+    assert_eq!(findings(&a, &b), vec![]);
+    for bad in [30, 63] {
+        a["labels"]["output_rows"] = bad.into();
+        assert_eq!(
+            findings(&a, &b),
+            vec![("receipt_inconsistent", Some("labels.output_rows".into()))],
+            "{bad}"
+        );
+    }
+}
+
 /// The shareable form of a receipt of [`pair`]: its private fields removed.
 fn shared(v: &Value) -> Value {
     let mut v = v.clone();
