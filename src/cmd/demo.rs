@@ -22,6 +22,7 @@ use std::time::Instant;
 use blindmatch_data::dataset::ColumnSpec;
 use blindmatch_data::output::write_atomic;
 use blindmatch_data::text::{group, human_bytes};
+use blindmatch_net::{Fingerprint, Identity};
 use blindmatch_pipeline::identity;
 use blindmatch_pipeline::matching::{DEFAULT_MIN_PEER_SET, Finished, Prepared, RunClock};
 use blindmatch_token::{IdType, Rule, RuleSet};
@@ -131,10 +132,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         args.common,
         args.seed,
     )
-    .map_err(|e| {
-        Failure::bad_input(format!("cannot generate the demo data: {e}"))
-            .hint("choose --common below the smaller side's row count")
-    })?;
+    .map_err(data_failure)?;
     let dir = make_dir(args.dir.as_deref())?;
     let show = |s: &str| dir.join(s);
     let bank_csv = show("bank.csv");
@@ -151,11 +149,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let generated = started.elapsed();
 
     // 2. Identities.
-    // The folder is new or empty: no killed run left anything in it to report.
-    let (bank_id, _) = identity::create(&show("bank"), "bank", &blindmatch_data::Silent)?;
-    let (insurer_id, _) = identity::create(&show("insurer"), "insurer", &blindmatch_data::Silent)?;
-    let bank_fp = bank_id.fingerprint();
-    let insurer_fp = insurer_id.fingerprint();
+    let ((bank_id, bank_fp), (insurer_id, insurer_fp)) = identities(&dir)?;
 
     // 3. The two parties, as `blindmatch match` would configure them.
     let min_peer_set = DEFAULT_MIN_PEER_SET.min(args.bank_rows.min(args.insurer_rows) / 2);
@@ -289,6 +283,30 @@ impl Sizes {
             seed: args.seed,
         }
     }
+}
+
+/// The error for sizes the demo data cannot be generated with (every scenario's).
+fn data_failure(e: String) -> Failure {
+    Failure::bad_input(format!("cannot generate the demo data: {e}"))
+        .hint("choose --common below the smaller side's row count")
+}
+
+/// The bank's and the insurer's identities in `dir`, with their fingerprints. The
+/// folder is new or empty: no killed run left anything in it to report.
+fn identities(dir: &Path) -> anyhow::Result<((Identity, Fingerprint), (Identity, Fingerprint))> {
+    let mut pair = Vec::with_capacity(2);
+    for name in ["bank", "insurer"] {
+        let (id, _) = identity::create(&dir.join(name), name, &blindmatch_data::Silent)?;
+        let fp = id.fingerprint();
+        pair.push((id, fp));
+    }
+    let insurer = pair
+        .pop()
+        .ok_or_else(|| Failure::failed("no insurer identity"))?;
+    let bank = pair
+        .pop()
+        .ok_or_else(|| Failure::failed("no bank identity"))?;
+    Ok((bank, insurer))
 }
 
 /// The folder to write into: `dir` if it does not exist or is empty; by default the

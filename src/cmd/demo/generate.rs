@@ -132,6 +132,27 @@ pub(crate) struct Layout {
     pub(crate) extras: &'static [&'static str],
 }
 
+/// Distinct customers of a side of `rows` rows: 1% of rows are duplicates.
+pub(crate) fn distinct(rows: u64) -> u64 {
+    rows - rows / 100
+}
+
+/// Refuses sizes where `common` exceeds a side's distinct customers.
+///
+/// # Errors
+/// The message names the rows, the most distinct customers they hold and `--common`.
+pub(crate) fn check_common(rows: [u64; 2], common: u64) -> Result<(), String> {
+    for rows in rows {
+        if distinct(rows) < common.max(1) {
+            return Err(format!(
+                "{rows} rows hold at most {} distinct customers, fewer than --common {common}",
+                distinct(rows)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Generates both sides: `common` customers on both; the rest only on one side,
 /// from disjoint ranges of the universe, so exactly `common` distinct numbers are
 /// shared. 1% of each side's rows re-use another row's customer (duplicates), and of
@@ -145,25 +166,16 @@ pub(crate) fn generate(
     common: u64,
     seed: u64,
 ) -> Result<(Side, Side), String> {
-    let distinct = |l: &Layout| l.rows - l.rows / 100;
-    for l in [&a, &b] {
-        if distinct(l) < common.max(1) {
-            return Err(format!(
-                "{} rows hold at most {} distinct customers, fewer than --common {common}",
-                l.rows,
-                distinct(l)
-            ));
-        }
-    }
+    check_common([a.rows, b.rows], common)?;
     let mut rng = Rng::new(seed);
     let offset = rng.below(SUFFIX_SPACE);
-    let only_a = distinct(&a) - common;
+    let only_a = distinct(a.rows) - common;
     let side_a = one_side(&a, common, common, only_a, offset, &mut rng);
     let side_b = one_side(
         &b,
         common,
         common + only_a,
-        distinct(&b) - common,
+        distinct(b.rows) - common,
         offset,
         &mut rng,
     );

@@ -15,7 +15,6 @@ use blindmatch_data::dataset::ColumnSpec;
 use blindmatch_data::output::write_atomic;
 use blindmatch_data::text::{group, human_bytes};
 use blindmatch_net::{Learner, Mode};
-use blindmatch_pipeline::identity;
 use blindmatch_pipeline::matching::{DEFAULT_MIN_PEER_SET, Finished, LabelConfig, RunClock};
 use blindmatch_token::{IdType, Rule, RuleSet};
 
@@ -110,10 +109,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         args.common,
         args.seed,
     )
-    .map_err(|e| {
-        Failure::bad_input(format!("cannot generate the demo data: {e}"))
-            .hint("choose --common below the smaller side's row count")
-    })?;
+    .map_err(super::data_failure)?;
     let expected = truth(&bank, args.common);
     // Bank rows per shared customer: both sides must allow that many label sets.
     let cap = expected.values().map(Vec::len).max().unwrap_or(1).max(1);
@@ -131,9 +127,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let generated = started.elapsed();
 
     // 2. Identities.
-    let (bank_id, _) = identity::create(&show("bank"), "bank", &blindmatch_data::Silent)?;
-    let (insurer_id, _) = identity::create(&show("insurer"), "insurer", &blindmatch_data::Silent)?;
-    let (bank_fp, insurer_fp) = (bank_id.fingerprint(), insurer_id.fingerprint());
+    let ((bank_id, bank_fp), (insurer_id, insurer_fp)) = super::identities(&dir)?;
 
     // 3. The two parties, as `blindmatch match --mode labelled` configures them.
     let min_peer_set = DEFAULT_MIN_PEER_SET.min(args.bank_rows.min(args.insurer_rows) / 2);

@@ -17,7 +17,6 @@ use std::time::Instant;
 use blindmatch_data::dataset::ColumnSpec;
 use blindmatch_data::output::write_atomic;
 use blindmatch_data::text::{group, human_bytes};
-use blindmatch_pipeline::identity;
 use blindmatch_pipeline::matching::{DEFAULT_MIN_PEER_SET, Finished, Prepared, RunClock};
 use blindmatch_token::{IdType, RuleSet};
 
@@ -77,10 +76,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         args.common,
         args.seed,
     )
-    .map_err(|e| {
-        Failure::bad_input(format!("cannot generate the demo data: {e}"))
-            .hint("choose --common below the smaller side's row count")
-    })?;
+    .map_err(super::data_failure)?;
     let dir = super::make_dir(args.dir.as_deref())?;
     let show = |s: &str| dir.join(s);
     let (bank_csv, insurer_csv) = (show("bank.csv"), show("insurer.csv"));
@@ -90,9 +86,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     write_atomic(&truth_csv, &expected_pairs(&bank, &insurer), false, false)?;
     let generated = started.elapsed();
 
-    let (bank_id, _) = identity::create(&show("bank"), "bank", &blindmatch_data::Silent)?;
-    let (insurer_id, _) = identity::create(&show("insurer"), "insurer", &blindmatch_data::Silent)?;
-    let (bank_fp, insurer_fp) = (bank_id.fingerprint(), insurer_id.fingerprint());
+    let ((bank_id, bank_fp), (insurer_id, insurer_fp)) = super::identities(&dir)?;
 
     let rules = RuleSet::parse(&RULES)
         .map_err(|e| Failure::failed(format!("the demo's rules are invalid: {e}")))?;

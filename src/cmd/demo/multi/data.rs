@@ -8,7 +8,9 @@
 //! construction (which identifiers each row holds, and whose), not by running the
 //! normaliser, so the check tests normalisation, rules and matching together.
 
-use crate::cmd::demo::generate::{JUNK, Rng, SUFFIX_SPACE, messy, national_number};
+use crate::cmd::demo::generate::{
+    JUNK, Rng, SUFFIX_SPACE, check_common, distinct, messy, national_number,
+};
 
 /// The rules, in priority order, with the identifier types of their fields.
 pub(crate) const RULES: [&str; 3] = ["phone", "email", "name+company"];
@@ -82,26 +84,17 @@ pub(crate) fn generate(
     common: u64,
     seed: u64,
 ) -> Result<(Side, Side), String> {
-    let distinct = |l: &Layout| l.rows - l.rows / 100;
-    for l in [&a, &b] {
-        if distinct(l) < common.max(1) {
-            return Err(format!(
-                "{} rows hold at most {} distinct customers, fewer than --common {common}",
-                l.rows,
-                distinct(l)
-            ));
-        }
-    }
+    check_common([a.rows, b.rows], common)?;
     let mut rng = Rng::new(seed);
     let offset = rng.below(SUFFIX_SPACE);
-    let only_a = distinct(&a) - common;
+    let only_a = distinct(a.rows) - common;
     let side_a = one_side(&a, 0, common, common..common + only_a, offset, &mut rng);
     let start_b = common + only_a;
     let side_b = one_side(
         &b,
         1,
         common,
-        start_b..start_b + distinct(&b) - common,
+        start_b..start_b + distinct(b.rows) - common,
         offset,
         &mut rng,
     );
