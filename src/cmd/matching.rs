@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod partition;
 mod summary;
 
 use blindmatch_data::dataset::parse_rate;
@@ -17,7 +18,7 @@ use blindmatch_net::{Event, EventSink, Learner, Mode, Stage, Transport};
 use blindmatch_pipeline::matching::{
     Address, DEFAULT_MAX_LABELS_PER_ID, DEFAULT_MIN_PEER_SET, DEFAULT_RELEASE_MAX_BYTES, Endpoint,
     LabelConfig, MAX_PEER_SET_CEILING, PartyConfig, RunClock, finish, load_transport, prepare,
-    protocol_setup, session_failure, session_rules,
+    run_partitioned, session_rules,
 };
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
@@ -193,6 +194,9 @@ pub(crate) struct Args {
     /// Worker threads for the cryptography [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+
+    #[command(flatten)]
+    partition: partition::PartitionArgs,
 }
 
 /// `--mode`.
@@ -368,6 +372,7 @@ impl Args {
             rejects: self.rejects.clone(),
             max_reject_rate: self.max_reject_rate,
             force: self.force,
+            partition: self.partition.validate(mode)?,
         })
     }
 }
@@ -503,7 +508,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         "values": prepared.counts.values,
         "empty": prepared.counts.empty,
         "rejected": prepared.counts.rejected,
-        "distinct": prepared.set.declared_size(),
+        "distinct": prepared.rule_sizes.iter().sum::<u64>(),
         "rules": prepared
             .rules
             .names()
@@ -520,7 +525,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .build()
         .fail_with(|| Failure::failed("cannot start the network runtime"))?;
     let mut prepared = prepared;
-    let setup = protocol_setup(&cfg, &mut prepared)?;
     // From here a Ctrl-C cancels the session, which tells the partner, and the
     // process ends right after it (see crate::interrupt).
     let in_session = crate::interrupt::session();
@@ -534,10 +538,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         } else if let Address::Connect(addr) = &cfg.address {
             tracing::info!(%addr, "connecting to the partner");
         }
-        endpoint
-            .run(&cfg, setup, Some(observer.sink()), &cancel)
-            .await
-            .map_err(|e| session_failure(e, &cfg))
+        let show = |p: &blindmatch_pipeline::matching::BucketProgress| {
+            partition::show(p, quiet, json);
+        };
+        let terminal = Terminal::default();
+        let reading: &dyn blindmatch_data::Observer = if quiet {
+            &blindmatch_data::Silent
+        } else {
+            &terminal
+        };
+        run_partitioned(
+            &cfg,
+            &mut prepared,
+            &endpoint,
+            Some(observer.sink()),
+            &cancel,
+            reading,
+            &show,
+        )
+        .await
     });
     observer.clear_bars();
     // Cancelled (or finished just as the signal came): write nothing more.

@@ -20,9 +20,11 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, FailWith, Result};
 
 mod plan;
+mod scratch;
 mod temp;
 
 pub use plan::{check_outputs, ensure_absent, with_suffix};
+pub use scratch::{SCRATCH_PREFIX, ScratchDir};
 pub use temp::{TEMP_SUFFIX, clear_stale, remove_live_temporaries, temporaries_removed};
 
 /// Where a command's main output goes: a file path, or stdout for `-`.

@@ -13,14 +13,18 @@
 //! line, an event, an error or the receipt; the output file holds only our own kept
 //! columns, row numbers and match IDs.
 
+mod buckets;
 mod config;
 mod endpoint;
 mod failure;
 mod finish;
 mod labels;
+pub mod partition;
 mod prepare;
 mod protocol;
+mod spill;
 
+pub use buckets::{BucketProgress, BucketRun, DUMMY_ROW, PartitionRun, run_partitioned};
 pub use config::{
     Address, DEFAULT_MAX_LABELS_PER_ID, DEFAULT_MAX_PEER_FACTOR, DEFAULT_MAX_PEER_FLOOR,
     DEFAULT_MIN_PEER_SET, DEFAULT_RELEASE_MAX_BYTES, LabelConfig, MATCH_ID_COLUMN,
@@ -32,5 +36,5 @@ pub use endpoint::Endpoint;
 pub use failure::{full_text, session_failure};
 pub use finish::{Finished, RunClock, finish};
 pub use labels::ReleasedValues;
-pub use prepare::{Prepared, prepare, row_ref, split_row_ref};
+pub use prepare::{Prepared, prepare, prepare_spilled, row_ref, split_row_ref};
 pub use protocol::protocol_setup;

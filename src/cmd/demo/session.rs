@@ -56,6 +56,7 @@ pub(crate) fn party_config(dir: &Path, spec: PartySpec<'_>, min_peer_set: u64) -
         },
         rules: spec.rules,
         labels: None,
+        partition: None,
         profile: Profile::standard(),
         address: Address::Listen("127.0.0.1:0".to_owned()),
         transport: Transport::Tls(TlsSettings {

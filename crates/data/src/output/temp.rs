@@ -29,6 +29,7 @@ pub const TEMP_SUFFIX: &str = ".blindmatch-tmp";
 /// Temporary files this process is writing; see [`remove_live_temporaries`].
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     live: Vec::new(),
+    scratch: Vec::new(),
     removed: 0,
     closed: false,
 });
@@ -36,6 +37,8 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 pub(super) struct Registry {
     /// Temporary files created and neither committed nor removed yet.
     live: Vec<PathBuf>,
+    /// Scratch folders ([`super::ScratchDir`]) not removed yet.
+    pub(super) scratch: Vec<PathBuf>,
     /// Temporary files removed uncommitted so far (dropped or interrupted).
     removed: u64,
     /// The process is being interrupted: no new temporary file, no commit.
@@ -78,6 +81,10 @@ pub fn remove_live_temporaries() -> usize {
     let live = std::mem::take(&mut registry.live);
     let removed = live.iter().filter(|p| fs::remove_file(p).is_ok()).count();
     registry.removed += removed as u64;
+    // Scratch folders (spill files) go too; they are not outputs, so not counted.
+    for dir in std::mem::take(&mut registry.scratch) {
+        let _ = fs::remove_dir_all(dir);
+    }
     removed
 }
 

@@ -124,6 +124,10 @@ pub struct PartyConfig {
     /// Labelled mode: what this side releases (the side that does not learn) and
     /// the limits both sides agree; `None` in the other modes.
     pub labels: Option<LabelConfig>,
+    /// Buckets, shards and resume (`--memory-limit`, `--work-dir`, `--shard`,
+    /// `--resume`); `None`: one session over the whole set in memory, as labelled
+    /// mode always runs.
+    pub partition: Option<super::partition::PartitionConfig>,
 }
 
 /// Labelled mode settings of one side.
@@ -546,6 +550,7 @@ mod tests {
             max_reject_rate: None,
             force: false,
             labels: None,
+            partition: None,
         };
         let (name, digest) = profile_for_type(&profile, IdType::Phone);
         let hello = config.session_params(1000).profile;

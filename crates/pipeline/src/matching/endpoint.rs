@@ -63,6 +63,37 @@ impl Endpoint {
         cancel: &Cancellation,
     ) -> Result<SessionReport, NetError> {
         let params = cfg.session_params(setup.declared_size());
+        self.run_with(cfg, params, setup, events, cancel).await
+    }
+
+    /// [`Endpoint::run`] for one bucket of a bucketed session: the set-size policy
+    /// was applied to the real sizes on the planning connection, so the buckets'
+    /// padded sizes are checked against the plan instead
+    /// ([`super::partition::plan::BucketSetup`]).
+    ///
+    /// # Errors
+    /// As [`Endpoint::run`].
+    pub async fn run_bucket(
+        &self,
+        cfg: &PartyConfig,
+        setup: Box<dyn ProtocolSetup>,
+        events: Option<EventSink>,
+        cancel: &Cancellation,
+    ) -> Result<SessionReport, NetError> {
+        let mut params = cfg.session_params(setup.declared_size());
+        params.policy.min_peer_set = 0;
+        params.policy.max_peer_set = blindmatch_psi::MAX_SET_SIZE;
+        self.run_with(cfg, params, setup, events, cancel).await
+    }
+
+    async fn run_with(
+        &self,
+        cfg: &PartyConfig,
+        params: blindmatch_net::SessionParams,
+        setup: Box<dyn ProtocolSetup>,
+        events: Option<EventSink>,
+        cancel: &Cancellation,
+    ) -> Result<SessionReport, NetError> {
         let options = SessionOptions {
             cancel: cancel.clone(),
             ..cfg.session_options(events)

@@ -18,6 +18,8 @@ use blindmatch_token::{Rejection, RuleSet};
 
 use super::config::PartyConfig;
 use super::labels::ReleasedValues;
+use super::partition::{SLICES, Shard, place, slice_bound};
+use super::spill::Spill;
 
 /// Bits of a row reference that carry the rule index (rules are at most
 /// [`blindmatch_token::rule::MAX_RULES`] = 64 < 256).
@@ -68,6 +70,10 @@ pub struct Prepared {
     pub released: Option<ReleasedValues>,
     /// Kept fields per row, when the input cannot be read twice (stdin).
     pub(super) kept: Option<KeptRows>,
+    /// A bucketed session's items, spilled by slice (then `set` is empty).
+    pub(super) spill: Option<Spill>,
+    /// A bucketed session's plan and buckets, once it ran (for the receipt).
+    pub partition: Option<super::buckets::PartitionRun>,
     /// Time spent reading and normalising.
     pub elapsed: Duration,
 }
@@ -124,6 +130,45 @@ impl KeptRows {
 /// Bad input (exit 2): unreadable or malformed CSV, missing columns, no usable
 /// identifier, too many distinct values. A failed --max-reject-rate check (exit 3).
 pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
+    match prepare_into(cfg, observer, false)? {
+        Some(prepared) => Ok(prepared),
+        // The set outgrew one bucket: read again, spilling by slice.
+        None => prepare_spilled(cfg, observer),
+    }
+}
+
+/// [`prepare`] for a bucketed session: the items go to spill files by slice
+/// (`--work-dir`), and memory holds none of them.
+///
+/// # Errors
+/// As [`prepare`]; the input is standard input (it cannot be read twice, and a
+/// bucketed session reads it again for the output).
+pub fn prepare_spilled(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
+    if cfg.input.source == InputSource::Stdin {
+        return Err(Error::bad_input(
+            "a bucketed session cannot read its input from standard input",
+        )
+        .hint("give the input as a file (--input FILE), or raise --memory-limit on both sides"));
+    }
+    prepare_into(cfg, observer, true)?
+        .ok_or_else(|| Error::failed("internal error: a spilled input overflowed"))
+}
+
+/// Where the items go while the input is read.
+enum Sink {
+    /// One set in memory; `cap`: the most rows before it must spill instead.
+    Memory { set: PreparedSet, cap: Option<u64> },
+    /// Spill files by slice.
+    Spill(Spill),
+}
+
+/// Reads and normalises; `None` when the set in memory outgrew the memory limit
+/// (the caller reads again with `spill`).
+fn prepare_into(
+    cfg: &PartyConfig,
+    observer: &dyn Observer,
+    spill: bool,
+) -> Result<Option<Prepared>> {
     let started = Instant::now();
     // What a killed run left for our outputs is reported (and removed) before any
     // work, not when the outputs are written after the session.
@@ -202,7 +247,14 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
     );
 
     observer.progress_start("reading", reader.size());
-    let mut set = PreparedSet::new();
+    let shard = cfg.partition.as_ref().map_or(Shard::WHOLE, |p| p.shard);
+    let mut sink = match (&cfg.partition, spill) {
+        (Some(p), true) => Sink::Spill(Spill::create(&p.work_dir)?),
+        (p, _) => Sink::Memory {
+            set: PreparedSet::new(),
+            cap: p.as_ref().map(|p| p.bucket_capacity()),
+        },
+    };
     let mut column_counts = vec![ColumnCounts::default(); id_columns.len()];
     let mut tally = RejectTally::new(id_columns.len());
     let mut rejected = Vec::new();
@@ -252,15 +304,38 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
             let Some(label) = labels.get(r) else {
                 continue;
             };
-            set.push(label, value, row_ref(record.row(), r))
-                .fail_with(|| {
-                    Error::bad_input(format!(
-                        "'{}' line {}: cannot add the identifier to the set",
-                        reader.name(),
-                        record.line()
-                    ))
-                    .hint("split the input: a session holds at most 2^32 - 1 distinct identifiers")
-                })?;
+            let reference = row_ref(record.row(), r);
+            let slice = match (&sink, shard.count) {
+                (Sink::Memory { .. }, 1) => 0,
+                _ => match shard.slice_of(place(label, value)) {
+                    Some(slice) => slice,
+                    // Another shard's item.
+                    None => continue,
+                },
+            };
+            match &mut sink {
+                Sink::Memory { set, cap } => {
+                    set.push(label, value, reference).fail_with(|| {
+                        Error::bad_input(format!(
+                            "'{}' line {}: cannot add the identifier to the set",
+                            reader.name(),
+                            record.line()
+                        ))
+                        .hint("split the input: a session holds at most 2^32 - 1 distinct identifiers")
+                    })?;
+                    if cap.is_some_and(|cap| set.row_count() as u64 > cap)
+                        && cfg.input.source != InputSource::Stdin
+                    {
+                        observer.progress_end();
+                        tracing::info!(
+                            "match: the set outgrows --memory-limit; reading again into buckets"
+                        );
+                        return Ok(None);
+                    }
+                }
+                // At most MAX_RULES < 256 rules.
+                Sink::Spill(spill) => spill.push(slice, r as u8, reference, value)?,
+            }
         }
         if let Some(kept) = kept.as_mut() {
             kept.push(&record, &keep, cfg.input.delimiter);
@@ -277,11 +352,21 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         n.clear();
     }
     let summary = reader.finish()?;
-    let sizes = set.type_sizes();
-    let rule_sizes = labels
-        .iter()
-        .map(|l| sizes.iter().find(|(t, _)| t == l).map_or(0, |(_, n)| *n))
-        .collect();
+    let (set, spill, rule_sizes) = match sink {
+        Sink::Memory { set, .. } => {
+            let sizes = set.type_sizes();
+            let rule_sizes = labels
+                .iter()
+                .map(|l| sizes.iter().find(|(t, _)| t == l).map_or(0, |(_, n)| *n))
+                .collect();
+            (set, None, rule_sizes)
+        }
+        Sink::Spill(mut spill) => {
+            spill.finish_writing()?;
+            let totals = count_slices(&spill, &labels, observer)?;
+            (PreparedSet::new(), Some(spill), totals)
+        }
+    };
     let mut counts = ColumnCounts::default();
     for c in &column_counts {
         counts.merge(c);
@@ -301,6 +386,8 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         rejected,
         released,
         kept,
+        spill,
+        partition: None,
         elapsed: started.elapsed(),
     };
     tracing::info!(
@@ -308,7 +395,7 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
         values = counts.values,
         empty = counts.empty,
         rejected = counts.rejected,
-        distinct = prepared.set.declared_size(),
+        distinct = prepared.rule_sizes.iter().sum::<u64>(),
         "match: input ready"
     );
 
@@ -337,7 +424,7 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
             }));
         }
     }
-    if prepared.set.is_empty() {
+    if prepared.rule_sizes.iter().sum::<u64>() == 0 {
         return Err(Error::bad_input(format!(
             "'{}' has no usable value in column '{}' ({} rows, {} empty, {} rejected)",
             cfg.input.source.name(),
@@ -356,7 +443,62 @@ pub fn prepare(cfg: &PartyConfig, observer: &dyn Observer) -> Result<Prepared> {
             prepared.column.name, prepared.column.id_type
         )));
     }
-    Ok(prepared)
+    Ok(Some(prepared))
+}
+
+/// Counts the distinct values per slice and rule of a spilled set (one slice in
+/// memory at a time), and checks each slice against its padding bound.
+fn count_slices(spill: &Spill, labels: &[String], observer: &dyn Observer) -> Result<Vec<u64>> {
+    observer.progress_start("counting", Some(u64::from(SLICES)));
+    let mut slice_sizes = Vec::with_capacity(SLICES as usize);
+    for slice in 0..SLICES {
+        let set = slice_set(spill, slice, labels)?;
+        let sizes = set.type_sizes();
+        slice_sizes.push(
+            labels
+                .iter()
+                .map(|l| sizes.iter().find(|(t, _)| t == l).map_or(0, |(_, n)| *n))
+                .collect::<Vec<u64>>(),
+        );
+        observer.progress(u64::from(slice) + 1);
+    }
+    observer.progress_end();
+    let totals: Vec<u64> = (0..labels.len())
+        .map(|r| {
+            slice_sizes
+                .iter()
+                .map(|s| s.get(r).copied().unwrap_or(0))
+                .sum()
+        })
+        .collect();
+    for sizes in &slice_sizes {
+        for (r, (&n, &total)) in sizes.iter().zip(&totals).enumerate() {
+            if n > slice_bound(total) {
+                return Err(Error::bad_input(format!(
+                    "rule '{}': one slice holds {n} values, above its padding bound of {}",
+                    labels.get(r).map_or("", String::as_str),
+                    slice_bound(total)
+                ))
+                .hint(
+                    "this happens only with inputs built to collide; split the run with --shard",
+                ));
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// One slice of a spilled set, de-duplicated.
+pub(super) fn slice_set(spill: &Spill, slice: u32, labels: &[String]) -> Result<PreparedSet> {
+    let mut set = PreparedSet::new();
+    spill.read_slice(slice, |item| {
+        let label = labels
+            .get(usize::from(item.rule))
+            .ok_or_else(|| Error::failed("internal error: a spilled item names no rule"))?;
+        set.push(label, &item.value, item.row_ref)
+            .fail_with(|| Error::failed("cannot rebuild a bucket from the spill files"))
+    })?;
+    Ok(set)
 }
 
 /// Writes the --rejects file, if asked for.
