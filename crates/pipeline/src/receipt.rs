@@ -81,6 +81,10 @@ pub struct Receipt {
     /// Labelled mode: the released columns and limits (absent in other modes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<LabelsInfo>,
+    /// A bucketed or sharded session: the shard, the agreed buckets and each
+    /// bucket's sub-session (absent for a session in one piece).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<crate::matching::PartitionRun>,
 }
 
 /// Labelled mode, as one side recorded it.

@@ -511,6 +511,7 @@ fn build_receipt(
                     .sum()
             }),
         }),
+        partition: prepared.partition.clone(),
     }
 }
 

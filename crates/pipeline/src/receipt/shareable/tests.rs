@@ -84,6 +84,7 @@ fn full() -> Receipt {
         },
         timings_ms: TimingsMs::default(),
         labels: None,
+        partition: None,
     }
 }
 
