@@ -9,6 +9,7 @@ pub(crate) mod identity;
 pub(crate) mod key;
 pub(crate) mod keygen;
 pub(crate) mod matching;
+pub(crate) mod merge;
 pub(crate) mod normalize;
 pub(crate) mod receipt;
 pub(crate) mod resolve;

@@ -42,6 +42,7 @@ enum Command {
     Normalize(cmd::normalize::Args),
     Receipt(cmd::receipt::Args),
     Resolve(cmd::resolve::Args),
+    Merge(cmd::merge::Args),
 }
 
 /// What `--version` prints after the program name: the version, then the Unicode
@@ -102,5 +103,6 @@ fn run(command: Command) -> anyhow::Result<ExitStatus> {
         Command::Normalize(args) => cmd::normalize::run(args),
         Command::Receipt(args) => cmd::receipt::run(args),
         Command::Resolve(args) => cmd::resolve::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
     }
 }

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod keys;
 pub mod manifest;
 pub mod matching;
+pub mod merge;
 pub mod receipt;
 pub mod tokenize;
 
