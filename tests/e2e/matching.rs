@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, Run};
 
+mod buckets;
 mod modes;
 mod peers;
 mod refusals;
@@ -212,7 +213,7 @@ fn merge(args: &mut Vec<String>, extra: &[&str]) {
         let opt = extra[i];
         let value = extra
             .get(i + 1)
-            .filter(|v| opt.starts_with("--") && !v.starts_with('-'));
+            .filter(|v| (opt.starts_with("--") || opt == "-o") && !v.starts_with('-'));
         match (value, args.iter().position(|a| a == opt)) {
             (Some(v), Some(at)) if at + 1 < args.len() => args[at + 1] = (*v).to_owned(),
             (Some(v), _) => args.extend([opt.to_owned(), (*v).to_owned()]),
@@ -404,7 +405,12 @@ pub(crate) fn json(path: &Path) -> serde_json::Value {
 
 /// The matched-rows file as kept ID → match ID, after checking its header and mode.
 fn matched(dir: &Path, id_column: &str) -> BTreeMap<String, String> {
-    let path = dir.join("matched.csv");
+    matched_file(&dir.join("matched.csv"), id_column)
+}
+
+/// [`matched`] for any file.
+fn matched_file(path: &Path, id_column: &str) -> BTreeMap<String, String> {
+    let path = path.to_path_buf();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -452,6 +458,9 @@ fn written_files(dir: &Path) -> String {
     let mut all = String::new();
     for name in util::files_in(dir) {
         if name.ends_with(".csv") && (name == "customers.csv" || name == "clients.csv") {
+            continue;
+        }
+        if !dir.join(&name).is_file() {
             continue;
         }
         let bytes = std::fs::read(dir.join(&name)).unwrap();

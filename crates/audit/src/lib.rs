@@ -6,6 +6,7 @@ mod files;
 mod given_key;
 mod json;
 mod manifest;
+mod merged;
 mod plan;
 mod receipt;
 mod report;

@@ -77,8 +77,25 @@ pub struct ReceiptAudit {
 /// here (see [`AuditReport::verdict`]).
 pub fn audit_receipts(args: &ReceiptAudit) -> Result<AuditReport> {
     let delimiter = parse_delimiter(&args.delimiter)?;
-    let a = Receipt::from_slice("A", &args.a, &json::read(&args.a, "receipt")?)?;
-    let b = Receipt::from_slice("B", &args.b, &json::read(&args.b, "receipt")?)?;
+    let (bytes_a, bytes_b) = (
+        json::read(&args.a, "receipt")?,
+        json::read(&args.b, "receipt")?,
+    );
+    match (
+        crate::merged::is_merged(&bytes_a),
+        crate::merged::is_merged(&bytes_b),
+    ) {
+        (true, true) => return crate::merged::audit_merged(args, &bytes_a, &bytes_b),
+        (false, false) => {}
+        _ => {
+            return Err(blindmatch_data::Error::bad_input(
+                "one receipt is a merged receipt and the other is not",
+            )
+            .hint("audit two merged receipts (from `blindmatch merge` on each side), or two receipts of one session"));
+        }
+    }
+    let a = Receipt::from_slice("A", &args.a, &bytes_a)?;
+    let b = Receipt::from_slice("B", &args.b, &bytes_b)?;
     let mut findings = session_findings(&a, &b);
     let mut notes = Vec::new();
     if a.tool_version != b.tool_version {

@@ -158,11 +158,12 @@ pub fn merge(cfg: &MergeConfig) -> Result<MergeSummary> {
             );
         }
         (false, Some(path)) => {
-            return Err(Error::bad_input(format!(
-                "the shards wrote no matched rows, so there is nothing to write to '{}'",
+            // The same command then serves both sides (e.g. a deployment's merge job).
+            tracing::warn!(
+                "this side learned no rows: '{}' is not written, only the merged receipt",
                 path.display()
-            ))
-            .hint("drop -o: this side did not learn rows"));
+            );
+            (None, None)
         }
         (false, None) => (None, None),
     };

@@ -15,9 +15,15 @@ use crate::error::{Error, FailWith, Result};
 /// random name (`blindmatch-scratch-<16 hex>`), listed process-wide so that an
 /// interruption removes it ([`super::remove_live_temporaries`]). Dropping it removes
 /// the folder and everything in it.
+///
+/// The folder holds a `lock` file that this process keeps locked (the kernel drops
+/// the lock when the process ends, even on SIGKILL): a scratch folder under the same
+/// parent whose lock can be taken is a killed run's leftover, and the next run
+/// removes it.
 #[derive(Debug)]
 pub struct ScratchDir {
     path: PathBuf,
+    _lock: fs::File,
 }
 
 /// Prefix of every scratch folder's name.
@@ -30,6 +36,7 @@ impl ScratchDir {
     /// The process is being interrupted, the random generator failed, or the folder
     /// cannot be created (exit 2, naming `parent`).
     pub fn create(parent: &Path) -> Result<ScratchDir> {
+        remove_stale(parent);
         let mut random = [0u8; 8];
         SysRng
             .try_fill_bytes(&mut random)
@@ -52,12 +59,43 @@ impl ScratchDir {
             .hint("--work-dir must name an existing, writable folder with room for the spill files")
         })?;
         registry.scratch.push(path.clone());
-        Ok(ScratchDir { path })
+        let lock = fs::File::create(path.join("lock")).fail_with(|| {
+            Error::failed(format!(
+                "cannot create a working folder in '{}'",
+                parent.display()
+            ))
+        })?;
+        // Best effort: without advisory locks a killed run's folder stays behind.
+        let _ = lock.try_lock();
+        Ok(ScratchDir { path, _lock: lock })
     }
 
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Removes the scratch folders of killed runs in `parent`: those whose lock no
+/// live process holds.
+fn remove_stale(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(SCRATCH_PREFIX)
+            || !entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(lock) = fs::File::open(dir.join("lock")) else {
+            continue;
+        };
+        if lock.try_lock().is_ok() {
+            let _ = fs::remove_dir_all(&dir);
+        }
     }
 }
 
@@ -92,6 +130,22 @@ mod tests {
         drop(scratch);
         assert!(!path.exists());
         assert!(!registry().scratch.contains(&path));
+    }
+
+    #[test]
+    fn a_killed_runs_folder_is_removed_by_the_next_run() {
+        let parent = tempfile::tempdir().unwrap();
+        let stale = parent
+            .path()
+            .join(format!("{SCRATCH_PREFIX}0000000000000000"));
+        fs::create_dir(&stale).unwrap();
+        fs::write(stale.join("lock"), b"").unwrap();
+        fs::write(stale.join("slice-000.spill"), b"x").unwrap();
+        let live = ScratchDir::create(parent.path()).unwrap();
+        assert!(!stale.exists());
+        // A live run's folder is left alone.
+        let other = ScratchDir::create(parent.path()).unwrap();
+        assert!(live.path().exists() && other.path().exists());
     }
 
     #[test]
