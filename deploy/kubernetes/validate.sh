@@ -242,7 +242,7 @@ if [[ -n "${BLINDMATCH_BIN:-}" ]]; then
             grep -qE -- "(^|[ ,])$flag([ ,=<]|$)" <<<"$help" || missing+=("$flag")
         done
         ((${#missing[@]} == 0)) || fail "blindmatch $command has no ${missing[*]} (used by deploy/kubernetes/base/*.sh)"
-        echo "blindmatch $command knows:" $used
+        echo "blindmatch $command knows: ${used//$'\n'/ }"
     }
     check_flags match "$(run_shard OUT_DIR="$tmp/fresh" ROLE=listen JOB_COMPLETION_INDEX=0 | flags_of) --connect"
     check_flags merge "-o --receipt"
