@@ -204,12 +204,13 @@ check_args "party B, shard 1, host list" \
 # Refusals: exit 2, which the Job's podFailurePolicy does not retry.
 for bad in "ROLE=listen" "ROLE=listen JOB_COMPLETION_INDEX=4" "ROLE=sideways JOB_COMPLETION_INDEX=0" \
     "ROLE=connect JOB_COMPLETION_INDEX=0 PEER_HOST='a.example b.example' PEER_BASE_PORT=7000" \
-    "ROLE=listen JOB_COMPLETION_INDEX=0 PEER_FINGERPRINT=sha256:$(printf '0%.0s' $(seq 64))"; do
+    "ROLE=listen JOB_COMPLETION_INDEX=0 PEER_FINGERPRINT=sha256:$(printf '0%.0s' $(seq 64))" \
+    "ROLE=listen JOB_COMPLETION_INDEX=0 MEMORY_HEADROOM_PERCENT=100"; do
     rc=0
     eval "run_shard $bad" >/dev/null || rc=$?
     [[ "$rc" == 2 ]] || fail "shard.sh with $bad: exit $rc, expected 2"
 done
-echo "refused with exit 2: no index, index >= SHARDS, unknown role, wrong host count, placeholder fingerprint"
+echo "refused with exit 2: no index, index >= SHARDS, unknown role, wrong host count, placeholder fingerprint, headroom 100%"
 # A shard whose receipt exists is done: a re-run of the Job skips it.
 mkdir -p "$tmp/out"
 echo '{}' >"$tmp/out/shard-1.receipt.json"

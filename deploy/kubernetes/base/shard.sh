@@ -41,7 +41,9 @@ mkdir -p "$OUT_DIR" "$STATE_DIR/shard-$I"
 # the pod's resourceFieldRef), leaving MEMORY_HEADROOM_PERCENT for the rest of
 # the process (TLS, buffers, the allocator), so the two cannot drift apart.
 : "${MEMORY_LIMIT_MIB:?MEMORY_LIMIT_MIB is not set (the container needs a memory limit)}"
-memory_mib=$((MEMORY_LIMIT_MIB * (100 - ${MEMORY_HEADROOM_PERCENT:-25}) / 100))
+headroom="${MEMORY_HEADROOM_PERCENT:-25}"
+case "$headroom" in [1-9] | [1-9][0-9]) ;; *) die "MEMORY_HEADROOM_PERCENT must be 1 to 99, not '$headroom'" ;; esac
+memory_mib=$((MEMORY_LIMIT_MIB * (100 - headroom) / 100))
 
 case "${ROLE:-}" in
 listen)
