@@ -202,6 +202,33 @@ def service_errors(docs, party):
     return errors
 
 
+def egress_errors(docs, party):
+    """The connecting party: its NetworkPolicies let shard pods reach every
+    partner port, PEER_BASE_PORT + I for I in 0..SHARDS-1."""
+    if party["ROLE"] != "connect":
+        return []
+    try:
+        first = int(party.get("PEER_BASE_PORT", ""))
+    except ValueError:
+        return ["party ConfigMap: PEER_BASE_PORT must be a port number"]
+    last = first + int(party["SHARDS"]) - 1
+    for policy in (d for d in docs if d.get("kind") == "NetworkPolicy"):
+        for rule in (policy.get("spec") or {}).get("egress") or []:
+            for p in rule.get("ports") or []:
+                port = p.get("port")
+                if (
+                    p.get("protocol", "TCP") == "TCP"
+                    and isinstance(port, int)
+                    and port <= first
+                    and p.get("endPort", port) >= last
+                ):
+                    return []
+    return [
+        f"no NetworkPolicy lets the shards reach TCP ports {first}-{last} "
+        "(PEER_BASE_PORT + shard index): change overlays/party-b/networkpolicy.yaml"
+    ]
+
+
 def party_errors(docs):
     """Rules across documents, driven by the party's ConfigMap."""
     configs = find(docs, "ConfigMap", "blindmatch-party")
@@ -229,7 +256,7 @@ def party_errors(docs):
         errors.append("needs exactly one Job blindmatch-merge")
     elif (merges[0].get("spec") or {}).get("suspend") is not True:
         errors.append("Job/blindmatch-merge: must be created suspended (it runs after the shards)")
-    return errors + service_errors(docs, party)
+    return errors + service_errors(docs, party) + egress_errors(docs, party)
 
 
 def check(docs, versions):

@@ -5,8 +5,9 @@
 #     and checks that party A's shard-services.yaml matches its party.env;
 #  2. validates every rendered document strictly against the Kubernetes API
 #     schemas of the pinned versions, plus the deployment rules (validate.py);
-#  3. shows that the validation rejects: broken manifests made on the fly must
-#     each fail with the expected error;
+#  3. shows that the validation rejects: broken manifests made on the fly from
+#     the two overlays must each fail with the expected error (only when run
+#     without arguments);
 #  4. runs shard.sh and merge.sh against a stand-in binary and compares the
 #     command lines they build; with BLINDMATCH_BIN set, checks that the real
 #     binary knows every flag the scripts pass.
@@ -78,14 +79,13 @@ echo "== schema (Kubernetes ${versions[*]}, strict) and deployment rules"
 validate "${rendered[@]}" || fail "the manifests above do not validate"
 
 # --- 3: broken manifests must be rejected -----------------------------------
-# Each made on the fly from the first rendered overlay; each must fail with the
+# Each made on the fly from the rendered overlays; each must fail with the
 # expected message, so a validator that accepted everything would fail here.
-if [[ "$(basename "${overlays[0]}")" == party-a ]]; then
+if (($# == 0)); then
     echo "== negative checks: broken manifests are rejected"
-    "$py" - "${rendered[0]}" "$tmp" <<'PY'
+    "$py" - "${rendered[0]}" "${rendered[1]}" "$tmp" <<'PY'
 import copy, sys, yaml
-src, out = sys.argv[1], sys.argv[2]
-docs = list(yaml.safe_load_all(open(src)))
+party_a, party_b, out = sys.argv[1:]
 
 def job(d, name="blindmatch-shards"):
     return [x for x in d if x["kind"] == "Job" and x["metadata"]["name"] == name][0]
@@ -101,7 +101,7 @@ def secret_mode(d):
         if "secret" in v:
             v["secret"]["defaultMode"] = 0o644
 
-mutants = {
+mutants = {  # from party A's manifests
     "unknown-field": lambda d: job(d)["spec"].update(completionsPerShard=4),
     "wrong-type": lambda d: job(d)["spec"].update(backoffLimitPerIndex="two"),
     "unknown-kind": lambda d: job(d).update(kind="IndexedJob"),
@@ -113,11 +113,16 @@ mutants = {
     "wrong-index-selector": lambda d: service(d, 2)["spec"]["selector"].update({"batch.kubernetes.io/job-completion-index": "3"}),
     "merge-not-suspended": lambda d: job(d, "blindmatch-merge")["spec"].update(suspend=False),
 }
-for name, mutate in mutants.items():
-    d = copy.deepcopy(docs)
-    mutate(d)
-    with open(f"{out}/mutant-{name}.yaml", "w") as f:
-        yaml.safe_dump_all(d, f)
+mutants_b = {
+    "egress-misses-ports": lambda d: party(d).update(PEER_BASE_PORT="30700"),
+}
+for src, table in ((party_a, mutants), (party_b, mutants_b)):
+    docs = list(yaml.safe_load_all(open(src)))
+    for name, mutate in table.items():
+        d = copy.deepcopy(docs)
+        mutate(d)
+        with open(f"{out}/mutant-{name}.yaml", "w") as f:
+            yaml.safe_dump_all(d, f)
 PY
     # A hand-written manifest with a misspelt field, as a user would make one.
     cat >"$tmp/mutant-typo.yaml" <<'EOF'
@@ -157,6 +162,7 @@ EOF
     expect_rejected no-per-index-retry "backoffLimitPerIndex must be set"
     expect_rejected wrong-index-selector "Service/blindmatch-shard-2: must select index 2"
     expect_rejected merge-not-suspended "must be created suspended"
+    expect_rejected egress-misses-ports "no NetworkPolicy lets the shards reach TCP ports 30700-30703"
     expect_rejected typo "'volumeMount' was unexpected"
 fi
 
