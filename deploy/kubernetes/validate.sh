@@ -9,8 +9,12 @@
 #     the two overlays must each fail with the expected error (only when run
 #     without arguments);
 #  4. runs shard.sh and merge.sh against a stand-in binary and compares the
-#     command lines they build; with BLINDMATCH_BIN set, checks that the real
-#     binary knows every flag the scripts pass.
+#     command lines they build;
+#  5. with BLINDMATCH_BIN set (CI sets it to the binary it built): checks that
+#     the binary knows every flag the scripts pass, then runs a session of K=2
+#     shard pairs on loopback through shard.sh (4 processes, as the pods run
+#     it) and merge.sh on both sides, and compares the merged rows with those
+#     of a single session over the same inputs.
 #
 # `kubectl apply/create --dry-run=client` cannot do step 2 without a cluster
 # (they fetch the schema from the API server), hence the PyPI package
@@ -255,5 +259,89 @@ if [[ -n "${BLINDMATCH_BIN:-}" ]]; then
     check_flags merge "-o --receipt"
     help="$("$BLINDMATCH_BIN" audit --help)" || fail "$BLINDMATCH_BIN has no command 'audit'"
     grep -qE '^\s+receipt' <<<"$help" || fail "blindmatch audit has no 'receipt' subcommand"
+
+    # --- 5: a real sharded session on loopback, through the scripts ------------
+    # K=2 shard pairs as processes, each through shard.sh as a pod runs it, then
+    # merge.sh on each side; the merged rows must equal a single session's.
+    echo "== K=2 shard pairs on loopback through shard.sh, merge.sh on each side"
+    bin="$(cd "$(dirname "$BLINDMATCH_BIN")" && pwd)/$(basename "$BLINDMATCH_BIN")"
+    lb="$tmp/loopback"
+    mkdir -p "$lb/a/scratch" "$lb/b/scratch"
+    "$bin" -q identity new -o "$lb/a/party" >"$lb/a.fp"
+    "$bin" -q identity new -o "$lb/b/party" >"$lb/b.fp"
+    # 1,000 customers each, 500 shared.
+    awk 'BEGIN { print "customer_id,mobile"; for (i = 0; i < 1000; i++) printf "a%d,1390000%04d\n", i, i }' >"$lb/a/in.csv"
+    awk 'BEGIN { print "client_no,mobile"; for (i = 500; i < 1500; i++) printf "b%d,1390000%04d\n", i, i }' >"$lb/b/in.csv"
+    # Two free ports in a row on loopback for party A's shards.
+    base="$("$py" - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randint(20000, 60000)
+    socks = [socket.socket() for _ in range(2)]
+    try:
+        for i, s in enumerate(socks):
+            s.bind(("127.0.0.1", base + i))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+PY
+)"
+    [[ -n "$base" ]] || fail "no two free ports in a row on loopback"
+    shard() {
+        local side="$1" i="$2"
+        shift 2
+        env -i PATH="$PATH" BLINDMATCH="$bin" SHARDS=2 JOB_COMPLETION_INDEX="$i" MEMORY_LIMIT_MIB=512 \
+            CPU_LIMIT=1 COLUMNS=mobile:phone WAIT_TIMEOUT=60s INPUT="$lb/$side/in.csv" \
+            OUT_DIR="$lb/$side/out" STATE_DIR="$lb/$side/state" WORK_DIR="$lb/$side/scratch" \
+            IDENTITY="$lb/$side/party" "$@" sh "$here/base/shard.sh" >"$lb/$side-$i.events" 2>"$lb/$side-$i.log"
+    }
+    pids=()
+    for i in 0 1; do
+        shard a "$i" ROLE=listen LISTEN_HOST=127.0.0.1 LISTEN_PORT=$((base + i)) KEEP=customer_id \
+            PEER_FINGERPRINT="$(cat "$lb/b.fp")" &
+        pids+=("$!")
+        shard b "$i" ROLE=connect PEER_HOST=127.0.0.1 PEER_BASE_PORT="$base" KEEP=client_no \
+            PEER_FINGERPRINT="$(cat "$lb/a.fp")" &
+        pids+=("$!")
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || {
+            tail -n 5 "$lb"/*.log >&2
+            fail "a shard process failed"
+        }
+    done
+    for log in "$lb"/[ab]-[01].events; do
+        grep -q '"event":"done"' "$log" || fail "$log has no done event"
+    done
+    for side in a b; do
+        env -i PATH="$PATH" BLINDMATCH="$bin" SHARDS=2 OUT_DIR="$lb/$side/out" \
+            sh "$here/base/merge.sh" >"$lb/$side-merge.log" 2>&1 || {
+            cat "$lb/$side-merge.log" >&2
+            fail "merge.sh failed for party $side"
+        }
+    done
+    # The truth: one session over the whole sets.
+    "$bin" -q match --listen "127.0.0.1:$base" --identity "$lb/a/party" --peer-fingerprint "$(cat "$lb/b.fp")" \
+        --input "$lb/a/in.csv" --column mobile:phone --keep customer_id -o "$lb/a/single.csv" --wait-timeout 60s &
+    pid="$!"
+    "$bin" -q match --connect "127.0.0.1:$base" --identity "$lb/b/party" --peer-fingerprint "$(cat "$lb/a.fp")" \
+        --input "$lb/b/in.csv" --column mobile:phone --keep client_no -o "$lb/b/single.csv" --wait-timeout 60s
+    wait "$pid" || fail "the single session failed"
+    "$py" - "$lb" <<'PY' || fail "the merged outputs differ from a single session's"
+import csv, sys
+lb = sys.argv[1]
+for side, keep in (("a", "customer_id"), ("b", "client_no")):
+    def rows(path):
+        with open(path, newline="") as f:
+            return {(r["row"], r[keep]) for r in csv.DictReader(f)}
+    merged, single = rows(f"{lb}/{side}/out/matched.csv"), rows(f"{lb}/{side}/single.csv")
+    if merged != single or len(single) != 500:
+        sys.exit(f"party {side}: {len(merged)} merged rows, {len(single)} in a single session, {len(merged ^ single)} differ")
+print("merged rows equal a single session's on both sides (500 each)")
+PY
 fi
 echo "deploy/kubernetes: all checks passed"

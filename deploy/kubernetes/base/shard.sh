@@ -47,7 +47,7 @@ memory_mib=$((MEMORY_LIMIT_MIB * (100 - headroom) / 100))
 
 case "${ROLE:-}" in
 listen)
-    where="--listen 0.0.0.0:$LISTEN_PORT"
+    where="--listen ${LISTEN_HOST:-0.0.0.0}:$LISTEN_PORT"
     ;;
 connect)
     # PEER_HOST: one host for every shard, a pattern with {I}, or K hosts
