@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use blindmatch_audit::{
     AuditReport, ManifestAudit, ReceiptAudit, ReportOptions, TokensAudit, audit_manifest,
-    audit_receipts, audit_tokens,
+    audit_merged_receipt, audit_receipts, audit_tokens,
 };
 use blindmatch_token::KeyId;
 use clap::{Args as ClapArgs, Subcommand};
@@ -174,9 +174,15 @@ struct ManifestArgs {
 /// folder) unless --output-a/--output-b name them. Exit code 0 when every check
 /// passes, 3 when any fails.
 ///
+/// Merged receipts (`blindmatch merge` of a sharded run) are checked too: one
+/// alone against its shard receipts (each present with the SHA-256 it lists, the
+/// digest over them, every shard once) and its output (digest and row count);
+/// two, one per side, also shard by shard as above.
+///
 /// Example:
 ///
 ///   blindmatch audit receipt acme.receipt.json insurer.shareable-receipt.json
+///   blindmatch audit receipt out/merged.receipt.json
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 struct ReceiptArgs {
@@ -184,9 +190,10 @@ struct ReceiptArgs {
     #[arg(value_name = "A.json")]
     a: PathBuf,
 
-    /// The other party's receipt, full or shareable.
+    /// The other party's receipt, full or shareable (optional only for a merged
+    /// receipt, which is then checked alone).
     #[arg(value_name = "B.json")]
-    b: PathBuf,
+    b: Option<PathBuf>,
 
     /// A's output file, when it is not where A's receipt says.
     #[arg(long, value_name = "FILE")]
@@ -237,14 +244,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             },
             &Terminal::default(),
         )?,
-        AuditCommand::Receipt(a) => audit_receipts(&ReceiptAudit {
-            report: a.report.options(),
-            a: a.a,
-            b: a.b,
-            output_a: a.output_a,
-            output_b: a.output_b,
-            delimiter: a.delimiter,
-        })?,
+        AuditCommand::Receipt(a) => match a.b {
+            Some(b) => audit_receipts(&ReceiptAudit {
+                report: a.report.options(),
+                a: a.a,
+                b,
+                output_a: a.output_a,
+                output_b: a.output_b,
+                delimiter: a.delimiter,
+            })?,
+            None => audit_merged_receipt(&a.a, a.report.options())?,
+        },
     };
     print(&report)?;
     report.verdict()?;

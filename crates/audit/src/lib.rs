@@ -16,6 +16,7 @@ mod tokenize_manifest;
 mod tokens;
 
 pub use manifest::{ManifestAudit, audit_manifest, manifest_findings};
+pub use merged::audit_merged_receipt;
 pub use receipt::{ReceiptAudit, audit_receipts, receipt_findings};
 pub use report::{AuditReport, Finding, ReportOptions};
 pub use tokens::{TokensAudit, audit_tokens, token_file_findings};

@@ -132,6 +132,56 @@ fn check_one(label: &str, path: &Path, doc: &Value, findings: &mut Vec<Finding>)
     paths
 }
 
+/// Audits one merged receipt alone: against its shard receipts (present, with the
+/// SHA-256 it lists, every shard once, the digest over them) and its output (digest
+/// and row count). A receipt that is not a merged receipt needs its partner's:
+/// that is an input error naming the remedy.
+///
+/// # Errors
+/// Bad input when the file cannot be read, is not JSON or is not a merged receipt.
+pub fn audit_merged_receipt(path: &Path, options: crate::ReportOptions) -> Result<AuditReport> {
+    let bytes = crate::json::read(path, "receipt")?;
+    if !is_merged(&bytes) {
+        return Err(blindmatch_data::Error::bad_input(format!(
+            "'{}' is not a merged receipt: a session receipt is audited with the partner's",
+            path.display()
+        ))
+        .hint("give both receipts: blindmatch audit receipt MINE.json PARTNER.json"));
+    }
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|_| {
+        blindmatch_data::Error::bad_input(format!("'{}' is not JSON", path.display()))
+    })?;
+    let mut findings = Vec::new();
+    let shards = check_one("merged", path, &doc, &mut findings);
+    let details = MergedSide {
+        receipt: safe_name(&path.display().to_string()),
+        shards: doc["shards"].as_u64(),
+        matched_rows: doc["matched_rows"].as_u64(),
+    };
+    let notes = vec![format!(
+        "{} shard receipts checked by digest; audit both sides' merged receipts together to compare the shards' sessions",
+        shards.len()
+    )];
+    let subject = format!("'{}'", details.receipt);
+    report::finish(
+        "receipt",
+        &subject,
+        details,
+        findings,
+        notes,
+        options,
+        |d| {
+            format!(
+                "audit receipt (merged): '{}', {} shards, {} matched rows\n",
+                d.receipt,
+                d.shards.unwrap_or(0),
+                d.matched_rows
+                    .map_or_else(|| "no".to_owned(), |n| n.to_string())
+            )
+        },
+    )
+}
+
 /// Audits two merged receipts (`args.a`, `args.b`): each against its shard receipts
 /// and output, then each shard's pair of receipts as `audit receipt` does.
 ///
