@@ -59,7 +59,14 @@ impl ScratchDir {
             .hint("--work-dir must name an existing, writable folder with room for the spill files")
         })?;
         registry.scratch.push(path.clone());
-        let lock = fs::File::create(path.join("lock")).fail_with(|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let lock = options.open(path.join("lock")).fail_with(|| {
             Error::failed(format!(
                 "cannot create a working folder in '{}'",
                 parent.display()
