@@ -109,13 +109,11 @@ pub(crate) fn parse_memory(arg: &str) -> Result<u64, String> {
 
 /// One line on stderr per bucket (unless quiet), and the JSON event with --events json.
 pub(crate) fn show(progress: &BucketProgress, quiet: bool, json: bool) {
-    if json {
-        if let Ok(line) = serde_json::to_string(progress) {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        }
+    if json && let Ok(line) = serde_json::to_string(progress) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
     }
     if quiet {
         return;

@@ -250,8 +250,8 @@ async fn run_buckets(
     let mut matches: Vec<Match> = Vec::new();
     let mut matched: Vec<Option<u64>> = vec![None; names.len()];
     let mut runs = Vec::with_capacity(buckets as usize);
-    let mut traffic = planned.traffic.clone();
-    let mut timings = planned.timings.clone();
+    let mut traffic = planned.traffic;
+    let mut timings = planned.timings;
     let mut transcript = Sha256::new().chain_update(b"blindmatch/v1/partition/transcript");
     transcript.update(planned.transcript_hash.as_bytes());
     let mut last = planned.clone();

@@ -165,8 +165,8 @@ pub fn slices_of(bucket: u32, buckets: u32) -> impl Iterator<Item = u32> {
 /// The public bound every slice of a rule with `total` distinct values is padded to.
 ///
 /// A slice's count is binomial with mean `total / SLICES` (the placement hash acts
-/// as a random function), so with `m` = that mean rounded up, the bound `m + 7·⌈√m⌉
-/// + 8` lies more than seven standard deviations above it: a slice exceeds it with
+/// as a random function), so with `m` = that mean rounded up, the bound
+/// `m + 7·(⌊√m⌋ + 1) + 8` lies more than seven standard deviations above it: a slice exceeds it with
 /// probability below 10⁻¹¹ for honest data. A slice that does is an error naming
 /// the remedy (more shards), never a silent leak. Integer arithmetic only, so both
 /// sides compute the same bound.
