@@ -224,3 +224,32 @@ fn mismatched_shards_and_split_cardinality_are_refused() {
     let run = util::run(&f.a, &refs(&f.a_args(&["--shard", "2/2"])));
     run.code(2).stderr_has("not a shard");
 }
+
+#[test]
+fn ctrl_c_in_a_bucketed_session_removes_the_spill_files() {
+    let f = Fixture::new(4000, 3000, 1200);
+    let extra = with(SMALL_LIMIT, &["--work-dir", "."]);
+    let a = Party::spawn(&f.a, &f.a_args(&refs(&extra)), &[], None);
+    let addr = a.listening_addr();
+    let b = Party::spawn(&f.b, &f.b_args(&addr, &refs(&extra)), &[], None);
+    b.wait_line(true, DEADLINE, |l| l.starts_with("bucket 0 done"));
+    let spilling = util::files_in(&f.a)
+        .iter()
+        .any(|n| n.starts_with("blindmatch-scratch-"));
+    assert!(
+        spilling,
+        "A spills while it runs: {:?}",
+        util::files_in(&f.a)
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &a.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let ra = a.finish(DEADLINE);
+    let rb = b.finish(DEADLINE);
+    ra.code(130);
+    assert_ne!(rb.code, Some(0));
+    assert_only(&f.a, &["alice.crt", "alice.key", "customers.csv"]);
+    assert_only(&f.b, &["bob.crt", "bob.key", "clients.csv"]);
+}
