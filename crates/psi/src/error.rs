@@ -88,7 +88,10 @@ impl fmt::Display for Pending {
                 write!(f, "reblinded batches received: {received} of {total}")
             }
             Pending::PeerResult { received, total } => {
-                write!(f, "the peer's result messages received: {received} of {total}")
+                write!(
+                    f,
+                    "the peer's result messages received: {received} of {total}"
+                )
             }
         }
     }

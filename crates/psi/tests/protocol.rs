@@ -144,7 +144,9 @@ fn check_message_shapes(
     let results = |msgs: &[Message]| {
         msgs.iter()
             .filter(|m| matches!(m, Message::Matches { .. } | Message::Counts { .. }))
-            .fold((0usize, 0usize), |(n, bytes), m| (n + 1, bytes + m.payload_len()))
+            .fold((0usize, 0usize), |(n, bytes), m| {
+                (n + 1, bytes + m.payload_len())
+            })
     };
     assert_eq!(blinded(&t.from_a).iter().sum::<u64>(), na);
     assert_eq!(blinded(&t.from_b).iter().sum::<u64>(), nb);
@@ -167,7 +169,11 @@ fn check_message_shapes(
         Role::Initiator => (&t.from_a, &t.from_b, na, nb),
         Role::Responder => (&t.from_b, &t.from_a, nb, na),
     };
-    assert_eq!(results(from_second), (0, 0), "the second learner sends no result");
+    assert_eq!(
+        results(from_second),
+        (0, 0),
+        "the second learner sends no result"
+    );
     let (matched, _) = expected(a, b);
     let want = match (reveal, mode) {
         (Reveal::Both, Mode::Cardinality) => (1, 4),
@@ -178,7 +184,11 @@ fn check_message_shapes(
             };
             let batches = n_second.div_ceil(u64::from(batch));
             let bitmaps: u64 = (0..batches)
-                .map(|i| (n_second - i * u64::from(batch)).min(u64::from(batch)).div_ceil(8))
+                .map(|i| {
+                    (n_second - i * u64::from(batch))
+                        .min(u64::from(batch))
+                        .div_ceil(8)
+                })
                 .sum();
             (batches as usize, (bitmaps + matched * width) as usize)
         }

@@ -17,17 +17,23 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+mod hashers;
+mod learn;
+
+use hashers::{HasherRef, Hashers};
+use learn::{FirstResult, KeepPeer};
+
 use super::batch::{batch_len, batch_range, check_point_batch, chunk_len, prealloc};
-use super::compare::{self, Comparison, Rows};
+use super::compare::Rows;
 use super::groups;
-use super::result::{self, Incoming};
+use super::result::Incoming;
 use crate::config::batch_count;
 use crate::ecdh::hash::IdentifierHasher;
 use crate::error::Pending;
 use crate::items::split_key;
 use crate::{
-    MatchResult, Message, MessageKind, Mode, Outcome, PreparedSet, PsiError, Reveal,
-    SessionConfig, TypeMatches,
+    MatchResult, Message, MessageKind, Mode, Outcome, PreparedSet, PsiError, SessionConfig,
+    TypeMatches,
 };
 
 /// Secret random material of one party for one session. Zeroised on drop; no `Clone`,
@@ -74,25 +80,6 @@ struct ShuffledResponses {
     values: Vec<u8>,
     next_batch: u32,
     total_batches: u32,
-}
-
-/// Which peer points a party keeps, doubly blinded, for what it learns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeepPeer {
-    /// None: we do not learn, or learn only the counts the peer sends.
-    No,
-    /// Full points in the peer's order: to compare alone, or to take the points the
-    /// first learner's indices name.
-    Points,
-    /// Full points with their positions: the first learner of an intersection in
-    /// which both learn, which must name the peer's positions.
-    WithPositions,
-}
-
-/// Both learn: the first learner's result, computed once it has everything.
-struct FirstResult {
-    result: MatchResult,
-    per_group: Vec<u64>,
 }
 
 /// One side of a PSI session. Drive it with [`Party::poll_transmit`] and
@@ -254,19 +241,7 @@ impl Party {
         let cmp_len = config.comparison_len();
         let own_total = batch_count(config.local_count, config.batch_size);
         let peer_total = batch_count(config.peer_count, config.batch_size);
-        let keep_peer = if !config.i_learn() {
-            KeepPeer::No
-        } else if config.i_compare() {
-            if config.reveal == Reveal::Both && config.mode == Mode::Intersection {
-                KeepPeer::WithPositions
-            } else {
-                KeepPeer::Points
-            }
-        } else if config.mode == Mode::Cardinality {
-            KeepPeer::No
-        } else {
-            KeepPeer::Points
-        };
+        let keep_peer = KeepPeer::for_config(&config);
         let i_compare = config.i_compare();
         let peer_compares = config.peer_compares();
         Ok(Party {
@@ -373,80 +348,6 @@ impl Party {
         let m = self.result_out.pop_front()?;
         self.result_sent += 1;
         Some(m)
-    }
-
-    /// Both learn and we learn first: we send the peer our result.
-    fn sends_result(&self) -> bool {
-        self.config.reveal == Reveal::Both && self.config.i_compare()
-    }
-
-    /// Both learn and the peer learns first: it sends us its result.
-    fn gets_result(&self) -> bool {
-        self.config.reveal == Reveal::Both && self.config.peer_compares()
-    }
-
-    /// Result messages the second learner expects.
-    fn result_total(&self) -> u32 {
-        let count = if self.sends_result() {
-            self.config.peer_count
-        } else {
-            self.config.local_count
-        };
-        result::expected_messages(self.config.mode, count, self.config.batch_size)
-    }
-
-    /// Everything a comparing side needs has been sent and received.
-    fn compare_ready(&self) -> bool {
-        self.own_sent == self.own_total
-            && self.peer_received == self.peer_total
-            && self.returned_batches == self.own_total
-    }
-
-    fn rows(&self) -> Rows<'_> {
-        Rows {
-            own_order: &self.own_order,
-            own_bounds: &self.own_bounds,
-            row_offsets: &self.row_offsets,
-            rows: &self.rows,
-        }
-    }
-
-    /// Both learn, first learner: compares now and queues the result for the peer.
-    fn compare_first(&mut self) {
-        let returned = std::mem::take(&mut self.returned);
-        let compared = match self.keep_peer {
-            KeepPeer::WithPositions => compare::compare(Comparison {
-                cmp_len: self.cmp_len,
-                mode: self.config.mode,
-                context: self.config.context,
-                peer_double: std::mem::take(&mut self.peer_double_at),
-                returned,
-                rows: self.rows(),
-                peer_bounds: &self.peer_bounds,
-            }),
-            KeepPeer::Points | KeepPeer::No => compare::compare(Comparison {
-                cmp_len: self.cmp_len,
-                mode: self.config.mode,
-                context: self.config.context,
-                peer_double: std::mem::take(&mut self.peer_double),
-                returned,
-                rows: self.rows(),
-                peer_bounds: &self.peer_bounds,
-            }),
-        };
-        self.result_out = match self.config.mode {
-            Mode::Cardinality => std::iter::once(result::counts_message(&compared.per_group)).collect(),
-            Mode::Intersection | Mode::Labelled => result::matches_messages(
-                &compared.pairs,
-                self.config.peer_count,
-                self.config.batch_size,
-                result::index_width(self.config.local_count),
-            ),
-        };
-        self.first_result = Some(FirstResult {
-            result: compared.result,
-            per_group: compared.per_group,
-        });
     }
 
     /// Whether the party still expects messages from the peer.
@@ -785,90 +686,5 @@ impl Party {
         self.returned.extend_from_slice(values);
         self.returned_batches += 1;
         Ok(())
-    }
-
-    /// Both learn, second learner: checks and keeps one of the first learner's
-    /// result messages.
-    fn handle_result(&mut self, message: Message) -> Result<(), PsiError> {
-        let kind = message.kind();
-        if !self.config.i_learn() {
-            return Err(PsiError::MessageNotAllowed {
-                kind,
-                reason: "this party does not learn the result",
-            });
-        }
-        if !self.gets_result() {
-            return Err(PsiError::MessageNotAllowed {
-                kind,
-                reason: "only the side that learns second receives a result",
-            });
-        }
-        let session = result::Session {
-            mode: self.config.mode,
-            batch_size: self.config.batch_size,
-            local_count: self.config.local_count,
-            peer_count: self.config.peer_count,
-            own_bounds: &self.own_bounds,
-            peer_bounds: &self.peer_bounds,
-            exchanged: self.own_sent == self.own_total && self.peer_received == self.peer_total,
-        };
-        self.incoming.handle(&session, message)
-    }
-
-    /// What a learner learned: compared now (alone), compared earlier (first of
-    /// two), or told by the peer (second of two); also the matched values of each
-    /// type group.
-    fn learned(mut self) -> (MatchResult, Vec<u64>) {
-        if let Some(first) = self.first_result.take() {
-            return (first.result, first.per_group);
-        }
-        if self.gets_result() {
-            let incoming = std::mem::take(&mut self.incoming);
-            return incoming.outcome(
-                self.config.mode,
-                &self.config.context,
-                self.rows(),
-                &self.peer_double,
-            );
-        }
-        let compared = compare::compare(Comparison {
-            cmp_len: self.cmp_len,
-            mode: self.config.mode,
-            context: self.config.context,
-            peer_double: std::mem::take(&mut self.peer_double),
-            returned: std::mem::take(&mut self.returned),
-            rows: self.rows(),
-            peer_bounds: &self.peer_bounds,
-        });
-        (compared.result, compared.per_group)
-    }
-}
-
-/// The session's hash-to-group function per identifier type of our set.
-struct Hashers(Vec<IdentifierHasher>);
-
-/// An index into [`Hashers`] that [`Hashers::check`] found in range: an item's hasher
-/// is resolved once, when the party is built, and can never be missing later.
-#[derive(Clone, Copy)]
-struct HasherRef(usize);
-
-impl Hashers {
-    /// Resolves the type index of a prepared-set key.
-    fn check(&self, type_index: u16) -> Result<HasherRef, PsiError> {
-        let i = usize::from(type_index);
-        if i < self.0.len() {
-            Ok(HasherRef(i))
-        } else {
-            Err(PsiError::InvalidIdentifierType {
-                reason: "an item names an identifier type the set does not hold",
-            })
-        }
-    }
-
-    /// The hasher of a checked index.
-    fn get(&self, r: HasherRef) -> &IdentifierHasher {
-        // In range by construction: `HasherRef`s come only from `check` on this set,
-        // which is never shrunk.
-        &self.0[r.0]
     }
 }

@@ -164,15 +164,16 @@ impl Incoming {
         check_batch_index(kind, batch, self.received, total, s.local_count)?;
         let items = batch_len(batch, s.batch_size, s.local_count);
         let width = index_width(s.peer_count);
-        let (bitmap, indices) = payload.split_at_checked(bitmap_len(items)).ok_or(
-            PsiError::WrongBatchLength {
-                kind,
-                batch,
-                expected: bitmap_len(items),
-                actual: payload.len(),
-            },
-        )?;
-        if items % 8 != 0
+        let (bitmap, indices) =
+            payload
+                .split_at_checked(bitmap_len(items))
+                .ok_or(PsiError::WrongBatchLength {
+                    kind,
+                    batch,
+                    expected: bitmap_len(items),
+                    actual: payload.len(),
+                })?;
+        if !items.is_multiple_of(8)
             && bitmap
                 .last()
                 .is_some_and(|&last| last & (0xFF >> (items % 8)) != 0)
@@ -192,7 +193,11 @@ impl Incoming {
             self.seen = vec![0; s.peer_count.div_ceil(64) as usize];
         }
         let start = batch as usize * s.batch_size as usize;
-        let set_bits = (0..items).filter(|p| bitmap.get(p / 8).is_some_and(|b| b & (0x80 >> (p % 8)) != 0));
+        let set_bits = (0..items).filter(|p| {
+            bitmap
+                .get(p / 8)
+                .is_some_and(|b| b & (0x80 >> (p % 8)) != 0)
+        });
         for (p, index) in set_bits.zip(indices.chunks_exact(width)) {
             let peer_pos = index.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
             if peer_pos >= s.peer_count {
