@@ -96,6 +96,20 @@ pub enum Reveal {
 }
 
 impl Reveal {
+    /// The role that gets doubly blinded values back and compares, for sets of
+    /// `initiator` and `responder` distinct items: the learner, or, when both learn,
+    /// the side with fewer items (the responder on a tie), which then sends the other
+    /// its result ([`SessionConfig::first_learner`]).
+    #[must_use]
+    pub fn first_learner(self, initiator: u64, responder: u64) -> Role {
+        match self {
+            Reveal::Initiator => Role::Initiator,
+            Reveal::Responder => Role::Responder,
+            Reveal::Both if initiator < responder => Role::Initiator,
+            Reveal::Both => Role::Responder,
+        }
+    }
+
     /// Whether `role` learns the result under this setting.
     #[must_use]
     pub fn learns(self, role: Role) -> bool {
@@ -173,21 +187,11 @@ impl SessionConfig {
     /// the shorter indices. Both sides compute the same from the agreed sizes.
     #[must_use]
     pub fn first_learner(&self) -> Role {
-        match self.reveal {
-            Reveal::Initiator => Role::Initiator,
-            Reveal::Responder => Role::Responder,
-            Reveal::Both => {
-                let (initiator, responder) = match self.role {
-                    Role::Initiator => (self.local_count, self.peer_count),
-                    Role::Responder => (self.peer_count, self.local_count),
-                };
-                if initiator < responder {
-                    Role::Initiator
-                } else {
-                    Role::Responder
-                }
-            }
-        }
+        let (initiator, responder) = match self.role {
+            Role::Initiator => (self.local_count, self.peer_count),
+            Role::Responder => (self.peer_count, self.local_count),
+        };
+        self.reveal.first_learner(initiator, responder)
     }
 
     /// Whether this party receives doubly blinded values and compares

@@ -25,7 +25,7 @@ use crate::{MatchResult, Message, MessageKind, Mode, PsiError};
 /// Bytes per index in a `Matches` payload when the first learner holds `count`
 /// items: the fewest bytes that hold every position `0..count` (1 to 4).
 #[must_use]
-pub(crate) fn index_width(count: u64) -> usize {
+pub fn index_width(count: u64) -> usize {
     match count {
         0..=0x100 => 1,
         0x101..=0x1_0000 => 2,
