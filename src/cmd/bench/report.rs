@@ -630,6 +630,8 @@ pub(crate) fn table(r: &RunReport) -> String {
         f.ops.decompress,
         if r.label_bytes.is_some() {
             "label entries"
+        } else if r.reveal == "both" {
+            "comparison values (to the first learner) and its result (bitmaps and indices, or counts)"
         } else {
             "comparison values"
         },
