@@ -25,7 +25,7 @@ use blindmatch_pipeline::receipt::{
 };
 use blindmatch_pipeline::{TokenizeConfig, tokenize};
 use blindmatch_psi::curve25519_dalek::{RistrettoPoint, Scalar};
-use blindmatch_psi::{ECDH_PARAMS, ECDH_PROTOCOL_ID, Message, Mode, Reveal, Role};
+use blindmatch_psi::{ECDH_PARAMS, ECDH_PROTOCOL_ID, Message, Reveal, Role};
 use blindmatch_token::{
     CallingCode, Derivation, EmailProviderRules, IdType, Key, KeyFile, KeyPurpose, Profile,
     ShortCoder, Tokenizer, token,
