@@ -197,7 +197,9 @@ fn step(from: &mut Party, to: &mut Party, ph: &mut Phases) -> Result<bool, PsiEr
     }
     match m {
         Message::Blinded { .. } => timed(&mut ph.reblind_peer, || to.handle(m))?,
-        Message::Reblinded { .. } => timed(&mut ph.store_returned, || to.handle(m))?,
+        Message::Reblinded { .. } | Message::Matches { .. } | Message::Counts { .. } => {
+            timed(&mut ph.store_returned, || to.handle(m))?
+        }
     }
     Ok(true)
 }
@@ -311,8 +313,9 @@ fn main() -> ExitCode {
         ("start parties (secret order)", ph.start),
         ("hash + blind own batches", ph.blind_own),
         ("decompress + reblind peer", ph.reblind_peer),
-        ("queued responses", ph.responses),
-        ("store returned values", ph.store_returned),
+        // Both learn: the first learner compares while handing out its result.
+        ("queued responses, result", ph.responses),
+        ("store returned values, result", ph.store_returned),
         ("finish (sort, compare, IDs)", ph.finish),
     ] {
         println!("  {name:<29}{:>10.2}", core_us(d));

@@ -32,12 +32,16 @@ use blindmatch_token::{
 };
 use time::OffsetDateTime;
 
+#[path = "../fuzz_targets/shared/both_learn.rs"]
+mod both_learn;
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     normalize(&root);
     key_file(&root);
     token(&root);
     psi_message(&root);
+    psi_result(&root);
     net_frame(&root);
     let runs = tokenize_runs();
     csv_input(&root, &runs);
@@ -248,6 +252,20 @@ fn psi_message(root: &Path) {
                 values: (0..48).collect(),
             },
         ),
+        (
+            "matches",
+            Message::Matches {
+                batch: 2,
+                payload: vec![0b1010_0000, 0x01, 0x2C, 0x00, 0x07],
+            },
+        ),
+        (
+            "counts",
+            Message::Counts {
+                batch: 0,
+                counts: vec![20, 5, 0],
+            },
+        ),
     ];
     let mut seeds: Vec<(String, Vec<u8>)> = messages
         .iter()
@@ -255,6 +273,33 @@ fn psi_message(root: &Path) {
         .collect();
     seeds.push(("short-header".to_owned(), vec![1, 0, 0]));
     write(root, "psi_message", &seeds);
+}
+
+/// The honest result of `psi_result`'s session in each mode, and a few that break
+/// one check each.
+fn psi_result(root: &Path) {
+    let mut seeds = Vec::new();
+    for (name, mode) in [
+        ("intersection", Mode::Intersection),
+        ("cardinality", Mode::Cardinality),
+    ] {
+        let (_, result) = both_learn::held_back(mode);
+        let encoded: Vec<Vec<u8>> = result.iter().map(Message::encode).collect();
+        seeds.push((format!("{name}-honest"), both_learn::input(mode, &encoded)));
+        let mut bad = encoded.clone();
+        match mode {
+            // The first batch's first index (after 5 header bytes and 1 bitmap byte)
+            // beyond the responder's 6 items.
+            Mode::Intersection => {
+                let first = bad.iter_mut().find(|m| m.len() > 6).unwrap();
+                first[6] = 0xFF;
+            }
+            // The last byte of the first count: more than a group holds.
+            _ => bad[0][8] = 0xFF,
+        }
+        seeds.push((format!("{name}-inconsistent"), both_learn::input(mode, &bad)));
+    }
+    write(root, "psi_result", &seeds);
 }
 
 fn net_frame(root: &Path) {
@@ -326,6 +371,16 @@ fn net_frame(root: &Path) {
                 Message::Reblinded {
                     batch: 0,
                     values: (0..48).collect(),
+                }
+                .encode(),
+            ),
+        ),
+        (
+            "matches",
+            Frame::Protocol(
+                Message::Matches {
+                    batch: 0,
+                    payload: vec![0x80, 0x00, 0x03],
                 }
                 .encode(),
             ),

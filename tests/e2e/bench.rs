@@ -165,7 +165,7 @@ fn json_lines_parse_and_carry_every_field() {
         );
         // The exchange is the protocol's bytes exactly: batches of 128 points with a
         // 9-byte header, comparison values (10-byte header per batch) for the
-        // responder, who learns, and one small Done.
+        // responder, who learns first (both learn, equal sizes), and one small Done.
         let batches = n.div_ceil(128) as f64;
         let width = v["comparison_len"].as_f64().unwrap();
         let points = batches * 9.0 + 32.0 * n as f64;
@@ -175,11 +175,29 @@ fn json_lines_parse_and_carry_every_field() {
             exchange > points + reblinded && exchange < points + reblinded + 64.0,
             "exchange bytes {exchange} against {points} + {reblinded}"
         );
-        // Round trips: nothing in connect, hello+accept, blinded+reblinded+done.
+        // The other way: the responder's points and its result for the initiator,
+        // per batch a bitmap and a 2-byte index per match (10-byte header), or one
+        // count (cardinality).
+        let matched = v["matched"].as_f64().unwrap();
+        let result = if v["mode"] == "cardinality" {
+            10.0 + 4.0
+        } else {
+            let bitmaps: f64 = (0..n.div_ceil(128))
+                .map(|b| (n - b * 128).min(128).div_ceil(8) as f64)
+                .sum();
+            batches * 10.0 + bitmaps + 2.0 * matched
+        };
+        let exchange = phase(v, "exchange", "frame_bytes_r2i");
+        assert!(
+            exchange > points + result && exchange < points + result + 64.0,
+            "exchange bytes {exchange} against {points} + {result}"
+        );
+        // Round trips: nothing in connect, hello+accept, blinded+reblinded+the
+        // first learner's result+done.
         assert_eq!(phase(v, "connect", "flights"), 0.0);
         assert_eq!(phase(v, "handshake", "flights"), 2.0);
-        assert_eq!(phase(v, "exchange", "flights"), 3.0);
-        assert_eq!(phase(v, "total", "round_trips"), 2.5);
+        assert_eq!(phase(v, "exchange", "flights"), 4.0);
+        assert_eq!(phase(v, "total", "round_trips"), 3.0);
         assert!(phase(v, "total", "wall_s") > 0.0);
         assert!(phase(v, "exchange", "wall_vs_floor") > 0.0);
         assert!(phase(v, "total", "bytes_vs_floor") >= 1.0);
@@ -204,7 +222,7 @@ fn tls_runs_count_the_tls_handshake_and_records() {
         phase(v, "total", "frame_bytes_i2r"),
         median(v, &["session_bytes_i2r"])
     );
-    assert_eq!(phase(v, "total", "round_trips"), 4.0);
+    assert_eq!(phase(v, "total", "round_trips"), 4.5);
 }
 
 /// Bytes over a 1 Mbit/s link take at least bytes × 8 / 10^6 seconds (less the one-MTU
@@ -241,12 +259,12 @@ fn latency_adds_at_least_one_latency_per_flight() {
     let delayed = &bench_json(&[&args[..], &["--latency", "60ms"]].concat())[0];
     assert_eq!(delayed["latency_s"].as_f64(), Some(0.06));
     let flights = phase(delayed, "total", "flights");
-    assert_eq!(flights, 5.0);
-    assert_eq!(phase(delayed, "total", "round_trips"), 2.5);
+    assert_eq!(flights, 6.0);
+    assert_eq!(phase(delayed, "total", "round_trips"), 3.0);
     let took = phase(delayed, "total", "wall_s");
     assert!(took >= flights * 0.06, "{took} s < {flights} × 60 ms");
     assert!(phase(delayed, "handshake", "wall_s") >= 2.0 * 0.06);
-    assert!(phase(delayed, "exchange", "wall_s") >= 3.0 * 0.06);
+    assert!(phase(delayed, "exchange", "wall_s") >= 4.0 * 0.06);
     let ceiling = phase(base, "total", "wall_s") + flights * 0.06 + 1.0;
     assert!(took <= ceiling, "{took} s > {ceiling} s");
 }

@@ -326,8 +326,9 @@ fn frames_context_and_hashes() {
 }
 
 /// The two parties alone, in the vector's schedule: each sends all its `Blinded`
-/// batches, then answers the peer's; their messages are the protocol frames' payloads
-/// and their outcomes the listed matches.
+/// batches, the second learner answers the first's, the first sends its `Matches`;
+/// their messages are the protocol frames' payloads and their outcomes the listed
+/// matches.
 #[test]
 fn parties_send_the_protocol_frames() {
     let v = vector();
@@ -377,20 +378,23 @@ fn parties_send_the_protocol_frames() {
             out.push(m);
         }
     }
-    for (to, from) in [(0, 1), (1, 0)] {
-        for m in sent[from].clone() {
-            if matches!(m, Message::Blinded { .. }) {
-                parties[to].handle(m).unwrap();
-                while let Some(answer) = parties[to].poll_transmit() {
-                    sent[to].push(answer);
+    // Each kind is delivered both ways before the next: Blinded batches, then the
+    // second learner's Reblinded answers, then the first learner's Matches (which it
+    // hands out once it has every answer).
+    let kinds: [fn(&Message) -> bool; 3] = [
+        |m| matches!(m, Message::Blinded { .. }),
+        |m| matches!(m, Message::Reblinded { .. }),
+        |m| matches!(m, Message::Matches { .. }),
+    ];
+    for is_kind in kinds {
+        for (to, from) in [(0, 1), (1, 0)] {
+            for m in sent[from].clone() {
+                if is_kind(&m) {
+                    parties[to].handle(m).unwrap();
+                    while let Some(answer) = parties[to].poll_transmit() {
+                        sent[to].push(answer);
+                    }
                 }
-            }
-        }
-    }
-    for (to, from) in [(0, 1), (1, 0)] {
-        for m in sent[from].clone() {
-            if matches!(m, Message::Reblinded { .. }) {
-                parties[to].handle(m).unwrap();
             }
         }
     }

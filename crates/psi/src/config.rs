@@ -96,6 +96,20 @@ pub enum Reveal {
 }
 
 impl Reveal {
+    /// The role that gets doubly blinded values back and compares, for sets of
+    /// `initiator` and `responder` distinct items: the learner, or, when both learn,
+    /// the side with fewer items (the responder on a tie), which then sends the other
+    /// its result ([`SessionConfig::first_learner`]).
+    #[must_use]
+    pub fn first_learner(self, initiator: u64, responder: u64) -> Role {
+        match self {
+            Reveal::Initiator => Role::Initiator,
+            Reveal::Responder => Role::Responder,
+            Reveal::Both if initiator < responder => Role::Initiator,
+            Reveal::Both => Role::Responder,
+        }
+    }
+
     /// Whether `role` learns the result under this setting.
     #[must_use]
     pub fn learns(self, role: Role) -> bool {
@@ -163,6 +177,34 @@ impl SessionConfig {
     #[must_use]
     pub fn peer_learns(&self) -> bool {
         self.reveal.learns(self.role.peer())
+    }
+
+    /// The role that gets doubly blinded values back and compares: the learner, or,
+    /// when both learn, the side with fewer declared items (the responder on a tie).
+    /// Under [`Reveal::Both`] that side then sends the other its result (matched
+    /// positions and indices, or counts per type), so the comparison values cross
+    /// only one way; letting the smaller set learn first sends the fewer values and
+    /// the shorter indices. Both sides compute the same from the agreed sizes.
+    #[must_use]
+    pub fn first_learner(&self) -> Role {
+        let (initiator, responder) = match self.role {
+            Role::Initiator => (self.local_count, self.peer_count),
+            Role::Responder => (self.peer_count, self.local_count),
+        };
+        self.reveal.first_learner(initiator, responder)
+    }
+
+    /// Whether this party receives doubly blinded values and compares
+    /// ([`SessionConfig::first_learner`]).
+    #[must_use]
+    pub fn i_compare(&self) -> bool {
+        self.first_learner() == self.role
+    }
+
+    /// Whether this party sends doubly blinded values to the peer.
+    #[must_use]
+    pub fn peer_compares(&self) -> bool {
+        self.first_learner() != self.role
     }
 
     /// Bytes per comparison value for these sizes: see [`comparison_len`].
@@ -326,6 +368,41 @@ mod tests {
         assert_eq!(batch_count(1, 4), 1);
         assert_eq!(batch_count(4, 4), 1);
         assert_eq!(batch_count(5, 4), 2);
+    }
+
+    fn both(role: Role, local_count: u64, peer_count: u64) -> SessionConfig {
+        SessionConfig {
+            role,
+            mode: Mode::Intersection,
+            reveal: Reveal::Both,
+            batch_size: 4,
+            context: [0; 32],
+            local_count,
+            peer_count,
+            groups: Vec::new(),
+            peer_params: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_smaller_side_learns_first_and_both_sides_agree() {
+        for (i, r, first) in [
+            (5, 4, Role::Responder),
+            (4, 5, Role::Initiator),
+            (7, 7, Role::Responder),
+            (0, 0, Role::Responder),
+        ] {
+            let ci = both(Role::Initiator, i, r);
+            let cr = both(Role::Responder, r, i);
+            assert_eq!(ci.first_learner(), first);
+            assert_eq!(cr.first_learner(), first);
+            assert_ne!(ci.i_compare(), cr.i_compare());
+            assert_eq!(ci.i_compare(), cr.peer_compares());
+        }
+        let mut one = both(Role::Initiator, 1, 9);
+        one.reveal = Reveal::Responder;
+        assert_eq!(one.first_learner(), Role::Responder);
+        assert!(one.peer_compares() && !one.i_compare());
     }
 
     #[test]

@@ -8,9 +8,14 @@ pub(crate) mod groups;
 pub mod hash;
 mod message;
 mod party;
+pub(crate) mod result;
 
-pub use message::{MESSAGE_HEADER_LEN, MESSAGE_KIND_BLINDED, MESSAGE_KIND_REBLINDED, Message};
+pub use message::{
+    MESSAGE_HEADER_LEN, MESSAGE_KIND_BLINDED, MESSAGE_KIND_COUNTS, MESSAGE_KIND_MATCHES,
+    MESSAGE_KIND_REBLINDED, Message,
+};
 pub use party::{Party, Progress};
+pub use result::index_width;
 
 use crate::protocol::{Outgoing, Protocol, ProtocolSetup, Stage, StageItems};
 use crate::{Outcome, PreparedSet, PsiError, SessionConfig};
@@ -91,6 +96,22 @@ impl Protocol for Party {
                     },
                 )
             }
+            // The first learner's result answers the peer's items: a batch of them, or
+            // all of them at once (counts).
+            Message::Matches { batch, .. } => (
+                0,
+                StageItems {
+                    stage: Stage::Answered,
+                    items: self.peer_batch_len(*batch),
+                },
+            ),
+            Message::Counts { .. } => (
+                0,
+                StageItems {
+                    stage: Stage::Answered,
+                    items: self.config().peer_count,
+                },
+            ),
         };
         Some(Outgoing {
             payload: message.encode(),
@@ -109,6 +130,16 @@ impl Protocol for Party {
             Message::Reblinded { values, .. } => StageItems {
                 stage: Stage::Compared,
                 items: (values.len() / self.comparison_len().max(1)) as u64,
+            },
+            // The second learner's own items, settled by the first learner's result.
+            Message::Matches { batch, .. } => StageItems {
+                stage: Stage::Compared,
+                items: batch::batch_len(*batch, self.config().batch_size, self.config().local_count)
+                    as u64,
+            },
+            Message::Counts { .. } => StageItems {
+                stage: Stage::Compared,
+                items: self.config().local_count,
             },
         };
         Party::handle(self, message)?;

@@ -14,6 +14,10 @@ pub enum MessageKind {
     Reblinded,
     /// Labelled mode: a batch of the sender's (tag, encrypted label set) entries.
     LabelEntries,
+    /// Both learn, intersection: the first learner's matched positions and indices.
+    Matches,
+    /// Both learn, cardinality: the first learner's counts per type group.
+    Counts,
 }
 
 impl fmt::Display for MessageKind {
@@ -22,6 +26,8 @@ impl fmt::Display for MessageKind {
             MessageKind::Blinded => "blinded",
             MessageKind::Reblinded => "reblinded",
             MessageKind::LabelEntries => "label entries",
+            MessageKind::Matches => "matches",
+            MessageKind::Counts => "counts",
         })
     }
 }
@@ -57,6 +63,13 @@ pub enum Pending {
         /// Batches expected.
         total: u32,
     },
+    /// Both learn: the first learner's result has not (all) arrived.
+    PeerResult {
+        /// Result messages received so far.
+        received: u32,
+        /// Result messages expected.
+        total: u32,
+    },
 }
 
 impl fmt::Display for Pending {
@@ -73,6 +86,12 @@ impl fmt::Display for Pending {
             }
             Pending::Reblinded { received, total } => {
                 write!(f, "reblinded batches received: {received} of {total}")
+            }
+            Pending::PeerResult { received, total } => {
+                write!(
+                    f,
+                    "the peer's result messages received: {received} of {total}"
+                )
             }
         }
     }
@@ -236,6 +255,21 @@ pub enum PsiError {
         /// Message kind.
         kind: MessageKind,
         /// Why.
+        reason: &'static str,
+    },
+
+    /// Both learn: the first learner's result contradicts the session (a bit beyond
+    /// the batch, an index outside its set or in another type group, an index twice,
+    /// a count no set allows, counts for another number of groups, or a result sent
+    /// before it could have been known). The receiver cannot check that a match is
+    /// real; it refuses only what no honest first learner sends.
+    #[error("{kind} batch {batch}: inconsistent result from the peer: {reason}")]
+    InconsistentResult {
+        /// Message kind.
+        kind: MessageKind,
+        /// Batch number.
+        batch: u32,
+        /// What contradicts the session.
         reason: &'static str,
     },
 

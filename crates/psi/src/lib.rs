@@ -20,7 +20,7 @@ pub use config::{
 pub use ecdh::hash::{self, MAX_TYPE_LEN, validate_identifier_type};
 pub use ecdh::{
     ECDH_PARAMS, ECDH_PROTOCOL_ID, EcdhSetup, MESSAGE_HEADER_LEN, MESSAGE_KIND_BLINDED,
-    MESSAGE_KIND_REBLINDED, Message, Party, Progress,
+    MESSAGE_KIND_COUNTS, MESSAGE_KIND_MATCHES, MESSAGE_KIND_REBLINDED, Message, Party, Progress,
 };
 pub use error::{MessageKind, Pending, PsiError};
 pub use items::{MAX_IDENTIFIER_TYPES, PreparedSet};

@@ -223,7 +223,7 @@ fn batches_out_of_order_duplicated_or_beyond_the_declared_size() {
 
 #[test]
 fn reblinded_for_a_batch_never_sent() {
-    let (mut a, _) = pair(Mode::Intersection, Reveal::Both);
+    let (mut a, _) = pair(Mode::Intersection, Reveal::Initiator);
     // b has not received anything from a, but claims to answer a's batch 0.
     let l = a.comparison_len();
     let err = a
@@ -238,7 +238,7 @@ fn reblinded_for_a_batch_never_sent() {
     );
 
     // Beyond a's three batches altogether.
-    let (mut a, _) = pair(Mode::Intersection, Reveal::Both);
+    let (mut a, _) = pair(Mode::Intersection, Reveal::Initiator);
     let err = a
         .handle(Message::Reblinded {
             batch: 3,
@@ -258,7 +258,7 @@ fn reblinded_for_a_batch_never_sent() {
     );
 
     // Cardinality: no response can come before a has sent its whole set.
-    let (mut a, mut b) = pair(Mode::Cardinality, Reveal::Both);
+    let (mut a, mut b) = pair(Mode::Cardinality, Reveal::Initiator);
     let (_, p) = blinded(&mut a);
     b.handle(Message::Blinded {
         batch: 0,
@@ -279,7 +279,7 @@ fn reblinded_for_a_batch_never_sent() {
 
 #[test]
 fn reblinded_wrong_length_order_and_duplicates() {
-    let (mut a, mut b) = pair(Mode::Intersection, Reveal::Both);
+    let (mut a, mut b) = pair(Mode::Intersection, Reveal::Initiator);
     for _ in 0..3 {
         let m = a.poll_transmit().unwrap();
         b.handle(m).unwrap();
@@ -296,7 +296,7 @@ fn reblinded_wrong_length_order_and_duplicates() {
 
     let mut short = responses[0].1.clone();
     short.pop();
-    let (mut a2, _) = pair(Mode::Intersection, Reveal::Both);
+    let (mut a2, _) = pair(Mode::Intersection, Reveal::Initiator);
     for _ in 0..3 {
         a2.poll_transmit().unwrap();
     }
@@ -330,7 +330,7 @@ fn reblinded_wrong_length_order_and_duplicates() {
         "{err:?}"
     );
 
-    let (mut a3, _) = pair(Mode::Intersection, Reveal::Both);
+    let (mut a3, _) = pair(Mode::Intersection, Reveal::Initiator);
     for _ in 0..3 {
         a3.poll_transmit().unwrap();
     }

@@ -98,11 +98,30 @@ fn check_session(a: &[Item], b: &[Item], mode: Mode, reveal: Reveal, batch: u32,
     if mode == Mode::Intersection && reveal == Reveal::Both {
         assert_eq!(match_ids_by_value(&t.a, a), match_ids_by_value(&t.b, b));
     }
-    check_message_shapes(&t, a, b, reveal, batch);
+    check_message_shapes(&t, a, b, mode, reveal, batch);
 }
 
-/// Message counts and kinds follow from the sizes, mode and reveal alone.
-fn check_message_shapes(t: &Transcript, a: &[Item], b: &[Item], reveal: Reveal, batch: u32) {
+/// The side that gets doubly blinded values back: the learner, or when both learn
+/// the one with fewer distinct items (the responder on a tie).
+fn first_learner(na: u64, nb: u64, reveal: Reveal) -> Role {
+    match reveal {
+        Reveal::Initiator => Role::Initiator,
+        Reveal::Responder => Role::Responder,
+        Reveal::Both if na < nb => Role::Initiator,
+        Reveal::Both => Role::Responder,
+    }
+}
+
+/// Message counts, kinds and sizes follow from the sizes, mode, reveal and the number
+/// of matches alone.
+fn check_message_shapes(
+    t: &Transcript,
+    a: &[Item],
+    b: &[Item],
+    mode: Mode,
+    reveal: Reveal,
+    batch: u32,
+) {
     let (na, nb) = (distinct(a), distinct(b));
     let l = t.a.comparison_len;
     let blinded = |msgs: &[Message]| {
@@ -121,21 +140,61 @@ fn check_message_shapes(t: &Transcript, a: &[Item], b: &[Item], reveal: Reveal, 
             })
             .sum::<usize>()
     };
+    // (messages, payload bytes) of the first learner's result.
+    let results = |msgs: &[Message]| {
+        msgs.iter()
+            .filter(|m| matches!(m, Message::Matches { .. } | Message::Counts { .. }))
+            .fold((0usize, 0usize), |(n, bytes), m| {
+                (n + 1, bytes + m.payload_len())
+            })
+    };
     assert_eq!(blinded(&t.from_a).iter().sum::<u64>(), na);
     assert_eq!(blinded(&t.from_b).iter().sum::<u64>(), nb);
     assert!(blinded(&t.from_a).iter().all(|&n| n <= u64::from(batch)));
-    let to_a = if reveal.learns(Role::Initiator) {
+    let first = first_learner(na, nb, reveal);
+    let to_a = if first == Role::Initiator {
         na as usize * l
     } else {
         0
     };
-    let to_b = if reveal.learns(Role::Responder) {
+    let to_b = if first == Role::Responder {
         nb as usize * l
     } else {
         0
     };
     assert_eq!(reblinded(&t.from_b), to_a);
     assert_eq!(reblinded(&t.from_a), to_b);
+
+    let (from_first, from_second, n_first, n_second) = match first {
+        Role::Initiator => (&t.from_a, &t.from_b, na, nb),
+        Role::Responder => (&t.from_b, &t.from_a, nb, na),
+    };
+    assert_eq!(
+        results(from_second),
+        (0, 0),
+        "the second learner sends no result"
+    );
+    let (matched, _) = expected(a, b);
+    let want = match (reveal, mode) {
+        (Reveal::Both, Mode::Cardinality) => (1, 4),
+        (Reveal::Both, _) => {
+            let width = match n_first {
+                0..=256 => 1,
+                _ => 2,
+            };
+            let batches = n_second.div_ceil(u64::from(batch));
+            let bitmaps: u64 = (0..batches)
+                .map(|i| {
+                    (n_second - i * u64::from(batch))
+                        .min(u64::from(batch))
+                        .div_ceil(8)
+                })
+                .sum();
+            (batches as usize, (bitmaps + matched * width) as usize)
+        }
+        _ => (0, 0),
+    };
+    assert_eq!(results(from_first), want);
 }
 
 const MODES: [Mode; 2] = [Mode::Intersection, Mode::Cardinality];

@@ -247,7 +247,7 @@ fn blindmatch_v1_vectors_through_parties() {
             .iter()
             .filter_map(|m| match m {
                 Message::Blinded { points, .. } => Some(points.iter().map(hex::encode)),
-                Message::Reblinded { .. } => None,
+                _ => None,
             })
             .flatten()
             .collect();

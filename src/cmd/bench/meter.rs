@@ -6,12 +6,13 @@
 //! **Round trips.** The session has a fixed structure in which each kind of message
 //! can only be sent after the peer's previous kind arrived: `Hello` (sent at once) →
 //! `Accept` (needs the peer's hello) → `Blinded` (needs the peer's accept) →
-//! `Reblinded` (needs the peer's blinded batches) → `Done` (needs everything the peer
-//! owes). Each of those dependent one-way *flights* costs at least one one-way network
-//! latency, however many frames it holds and whichever side sends them; a round trip is
-//! two flights. The harness counts a flight for each of these kinds it actually saw
-//! written by either side, so a run where nobody sent reblinded values (not possible
-//! today: someone always learns) would show one flight fewer.
+//! `Reblinded` (needs the peer's blinded batches) → `Matches`/`Counts` (both learn:
+//! the first learner's result, which needs all its answers) → `Done` (needs everything
+//! the peer owes). Each of those dependent one-way *flights* costs at least one
+//! one-way network latency, however many frames it holds and whichever side sends
+//! them; a round trip is two flights. The harness counts a flight for each of these
+//! kinds it actually saw written by either side, so a run with one learner, which
+//! sends no result, shows one flight fewer than one where both learn.
 
 use std::io;
 use std::pin::Pin;
@@ -24,13 +25,17 @@ use blindmatch_net::{Frame, decode_frame};
 use blindmatch_psi::labelled::{
     LABELLED_KIND_BLINDED, LABELLED_KIND_ENTRIES, LABELLED_KIND_EVALUATED,
 };
-use blindmatch_psi::{MESSAGE_KIND_BLINDED, MESSAGE_KIND_REBLINDED};
+use blindmatch_psi::{
+    MESSAGE_KIND_BLINDED, MESSAGE_KIND_COUNTS, MESSAGE_KIND_MATCHES, MESSAGE_KIND_REBLINDED,
+};
 
-// Both protocols number their first two message kinds alike (the tap cannot tell
-// which protocol a frame belongs to).
+// Both protocols number their first two message kinds alike, and no ECDH result kind
+// is a labelled kind (the tap cannot tell which protocol a frame belongs to).
 const _: () = assert!(
     LABELLED_KIND_BLINDED == MESSAGE_KIND_BLINDED
         && LABELLED_KIND_EVALUATED == MESSAGE_KIND_REBLINDED
+        && LABELLED_KIND_ENTRIES != MESSAGE_KIND_MATCHES
+        && LABELLED_KIND_ENTRIES != MESSAGE_KIND_COUNTS
 );
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -55,6 +60,8 @@ pub(crate) enum Class {
     /// last evaluated batch, without waiting for the learner, so they ride in the
     /// `Reblinded` flight and add none.
     Entries,
+    /// Both learn (ECDH): the first learner's result, matches or counts.
+    Result,
     /// A control `Done`.
     Done,
     /// A control `Abort`.
@@ -74,6 +81,7 @@ impl Class {
             Class::Abort => 5,
             Class::Other => 6,
             Class::Entries => 7,
+            Class::Result => 8,
         }
     }
 }
@@ -81,8 +89,8 @@ impl Class {
 /// Frames and bytes one side wrote, per [`Class`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FrameCounts {
-    frames: [u64; 8],
-    bytes: [u64; 8],
+    frames: [u64; 9],
+    bytes: [u64; 9],
 }
 
 impl FrameCounts {
@@ -116,7 +124,7 @@ impl FrameCounts {
 pub(crate) enum SessionPhase {
     /// Hello and Accept.
     Handshake,
-    /// Blinded, Reblinded and Done.
+    /// Blinded, Reblinded, the first learner's result and Done.
     Exchange,
 }
 
@@ -125,7 +133,7 @@ pub(crate) enum SessionPhase {
 pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> u32 {
     let levels: &[Class] = match phase {
         SessionPhase::Handshake => &[Class::Hello, Class::Accept],
-        SessionPhase::Exchange => &[Class::Blinded, Class::Reblinded, Class::Done],
+        SessionPhase::Exchange => &[Class::Blinded, Class::Reblinded, Class::Result, Class::Done],
     };
     levels
         .iter()
@@ -246,6 +254,7 @@ impl FrameTap {
                 Some(MESSAGE_KIND_BLINDED) => Class::Blinded,
                 Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
                 Some(LABELLED_KIND_ENTRIES) => Class::Entries,
+                Some(MESSAGE_KIND_MATCHES | MESSAGE_KIND_COUNTS) => Class::Result,
                 _ => Class::Other,
             },
             kind::CONTROL => match decode_frame(&self.control) {
@@ -414,6 +423,26 @@ mod tests {
                 Class::Reblinded,
             ),
             (
+                Frame::Protocol(
+                    Message::Matches {
+                        batch: 0,
+                        payload: vec![0x80, 0, 0, 0, 0, 7],
+                    }
+                    .encode(),
+                ),
+                Class::Result,
+            ),
+            (
+                Frame::Protocol(
+                    Message::Counts {
+                        batch: 0,
+                        counts: vec![3],
+                    }
+                    .encode(),
+                ),
+                Class::Result,
+            ),
+            (
                 Frame::Control(Control::Done(DoneSummary {
                     frames: 5,
                     bytes: 4000,
@@ -506,6 +535,9 @@ mod tests {
         assert_eq!(flights(&a, &b, SessionPhase::Exchange), 2);
         b.add(Class::Reblinded, 10);
         assert_eq!(flights(&a, &b, SessionPhase::Exchange), 3);
+        // Both learn: the first learner's result is one more flight.
+        a.add(Class::Result, 10);
+        assert_eq!(flights(&a, &b, SessionPhase::Exchange), 4);
     }
 
     #[test]

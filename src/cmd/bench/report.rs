@@ -258,10 +258,26 @@ fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
             Role::Initiator => [POINT * n, POINT * n + entry * m],
         };
     }
-    let learns = |role| u64::from(spec.reveal.learns(role));
+    // Doubly blinded values go to one side only (the learner, or when both learn
+    // the side with fewer items); when both learn, that side sends the other its
+    // result: per batch of the other's items a bitmap and an index per match, or
+    // (cardinality) a 4-byte count per rule.
+    let first = spec.reveal.first_learner(n, m);
+    let compares = |role| u64::from(first == role);
+    let result = |first_items: u64, second_items: u64| {
+        if spec.reveal != Reveal::Both {
+            return 0;
+        }
+        if spec.mode == Mode::Cardinality {
+            return 4 * r;
+        }
+        let batch = u64::from(spec.batch_size.max(1));
+        let bitmaps = second_items / batch * batch.div_ceil(8) + (second_items % batch).div_ceil(8);
+        bitmaps + r * spec.shared * blindmatch_psi::ecdh::index_width(first_items) as u64
+    };
     [
-        POINT * n + learns(Role::Responder) * l * m,
-        POINT * m + learns(Role::Initiator) * l * n,
+        POINT * n + compares(Role::Responder) * l * m + compares(Role::Initiator) * result(n, m),
+        POINT * m + compares(Role::Initiator) * l * n + compares(Role::Responder) * result(m, n),
     ]
 }
 
@@ -614,6 +630,8 @@ pub(crate) fn table(r: &RunReport) -> String {
         f.ops.decompress,
         if r.label_bytes.is_some() {
             "label entries"
+        } else if r.reveal == "both" {
+            "comparison values (to the first learner) and its result (bitmaps and indices, or counts)"
         } else {
             "comparison values"
         },

@@ -18,8 +18,10 @@ pub const MAGIC: [u8; 8] = *b"\x89BMPSI\r\n";
 
 /// The protocol version this crate speaks. Version 2 named the PSI protocol in the
 /// hello and carried its messages as opaque payloads; version 3 adds the sizes per
-/// identifier type (matching rule) and compares the rules in priority order.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// identifier type (matching rule) and compares the rules in priority order;
+/// version 4 changes the ECDH flow when both sides learn (doubly blinded values go
+/// one way, the first learner sends its result back).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Longest abort reason text, in bytes.
 pub const MAX_ABORT_REASON_LEN: usize = 1024;

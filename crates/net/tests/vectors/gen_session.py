@@ -33,7 +33,7 @@ TRANSCRIPT_LABEL = b"blindmatch/v1/net/transcript"
 H2G_LABEL = b"blindmatch/v1/psi/h2g:"
 MATCH_ID_LABEL = b"blindmatch/v1/psi/match-id"
 MAGIC = b"\x89BMPSI\r\n"
-VERSION = 3
+VERSION = 4
 KIND_HELLO, KIND_CONTROL, KIND_PROTOCOL = 0x01, 0x02, 0x20
 ROLE = {"initiator": 0, "responder": 1}
 REVEAL = {"initiator": 0, "responder": 1, "both": 2}
@@ -158,6 +158,34 @@ def length_prefixed(part):
     return len(part).to_bytes(4, "big") + part
 
 
+def index_width(count):
+    """Bytes per index in a Matches payload: the fewest that hold 0..count."""
+    for width in (1, 2, 3):
+        if count <= 1 << (8 * width):
+            return width
+    return 4
+
+
+def matches_batches(first_order, first_elements, second_order, second_elements, batch):
+    """The first learner's Matches payloads, one per Blinded batch of the second
+    learner: a bitmap of its matched positions (most significant bit first), then per
+    set bit the first learner's position of the matching element, big-endian."""
+    position_of = {first_elements[e][0]: pos for pos, e in enumerate(first_order)}
+    width = index_width(len(first_order))
+    out = []
+    for start in range(0, len(second_order), batch):
+        chunk = second_order[start : start + batch]
+        bitmap = bytearray((len(chunk) + 7) // 8)
+        indices = b""
+        for p, e in enumerate(chunk):
+            key = second_elements[e][0]
+            if key in position_of:
+                bitmap[p // 8] |= 0x80 >> (p % 8)
+                indices += position_of[key].to_bytes(width, "big")
+        out.append(bytes(bitmap) + indices)
+    return out
+
+
 def comparison_len(n, m):
     nm = n * m
     log2 = (nm - 1).bit_length() if nm > 1 else 0
@@ -246,16 +274,29 @@ def main():
             row["double_blinded"] = r.encode(r.mul(both, r.decode(row["point"])))
             assert r.blind(keys[peer[role]], row["blinded"]) == row["double_blinded"]
 
-    # Each direction: hello, Accept, own Blinded batches, then the answers to the
-    # peer's batches in their order, then Done (see "frame_order" in the output).
+    # Both learn: the side with fewer elements (the responder on a tie) gets the
+    # doubly blinded values and compares; it then sends the other its Matches.
+    first = "initiator" if sizes["initiator"] < sizes["responder"] else "responder"
+    second = peer[first]
+    matches = matches_batches(
+        SENDING_ORDER[first], elements[first], SENDING_ORDER[second], elements[second], batch
+    )
+    assert len(matches) == len(batches[second])
+
+    # Each direction: hello, Accept, own Blinded batches, then the second learner's
+    # answers to the first's batches in their order, or the first learner's Matches,
+    # then Done (see "frame_order" in the output).
     directions = {}
     dones = {}
     for role in roles:
         k = keys[role]
         frames = [hellos[role], accept_frame(context)]
         frames += [protocol_frame(1, i, b) for i, b in enumerate(batches[role])]
-        for i, b in enumerate(batches[peer[role]]):
-            frames.append(protocol_frame(2, i, [r.blind(k, p)[:cmp_len] for p in b]))
+        if role == second:
+            for i, b in enumerate(batches[first]):
+                frames.append(protocol_frame(2, i, [r.blind(k, p)[:cmp_len] for p in b]))
+        else:
+            frames += [protocol_frame(4, i, [m]) for i, m in enumerate(matches)]
         digest, nbytes = stream(frames)
         dones[role] = {"frames": len(frames), "bytes": nbytes, "stream_hash": digest.hex()}
         frames.append(done_frame(len(frames), nbytes, digest))
@@ -267,7 +308,10 @@ def main():
     def names(role):
         out = ["Hello", "Accept {context}"]
         out += [f"Blinded batch {i}" for i in range(len(batches[role]))]
-        out += [f"Reblinded batch {i}" for i in range(len(batches[peer[role]]))]
+        if role == second:
+            out += [f"Reblinded batch {i}" for i in range(len(batches[first]))]
+        else:
+            out += [f"Matches batch {i}" for i in range(len(matches))]
         return out + ["Done"]
 
     def side_doc(role):
@@ -316,7 +360,7 @@ def main():
         }
 
     doc = {
-        "description": "One complete blindmatch session (protocol version 3, "
+        "description": "One complete blindmatch session (protocol version 4, "
         "ecdh-ristretto255), every frame in both directions, for comparing an "
         "implementation byte for byte. Hex is lowercase. Replayed through the real "
         "session code by crates/net/tests/session_vector.rs; see docs/protocol.md "
@@ -345,16 +389,21 @@ def main():
         "sending_order[i]. The protocol asks only that each type's items be sent "
         "together, in the agreed type order, in a secret uniform order within the "
         "type; another implementation uses sending_order to reproduce these bytes.",
+        "first_learner": first,
         "frame_order": "Within a direction a real session writes its Hello, its "
         "Accept, then protocol frames as its party hands them out: a party answers a "
         "peer batch before sending its own next one, so where the answers fall among "
-        "its own Blinded batches depends on when the peer's batches arrive. This "
-        "vector is the schedule in which each side has written all its Blinded "
-        "batches before the peer's first one reaches it (the test's relay holds them "
-        "back until then): own Blinded batches, then the Reblinded answers in the "
-        "peer's batch order, then Done. Another schedule changes the stream hashes "
-        "and the transcript hash, not the bytes of any frame; each direction is "
-        "hashed on its own, so the interleaving of the two directions never matters.",
+        "its own Blinded batches depends on when the peer's batches arrive. Both sides "
+        "learn, and the side with fewer elements (first_learner; the responder on a "
+        "tie) learns first: only it gets Reblinded answers, and once it has them all "
+        "it sends the other side its Matches, one per Blinded batch of the other "
+        "side. This vector is the schedule in which each side has written all its "
+        "Blinded batches before the peer's first one reaches it (the test's relay "
+        "holds them back until then): own Blinded batches, then the second learner's "
+        "Reblinded answers in the first learner's batch order, or the first learner's "
+        "Matches, then Done. Another schedule changes the stream hashes and the "
+        "transcript hash, not the bytes of any frame; each direction is hashed on its "
+        "own, so the interleaving of the two directions never matters.",
         "parameters": {
             "protocol": PROTOCOL,
             "protocol_params": PROTOCOL_PARAMS.hex(),

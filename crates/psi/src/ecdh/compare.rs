@@ -2,6 +2,8 @@
 //! against the peer's own items, both doubly blinded, and turning hits into rows with
 //! match IDs.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use crate::{Match, MatchId, MatchResult, Mode};
@@ -10,26 +12,88 @@ use crate::{Match, MatchId, MatchResult, Mode};
 /// bytes under the set-size limit (`config::tests` checks that this covers them).
 pub(crate) const KEY_LEN: usize = 16;
 
+/// A peer item doubly blinded, as the comparing side keeps it: the full point, and,
+/// when the result goes back to the peer (both learn), its position in the peer's
+/// sending order.
+pub(super) trait PeerValue: Ord + Send + Sync {
+    /// The full 32-byte encoding.
+    fn point(&self) -> &[u8; 32];
+    /// The position in the peer's sending order, if kept.
+    fn position(&self) -> Option<u32>;
+}
+
+impl PeerValue for [u8; 32] {
+    fn point(&self) -> &[u8; 32] {
+        self
+    }
+    fn position(&self) -> Option<u32> {
+        None
+    }
+}
+
+impl PeerValue for ([u8; 32], u32) {
+    fn point(&self) -> &[u8; 32] {
+        &self.0
+    }
+    fn position(&self) -> Option<u32> {
+        Some(self.1)
+    }
+}
+
 /// Everything the comparison needs, taken out of the finished party.
-pub(super) struct Comparison {
+pub(super) struct Comparison<'a, P> {
     /// Bytes per comparison value.
     pub(super) cmp_len: usize,
     pub(super) mode: Mode,
     pub(super) context: [u8; 32],
     /// The peer's items doubly blinded, full encodings.
-    pub(super) peer_double: Vec<[u8; 32]>,
+    pub(super) peer_double: Vec<P>,
     /// Our items doubly blinded and truncated, in our sending order.
     pub(super) returned: Vec<u8>,
+    /// Our rows, to turn hits into matches.
+    pub(super) rows: Rows<'a>,
+    /// Position ranges of the peer's type groups in its sending order.
+    pub(super) peer_bounds: &'a [Range<usize>],
+}
+
+/// Our side of a session's rows: which distinct item each sending position carries,
+/// where the type groups lie, and the rows of each distinct item.
+#[derive(Clone, Copy)]
+pub(super) struct Rows<'a> {
     /// Sending position → distinct index.
-    pub(super) own_order: Vec<u32>,
+    pub(super) own_order: &'a [u32],
     /// Position ranges of our type groups in sending order.
-    pub(super) own_bounds: Vec<std::ops::Range<usize>>,
-    pub(super) row_offsets: Vec<usize>,
-    pub(super) rows: Vec<u64>,
+    pub(super) own_bounds: &'a [Range<usize>],
+    pub(super) row_offsets: &'a [usize],
+    pub(super) rows: &'a [u64],
+}
+
+/// What the comparison found.
+pub(super) struct Compared {
+    pub(super) result: MatchResult,
+    /// Distinct matches per type group.
+    pub(super) per_group: Vec<u64>,
+    /// When the peer's positions were kept: each match as (peer position, our
+    /// position), sorted by peer position, each peer position and each of ours at
+    /// most once. Empty otherwise.
+    pub(super) pairs: Vec<(u32, u32)>,
+}
+
+/// The type group (index into `bounds`) holding `pos`, if any. `bounds` are
+/// consecutive ranges in order.
+pub(super) fn group_of(bounds: &[Range<usize>], pos: usize) -> Option<usize> {
+    let g = bounds.partition_point(|r| r.end <= pos);
+    bounds.get(g).filter(|r| r.contains(&pos)).map(|_| g)
 }
 
 /// Compares, and maps hits to our rows; also returns the hits per type group.
-pub(super) fn compare(c: Comparison) -> (MatchResult, Vec<u64>) {
+///
+/// With peer positions kept ([`PeerValue::position`]), a hit whose two items lie in
+/// different type groups is dropped (the groups are hashed under different labels,
+/// so only a false match can pair them), and so is a second hit on one peer item
+/// (again only a false match can make one): what the peer is told and what we report
+/// are the same matches.
+pub(super) fn compare<P: PeerValue>(c: Comparison<'_, P>) -> Compared {
     let l = c.cmp_len;
     let mut peer = c.peer_double;
     peer.par_sort_unstable();
@@ -44,61 +108,100 @@ pub(super) fn compare(c: Comparison) -> (MatchResult, Vec<u64>) {
         .collect();
     drop(c.returned);
     ours.par_sort_unstable();
-    // Each hit keeps the peer's full point itself, so the match ID below needs no
-    // lookup that could miss.
-    let mut hits: Vec<(u32, &[u8; 32])> = Vec::new();
+    // Each hit keeps the peer's item itself, so the match ID below needs no lookup
+    // that could miss.
+    let mut hits: Vec<(u32, &P)> = Vec::new();
     let mut peer_iter = peer.iter().peekable();
     for &(key, pos) in &ours {
-        while peer_iter.next_if(|p| prefix_key(*p, l) < key).is_some() {}
+        while peer_iter
+            .next_if(|p| prefix_key(p.point(), l) < key)
+            .is_some()
+        {}
         if let Some(&full) = peer_iter.peek()
-            && prefix_key(full, l) == key
+            && prefix_key(full.point(), l) == key
         {
             hits.push((pos, full));
         }
     }
     drop(ours);
-    let mut per_group = vec![0u64; c.own_bounds.len()];
-    for &(pos, _) in &hits {
-        let pos = pos as usize;
-        if let Some(g) = c.own_bounds.iter().position(|r| r.contains(&pos))
-            && let Some(n) = per_group.get_mut(g)
-        {
-            *n += 1;
-        }
+    let mut pairs = Vec::new();
+    if peer.first().is_some_and(|p| p.position().is_some()) {
+        let own_bounds = c.rows.own_bounds;
+        hits.retain(|&(pos, p)| {
+            let peer_pos = p.position().unwrap_or(u32::MAX) as usize;
+            let own = group_of(own_bounds, pos as usize);
+            own.is_some() && own == group_of(c.peer_bounds, peer_pos)
+        });
+        hits.sort_unstable_by_key(|&(pos, p)| (p.position(), pos));
+        hits.dedup_by_key(|&mut (_, p)| p.position());
+        pairs = hits
+            .iter()
+            .filter_map(|&(pos, p)| Some((p.position()?, pos)))
+            .collect();
     }
+    let per_group = per_group(c.rows.own_bounds, hits.iter().map(|&(pos, _)| pos));
     let result = match c.mode {
         Mode::Cardinality => MatchResult::Cardinality {
             matched: hits.len() as u64,
         },
         // Labelled sessions never reach ECDH (`Party` refuses them).
-        Mode::Intersection | Mode::Labelled => {
-            let context = c.context;
-            let ids: Vec<MatchId> = hits
-                .par_iter()
-                .map(|&(_, full)| MatchId::derive(&context, full))
-                .collect();
-            let mut matches = Vec::with_capacity(hits.len());
-            for (&(pos, _), &match_id) in hits.iter().zip(&ids) {
-                let Some(&distinct) = c.own_order.get(pos as usize) else {
-                    continue;
-                };
-                let d = distinct as usize;
-                let (Some(&start), Some(&end)) = (c.row_offsets.get(d), c.row_offsets.get(d + 1))
-                else {
-                    continue;
-                };
-                for &row in c.rows.get(start..end).unwrap_or_default() {
-                    matches.push(Match { row, match_id });
-                }
-            }
-            matches.par_sort_unstable();
-            MatchResult::Intersection {
-                matched: hits.len() as u64,
-                matches,
-            }
-        }
+        Mode::Intersection | Mode::Labelled => intersection(
+            &c.context,
+            c.rows,
+            hits.iter().map(|&(pos, p)| (pos, p.point())).collect(),
+        ),
     };
-    (result, per_group)
+    Compared {
+        result,
+        per_group,
+        pairs,
+    }
+}
+
+/// Distinct matches per type group of ours, from our matched positions.
+pub(super) fn per_group(
+    own_bounds: &[Range<usize>],
+    positions: impl Iterator<Item = u32>,
+) -> Vec<u64> {
+    let mut counts = vec![0u64; own_bounds.len()];
+    for pos in positions {
+        if let Some(n) = group_of(own_bounds, pos as usize).and_then(|g| counts.get_mut(g)) {
+            *n += 1;
+        }
+    }
+    counts
+}
+
+/// The intersection result from our matched positions, each with the full doubly
+/// blinded point of its value: every row of the matched item, with the match ID.
+pub(super) fn intersection(
+    context: &[u8; 32],
+    rows: Rows<'_>,
+    hits: Vec<(u32, &[u8; 32])>,
+) -> MatchResult {
+    let ids: Vec<MatchId> = hits
+        .par_iter()
+        .map(|&(_, full)| MatchId::derive(context, full))
+        .collect();
+    let mut matches = Vec::with_capacity(hits.len());
+    for (&(pos, _), &match_id) in hits.iter().zip(&ids) {
+        let Some(&distinct) = rows.own_order.get(pos as usize) else {
+            continue;
+        };
+        let d = distinct as usize;
+        let (Some(&start), Some(&end)) = (rows.row_offsets.get(d), rows.row_offsets.get(d + 1))
+        else {
+            continue;
+        };
+        for &row in rows.rows.get(start..end).unwrap_or_default() {
+            matches.push(Match { row, match_id });
+        }
+    }
+    matches.par_sort_unstable();
+    MatchResult::Intersection {
+        matched: hits.len() as u64,
+        matches,
+    }
 }
 
 /// The first `l` bytes of `value`, zero-padded: equal keys ⇔ equal comparison values,
@@ -110,4 +213,20 @@ fn prefix_key(value: &[u8], l: usize) -> [u8; KEY_LEN] {
         dst.copy_from_slice(src);
     }
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_found_by_position() {
+        let bounds = [0..3, 3..3, 3..7];
+        assert_eq!(group_of(&bounds, 0), Some(0));
+        assert_eq!(group_of(&bounds, 2), Some(0));
+        assert_eq!(group_of(&bounds, 3), Some(2));
+        assert_eq!(group_of(&bounds, 6), Some(2));
+        assert_eq!(group_of(&bounds, 7), None);
+        assert_eq!(per_group(&bounds, [0, 4, 5, 9].into_iter()), [1, 0, 2]);
+    }
 }

@@ -1,24 +1,39 @@
 //! [`Message`]: what the two ECDH parties exchange, and its byte encoding: exactly the
 //! payload of a protocol frame on the wire (`docs/protocol.md`, "ECDH messages").
 //!
-//! Encoding: `kind (1 byte: 1 = Blinded, 2 = Reblinded) ‖ batch (u32 big-endian) ‖
-//! payload`, where the payload is the points (32 bytes each) or the flat values. The
-//! element count is implied by the frame length, which the framing layer carries.
+//! Encoding: `kind (1 byte: 1 = Blinded, 2 = Reblinded, 4 = Matches, 5 = Counts) ‖
+//! batch (u32 big-endian) ‖ payload`, where the payload is the points (32 bytes each),
+//! the flat values, a first learner's matched-position bitmap and indices, or its
+//! per-type counts (u32 big-endian each). The element count is implied by the frame
+//! length, which the framing layer carries.
 
 use crate::config::POINT_LEN;
-use crate::{MessageKind, PsiError};
+use crate::{MAX_IDENTIFIER_TYPES, MessageKind, PsiError};
 
 /// First byte of an encoded [`Message::Blinded`].
 pub const MESSAGE_KIND_BLINDED: u8 = 1;
 /// First byte of an encoded [`Message::Reblinded`].
 pub const MESSAGE_KIND_REBLINDED: u8 = 2;
+/// First byte of an encoded [`Message::Matches`]. Kind 3 is left out: the labelled
+/// protocol's entries use it, and a byte counter that cannot tell the two protocols
+/// apart (the bench's) can then still tell every kind that starts a new flight.
+pub const MESSAGE_KIND_MATCHES: u8 = 4;
+/// First byte of an encoded [`Message::Counts`].
+pub const MESSAGE_KIND_COUNTS: u8 = 5;
 const TAG_BLINDED: u8 = MESSAGE_KIND_BLINDED;
 const TAG_REBLINDED: u8 = MESSAGE_KIND_REBLINDED;
+const TAG_MATCHES: u8 = MESSAGE_KIND_MATCHES;
+const TAG_COUNTS: u8 = MESSAGE_KIND_COUNTS;
+/// Bytes of one per-type count in [`Message::Counts`].
+pub(crate) const COUNT_LEN: usize = 4;
 /// Bytes before the payload in an encoded message.
 pub const MESSAGE_HEADER_LEN: usize = 5;
 
-/// One protocol message. Both kinds carry only blinded group elements: nothing in them
-/// can be linked to an identifier without the sender's secret scalar.
+/// One protocol message. `Blinded` and `Reblinded` carry only blinded group elements:
+/// nothing in them can be linked to an identifier without the sender's secret scalar.
+/// `Matches` and `Counts` carry what the first learner found (when both sides learn),
+/// in positions of the two secret sending orders: nothing the receiver does not learn
+/// anyway (`docs/protocol.md`, "Both sides learn").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A batch of the sender's own items, `k·H(x)` compressed, in the sender's secret
@@ -40,6 +55,26 @@ pub enum Message {
         /// `count × comparison_len` bytes.
         values: Vec<u8>,
     },
+    /// Intersection mode, both learn: the first learner's result for the receiver's
+    /// `Blinded` batch of the same number. A bitmap with one bit per item of that
+    /// batch (most significant bit first; bits past the batch's end zero), set for
+    /// each matched position, then for each set bit in order the position of the
+    /// matching item in the first learner's own sending order, as an unsigned
+    /// big-endian integer of the session's index width (`crate::ecdh::result`).
+    Matches {
+        /// Batch number (the receiver's own batch), from 0, consecutive.
+        batch: u32,
+        /// `ceil(count / 8)` bitmap bytes, then `matched × width` index bytes.
+        payload: Vec<u8>,
+    },
+    /// Cardinality mode, both learn: the first learner's count of distinct matches
+    /// for each agreed type group (one for a session without groups), in order.
+    Counts {
+        /// Always 0: the counts are one message.
+        batch: u32,
+        /// One count per type group.
+        counts: Vec<u32>,
+    },
 }
 
 impl Message {
@@ -49,6 +84,8 @@ impl Message {
         match self {
             Message::Blinded { .. } => MessageKind::Blinded,
             Message::Reblinded { .. } => MessageKind::Reblinded,
+            Message::Matches { .. } => MessageKind::Matches,
+            Message::Counts { .. } => MessageKind::Counts,
         }
     }
 
@@ -56,7 +93,10 @@ impl Message {
     #[must_use]
     pub fn batch(&self) -> u32 {
         match self {
-            Message::Blinded { batch, .. } | Message::Reblinded { batch, .. } => *batch,
+            Message::Blinded { batch, .. }
+            | Message::Reblinded { batch, .. }
+            | Message::Matches { batch, .. }
+            | Message::Counts { batch, .. } => *batch,
         }
     }
 
@@ -66,6 +106,8 @@ impl Message {
         match self {
             Message::Blinded { points, .. } => points.len() * POINT_LEN,
             Message::Reblinded { values, .. } => values.len(),
+            Message::Matches { payload, .. } => payload.len(),
+            Message::Counts { counts, .. } => counts.len() * COUNT_LEN,
         }
     }
 
@@ -76,10 +118,13 @@ impl Message {
     }
 
     /// The largest encoded message a session with this batch size can produce; a frame
-    /// limit of at least this much never rejects an honest peer.
+    /// limit of at least this much never rejects an honest peer. A full `Blinded`
+    /// batch, unless the batch size is so small (below 32) that counts for the most
+    /// type groups a session can have are longer; a `Matches` batch (at most 4.125
+    /// bytes per item) is always shorter.
     #[must_use]
     pub fn max_encoded_len(batch_size: u32) -> usize {
-        MESSAGE_HEADER_LEN + batch_size as usize * POINT_LEN
+        MESSAGE_HEADER_LEN + (batch_size as usize * POINT_LEN).max(MAX_IDENTIFIER_TYPES * COUNT_LEN)
     }
 
     /// Appends the encoding to `out`.
@@ -98,6 +143,18 @@ impl Message {
                 out.extend_from_slice(&batch.to_be_bytes());
                 out.extend_from_slice(values);
             }
+            Message::Matches { batch, payload } => {
+                out.push(TAG_MATCHES);
+                out.extend_from_slice(&batch.to_be_bytes());
+                out.extend_from_slice(payload);
+            }
+            Message::Counts { batch, counts } => {
+                out.push(TAG_COUNTS);
+                out.extend_from_slice(&batch.to_be_bytes());
+                for c in counts {
+                    out.extend_from_slice(&c.to_be_bytes());
+                }
+            }
         }
     }
 
@@ -114,8 +171,9 @@ impl Message {
     ///
     /// # Errors
     ///
-    /// [`PsiError::Malformed`] for a short header, an unknown kind, or a `Blinded`
-    /// payload that is not a whole number of points.
+    /// [`PsiError::Malformed`] for a short header, an unknown kind, a `Blinded`
+    /// payload that is not a whole number of points, or a `Counts` payload that is not
+    /// a whole number of 4-byte counts.
     pub fn decode(bytes: &[u8]) -> Result<Message, PsiError> {
         let (header, payload) =
             bytes
@@ -142,6 +200,22 @@ impl Message {
                 batch,
                 values: payload.to_vec(),
             }),
+            TAG_MATCHES => Ok(Message::Matches {
+                batch,
+                payload: payload.to_vec(),
+            }),
+            TAG_COUNTS => {
+                let (chunks, rest) = payload.as_chunks::<COUNT_LEN>();
+                if !rest.is_empty() {
+                    return Err(PsiError::Malformed {
+                        reason: "counts payload is not a whole number of 4-byte counts",
+                    });
+                }
+                Ok(Message::Counts {
+                    batch,
+                    counts: chunks.iter().map(|c| u32::from_be_bytes(*c)).collect(),
+                })
+            }
             _ => Err(PsiError::Malformed {
                 reason: "unknown message kind",
             }),
@@ -169,6 +243,18 @@ mod tests {
                 batch: u32::MAX,
                 values: vec![9u8; 27],
             },
+            Message::Matches {
+                batch: 3,
+                payload: vec![0b1010_0000, 7, 1],
+            },
+            Message::Matches {
+                batch: 0,
+                payload: vec![],
+            },
+            Message::Counts {
+                batch: 0,
+                counts: vec![0, 7, u32::MAX],
+            },
         ];
         for m in msgs {
             let enc = m.encode();
@@ -184,6 +270,8 @@ mod tests {
             &[1, 0, 0, 0][..],
             &[3, 0, 0, 0, 0][..],
             &[1, 0, 0, 0, 0, 1][..],
+            &[3, 0, 0, 0, 0][..],
+            &[5, 0, 0, 0, 0, 1, 2, 3][..],
         ] {
             assert!(matches!(
                 Message::decode(bad),
@@ -196,8 +284,19 @@ mod tests {
     fn max_len_covers_a_full_batch() {
         let m = Message::Blinded {
             batch: 0,
-            points: vec![[0u8; 32]; 4],
+            points: vec![[0u8; 32]; 32],
         };
-        assert_eq!(m.encoded_len(), Message::max_encoded_len(4));
+        assert_eq!(m.encoded_len(), Message::max_encoded_len(32));
+        let counts = Message::Counts {
+            batch: 0,
+            counts: vec![u32::MAX; MAX_IDENTIFIER_TYPES],
+        };
+        assert_eq!(counts.encoded_len(), Message::max_encoded_len(1));
+        // A full batch of matches with 4-byte indices: 4 bitmap bytes + 4 × 32.
+        let matches = Message::Matches {
+            batch: 0,
+            payload: vec![0xFF; 4 + 4 * 32],
+        };
+        assert!(matches.encoded_len() <= Message::max_encoded_len(32));
     }
 }

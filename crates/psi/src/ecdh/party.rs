@@ -17,9 +17,16 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+mod hashers;
+mod learn;
+
+use hashers::{HasherRef, Hashers};
+use learn::{FirstResult, KeepPeer};
+
 use super::batch::{batch_len, batch_range, check_point_batch, chunk_len, prealloc};
-use super::compare::{self, Comparison};
+use super::compare::Rows;
 use super::groups;
+use super::result::Incoming;
 use crate::config::batch_count;
 use crate::ecdh::hash::IdentifierHasher;
 use crate::error::Pending;
@@ -101,8 +108,12 @@ pub struct Party {
     own_sent: u32,
     peer_total: u32,
     peer_received: u32,
+    /// What of the peer's items we keep.
+    keep_peer: KeepPeer,
     /// Learner: the peer's items doubly blinded, full encodings.
     peer_double: Vec<[u8; 32]>,
+    /// First learner when both learn (intersection): the same, with positions.
+    peer_double_at: Vec<([u8; 32], u32)>,
     /// Intersection-mode responses waiting for `poll_transmit`.
     outbox: VecDeque<Message>,
     /// Cardinality mode, peer learns: truncated values collected before the shuffle.
@@ -111,6 +122,14 @@ pub struct Party {
     /// Learner: our own items doubly blinded, truncated, as returned by the peer.
     returned: Vec<u8>,
     returned_batches: u32,
+    /// Both learn, first learner: our result once computed, and its messages for
+    /// the peer not yet handed out.
+    first_result: Option<FirstResult>,
+    result_out: VecDeque<Message>,
+    /// Both learn, first learner: result messages handed out.
+    result_sent: u32,
+    /// Both learn, second learner: the first learner's result so far.
+    incoming: Incoming,
     failed: bool,
 }
 
@@ -222,8 +241,9 @@ impl Party {
         let cmp_len = config.comparison_len();
         let own_total = batch_count(config.local_count, config.batch_size);
         let peer_total = batch_count(config.peer_count, config.batch_size);
-        let i_learn = config.i_learn();
-        let peer_learns = config.peer_learns();
+        let keep_peer = KeepPeer::for_config(&config);
+        let i_compare = config.i_compare();
+        let peer_compares = config.peer_compares();
         Ok(Party {
             secret,
             cmp_len,
@@ -240,24 +260,34 @@ impl Party {
             peer_received: 0,
             // The peer's count is only its word: reserve a bounded amount up front and
             // grow as its items actually arrive.
-            peer_double: if i_learn {
+            keep_peer,
+            peer_double: if keep_peer == KeepPeer::Points {
+                Vec::with_capacity(prealloc(config.peer_count))
+            } else {
+                Vec::new()
+            },
+            peer_double_at: if keep_peer == KeepPeer::WithPositions {
                 Vec::with_capacity(prealloc(config.peer_count))
             } else {
                 Vec::new()
             },
             outbox: VecDeque::new(),
-            card_buffer: if peer_learns && config.mode == Mode::Cardinality {
+            card_buffer: if peer_compares && config.mode == Mode::Cardinality {
                 Vec::with_capacity(prealloc(config.peer_count) * cmp_len)
             } else {
                 Vec::new()
             },
             card_responses: None,
-            returned: if i_learn {
+            returned: if i_compare {
                 Vec::with_capacity(config.local_count as usize * cmp_len)
             } else {
                 Vec::new()
             },
             returned_batches: 0,
+            first_result: None,
+            result_out: VecDeque::new(),
+            result_sent: 0,
+            incoming: Incoming::default(),
             failed: false,
             config,
         })
@@ -269,6 +299,11 @@ impl Party {
         &self.config
     }
 
+    /// Items of the peer's `Blinded` batch `batch`.
+    pub(crate) fn peer_batch_len(&self, batch: u32) -> u64 {
+        batch_len(batch, self.config.batch_size, self.config.peer_count) as u64
+    }
+
     /// Bytes per doubly blinded value in `Reblinded` messages.
     #[must_use]
     pub fn comparison_len(&self) -> usize {
@@ -278,7 +313,7 @@ impl Party {
     /// Counters for progress reporting.
     #[must_use]
     pub fn progress(&self) -> Progress {
-        let i_learn = self.config.i_learn();
+        let i_learn = self.config.i_compare();
         Progress {
             own_batches_sent: self.own_sent,
             own_batches_total: self.own_total,
@@ -290,9 +325,10 @@ impl Party {
     }
 
     /// The next message to send, if one is ready: first any responses owed to the peer,
-    /// then our next own batch (hashed and blinded during this call). `None` means
-    /// nothing can be sent until more peer messages arrive (or ever, once finished, or
-    /// after an error). Never blocks.
+    /// then our next own batch (hashed and blinded during this call), then, when both
+    /// learn and we learn first, our result for the peer (compared during the call
+    /// that finds everything in). `None` means nothing can be sent until more peer
+    /// messages arrive (or ever, once finished, or after an error). Never blocks.
     pub fn poll_transmit(&mut self) -> Option<Message> {
         if self.failed {
             return None;
@@ -306,7 +342,12 @@ impl Party {
         if self.own_sent < self.own_total {
             return Some(self.blind_own_batch());
         }
-        None
+        if self.sends_result() && self.first_result.is_none() && self.compare_ready() {
+            self.compare_first();
+        }
+        let m = self.result_out.pop_front()?;
+        self.result_sent += 1;
+        Some(m)
     }
 
     /// Whether the party still expects messages from the peer.
@@ -314,7 +355,8 @@ impl Party {
     pub fn needs_input(&self) -> bool {
         !self.failed
             && (self.peer_received < self.peer_total
-                || (self.config.i_learn() && self.returned_batches < self.own_total))
+                || (self.config.i_compare() && self.returned_batches < self.own_total)
+                || (self.gets_result() && self.incoming.received < self.result_total()))
     }
 
     /// Whether everything has been sent and received, so [`Party::finish`] will succeed.
@@ -331,8 +373,9 @@ impl Party {
     /// honest peer would not send: [`PsiError::InvalidPoint`],
     /// [`PsiError::WrongBatchLength`], [`PsiError::DuplicateBatch`],
     /// [`PsiError::BatchOutOfOrder`], [`PsiError::TooManyItems`],
-    /// [`PsiError::ReblindedNotSent`], [`PsiError::MessageNotAllowed`];
-    /// [`PsiError::Aborted`] after an earlier error. Any error ends the session.
+    /// [`PsiError::ReblindedNotSent`], [`PsiError::MessageNotAllowed`],
+    /// [`PsiError::InconsistentResult`]; [`PsiError::Aborted`] after an earlier error.
+    /// Any error ends the session.
     pub fn handle(&mut self, message: Message) -> Result<(), PsiError> {
         if self.failed {
             return Err(PsiError::Aborted);
@@ -340,6 +383,7 @@ impl Party {
         let result = match message {
             Message::Blinded { batch, points } => self.handle_blinded(batch, &points),
             Message::Reblinded { batch, values } => self.handle_reblinded(batch, &values),
+            m @ (Message::Matches { .. } | Message::Counts { .. }) => self.handle_result(m),
         };
         if result.is_err() {
             self.failed = true;
@@ -381,7 +425,7 @@ impl Party {
             labels: None,
         };
         if self.config.i_learn() {
-            let (result, per_group) = self.compare();
+            let (result, per_group) = self.learned();
             outcome.result = result;
             for (t, matched) in outcome.per_type.iter_mut().zip(per_group) {
                 t.matched = Some(matched);
@@ -411,10 +455,21 @@ impl Party {
         if queued > 0 {
             return Some(Pending::Responses { queued });
         }
-        if self.config.i_learn() && self.returned_batches < self.own_total {
+        if self.config.i_compare() && self.returned_batches < self.own_total {
             return Some(Pending::Reblinded {
                 received: self.returned_batches,
                 total: self.own_total,
+            });
+        }
+        if self.sends_result() && self.result_sent < self.result_total() {
+            return Some(Pending::Responses {
+                queued: (self.result_total() - self.result_sent) as usize,
+            });
+        }
+        if self.gets_result() && self.incoming.received < self.result_total() {
+            return Some(Pending::PeerResult {
+                received: self.incoming.received,
+                total: self.result_total(),
             });
         }
         None
@@ -502,7 +557,7 @@ impl Party {
         }
 
         let l = self.cmp_len;
-        if self.config.peer_learns() {
+        if self.config.peer_compares() {
             match self.config.mode {
                 Mode::Intersection | Mode::Labelled => {
                     let mut values = Vec::with_capacity(doubled.len() * l);
@@ -519,12 +574,23 @@ impl Party {
                 }
             }
         }
-        if self.config.i_learn() {
-            self.peer_double.extend_from_slice(&doubled);
+        match self.keep_peer {
+            KeepPeer::No => {}
+            KeepPeer::Points => self.peer_double.extend_from_slice(&doubled),
+            KeepPeer::WithPositions => {
+                // Positions are below the peer's count, at most MAX_SET_SIZE.
+                let start = batch as usize * self.config.batch_size as usize;
+                self.peer_double_at.extend(
+                    doubled
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| (*d, (start + i) as u32)),
+                );
+            }
         }
         self.peer_received += 1;
         if self.peer_received == self.peer_total
-            && self.config.peer_learns()
+            && self.config.peer_compares()
             && self.config.mode == Mode::Cardinality
         {
             self.shuffle_responses();
@@ -576,6 +642,12 @@ impl Party {
                 reason: "this party does not learn the result",
             });
         }
+        if !self.config.i_compare() {
+            return Err(PsiError::MessageNotAllowed {
+                kind,
+                reason: "both learn and the peer learns first: it sends its result instead",
+            });
+        }
         if batch < self.returned_batches {
             return Err(PsiError::DuplicateBatch { kind, batch });
         }
@@ -614,50 +686,5 @@ impl Party {
         self.returned.extend_from_slice(values);
         self.returned_batches += 1;
         Ok(())
-    }
-
-    /// Learner: compares our returned values with the peer's doubly blinded points;
-    /// also counts the matched values of each type group.
-    fn compare(self) -> (MatchResult, Vec<u64>) {
-        compare::compare(Comparison {
-            cmp_len: self.cmp_len,
-            mode: self.config.mode,
-            context: self.config.context,
-            peer_double: self.peer_double,
-            returned: self.returned,
-            own_order: self.own_order,
-            own_bounds: self.own_bounds,
-            row_offsets: self.row_offsets,
-            rows: self.rows,
-        })
-    }
-}
-
-/// The session's hash-to-group function per identifier type of our set.
-struct Hashers(Vec<IdentifierHasher>);
-
-/// An index into [`Hashers`] that [`Hashers::check`] found in range: an item's hasher
-/// is resolved once, when the party is built, and can never be missing later.
-#[derive(Clone, Copy)]
-struct HasherRef(usize);
-
-impl Hashers {
-    /// Resolves the type index of a prepared-set key.
-    fn check(&self, type_index: u16) -> Result<HasherRef, PsiError> {
-        let i = usize::from(type_index);
-        if i < self.0.len() {
-            Ok(HasherRef(i))
-        } else {
-            Err(PsiError::InvalidIdentifierType {
-                reason: "an item names an identifier type the set does not hold",
-            })
-        }
-    }
-
-    /// The hasher of a checked index.
-    fn get(&self, r: HasherRef) -> &IdentifierHasher {
-        // In range by construction: `HasherRef`s come only from `check` on this set,
-        // which is never shrunk.
-        &self.0[r.0]
     }
 }

@@ -183,7 +183,8 @@ fn a_repeat_measures_every_phase_and_checks_itself() {
         let [prepare, connect, handshake, exchange] = sample.phases;
         assert_eq!(prepare.wire, [0, 0]);
         assert_eq!(handshake.flights, 2);
-        assert_eq!(exchange.flights, 3);
+        // Both learn: blinded, reblinded (to the first learner), its result, done.
+        assert_eq!(exchange.flights, 4);
         // The points alone: 32 bytes per item each way.
         assert!(exchange.frames[0] > 120 * 32 && exchange.frames[1] > 90 * 32);
         let total: [u64; 2] = [
@@ -224,7 +225,7 @@ fn a_three_rule_repeat_holds_three_times_the_items() {
         assert_eq!(sample.matched, 3 * 50);
         assert_eq!(sample.floor.ops, FloorOps::for_sizes(3 * 120, 3 * 90));
         let [.., handshake, exchange] = sample.phases;
-        assert_eq!((handshake.flights, exchange.flights), (2, 3));
+        assert_eq!((handshake.flights, exchange.flights), (2, 4));
         assert!(exchange.frames[0] > 3 * 120 * 32 && exchange.frames[1] > 3 * 90 * 32);
     }
 }

@@ -110,3 +110,40 @@ fn labels() {
         "link 100 Mbit/s, 10.0 ms one-way"
     );
 }
+
+#[test]
+fn the_payload_floor_follows_who_learns_first() {
+    let one = spec();
+    // Only the initiator learns: 32-byte points both ways, 8 bytes per initiator item
+    // back.
+    assert_eq!(payload(&one, 8), [32_000, 16_000 + 8_000]);
+    // Both learn: the responder (500 items, fewer) gets the values back and sends the
+    // initiator per batch a bitmap (1000 items: 125 bytes) and an index of two bytes
+    // (500 items need more than one) for each of the 250 matches.
+    let both = RunSpec {
+        reveal: Reveal::Both,
+        ..spec()
+    };
+    assert_eq!(
+        payload(&both, 8),
+        [32_000 + 8 * 500, 16_000 + 125 + 250 * 2]
+    );
+    // Batches of 64: 15 full batches (8 bytes each) and one of 40 items (5 bytes).
+    let batches = RunSpec {
+        batch_size: 64,
+        ..both
+    };
+    assert_eq!(payload(&batches, 8)[1], 16_000 + 15 * 8 + 5 + 500);
+    // Cardinality: a 4-byte count per rule; with the initiator the smaller side, it
+    // is the one that compares and sends them.
+    let card = RunSpec {
+        mode: Mode::Cardinality,
+        initiator_size: 400,
+        rules: 2,
+        ..both
+    };
+    assert_eq!(
+        payload(&card, 9),
+        [2 * 32 * 400 + 8, 2 * 32 * 500 + 2 * 400 * 9]
+    );
+}
