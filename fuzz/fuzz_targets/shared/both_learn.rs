@@ -83,14 +83,3 @@ pub(crate) fn held_back(mode: Mode) -> (Party, Vec<Message>) {
     }
     (a, result)
 }
-
-/// The target's input for these messages: a mode byte (even: intersection, odd:
-/// cardinality), then each encoded message behind a one-byte length.
-pub(crate) fn input(mode: Mode, messages: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = vec![u8::from(mode == Mode::Cardinality)];
-    for m in messages {
-        out.push(u8::try_from(m.len()).expect("short messages"));
-        out.extend_from_slice(m);
-    }
-    out
-}
