@@ -16,7 +16,11 @@ const BATCH: u32 = 3;
 /// e-mails 1..4: two rules, 2 shared phones and 2 shared e-mails. The responder has
 /// fewer items, so it learns first and the initiator waits for its result.
 fn set(initiator: bool) -> PreparedSet {
-    let (phones, emails) = if initiator { (0..5, 0..3) } else { (3..6, 1..4) };
+    let (phones, emails) = if initiator {
+        (0..5, 0..3)
+    } else {
+        (3..6, 1..4)
+    };
     let mut set = PreparedSet::new();
     for i in phones {
         set.push("phone", format!("+86138000000{i:02}").as_bytes(), i)
