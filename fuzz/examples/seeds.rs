@@ -275,6 +275,17 @@ fn psi_message(root: &Path) {
     write(root, "psi_message", &seeds);
 }
 
+/// The target's input for these messages: a mode byte (even: intersection, odd:
+/// cardinality), then each encoded message behind a one-byte length.
+fn result_input(mode: Mode, messages: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = vec![u8::from(mode == Mode::Cardinality)];
+    for m in messages {
+        out.push(u8::try_from(m.len()).expect("short messages"));
+        out.extend_from_slice(m);
+    }
+    out
+}
+
 /// The honest result of `psi_result`'s session in each mode, and a few that break
 /// one check each.
 fn psi_result(root: &Path) {
@@ -285,7 +296,7 @@ fn psi_result(root: &Path) {
     ] {
         let (_, result) = both_learn::held_back(mode);
         let encoded: Vec<Vec<u8>> = result.iter().map(Message::encode).collect();
-        seeds.push((format!("{name}-honest"), both_learn::input(mode, &encoded)));
+        seeds.push((format!("{name}-honest"), result_input(mode, &encoded)));
         let mut bad = encoded.clone();
         match mode {
             // The first batch's first index (after 5 header bytes and 1 bitmap byte)
@@ -297,7 +308,7 @@ fn psi_result(root: &Path) {
             // The last byte of the first count: more than a group holds.
             _ => bad[0][8] = 0xFF,
         }
-        seeds.push((format!("{name}-inconsistent"), both_learn::input(mode, &bad)));
+        seeds.push((format!("{name}-inconsistent"), result_input(mode, &bad)));
     }
     write(root, "psi_result", &seeds);
 }

@@ -16,7 +16,11 @@ const BATCH: u32 = 3;
 /// e-mails 1..4: two rules, 2 shared phones and 2 shared e-mails. The responder has
 /// fewer items, so it learns first and the initiator waits for its result.
 fn set(initiator: bool) -> PreparedSet {
-    let (phones, emails) = if initiator { (0..5, 0..3) } else { (3..6, 1..4) };
+    let (phones, emails) = if initiator {
+        (0..5, 0..3)
+    } else {
+        (3..6, 1..4)
+    };
     let mut set = PreparedSet::new();
     for i in phones {
         set.push("phone", format!("+86138000000{i:02}").as_bytes(), i)
@@ -82,15 +86,4 @@ pub(crate) fn held_back(mode: Mode) -> (Party, Vec<Message>) {
         }
     }
     (a, result)
-}
-
-/// The target's input for these messages: a mode byte (even: intersection, odd:
-/// cardinality), then each encoded message behind a one-byte length.
-pub(crate) fn input(mode: Mode, messages: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = vec![u8::from(mode == Mode::Cardinality)];
-    for m in messages {
-        out.push(u8::try_from(m.len()).expect("short messages"));
-        out.extend_from_slice(m);
-    }
-    out
 }
