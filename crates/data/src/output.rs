@@ -19,9 +19,11 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, FailWith, Result};
 
+mod parquet;
 mod plan;
 mod temp;
 
+pub use parquet::{ColumnTypes, ParquetWriter, ROW_GROUP_ROWS};
 pub use plan::{check_outputs, ensure_absent, with_suffix};
 pub use temp::{TEMP_SUFFIX, clear_stale, remove_live_temporaries, temporaries_removed};
 
