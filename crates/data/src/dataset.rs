@@ -22,6 +22,9 @@ mod reader;
 mod rejects;
 mod source;
 
+/// The Arrow type of a column of a Parquet or Arrow input
+/// ([`DatasetReader::column_type`]).
+pub use arrow_schema::DataType;
 pub use cells::{Cell, ColumnCounts, normalize_cell, normalize_cell_append, parse_rate};
 pub use columnar::{BATCH_ROWS, ColumnarReader};
 pub use columns::{ColumnSpec, Columns, IdColumn, KeepColumn, OutputColumn, shown_header};

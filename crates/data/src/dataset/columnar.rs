@@ -216,6 +216,20 @@ impl ColumnarReader {
     /// An identifier column of another type (bad input, naming the column and
     /// its type, never a value).
     pub fn use_columns(&mut self, columns: &Columns) -> Result<()> {
+        self.check_identifiers(columns)?;
+        let mut selected = columns.used_indices();
+        selected.sort_unstable();
+        selected.dedup();
+        self.selected = Some(selected);
+        Ok(())
+    }
+
+    /// Checks that each identifier column of `columns` holds text or integers,
+    /// decoding every column still.
+    ///
+    /// # Errors
+    /// As [`ColumnarReader::use_columns`].
+    pub fn check_identifiers(&self, columns: &Columns) -> Result<()> {
         for id in &columns.ids {
             let Some(data_type) = self.column_type(id.index) else {
                 continue;
@@ -231,10 +245,6 @@ impl ColumnarReader {
                 )));
             }
         }
-        let mut selected = columns.used_indices();
-        selected.sort_unstable();
-        selected.dedup();
-        self.selected = Some(selected);
         Ok(())
     }
 

@@ -125,6 +125,19 @@ impl DatasetReader {
         }
     }
 
+    /// Checks, for a columnar file, that each identifier column of `columns`
+    /// holds text or integers, and still decodes every column (for callers that
+    /// use more columns than `columns` names). Nothing to check for CSV.
+    ///
+    /// # Errors
+    /// An identifier column of another type (bad input).
+    pub fn check_identifiers(&self, columns: &Columns) -> Result<()> {
+        match &self.inner {
+            Inner::Csv(_) => Ok(()),
+            Inner::Columnar(r) => r.check_identifiers(columns),
+        }
+    }
+
     /// The Arrow type of column `index`, for a columnar input; `None` for CSV,
     /// whose cells are all text.
     pub fn column_type(&self, index: usize) -> Option<&DataType> {
