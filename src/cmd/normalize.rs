@@ -149,6 +149,11 @@ fn normalize_column(
     reader.check_text_columns(columns.used_indices());
     reader.use_columns(&columns)?;
     let index = columns.ids.first().map_or(0, |c| c.index);
+    // A Parquet or Arrow table has rows, not lines.
+    let place = match reader.format() {
+        Format::Csv => "line",
+        _ => "row",
+    };
 
     let mut out = io::stdout().lock();
     let mut counts = ColumnCounts::default();
@@ -160,7 +165,7 @@ fn normalize_column(
         counts.add(cell);
         print_line(
             &mut out,
-            Some(record.line()),
+            Some((place, record.line())),
             value,
             cell,
             &buffer,
@@ -183,7 +188,7 @@ fn normalize_column(
 
 fn print_line(
     out: &mut impl Write,
-    line: Option<u64>,
+    line: Option<(&str, u64)>,
     value: &str,
     cell: Cell,
     normalised: &str,
@@ -193,7 +198,7 @@ fn print_line(
         return Ok(());
     }
     let result = match line {
-        Some(line) => write!(out, "line {line}: "),
+        Some((what, n)) => write!(out, "{what} {n}: "),
         None => Ok(()),
     }
     .and_then(|()| match cell {

@@ -122,8 +122,8 @@ impl ColumnarReader {
         };
         let not_this_format = || {
             Error::bad_input(format!(
-                "'{name}' is not a {} file, or it is truncated",
-                format_title(format)
+                "'{name}' is not {} file, or it is truncated",
+                a_format(format)
             ))
             .hint(match format {
                 Format::Parquet => "check the file is complete; for a CSV file give --format csv or a name ending in .csv",
@@ -134,6 +134,7 @@ impl ColumnarReader {
             Format::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(clone(&file)?)
                     .fail_with(not_this_format)?;
+                check_codecs(builder.metadata(), &name)?;
                 let schema = builder.schema().clone();
                 let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).ok();
                 (Opened::Parquet(builder), schema, rows)
@@ -390,6 +391,38 @@ impl ColumnarReader {
     }
 }
 
+/// Refuses a Parquet file compressed with a codec this build leaves out (gzip,
+/// Brotli, LZO), by name, before any page is read: otherwise it would look
+/// damaged.
+fn check_codecs(metadata: &parquet::file::metadata::ParquetMetaData, name: &str) -> Result<()> {
+    use parquet::basic::Compression;
+    for group in metadata.row_groups() {
+        for column in group.columns() {
+            let codec = column.compression();
+            if !matches!(
+                codec,
+                Compression::UNCOMPRESSED
+                    | Compression::SNAPPY
+                    | Compression::ZSTD(_)
+                    | Compression::LZ4
+                    | Compression::LZ4_RAW
+            ) {
+                let codec = match codec {
+                    Compression::GZIP(_) => "gzip",
+                    Compression::BROTLI(_) => "Brotli",
+                    Compression::LZO => "LZO",
+                    _ => "an unsupported",
+                };
+                return Err(Error::bad_input(format!(
+                    "'{name}' is compressed with {codec} compression, which blindmatch does not read"
+                ))
+                .hint("write the file with Snappy or zstd compression (the defaults of pyarrow and polars)"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether an identifier column may have this type: text, or integers.
 fn identifier_type(data_type: &DataType) -> bool {
     match data_type {
@@ -424,6 +457,15 @@ fn text_column(array: &ArrayRef) -> std::result::Result<TextColumn, ArrowError> 
             TextColumn::Utf8(builder.finish())
         }
     })
+}
+
+/// The format's name after "is not".
+fn a_format(format: Format) -> &'static str {
+    match format {
+        Format::Parquet => "a Parquet",
+        Format::Arrow => "an Arrow IPC",
+        Format::Csv => "a CSV",
+    }
 }
 
 /// The format's name in a sentence.
