@@ -18,16 +18,18 @@ pub struct DatasetReader {
     inner: Inner,
 }
 
+/// Both readers are boxed: their sizes differ by hundreds of bytes, and a reader
+/// is moved between threads, never made per row.
 #[derive(Debug)]
 enum Inner {
-    Csv(CsvReader),
+    Csv(Box<CsvReader>),
     Columnar(Box<ColumnarReader>),
 }
 
 impl From<CsvReader> for DatasetReader {
     fn from(reader: CsvReader) -> Self {
         DatasetReader {
-            inner: Inner::Csv(reader),
+            inner: Inner::Csv(Box::new(reader)),
         }
     }
 }
@@ -40,7 +42,7 @@ impl DatasetReader {
     /// As [`CsvReader::open`] and [`ColumnarReader::open`].
     pub fn open(source: &InputSource, format: Format, delimiter: u8) -> Result<Self> {
         let inner = match format {
-            Format::Csv => Inner::Csv(CsvReader::open(source, delimiter)?),
+            Format::Csv => Inner::Csv(Box::new(CsvReader::open(source, delimiter)?)),
             Format::Parquet | Format::Arrow => {
                 Inner::Columnar(Box::new(ColumnarReader::open(source, format)?))
             }
@@ -164,8 +166,8 @@ impl DatasetReader {
     /// A read error or a malformed record in the rest of the input.
     pub fn finish(self) -> Result<InputSummary> {
         match self.inner {
-            Inner::Csv(r) => r.finish(),
-            Inner::Columnar(r) => r.finish(),
+            Inner::Csv(r) => (*r).finish(),
+            Inner::Columnar(r) => (*r).finish(),
         }
     }
 }

@@ -16,9 +16,11 @@ pub struct TableFile {
     inner: Inner,
 }
 
+/// Both boxed: the Parquet writer is over a kilobyte, the CSV file a few hundred
+/// bytes, and a table file is made once per output.
 #[derive(Debug)]
 enum Inner {
-    Csv(AtomicFile),
+    Csv(Box<AtomicFile>),
     Parquet(Box<ParquetWriter<AtomicFile>>, std::path::PathBuf),
 }
 
@@ -42,7 +44,7 @@ impl TableFile {
                 Box::new(ParquetWriter::new(file, delimiter, types)),
                 path.to_path_buf(),
             ),
-            _ => Inner::Csv(file),
+            _ => Inner::Csv(Box::new(file)),
         };
         Ok(TableFile { inner })
     }
@@ -62,7 +64,7 @@ impl TableFile {
     /// Encoding, writing or syncing failed; the temporary file is removed.
     pub fn seal(self) -> Result<SealedFile> {
         match self.inner {
-            Inner::Csv(file) => file.seal(),
+            Inner::Csv(file) => (*file).seal(),
             Inner::Parquet(writer, path) => {
                 let file = writer.finish().fail_with(|| {
                     Error::failed(format!("cannot write '{}'", path.display()))
