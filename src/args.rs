@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use blindmatch_data::dataset::InputSpec;
+use blindmatch_data::dataset::{Format, InputSpec};
 use blindmatch_token::{CallingCode, EmailProviderRules, Profile};
 use clap::Args;
 
@@ -11,8 +11,10 @@ use clap::Args;
 /// customer records.
 #[derive(Debug, Args)]
 pub(crate) struct InputArgs {
-    /// CSV file to read, `-` for standard input. The first line is the header;
-    /// the file must be UTF-8 (a byte-order mark is allowed).
+    /// File to read, `-` for standard input (CSV). A CSV file's first line is the
+    /// header and it must be UTF-8 (a byte-order mark is allowed); a name ending
+    /// in .parquet or .pq is read as Parquet, .arrow, .ipc or .feather as an
+    /// Arrow IPC file (or say so with --format).
     #[arg(short, long, value_name = "FILE")]
     pub(crate) input: PathBuf,
 
@@ -30,6 +32,19 @@ pub(crate) struct InputArgs {
     /// Field delimiter: one ASCII character, or `tab`.
     #[arg(long, value_name = "CHAR", default_value = ",")]
     pub(crate) delimiter: String,
+
+    /// The input's format: csv, parquet or arrow [default: by the file's
+    /// extension, CSV for any other name]. Identifier columns of a Parquet or
+    /// Arrow file must be strings (integers are read as decimal digits); a null
+    /// is an empty cell.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub(crate) format: Option<Format>,
+}
+
+/// Parses `--format` for clap: `csv`, `parquet` or `arrow`.
+pub(crate) fn parse_format(arg: &str) -> Result<Format, String> {
+    arg.parse::<Format>()
+        .map_err(|_| format!("expected one of {}", Format::VALID_NAMES))
 }
 
 impl InputArgs {
@@ -40,7 +55,10 @@ impl InputArgs {
     /// A spec is not `NAME:TYPE`, a type is unknown, a column is named twice, or the
     /// delimiter is not one ASCII character.
     pub(crate) fn validate(&self) -> blindmatch_data::Result<InputSpec> {
-        InputSpec::parse(&self.input, &self.columns, &self.keep, &self.delimiter)
+        Ok(
+            InputSpec::parse(&self.input, &self.columns, &self.keep, &self.delimiter)?
+                .with_format(self.format),
+        )
     }
 }
 

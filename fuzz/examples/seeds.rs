@@ -45,6 +45,7 @@ fn main() {
     net_frame(&root);
     let runs = tokenize_runs();
     csv_input(&root, &runs);
+    columnar_input(&root);
     manifest(&root, &runs);
     token_file(&root, &runs);
     receipt(&root);
@@ -619,6 +620,60 @@ fn csv_input(root: &Path, runs: &[Run]) {
     write(root, "csv_input", &seeds);
 }
 
+/// Small Parquet (uncompressed, Snappy, zstd, LZ4) and Arrow IPC files with text,
+/// nulls, integers, floats and dates, for the `columnar_input` target (selector:
+/// bit 0 Arrow, bit 1 decode the first column only).
+fn columnar_input(root: &Path) {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("phone", DataType::Utf8, true),
+        Field::new("member_no", DataType::Int64, true),
+        Field::new("score", DataType::Float64, true),
+        Field::new("since", DataType::Date32, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![
+            Some("+86 138 1234 5678"),
+            None,
+            Some(""),
+        ])),
+        Arc::new(Int64Array::from(vec![Some(1), None, Some(-3)])),
+        Arc::new(Float64Array::from(vec![Some(0.5), Some(-1e300), None])),
+        Arc::new(Date32Array::from(vec![Some(19_000), None, Some(0)])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut seeds = Vec::new();
+    for (name, codec) in [
+        ("plain", Compression::UNCOMPRESSED),
+        ("snappy", Compression::SNAPPY),
+        ("zstd", Compression::ZSTD(ZstdLevel::default())),
+        ("lz4", Compression::LZ4_RAW),
+    ] {
+        let properties = WriterProperties::builder().set_compression(codec).build();
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, schema.clone(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        seeds.push((format!("parquet-{name}"), with_selector(0, &bytes)));
+        seeds.push((format!("parquet-{name}-first-column"), with_selector(2, &bytes)));
+    }
+    let mut bytes = Vec::new();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(&mut bytes, &schema).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    seeds.push(("arrow".to_owned(), with_selector(1, &bytes)));
+    seeds.push(("arrow-first-column".to_owned(), with_selector(3, &bytes)));
+    write(root, "columnar_input", &seeds);
+}
+
 /// Real manifests, and near misses: another version or format, a damaged field,
 /// raw identifiers where names belong.
 fn manifest(root: &Path, runs: &[Run]) {
@@ -748,6 +803,7 @@ fn receipt(root: &Path) {
                 declared_size: local,
                 input: InputInfo {
                     path: if initiator { "a.csv" } else { "b.csv" }.to_owned(),
+                    format: "csv".to_owned(),
                     sha256: "44".repeat(32),
                     rows: local + 10,
                     bytes: 900,
@@ -784,6 +840,7 @@ fn receipt(root: &Path) {
                 path: if initiator { "a.out.csv" } else { "b.out.csv" }.to_owned(),
                 sha256: "55".repeat(32),
                 bytes: 10,
+                format: Some("csv".to_owned()),
             }),
             traffic: TrafficInfo {
                 bytes_sent: sent,

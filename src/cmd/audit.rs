@@ -14,9 +14,11 @@ use blindmatch_audit::{
     AuditReport, ManifestAudit, ReceiptAudit, ReportOptions, TokensAudit, audit_manifest,
     audit_merged_receipt, audit_receipts, audit_tokens,
 };
+use blindmatch_data::dataset::Format;
 use blindmatch_token::KeyId;
 use clap::{Args as ClapArgs, Subcommand};
 
+use crate::args::parse_format;
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress::Terminal;
 
@@ -77,9 +79,15 @@ impl ReportArgs {
 #[derive(Debug, ClapArgs)]
 #[command(verbatim_doc_comment)]
 struct TokensArgs {
-    /// The token file (CSV) to audit, `-` for standard input.
+    /// The token file to audit: CSV, Parquet (.parquet) or Arrow IPC (.arrow,
+    /// .ipc, .feather); `-` for standard input (CSV).
     #[arg(value_name = "FILE")]
     file: PathBuf,
+
+    /// The token file's format: csv, parquet or arrow [default: as the manifest
+    /// records it, else by the file's extension].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    format: Option<Format>,
 
     /// The manifest `blindmatch tokenize` wrote: declares token columns, key IDs
     /// and counts, and its output SHA-256 must be this file's.
@@ -222,6 +230,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             &TokensAudit {
                 report: a.report.options(),
                 file: a.file,
+                format: a.format,
                 manifest: a.manifest,
                 key: a.key,
                 key_ids: a.key_ids,

@@ -143,7 +143,8 @@ pub(crate) struct Args {
     max_peer_set: Option<u64>,
 
     /// Matched rows of our input (row, --keep columns, match_id). Required when
-    /// this side learns rows; written atomically, mode 0600.
+    /// this side learns rows; written atomically, mode 0600. A name ending in
+    /// .parquet writes Parquet (kept columns of a Parquet input keep their types).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 

@@ -8,13 +8,13 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use blindmatch_data::dataset::{
-    Cell, ColumnCounts, ColumnSpec, Columns, CsvReader, InputSource, Record, normalize_cell,
-    parse_delimiter,
+    Cell, ColumnCounts, ColumnSpec, Columns, DatasetReader, Format, InputSource, Record,
+    normalize_cell, parse_delimiter,
 };
 use blindmatch_token::{IdType, Profile};
 use clap::Args as ClapArgs;
 
-use crate::args::ProfileArgs;
+use crate::args::{ProfileArgs, parse_format};
 use crate::error::{ExitStatus, FailWith, Failure};
 
 /// Show what the normaliser makes of values (a local diagnostic: prints them).
@@ -46,7 +46,8 @@ pub(crate) struct Args {
     #[arg(value_name = "VALUE", conflicts_with = "input")]
     values: Vec<String>,
 
-    /// A CSV file (`-` for standard input) whose column to normalise.
+    /// A file (`-` for standard input) whose column to normalise: CSV, or
+    /// Parquet (.parquet) or Arrow IPC (.arrow, .ipc, .feather).
     #[arg(short, long, value_name = "FILE", requires = "column")]
     input: Option<PathBuf>,
 
@@ -57,6 +58,11 @@ pub(crate) struct Args {
     /// Field delimiter of --input: one ASCII character, or `tab`.
     #[arg(long, value_name = "CHAR", default_value = ",")]
     delimiter: String,
+
+    /// The format of --input: csv, parquet or arrow [default: by the file's
+    /// extension, CSV otherwise].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format, requires = "input")]
+    format: Option<Format>,
 
     /// Print only the values that are rejected.
     #[arg(long)]
@@ -132,7 +138,8 @@ fn normalize_column(
         }
     };
     let source = InputSource::parse(input);
-    let mut reader = CsvReader::open(&source, parse_delimiter(&args.delimiter)?)?;
+    let format = Format::of_input(&source, args.format);
+    let mut reader = DatasetReader::open(&source, format, parse_delimiter(&args.delimiter)?)?;
     let columns = Columns::resolve(
         reader.header(),
         std::slice::from_ref(&spec),
@@ -140,7 +147,13 @@ fn normalize_column(
         reader.name(),
     )?;
     reader.check_text_columns(columns.used_indices());
+    reader.use_columns(&columns)?;
     let index = columns.ids.first().map_or(0, |c| c.index);
+    // A Parquet or Arrow table has rows, not lines.
+    let place = match reader.format() {
+        Format::Csv => "line",
+        _ => "row",
+    };
 
     let mut out = io::stdout().lock();
     let mut counts = ColumnCounts::default();
@@ -152,7 +165,7 @@ fn normalize_column(
         counts.add(cell);
         print_line(
             &mut out,
-            Some(record.line()),
+            Some((place, record.line())),
             value,
             cell,
             &buffer,
@@ -175,7 +188,7 @@ fn normalize_column(
 
 fn print_line(
     out: &mut impl Write,
-    line: Option<u64>,
+    line: Option<(&str, u64)>,
     value: &str,
     cell: Cell,
     normalised: &str,
@@ -185,7 +198,7 @@ fn print_line(
         return Ok(());
     }
     let result = match line {
-        Some(line) => write!(out, "line {line}: "),
+        Some((what, n)) => write!(out, "{what} {n}: "),
         None => Ok(()),
     }
     .and_then(|()| match cell {

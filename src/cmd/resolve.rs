@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use blindmatch_data::dataset::{ColumnSpec, InputSource, parse_delimiter};
+use blindmatch_data::dataset::{ColumnSpec, Format, InputSource, parse_delimiter};
 use blindmatch_data::text::group;
 use blindmatch_data::{Error, Result};
 use blindmatch_resolve::{ResolveConfig, ResolveSummary, SourceSpec, Survivorship, resolve};
 use blindmatch_token::{IdType, RuleSet};
 use clap::{ArgMatches, Args as ClapArgs, CommandFactory as _};
 
-use crate::args::ProfileArgs;
+use crate::args::{ProfileArgs, parse_format};
 use crate::error::ExitStatus;
 use crate::progress::Terminal;
 
@@ -29,7 +29,9 @@ use crate::progress::Terminal;
 /// Outputs (mode 0600; existing files are replaced only with --force): the
 /// clusters file (source,row,cluster_id,linked_by,first_seen), golden records
 /// (normalised identifiers: protect them like the inputs) and a JSON report of
-/// counts. A summary goes to standard output.
+/// counts. A summary goes to standard output. Inputs may be CSV, Parquet or Arrow
+/// IPC files (by extension or --format); an output name ending in .parquet
+/// writes Parquet.
 ///
 /// Example:
 ///
@@ -93,6 +95,11 @@ pub(crate) struct Args {
     /// Field delimiter of every input: one ASCII character, or `tab`.
     #[arg(long, value_name = "CHAR", default_value = ",")]
     delimiter: String,
+
+    /// The format of every input: csv, parquet or arrow [default: each by its
+    /// file's extension (.parquet/.pq, .arrow/.ipc/.feather), CSV otherwise].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    format: Option<Format>,
 
     #[command(flatten)]
     profile: ProfileArgs,
@@ -179,6 +186,7 @@ fn config(args: Args, groups: Vec<InputGroup>) -> Result<ResolveConfig> {
             input: InputSource::parse(&g.input),
             columns,
             delimiter,
+            format: args.format,
         });
     }
     let rules = RuleSet::parse(&args.rules).map_err(|e| {

@@ -55,7 +55,9 @@ pub(crate) struct Args {
     previous_key: Option<PathBuf>,
 
     /// Token file to write, `-` for standard output. Written under a temporary
-    /// name and renamed only when complete; mode 0600.
+    /// name and renamed only when complete; mode 0600. A name ending in .parquet
+    /// writes Parquet: tokens as strings (null for an empty or rejected cell),
+    /// kept columns of a Parquet or Arrow input in their own types.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
 

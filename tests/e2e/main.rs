@@ -15,6 +15,7 @@ mod labelled;
 mod matching;
 mod multi;
 mod normalize;
+mod parquet;
 mod receipt;
 mod resolve;
 mod short_codes;

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use blindmatch_data::dataset::Format;
 use blindmatch_data::{Error, FailWith, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -20,6 +21,16 @@ pub(crate) struct Recorded {
     pub(crate) sha256: String,
     /// Size in bytes, when recorded.
     pub(crate) bytes: Option<u64>,
+    /// The table format, when recorded (absent before Parquet was read: CSV).
+    pub(crate) format: Option<Format>,
+}
+
+impl Recorded {
+    /// The format to read the table at `path` in: as recorded, else by the
+    /// file's extension.
+    pub(crate) fn table_format(&self, path: &std::path::Path) -> Format {
+        self.format.unwrap_or_else(|| Format::of_path(path))
+    }
 }
 
 /// The outcome of comparing a file with its record.
@@ -266,6 +277,7 @@ mod tests {
             path: "f".into(),
             sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
             bytes: Some(3),
+            format: None,
         };
         let mut findings = Vec::new();
         let c = check("output file", Some(&path), &good, &mut findings).unwrap();

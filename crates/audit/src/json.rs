@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use blindmatch_data::dataset::Format;
 use blindmatch_data::{Error, FailWith, Result};
 use serde_json::Value;
 
@@ -90,6 +91,20 @@ impl Walker {
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
                 self.problem(join(base, key), "a string or null", false);
+                None
+            }
+        }
+    }
+
+    /// An optional table format (`csv`, `parquet`, `arrow`): absent in documents
+    /// written before Parquet was read, which were all CSV; any other value is a
+    /// problem.
+    pub(crate) fn opt_format(&mut self, obj: &Value, base: &str, key: &str) -> Option<Format> {
+        let text = self.opt_string(obj, base, key)?;
+        match text.parse::<Format>() {
+            Ok(format) => Some(format),
+            Err(_) => {
+                self.problem(join(base, key), "csv, parquet or arrow", false);
                 None
             }
         }

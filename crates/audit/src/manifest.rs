@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use blindmatch_data::dataset::{CsvReader, InputSource, parse_delimiter};
+use blindmatch_data::dataset::{CsvReader, DatasetReader, InputSource, parse_delimiter};
 use blindmatch_data::{Error, Observer, Result};
 use serde::Serialize;
 
@@ -122,7 +122,11 @@ pub fn audit_manifest(args: &ManifestAudit, observer: &dyn Observer) -> Result<A
         Some(&recorded),
         &mut findings,
         || {
-            let reader = CsvReader::open(&InputSource::File(output_path.clone()), delimiter)?;
+            let reader = DatasetReader::open(
+                &InputSource::File(output_path.clone()),
+                recorded.table_format(&output_path),
+                delimiter,
+            )?;
             inspect(
                 reader,
                 &Inspect {

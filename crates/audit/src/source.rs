@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use blindmatch_data::Result;
-use blindmatch_data::dataset::{Cell, CsvReader, InputSource, Record, normalize_cell};
+use blindmatch_data::dataset::{Cell, DatasetReader, Format, InputSource, Record, normalize_cell};
 use blindmatch_token::{IdType, Profile};
 use serde::Serialize;
 
@@ -256,7 +256,14 @@ pub(crate) fn check_source(
     notes: &mut Vec<String>,
     also: &mut dyn SourceRows,
 ) -> Result<(FileCheck, Option<RecountReport>, u64)> {
-    let mut reader = CsvReader::open(&InputSource::File(path.to_path_buf()), delimiter)?;
+    // The format tokenize recorded for its input, else by the file's extension.
+    let format = manifest
+        .input
+        .as_ref()
+        .and_then(|r| r.format)
+        .unwrap_or_else(|| Format::of_path(path));
+    let mut reader =
+        DatasetReader::open(&InputSource::File(path.to_path_buf()), format, delimiter)?;
     let mut recount = Recount::new(manifest, reader.header(), findings);
     let mut text = recount.text_columns();
     text.extend(also.header(reader.header()));

@@ -10,7 +10,7 @@ pub(crate) mod findings;
 
 use std::collections::{BTreeMap, HashMap};
 
-use blindmatch_data::dataset::{CsvReader, Record};
+use blindmatch_data::dataset::{DatasetReader, Record};
 use blindmatch_data::scan::{Kind, Kinds, Scanner};
 use blindmatch_data::{Observer, Result};
 use blindmatch_token::{IdType, ShortCode, Token};
@@ -135,12 +135,12 @@ pub(crate) struct Inspect<'a> {
     pub(crate) observer: &'a dyn Observer,
 }
 
-/// Reads a token file once, from `reader` (a file opened with
-/// [`CsvReader::open`], or any stream) to its end.
+/// Reads a token file once, from `reader` (a CSV, Parquet or Arrow file opened
+/// with [`DatasetReader::open`], or a CSV stream) to its end.
 ///
 /// # Errors
 /// Bad input for an unreadable or malformed CSV.
-pub(crate) fn inspect(mut reader: CsvReader, opts: &Inspect<'_>) -> Result<FileStats> {
+pub(crate) fn inspect(mut reader: DatasetReader, opts: &Inspect<'_>) -> Result<FileStats> {
     let header: Vec<String> = reader.header().to_vec();
     let mut scanner = Scanner::new(opts.manifest.and_then(Manifest::mac_len));
     let plans: Option<Vec<ColumnPlan>> = opts.manifest.map(|m| m.plan(&header));

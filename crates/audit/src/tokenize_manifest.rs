@@ -452,9 +452,11 @@ fn recorded(w: &mut Walker, f: &Value, base: &str) -> Option<Recorded> {
     let path = w.string(f, base, "path");
     let sha256 = w.string(f, base, "sha256");
     let bytes = w.uint(f, base, "bytes");
+    let format = w.opt_format(f, base, "format");
     Some(Recorded {
         path: path?,
         sha256: sha256?,
         bytes: Some(bytes?),
+        format,
     })
 }

@@ -12,7 +12,7 @@ mod sample;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use blindmatch_data::dataset::{CsvReader, InputSource, parse_delimiter};
+use blindmatch_data::dataset::{CsvReader, DatasetReader, Format, InputSource, parse_delimiter};
 use blindmatch_data::scan::Kind;
 use blindmatch_data::{Error, Observer, Result, Silent};
 use blindmatch_token::KeyId;
@@ -67,8 +67,11 @@ struct ManifestSummary {
 /// What `audit tokens` checks and with what.
 #[derive(Debug, Clone)]
 pub struct TokensAudit {
-    /// The token file (CSV); `-` for standard input.
+    /// The token file (CSV, Parquet or Arrow IPC); `-` for standard input (CSV).
     pub file: PathBuf,
+    /// The token file's format (`--format`); `None`: as the manifest records
+    /// it, else by the file's extension.
+    pub format: Option<Format>,
     /// The manifest `tokenize` wrote: declares token columns, key IDs and counts,
     /// and its output SHA-256 must be this file's.
     pub manifest: Option<PathBuf>,
@@ -182,7 +185,11 @@ pub fn audit_tokens(args: &TokensAudit, observer: &dyn Observer) -> Result<Audit
         recorded.as_ref(),
         &mut findings,
         || {
-            let reader = CsvReader::open(&source, delimiter)?;
+            let format = args
+                .format
+                .or_else(|| recorded.as_ref().and_then(|r| r.format))
+                .unwrap_or_else(|| Format::of_input(&source, None));
+            let reader = DatasetReader::open(&source, format, delimiter)?;
             inspect(
                 reader,
                 &Inspect {
@@ -352,7 +359,7 @@ pub fn token_file_findings(
         .as_ref()
         .and_then(|m| m.delimiter)
         .unwrap_or(delimiter);
-    let reader = CsvReader::from_reader(input, name.display().to_string(), None, delimiter)?;
+    let reader = CsvReader::from_reader(input, name.display().to_string(), None, delimiter)?.into();
     let stats = inspect(
         reader,
         &Inspect {
@@ -512,6 +519,7 @@ mod tests {
         std::fs::write(&path, &csv).unwrap();
         let args = TokensAudit {
             file: path.clone(),
+            format: None,
             manifest: None,
             key: None,
             key_ids: Vec::new(),

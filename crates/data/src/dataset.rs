@@ -1,7 +1,9 @@
-//! Customer records in: where they come from ([`InputSource`]), which columns to
-//! use and how ([`InputSpec`]), and the parts that read them: the CSV reader
-//! ([`CsvReader`], with line and row numbers and one-line errors naming file, line
-//! and column), column specs resolved against the header ([`Columns`]), per-cell
+//! Customer records in: where they come from ([`InputSource`]), in which format
+//! ([`Format`]: CSV, Parquet or Arrow IPC), which columns to use and how
+//! ([`InputSpec`]), and the parts that read them: [`DatasetReader`] over the CSV
+//! reader ([`CsvReader`], with line and row numbers and one-line errors naming
+//! file, line and column) and the Parquet and Arrow reader ([`ColumnarReader`],
+//! one record batch at a time), column specs resolved against the header ([`Columns`]), per-cell
 //! normalisation ([`normalize_cell`]) and reject counting ([`RejectTally`]).
 //!
 //! Shared by every pipeline that reads a dataset (tokenize, normalize, match), so
@@ -12,13 +14,22 @@
 //! name that looks like a raw identifier is replaced by its position.
 
 mod cells;
+mod columnar;
 mod columns;
 mod csv;
+mod format;
+mod reader;
 mod rejects;
 mod source;
 
+/// The Arrow type of a column of a Parquet or Arrow input
+/// ([`DatasetReader::column_type`]).
+pub use arrow_schema::DataType;
 pub use cells::{Cell, ColumnCounts, normalize_cell, normalize_cell_append, parse_rate};
+pub use columnar::{BATCH_ROWS, ColumnarReader};
 pub use columns::{ColumnSpec, Columns, IdColumn, KeepColumn, OutputColumn, shown_header};
 pub use csv::{CsvReader, InputSummary, Record, utf8_failure};
+pub use format::Format;
+pub use reader::DatasetReader;
 pub use rejects::{REJECTS_HEADER, RejectTally, write_reject_line};
 pub use source::{InputSource, InputSpec, parse_delimiter};

@@ -41,6 +41,11 @@ pub struct FileInfo {
     pub sha256: String,
     /// Size in bytes.
     pub bytes: u64,
+    /// The table format (`csv`, `parquet`, `arrow`) of an input or output table;
+    /// absent for other files, and in documents written before Parquet was read
+    /// (which were all CSV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
 impl FileInfo {
@@ -50,7 +55,15 @@ impl FileInfo {
             path: path.display().to_string(),
             sha256,
             bytes,
+            format: None,
         }
+    }
+
+    /// The same file, recorded as a table in `format`.
+    #[must_use]
+    pub fn with_format(mut self, format: &str) -> Self {
+        self.format = Some(format.to_owned());
+        self
     }
 }
 

@@ -19,12 +19,16 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, FailWith, Result};
 
+mod parquet;
 mod plan;
 mod scratch;
+mod table;
 mod temp;
 
+pub use parquet::{ColumnTypes, ParquetWriter, ROW_GROUP_ROWS};
 pub use plan::{check_outputs, ensure_absent, with_suffix};
 pub use scratch::{SCRATCH_PREFIX, ScratchDir};
+pub use table::TableFile;
 pub use temp::{TEMP_SUFFIX, clear_stale, remove_live_temporaries, temporaries_removed};
 
 /// Where a command's main output goes: a file path, or stdout for `-`.

@@ -125,6 +125,8 @@ pub struct LocalInfo {
 pub struct InputInfo {
     /// The path as given (`-` for standard input).
     pub path: String,
+    /// The table format read: `csv`, `parquet` or `arrow`.
+    pub format: String,
     /// SHA-256 of every byte read, lowercase hex.
     pub sha256: String,
     /// Data rows (header excluded).

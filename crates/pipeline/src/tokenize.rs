@@ -28,10 +28,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use blindmatch_data::dataset::{
-    Columns, CsvReader, InputSource, OutputColumn, REJECTS_HEADER, shown_header,
+    Columns, DatasetReader, Format, InputSource, OutputColumn, REJECTS_HEADER, shown_header,
 };
 use blindmatch_data::meta::{Precision, now_rfc3339};
-use blindmatch_data::output::{AtomicFile, OutputTarget, check_outputs, clear_stale, commit_all};
+use blindmatch_data::output::{
+    AtomicFile, ColumnTypes, OutputTarget, TableFile, check_outputs, clear_stale, commit_all,
+};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_token::token;
@@ -95,7 +97,7 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
 
-    let mut reader = CsvReader::open(&spec.source, spec.delimiter)?;
+    let mut reader = DatasetReader::open_spec(spec)?;
     // Hashes are for the manifest only: with none (`-o -` without --manifest,
     // and the passthrough baseline) neither file is hashed.
     let hashing = manifest_path.is_some();
@@ -103,6 +105,7 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
         reader.skip_hashing();
     }
     let columns = Columns::resolve(reader.header(), &spec.columns, &spec.keep, reader.name())?;
+    reader.use_columns(&columns)?;
     // The workers check every used cell for UTF-8 (once, as they read it), so the
     // reader checks none.
     let source_name = reader.name().to_owned();
@@ -133,8 +136,28 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
         tracing::warn!("passthrough mode: identifier cells are copied unchanged, not tokenised");
     }
 
+    let output_format = match &config.output {
+        OutputTarget::File(path) => Format::of_output(path),
+        OutputTarget::Stdout => Format::Csv,
+    };
     let mut sink = match &config.output {
-        OutputTarget::File(path) => Sink::File(AtomicFile::create(path, config.overwrite, true)?),
+        OutputTarget::File(path) => {
+            // A Parquet output keeps the kept columns' Arrow types; tokens and
+            // codes are text.
+            let mut types = ColumnTypes::new();
+            for kept in &columns.keep {
+                if let Some(data_type) = reader.column_type(kept.index) {
+                    types.set(kept.name.clone(), data_type);
+                }
+            }
+            Sink::File(TableFile::create(
+                path,
+                config.overwrite,
+                true,
+                spec.delimiter,
+                types,
+            )?)
+        }
         OutputTarget::Stdout => Sink::Stdout {
             out: threads::raw_stdout(),
             hasher: hashing.then(Sha256::new),
@@ -267,8 +290,10 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
                 },
                 key: key_info,
                 previous_key: keys.previous_info,
-                input: FileInfo::new(&input_path, input.sha256.clone(), input.bytes),
-                output: FileInfo::new(&written.path, written.sha256.clone(), written.bytes),
+                input: FileInfo::new(&input_path, input.sha256.clone(), input.bytes)
+                    .with_format(input.format.as_str()),
+                output: FileInfo::new(&written.path, written.sha256.clone(), written.bytes)
+                    .with_format(output_format.as_str()),
                 rejects_file: rejects_written
                     .as_ref()
                     .map(|w| FileInfo::new(&w.path, w.sha256.clone(), w.bytes)),

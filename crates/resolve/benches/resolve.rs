@@ -23,6 +23,7 @@ fn source(dir: &Path, name: &str, columns: &[&str]) -> SourceSpec {
             .map(|c| ColumnSpec::parse(c).expect("column spec"))
             .collect(),
         delimiter: b',',
+        format: None,
     }
 }
 

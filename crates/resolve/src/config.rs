@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use blindmatch_data::dataset::{ColumnSpec, InputSource};
+use blindmatch_data::dataset::{ColumnSpec, Format, InputSource};
 use blindmatch_data::{Error, Result};
 use blindmatch_token::{IdType, Profile, RuleSet};
 
@@ -22,8 +22,10 @@ pub struct SourceSpec {
     pub input: InputSource,
     /// Identifier columns and the field (identifier type) each one fills.
     pub columns: Vec<ColumnSpec>,
-    /// Field delimiter byte.
+    /// Field delimiter byte (CSV).
     pub delimiter: u8,
+    /// The table format (`--format`); `None` chooses by the file's extension.
+    pub format: Option<Format>,
 }
 
 impl SourceSpec {
@@ -358,6 +360,7 @@ mod tests {
                 .map(|c| ColumnSpec::parse(c).unwrap())
                 .collect(),
             delimiter: b',',
+            format: None,
         }
     }
 

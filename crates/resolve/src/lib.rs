@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use blindmatch_data::dataset::Format;
 use blindmatch_data::meta::{FileInfo, Precision, ProfileInfo, Tool, now_rfc3339};
 use blindmatch_data::output::{WrittenFile, check_outputs, clear_stale, commit_all, seal_atomic};
 use blindmatch_data::{Error, Observer, Result};
@@ -157,8 +158,10 @@ pub fn resolve(config: &ResolveConfig, observer: &dyn Observer) -> Result<Resolv
     })
 }
 
+/// A table output as the report records it, with its format.
 fn file_info(w: &WrittenFile) -> FileInfo {
     FileInfo::new(&w.path, w.sha256.clone(), w.bytes)
+        .with_format(Format::of_output(&w.path).as_str())
 }
 
 /// The report's content (outputs and times are filled in by the caller).
@@ -191,7 +194,8 @@ fn build_report(
             .iter()
             .map(|s| SourceReport {
                 name: s.name.clone(),
-                input: FileInfo::new(&s.path, s.sha256.clone(), s.bytes),
+                input: FileInfo::new(&s.path, s.sha256.clone(), s.bytes)
+                    .with_format(s.format.as_str()),
                 rows: s.rows,
                 columns: s
                     .columns

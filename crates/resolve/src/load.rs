@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use blindmatch_data::dataset::{Cell, ColumnCounts, Columns, CsvReader, Record, normalize_cell};
+use blindmatch_data::dataset::{
+    Cell, ColumnCounts, Columns, DatasetReader, Format, Record, normalize_cell,
+};
 use blindmatch_data::{Error, Observer, Result};
 use blindmatch_token::{IdType, Rejection};
 use time::format_description::well_known::Iso8601;
@@ -52,6 +54,8 @@ pub struct SourceLoad {
     pub sha256: String,
     /// Size in bytes.
     pub bytes: u64,
+    /// The table format read.
+    pub format: Format,
     /// Data rows (= records).
     pub rows: u64,
     /// Index of its first record.
@@ -136,7 +140,8 @@ pub(crate) fn load(config: &ResolveConfig, observer: &dyn Observer) -> Result<Lo
     let mut readers = Vec::with_capacity(specs.len());
     let mut total = Some(0u64);
     for spec in &specs {
-        let reader = CsvReader::open(&spec.input, spec.delimiter)?;
+        let format = Format::of_input(&spec.input, spec.format);
+        let reader = DatasetReader::open(&spec.input, format, spec.delimiter)?;
         total = total.zip(reader.size()).map(|(a, b)| a + b);
         readers.push(reader);
     }
@@ -175,7 +180,7 @@ pub(crate) fn load(config: &ResolveConfig, observer: &dyn Observer) -> Result<Lo
 #[allow(clippy::too_many_arguments)]
 fn load_source(
     spec: &SourceSpec,
-    mut reader: CsvReader,
+    mut reader: DatasetReader,
     config: &ResolveConfig,
     date_names: &[String],
     loaded: &mut Loaded,
@@ -204,6 +209,7 @@ fn load_source(
     }
     let columns = Columns::resolve(reader.header(), &spec.columns, &needed_dates, &input)?;
     reader.check_text_columns(columns.used_indices());
+    reader.use_columns(&columns)?;
     // Per column: where its values go.
     let slots: Vec<usize> = columns
         .ids
@@ -302,6 +308,7 @@ fn load_source(
         },
         sha256: summary.sha256,
         bytes: summary.bytes,
+        format: summary.format,
         rows: summary.rows,
         offset,
         columns: columns

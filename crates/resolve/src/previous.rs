@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use blindmatch_data::dataset::{CsvReader, InputSource, Record};
+use blindmatch_data::dataset::{DatasetReader, Format, InputSource, Record};
 use blindmatch_data::{Error, Result};
 
 use crate::ids::ClusterId;
@@ -45,7 +45,8 @@ pub(crate) struct Previous {
 /// malformed or inconsistent (bad input, naming the line, never a value).
 pub(crate) fn read_previous(path: &Path, loaded: &Loaded) -> Result<Previous> {
     let source = InputSource::File(path.to_path_buf());
-    let mut reader = CsvReader::open(&source, b',')?;
+    // A clusters file written as Parquet (`-o clusters.parquet`) reads back too.
+    let mut reader = DatasetReader::open(&source, Format::of_path(path), b',')?;
     let shown = path.display().to_string();
     if reader.header() != CLUSTERS_HEADER {
         return Err(Error::bad_input(format!(

@@ -1,11 +1,13 @@
-//! The two CSV outputs: the clusters file (one line per record) and the golden
-//! records file (one line per cluster). Both are written under a temporary name,
-//! mode 0600, and sealed; the caller commits them together with the report.
+//! The two table outputs: the clusters file (one line per record) and the golden
+//! records file (one line per cluster), CSV, or Parquet for a name ending in
+//! `.parquet`. Both are written under a temporary name, mode 0600, and sealed;
+//! the caller commits them together with the report.
 
 use std::io::Write;
 use std::path::Path;
 
-use blindmatch_data::output::{AtomicFile, SealedFile};
+use blindmatch_data::dataset::DataType;
+use blindmatch_data::output::{ColumnTypes, SealedFile, TableFile};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_token::RuleSet;
@@ -36,7 +38,11 @@ pub(crate) fn write_clusters(
     assigned: &Assigned,
     rules: &RuleSet,
 ) -> Result<SealedFile> {
-    let mut file = AtomicFile::create(path, overwrite, true)?;
+    // As Parquet (a `.parquet` name), row and generation are integers.
+    let mut types = ColumnTypes::new();
+    types.set("row", &DataType::UInt64);
+    types.set("first_seen", &DataType::UInt64);
+    let mut file = TableFile::create(path, overwrite, true, b',', types)?;
     let names = rules.names();
     let mut line = Vec::with_capacity(128);
     line.extend_from_slice(CLUSTERS_HEADER.join(",").as_bytes());
@@ -81,7 +87,9 @@ pub(crate) fn write_golden(
     assigned: &Assigned,
     survivor: &Survivor,
 ) -> Result<SealedFile> {
-    let mut file = AtomicFile::create(path, overwrite, true)?;
+    let mut types = ColumnTypes::new();
+    types.set("records", &DataType::UInt64);
+    let mut file = TableFile::create(path, overwrite, true, b',', types)?;
     let mut line = Vec::with_capacity(1 << 16);
     line.extend_from_slice(b"cluster_id,records,sources");
     for field in &loaded.fields {

@@ -36,6 +36,7 @@ fn source(dir: &Path, name: &str, columns: &[&str]) -> SourceSpec {
             .map(|c| ColumnSpec::parse(c).unwrap())
             .collect(),
         delimiter: b',',
+        format: None,
     }
 }
 

@@ -53,6 +53,7 @@ pub(crate) fn party_config(dir: &Path, spec: PartySpec<'_>, min_peer_set: u64) -
             columns: spec.columns,
             keep: vec![spec.keep.to_owned()],
             delimiter: b',',
+            format: None,
         },
         rules: spec.rules,
         labels: None,

@@ -253,10 +253,12 @@ impl Receipt {
                 let path = w.string(o, "output", "path");
                 let sha256 = w.string(o, "output", "sha256");
                 let bytes = w.uint(o, "output", "bytes");
+                let format = w.opt_format(o, "output", "format");
                 Some(Recorded {
                     path: path?,
                     sha256: sha256?,
                     bytes: Some(bytes?),
+                    format,
                 })
             })
         });

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use blindmatch_data::dataset::{CsvReader, InputSource, Record};
+use blindmatch_data::dataset::{DatasetReader, InputSource, Record};
 use blindmatch_data::{Error, Result};
 use serde::Serialize;
 
@@ -202,7 +202,8 @@ pub(super) fn check_output(
         .parsed_rules()
         .map(|rules| rules.iter().map(|r| r.name()).collect());
     let counted = files::parse_or_finding("output file", &path, Some(recorded), findings, || {
-        let mut reader = CsvReader::open(&InputSource::File(path.clone()), delimiter)?;
+        let format = recorded.table_format(&path);
+        let mut reader = DatasetReader::open(&InputSource::File(path.clone()), format, delimiter)?;
         let layout = Layout::of(reader.header(), rules.as_deref());
         let mut tally = Tally {
             per_rule: vec![0; layout.several.as_ref().map_or(0, |(_, p)| p.len())],

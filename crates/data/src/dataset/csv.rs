@@ -14,6 +14,7 @@ use csv_core::ReadRecordResult;
 use sha2::{Digest, Sha256};
 
 use super::columns::shown_header;
+use super::format::Format;
 use super::source::InputSource;
 use crate::error::{Error, FailWith, Result};
 
@@ -78,6 +79,9 @@ pub struct Record {
     /// Whether the record's terminator was a `\n` (already counted in `end_line`).
     newline_terminated: bool,
     row: u64,
+    /// Filled from a Parquet or Arrow table, which has no lines: [`Record::line`]
+    /// is then the row number.
+    columnar: bool,
 }
 
 impl Record {
@@ -124,8 +128,12 @@ impl Record {
     }
 
     /// 1-based line of the input on which this record starts (blank lines,
-    /// CRLF endings and quoted line breaks accounted for).
+    /// CRLF endings and quoted line breaks accounted for). A Parquet or Arrow
+    /// table has no lines: its records give their row number.
     pub fn line(&self) -> u64 {
+        if self.columnar {
+            return self.row;
+        }
         let content = self.bytes.get(
             ..self
                 .ends
@@ -141,6 +149,27 @@ impl Record {
     }
 }
 
+impl Record {
+    /// Empties the record for row `row` of a columnar table; fields follow with
+    /// [`Record::push_field`].
+    pub(super) fn start_columnar(&mut self, row: u64) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.fields = 0;
+        self.row = row;
+        self.end_line = row;
+        self.newline_terminated = false;
+        self.columnar = true;
+    }
+
+    /// Appends one field of a columnar row.
+    pub(super) fn push_field(&mut self, value: &[u8]) {
+        self.bytes.extend_from_slice(value);
+        self.ends.push(self.bytes.len());
+        self.fields += 1;
+    }
+}
+
 /// What the reader saw, once it reached the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputSummary {
@@ -151,6 +180,8 @@ pub struct InputSummary {
     pub bytes: u64,
     /// Data rows read (header excluded).
     pub rows: u64,
+    /// The format the input was read in.
+    pub format: Format,
 }
 
 /// A streaming CSV reader: the header on open, then one record at a time, in
@@ -326,12 +357,14 @@ impl CsvReader {
                 .unwrap_or_default(),
             bytes: hashing.bytes,
             rows: self.rows,
+            format: Format::Csv,
         })
     }
 
     /// One record with no checks beyond CSV syntax.
     fn read_raw(&mut self, record: &mut Record) -> Result<bool> {
         record.fields = 0;
+        record.columnar = false;
         if self.done {
             return Ok(false);
         }

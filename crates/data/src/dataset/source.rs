@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::columns::ColumnSpec;
+use super::format::Format;
 use crate::error::{Error, FailWith, Result};
 
 /// Validated input options: where to read, which columns to use and how.
@@ -18,8 +19,11 @@ pub struct InputSpec {
     pub columns: Vec<ColumnSpec>,
     /// Columns copied unchanged.
     pub keep: Vec<String>,
-    /// Field delimiter byte.
+    /// Field delimiter byte (CSV only).
     pub delimiter: u8,
+    /// The format given with `--format`; `None` chooses by the file's extension
+    /// ([`Format::of_input`]).
+    pub format: Option<Format>,
 }
 
 impl InputSpec {
@@ -58,7 +62,21 @@ impl InputSpec {
             columns: specs,
             keep: keep.to_vec(),
             delimiter: parse_delimiter(delimiter)?,
+            format: None,
         })
+    }
+
+    /// The same options with the table format given (`--format`), or chosen by
+    /// the file's extension for `None`.
+    #[must_use]
+    pub fn with_format(mut self, format: Option<Format>) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The format the input is read in.
+    pub fn input_format(&self) -> Format {
+        Format::of_input(&self.source, self.format)
     }
 }
 
@@ -111,24 +129,40 @@ impl InputSource {
     pub fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
         match self {
             InputSource::Stdin => Ok((Box::new(io::stdin()), None)),
-            InputSource::File(path) => {
-                let shown = path.display();
-                let meta = std::fs::metadata(path).fail_with(|| {
-                    Error::bad_input(format!("cannot read input file '{shown}'"))
-                        .hint("check the path; use `-` to read standard input")
-                })?;
-                if meta.is_dir() {
-                    return Err(Error::bad_input(format!(
-                        "input '{shown}' is a folder, not a file"
-                    ))
-                    .hint("give the path of a CSV file"));
-                }
-                let file = File::open(path).fail_with(|| {
-                    Error::bad_input(format!("cannot read input file '{shown}'"))
-                        .hint("check the file's permissions")
-                })?;
-                Ok((Box::new(file), Some(meta.len())))
+            InputSource::File(_) => {
+                let (file, size) = self.open_file()?;
+                Ok((Box::new(file), Some(size)))
             }
         }
+    }
+
+    /// Opens a file source, with its size; for formats that need a file (Parquet
+    /// and Arrow read the end of the file first).
+    ///
+    /// # Errors
+    /// Standard input, or as [`InputSource::open`].
+    pub fn open_file(&self) -> Result<(File, u64)> {
+        let InputSource::File(path) = self else {
+            return Err(
+                Error::bad_input("this input must be a file, not standard input")
+                    .hint("give the file's path with --input"),
+            );
+        };
+        let shown = path.display();
+        let meta = std::fs::metadata(path).fail_with(|| {
+            Error::bad_input(format!("cannot read input file '{shown}'"))
+                .hint("check the path; use `-` to read standard input")
+        })?;
+        if meta.is_dir() {
+            return Err(
+                Error::bad_input(format!("input '{shown}' is a folder, not a file"))
+                    .hint("give the path of a CSV or Parquet file"),
+            );
+        }
+        let file = File::open(path).fail_with(|| {
+            Error::bad_input(format!("cannot read input file '{shown}'"))
+                .hint("check the file's permissions")
+        })?;
+        Ok((file, meta.len()))
     }
 }

@@ -8,9 +8,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use blindmatch_data::dataset::{CsvReader, InputSource, Record};
+use blindmatch_data::dataset::{DataType, DatasetReader, Format, InputSource, Record};
 use blindmatch_data::meta::{Precision, now_rfc3339};
-use blindmatch_data::output::{AtomicFile, SealedFile, WrittenFile, commit_all, seal_atomic};
+use blindmatch_data::output::{SealedFile, TableFile, WrittenFile, commit_all, seal_atomic};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Match, MatchId, MatchResult, SessionReport};
@@ -205,7 +205,11 @@ fn write_matches(
     let names = prepared.rules.names();
     // One rule: the layout sessions on one column always had.
     let several = names.len() > 1;
-    let mut file = AtomicFile::create(path, cfg.force, true)?;
+    // A `.parquet` output keeps the row number as an integer and the kept
+    // columns' types; match IDs and released values are text.
+    let mut types = prepared.keep_types.clone();
+    types.set(ROW_COLUMN, &DataType::UInt64);
+    let mut file = TableFile::create(path, cfg.force, true, delimiter, types)?;
     let write_error = || {
         Error::failed(format!("cannot write '{}'", path.display()))
             .hint("check the free space and permissions of the output folder")
@@ -242,7 +246,7 @@ fn write_matches(
     file.write_all(&line).fail_with(write_error)?;
 
     let no_sets: Vec<&[Vec<u8>]> = Vec::new();
-    let mut emit = |file: &mut AtomicFile, m: &RowMatches, kept: &[u8]| -> Result<()> {
+    let mut emit = |file: &mut TableFile, m: &RowMatches, kept: &[u8]| -> Result<()> {
         line.clear();
         line.extend_from_slice(m.row.to_string().as_bytes());
         if !prepared.keep.is_empty() {
@@ -304,7 +308,7 @@ fn write_matches(
         None => {
             // Read the file again for the kept columns of matched rows only, so memory
             // does not grow with the kept data; the hash proves it is the same input.
-            let mut reader = CsvReader::open(&cfg.input.source, delimiter)?;
+            let mut reader = DatasetReader::open_spec(&cfg.input)?;
             reader.check_text_columns(prepared.keep.iter().map(|(_, i)| *i).collect());
             let mut record = Record::default();
             let mut fields = Vec::with_capacity(128);
@@ -440,6 +444,7 @@ fn build_receipt(
             declared_size: report.local_set_size,
             input: receipt::InputInfo {
                 path: name_for_receipt(&cfg.input.source),
+                format: prepared.summary.format.as_str().to_owned(),
                 sha256: prepared.summary.sha256.clone(),
                 rows: prepared.summary.rows,
                 bytes: prepared.summary.bytes,
@@ -470,7 +475,10 @@ fn build_receipt(
             matched_values,
             cardinality,
         },
-        output: output.map(|w| receipt::FileInfo::new(&w.path, w.sha256.clone(), w.bytes)),
+        output: output.map(|w| {
+            receipt::FileInfo::new(&w.path, w.sha256.clone(), w.bytes)
+                .with_format(Format::of_output(&w.path).as_str())
+        }),
         traffic: receipt::TrafficInfo {
             bytes_sent: report.traffic.bytes_sent,
             bytes_received: report.traffic.bytes_received,

@@ -7,10 +7,10 @@
 use std::time::{Duration, Instant};
 
 use blindmatch_data::dataset::{
-    Cell, ColumnCounts, Columns, CsvReader, IdColumn, InputSource, InputSummary, OutputColumn,
+    Cell, ColumnCounts, Columns, DatasetReader, IdColumn, InputSource, InputSummary, OutputColumn,
     REJECTS_HEADER, Record, RejectTally, normalize_cell, write_reject_line,
 };
-use blindmatch_data::output::{SealedFile, clear_stale, seal_atomic};
+use blindmatch_data::output::{ColumnTypes, SealedFile, clear_stale, seal_atomic};
 use blindmatch_data::text::write_field;
 use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_net::PreparedSet;
@@ -58,6 +58,9 @@ pub struct Prepared {
     pub rule_sizes: Vec<u64>,
     /// Kept columns in input order: (name, record index).
     pub keep: Vec<(String, usize)>,
+    /// The Arrow types of kept columns of a Parquet or Arrow input, which a
+    /// Parquet output keeps.
+    pub keep_types: ColumnTypes,
     /// Cell counts of all identifier columns together.
     pub counts: ColumnCounts,
     /// Cell counts per identifier column, as `columns`.
@@ -180,13 +183,15 @@ fn prepare_into(
     for path in outputs.iter().flatten() {
         clear_stale(path, observer);
     }
-    let mut reader = CsvReader::open(&cfg.input.source, cfg.input.delimiter)?;
+    let mut reader = DatasetReader::open_spec(&cfg.input)?;
     let columns = Columns::resolve(
         reader.header(),
         &cfg.input.columns,
         &cfg.input.keep,
         reader.name(),
     )?;
+    // Released label columns are read too: every column stays decoded.
+    reader.check_identifiers(&columns)?;
     let mut released = match &cfg.labels {
         Some(l) if cfg.releases() => Some(ReleasedValues::new(
             &l.release,
@@ -236,6 +241,12 @@ fn prepare_into(
             OutputColumn::Id(_) => None,
         })
         .collect();
+    let mut keep_types = ColumnTypes::new();
+    for (name, index) in &keep {
+        if let Some(data_type) = reader.column_type(*index) {
+            keep_types.set(name.clone(), data_type);
+        }
+    }
     let mut kept =
         (cfg.learns_rows() && cfg.input.source == InputSource::Stdin).then(KeptRows::default);
     tracing::info!(
@@ -380,6 +391,7 @@ fn prepare_into(
         rule_columns,
         rule_sizes,
         keep,
+        keep_types,
         counts,
         column_counts,
         tally,
@@ -521,6 +533,7 @@ pub(super) fn write_rejects(cfg: &PartyConfig, prepared: &Prepared) -> Result<Op
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use blindmatch_data::dataset::CsvReader;
 
     #[test]
     fn kept_rows_by_row_number() {

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use blindmatch_data::dataset::{
-    ColumnCounts, CsvReader, OutputColumn, Record, RejectTally, utf8_failure, write_reject_line,
+    ColumnCounts, DatasetReader, OutputColumn, Record, RejectTally, utf8_failure, write_reject_line,
 };
-use blindmatch_data::output::{AtomicFile, SealedFile, WrittenFile};
+use blindmatch_data::output::{AtomicFile, SealedFile, TableFile, WrittenFile};
 use blindmatch_data::{Error, FailWith, Observer, Result};
 use blindmatch_token::{ShortCodeRegistry, ShortCoder};
 use sha2::{Digest, Sha256};
@@ -37,9 +37,10 @@ struct Item {
     out: ChunkOut,
 }
 
-/// Where the tokens go: an atomic file, or stdout (hashed as it is written).
+/// Where the tokens go: an atomic file (CSV, or Parquet for a `.parquet` name),
+/// or stdout (hashed as it is written).
 pub(super) enum Sink {
-    File(AtomicFile),
+    File(TableFile),
     Stdout {
         out: Box<dyn Write + Send>,
         /// `None` when no manifest will name the output's hash.
@@ -150,7 +151,7 @@ impl Totals {
 /// write error on the output (`output` names it) or the rejects file.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(
-    reader: CsvReader,
+    reader: DatasetReader,
     plan: &Plan<'_>,
     workers: usize,
     sink: &mut Sink,
@@ -158,10 +159,10 @@ pub(super) fn run(
     totals: &mut Totals,
     output: &Path,
     observer: &dyn Observer,
-) -> Result<CsvReader> {
+) -> Result<DatasetReader> {
     let (jobs_tx, jobs_rx) = mpsc::channel::<Item>();
     let jobs = std::sync::Mutex::new(jobs_rx);
-    std::thread::scope(|scope| -> Result<CsvReader> {
+    std::thread::scope(|scope| -> Result<DatasetReader> {
         let (done_tx, done_rx) = mpsc::channel::<Item>();
         let (free_tx, free_rx) = mpsc::channel::<Item>();
         let items = workers * ITEMS_PER_WORKER + 1;
@@ -201,12 +202,12 @@ pub(super) fn run(
 /// The reader thread: fills items (at most `items` of them, reused) until the
 /// input ends or the collector stops.
 fn read_items(
-    mut reader: CsvReader,
+    mut reader: DatasetReader,
     items: usize,
     jobs: &mpsc::Sender<Item>,
     free: &mpsc::Receiver<Item>,
     observer: &dyn Observer,
-) -> Result<CsvReader> {
+) -> Result<DatasetReader> {
     let mut made = 0;
     for seq in 0.. {
         let reused = free.try_recv().ok();

@@ -41,6 +41,7 @@ fn full() -> Receipt {
             declared_size: 80,
             input: InputInfo {
                 path: "customers.csv".into(),
+                format: "csv".into(),
                 sha256: "44".repeat(32),
                 rows: 90,
                 bytes: 900,

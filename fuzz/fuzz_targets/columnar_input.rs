@@ -1,0 +1,86 @@
+//! The Parquet and Arrow IPC reader (`blindmatch_data::dataset::DatasetReader`
+//! over a `.parquet` or `.arrow` file, what every command reads such a table
+//! with), on any bytes, read record by record to the end and then `finish()`ed.
+//!
+//! The first byte picks the format (even: Parquet, odd: Arrow IPC) and whether
+//! only the first column is decoded (`use_columns`); the rest is the file.
+//! Checked, beyond "never panics":
+//! - every record has the schema's field count, rows are numbered 1, 2, 3, … and a
+//!   record's line is its row;
+//! - the summary counts the rows read and the whole file, with its SHA-256;
+//! - every error is bad input whose message names the file.
+#![no_main]
+
+use std::path::PathBuf;
+
+use blindmatch_data::Category;
+use blindmatch_data::dataset::{
+    ColumnSpec, Columns, DatasetReader, Format, InputSource, Record,
+};
+use libfuzzer_sys::fuzz_target;
+use sha2::{Digest, Sha256};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, input)) = data.split_first() else {
+        return;
+    };
+    let (format, name) = match selector & 1 {
+        0 => (Format::Parquet, "fuzz.parquet"),
+        _ => (Format::Arrow, "fuzz.arrow"),
+    };
+    // One file per process: libFuzzer runs inputs one after another.
+    let dir = std::env::temp_dir().join(format!("bm-fuzz-columnar-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path: PathBuf = dir.join(name);
+    if std::fs::write(&path, input).is_err() {
+        return;
+    }
+    let source = InputSource::File(path.clone());
+    let shown = source.name();
+    let check = |e: &blindmatch_data::Error| {
+        assert_eq!(e.category(), Category::BadInput, "{e}");
+        assert!(e.message().contains(&shown), "an error that names no file: {e}");
+    };
+    let mut reader = match DatasetReader::open(&source, format, b',') {
+        Ok(reader) => reader,
+        Err(e) => return check(&e),
+    };
+    let header = reader.header().to_vec();
+    if selector & 2 != 0 && !header.is_empty() {
+        let spec = ColumnSpec {
+            name: header[0].clone(),
+            id_type: blindmatch_token::IdType::Raw,
+        };
+        if let Ok(columns) = Columns::resolve(&header, &[spec], &[], &shown) {
+            if let Err(e) = reader.use_columns(&columns) {
+                return check(&e);
+            }
+        }
+    }
+    let mut record = Record::default();
+    let mut rows = 0u64;
+    loop {
+        match reader.read(&mut record) {
+            Ok(true) => {
+                rows += 1;
+                assert_eq!(record.len(), header.len(), "a record of another width");
+                assert_eq!(record.row(), rows, "rows skip or repeat");
+                assert_eq!(record.line(), rows, "a table row's line is its row");
+            }
+            Ok(false) => break,
+            Err(e) => return check(&e),
+        }
+    }
+    match reader.finish() {
+        Ok(summary) => {
+            assert_eq!(summary.rows, rows, "finish() miscounts");
+            assert_eq!(summary.bytes, input.len() as u64);
+            let digest: String = Sha256::digest(input)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(summary.sha256, digest);
+        }
+        Err(e) => check(&e),
+    }
+});
