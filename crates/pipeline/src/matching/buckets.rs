@@ -6,7 +6,10 @@
 //! bucket parameters; `super::partition` says where items go and how buckets are
 //! padded.
 
+mod results;
 mod resume;
+
+pub(super) use results::BucketResults;
 
 use std::time::{Duration, Instant};
 
@@ -247,7 +250,7 @@ async fn run_buckets(
     let buckets = agreed.buckets;
     let names = prepared.rules.names();
     let plan_id: [u8; 32] = Sha256::digest(planned.session_id.as_bytes()).into();
-    let mut matches: Vec<Match> = Vec::new();
+    let mut stored = BucketResults::create(&part.work_dir)?;
     let mut matched: Vec<Option<u64>> = vec![None; names.len()];
     let mut runs = Vec::with_capacity(buckets as usize);
     let mut traffic = planned.traffic;
@@ -267,8 +270,7 @@ async fn run_buckets(
             .and_then(|r| r.completed(bucket, common).map(|(f, p)| (f.clone(), p)));
         let (record, resumed, seconds) = match done_before {
             Some((file, path)) => {
-                let found = file.decoded_matches(&path)?;
-                matches.extend(found);
+                stored.add(bucket, file.decoded_matches(&path)?)?;
                 (file, true, 0.0)
             }
             None => {
@@ -340,7 +342,7 @@ async fn run_buckets(
                     &mut traffic.wire_bytes_received,
                     report.traffic.wire_bytes_received,
                 );
-                matches.extend(found);
+                stored.add(bucket, found)?;
                 last = report;
                 run_now += 1;
                 (file, false, bucket_started.elapsed().as_secs_f64())
@@ -379,13 +381,13 @@ async fn run_buckets(
             eta_seconds: per * f64::from(left),
         });
     }
-    matches.sort_unstable();
     let total_matched = matched.iter().try_fold(0u64, |acc, m| m.map(|m| acc + m));
     let learns = !matches!(last.outcome.result, MatchResult::NotRevealed);
     let result = match (learns, total_matched) {
+        // The rows are in `stored`, which `finish` reads in row order.
         (true, Some(m)) => MatchResult::Intersection {
             matched: m,
-            matches,
+            matches: Vec::new(),
         },
         _ => MatchResult::NotRevealed,
     };
@@ -402,6 +404,7 @@ async fn run_buckets(
         .collect();
     let local_total: u64 = prepared.rule_sizes.iter().sum();
     let peer_total: u64 = agreed.peer_totals.iter().sum();
+    prepared.results = Some(stored);
     prepared.partition = Some(PartitionRun {
         shard: part.shard.to_string(),
         buckets,

@@ -73,26 +73,37 @@ pub fn finish(
 ) -> Result<Finished> {
     // Every file is sealed first and committed together at the end, so matches
     // never appear without their receipt (or the other way round).
-    let rows = match &report.outcome.result {
-        MatchResult::Intersection { matches, .. } => {
-            Some(matched_rows(matches, prepared.rules.rules().len()))
-        }
-        _ => None,
-    };
+    let rules = prepared.rules.rules().len();
+    let mut rows: Option<Box<dyn Iterator<Item = Result<RowMatches>> + '_>> =
+        match (&report.outcome.result, &prepared.results) {
+            // A bucketed session's rows come from its bucket files, merged in order.
+            (MatchResult::Intersection { .. }, Some(stored)) => Some(Box::new(stored.rows(rules)?)),
+            (MatchResult::Intersection { matches, .. }, None) => {
+                Some(Box::new(matched_rows(matches, rules).into_iter().map(Ok)))
+            }
+            _ => None,
+        };
     let labels = report
         .outcome
         .labels
         .as_ref()
         .map(|l| (l.columns.as_slice(), label_sets_by_row(&l.rows)));
-    let (output, matched_rows) = match (&rows, &cfg.output) {
+    let (output, counts) = match (rows.as_mut(), &cfg.output) {
         (Some(rows), Some(path)) => {
-            let sealed = write_matches(cfg, prepared, path, rows, labels.as_ref())?;
-            (Some(sealed), Some(rows.len() as u64))
+            let (sealed, counts) = write_matches(cfg, prepared, path, rows, labels.as_ref())?;
+            (Some(sealed), Some(counts))
         }
         // check_outputs refuses a learner without -o before any work; keep the count.
-        (Some(rows), None) => (None, Some(rows.len() as u64)),
+        (Some(rows), None) => {
+            let mut counts = RowCounts::new(rules);
+            for m in rows {
+                counts.add(&m?);
+            }
+            (None, Some(counts))
+        }
         _ => (None, None),
     };
+    let matched_rows = counts.as_ref().map(|c| c.rows);
     let receipt_path = cfg
         .receipt_before_session()
         .unwrap_or_else(|| PathBuf::from(format!("blindmatch-receipt-{}.json", report.session_id)));
@@ -101,7 +112,7 @@ pub fn finish(
         prepared,
         &report,
         output.as_ref().map(SealedFile::info),
-        rows.as_deref(),
+        counts.as_ref(),
         clock,
     );
     let shareable = match &cfg.shareable_receipt {
@@ -165,6 +176,31 @@ impl RowMatches {
     }
 }
 
+/// Matched rows counted while they stream past: in all and per rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RowCounts {
+    rows: u64,
+    per_rule: Vec<u64>,
+}
+
+impl RowCounts {
+    fn new(rules: usize) -> Self {
+        RowCounts {
+            rows: 0,
+            per_rule: vec![0; rules],
+        }
+    }
+
+    fn add(&mut self, m: &RowMatches) {
+        self.rows += 1;
+        for (n, id) in self.per_rule.iter_mut().zip(&m.ids) {
+            if id.is_some() {
+                *n += 1;
+            }
+        }
+    }
+}
+
 /// Groups the PSI's matches (one per row and rule, as [`super::prepare::row_ref`]
 /// encodes them) by data row, in row order.
 pub(super) fn matched_rows(matches: &[Match], rules: usize) -> Vec<RowMatches> {
@@ -198,9 +234,10 @@ fn write_matches(
     cfg: &PartyConfig,
     prepared: &Prepared,
     path: &Path,
-    rows: &[RowMatches],
+    rows: &mut dyn Iterator<Item = Result<RowMatches>>,
     labels: Option<&Labels<'_>>,
-) -> Result<SealedFile> {
+) -> Result<(SealedFile, RowCounts)> {
+    let mut counts = RowCounts::new(prepared.rules.rules().len());
     let delimiter = cfg.input.delimiter;
     let names = prepared.rules.names();
     // One rule: the layout sessions on one column always had.
@@ -302,7 +339,9 @@ fn write_matches(
     match &prepared.kept {
         Some(kept) => {
             for m in rows {
-                emit(&mut file, m, kept.row(m.row))?;
+                let m = m?;
+                counts.add(&m);
+                emit(&mut file, &m, kept.row(m.row))?;
             }
         }
         None => {
@@ -312,8 +351,8 @@ fn write_matches(
             reader.check_text_columns(prepared.keep.iter().map(|(_, i)| *i).collect());
             let mut record = Record::default();
             let mut fields = Vec::with_capacity(128);
-            let mut next = rows.iter().peekable();
-            while next.peek().is_some() {
+            let mut next = rows.next().transpose()?;
+            while next.is_some() {
                 if !reader.read(&mut record)? {
                     break;
                 }
@@ -328,12 +367,14 @@ fn write_matches(
                         delimiter,
                     );
                 }
-                while let Some(m) = next.next_if(|m| m.row == record.row()) {
-                    emit(&mut file, m, &fields)?;
+                while let Some(m) = next.take_if(|m| m.row == record.row()) {
+                    counts.add(&m);
+                    emit(&mut file, &m, &fields)?;
+                    next = rows.next().transpose()?;
                 }
             }
             let again = reader.finish()?;
-            if again.sha256 != prepared.summary.sha256 || next.peek().is_some() {
+            if again.sha256 != prepared.summary.sha256 || next.is_some() {
                 return Err(Error::failed(format!(
                     "input '{}' changed during the session; no output was written",
                     cfg.input.source.name()
@@ -342,7 +383,7 @@ fn write_matches(
             }
         }
     }
-    file.seal()
+    Ok((file.seal()?, counts))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -351,10 +392,10 @@ fn build_receipt(
     prepared: &Prepared,
     report: &SessionReport,
     output: Option<&WrittenFile>,
-    rows: Option<&[RowMatches]>,
+    counts: Option<&RowCounts>,
     clock: &RunClock,
 ) -> Receipt {
-    let matched_rows = rows.map(|r| r.len() as u64);
+    let matched_rows = counts.map(|c| c.rows);
     let (matched_values, cardinality) = match &report.outcome.result {
         MatchResult::Intersection { matched, .. } => (Some(*matched), Some(*matched)),
         MatchResult::Cardinality { matched } => (None, Some(*matched)),
@@ -410,11 +451,7 @@ fn build_receipt(
                 local_size: prepared.rule_sizes.get(i).copied().unwrap_or(0),
                 peer_size: agreed.map(|t| t.peer),
                 matched_values: agreed.and_then(|t| t.matched),
-                matched_rows: rows.map(|rows| {
-                    rows.iter()
-                        .filter(|r| r.ids.get(i).is_some_and(Option::is_some))
-                        .count() as u64
-                }),
+                matched_rows: counts.map(|c| c.per_rule.get(i).copied().unwrap_or(0)),
             }
         })
         .collect();

@@ -75,6 +75,8 @@ pub struct Prepared {
     pub(super) kept: Option<KeptRows>,
     /// A bucketed session's items, spilled by slice (then `set` is empty).
     pub(super) spill: Option<Spill>,
+    /// A bucketed session's matched rows, on disk (then the report holds none).
+    pub(super) results: Option<super::buckets::BucketResults>,
     /// A bucketed session's plan and buckets, once it ran (for the receipt).
     pub partition: Option<super::buckets::PartitionRun>,
     /// Time spent reading and normalising.
@@ -399,6 +401,7 @@ fn prepare_into(
         released,
         kept,
         spill,
+        results: None,
         partition: None,
         elapsed: started.elapsed(),
     };
