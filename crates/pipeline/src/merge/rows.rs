@@ -58,6 +58,17 @@ impl Cursor {
 /// Where a shard receipt's output is: beside the receipt, else as recorded.
 fn locate(shard: &ShardReceipt) -> Result<PathBuf> {
     let recorded = shard.doc["output"]["path"].as_str().unwrap_or_default();
+    let lower = recorded.to_ascii_lowercase();
+    if [".parquet", ".arrow", ".ipc", ".feather"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+    {
+        return Err(Error::bad_input(format!(
+            "shard {}'s output '{recorded}' is not a CSV file: merge reads CSV shard outputs",
+            shard.shard
+        ))
+        .hint("run the shards with -o NAME.csv, merge, then convert the merged file if needed"));
+    }
     let beside = shard
         .path
         .parent()
