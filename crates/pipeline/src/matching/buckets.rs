@@ -28,7 +28,7 @@ use super::endpoint::Endpoint;
 use super::failure::session_failure;
 use super::partition::plan::{BucketSetup, PlanParams, PlanSetup};
 use super::partition::{PartitionConfig, SLICES, bucket_bound, slice_bound, slices_of};
-use super::prepare::{Prepared, prepare_spilled};
+use super::prepare::{Prepared, add_slice, prepare_spilled};
 use super::protocol::protocol_setup;
 use resume::{BucketFile, ResumeDir};
 
@@ -461,13 +461,7 @@ fn bucket_set(
         .ok_or_else(|| Error::failed("internal error: a bucketed session without spill files"))?;
     let mut set = PreparedSet::new();
     for slice in slices_of(bucket, buckets) {
-        spill.read_slice(slice, |item| {
-            let label = names
-                .get(usize::from(item.rule))
-                .ok_or_else(|| Error::failed("internal error: a spilled item names no rule"))?;
-            set.push(label, &item.value, item.row_ref)
-                .map_err(|_| Error::failed("cannot rebuild a bucket from the spill files"))
-        })?;
+        add_slice(spill, slice, names, &mut set)?;
     }
     let sizes = set.type_sizes();
     for (name, &total) in names.iter().zip(&prepared.rule_sizes) {

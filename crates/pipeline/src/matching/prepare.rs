@@ -506,14 +506,24 @@ fn count_slices(spill: &Spill, labels: &[String], observer: &dyn Observer) -> Re
 /// One slice of a spilled set, de-duplicated.
 pub(super) fn slice_set(spill: &Spill, slice: u32, labels: &[String]) -> Result<PreparedSet> {
     let mut set = PreparedSet::new();
+    add_slice(spill, slice, labels, &mut set)?;
+    Ok(set)
+}
+
+/// Adds one slice of a spilled set to `set` (which de-duplicates).
+pub(super) fn add_slice(
+    spill: &Spill,
+    slice: u32,
+    labels: &[String],
+    set: &mut PreparedSet,
+) -> Result<()> {
     spill.read_slice(slice, |item| {
         let label = labels
             .get(usize::from(item.rule))
             .ok_or_else(|| Error::failed("internal error: a spilled item names no rule"))?;
         set.push(label, &item.value, item.row_ref)
             .fail_with(|| Error::failed("cannot rebuild a bucket from the spill files"))
-    })?;
-    Ok(set)
+    })
 }
 
 /// Writes the --rejects file, if asked for.
