@@ -21,4 +21,4 @@ pub use cells::{Cell, ColumnCounts, normalize_cell, normalize_cell_append, parse
 pub use columns::{ColumnSpec, Columns, IdColumn, KeepColumn, OutputColumn, shown_header};
 pub use csv::{CsvReader, InputSummary, Record, utf8_failure};
 pub use rejects::{REJECTS_HEADER, RejectTally, write_reject_line};
-pub use source::{InputSource, InputSpec, parse_delimiter};
+pub use source::{InputSource, InputSpec, MemoryInput, parse_delimiter};

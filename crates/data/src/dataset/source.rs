@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::columns::ColumnSpec;
 use crate::error::{Error, FailWith, Result};
@@ -84,7 +85,62 @@ pub enum InputSource {
     Stdin,
     /// A file.
     File(PathBuf),
+    /// CSV text a library caller holds in memory (the Python package's data
+    /// frames): read like a file, as often as needed, and never written anywhere.
+    Memory(MemoryInput),
 }
+
+/// CSV text held in memory, with the name messages and receipts give it.
+///
+/// `Debug` shows the name and length only: the bytes are raw data.
+#[derive(Clone)]
+pub struct MemoryInput {
+    name: String,
+    bytes: Arc<[u8]>,
+}
+
+impl MemoryInput {
+    /// CSV text (header line first) under `name`, e.g. `<DataFrame>`.
+    pub fn new(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        MemoryInput {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The name messages and receipts give the input.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The length of the text in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl std::fmt::Debug for MemoryInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryInput")
+            .field("name", &self.name)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Two memory inputs are the same input when they share name and buffer.
+impl PartialEq for MemoryInput {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.bytes, &other.bytes)
+    }
+}
+
+impl Eq for MemoryInput {}
 
 impl InputSource {
     /// Parses an `--input` argument: `-` is stdin.
@@ -101,6 +157,17 @@ impl InputSource {
         match self {
             InputSource::Stdin => "<stdin>".to_owned(),
             InputSource::File(path) => path.display().to_string(),
+            InputSource::Memory(memory) => memory.name().to_owned(),
+        }
+    }
+
+    /// The input as a path for receipts and manifests: the file, `-` for standard
+    /// input, the name of a memory input.
+    pub fn display_path(&self) -> PathBuf {
+        match self {
+            InputSource::Stdin => PathBuf::from("-"),
+            InputSource::File(path) => path.clone(),
+            InputSource::Memory(memory) => PathBuf::from(memory.name()),
         }
     }
 
@@ -111,6 +178,10 @@ impl InputSource {
     pub fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
         match self {
             InputSource::Stdin => Ok((Box::new(io::stdin()), None)),
+            InputSource::Memory(memory) => Ok((
+                Box::new(io::Cursor::new(Arc::clone(&memory.bytes))),
+                Some(memory.len() as u64),
+            )),
             InputSource::File(path) => {
                 let shown = path.display();
                 let meta = std::fs::metadata(path).fail_with(|| {

@@ -1,0 +1,290 @@
+//! Columns in and out: pyarrow string arrays read without copying (the Arrow C
+//! data interface), normalised or tokenised by the library with the GIL
+//! released, and handed back as pyarrow arrays. pandas, polars and lists are
+//! turned into pyarrow arrays and back by the Python layer (`blindmatch/_frames.py`).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, LargeStringArray, StringArray, make_array};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_data::ArrayData;
+use arrow_pyarrow::PyArrowType;
+use arrow_schema::DataType;
+use blindmatch_data::dataset::{Cell, ColumnCounts, normalize_cell};
+use blindmatch_data::{Observer, Warning};
+use blindmatch_pipeline::tokenize::{ColumnTokenizer, ColumnTokens};
+use blindmatch_token::{IdType, Profile, Rejection};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::{IntoPy, bad_input};
+
+/// What a column call returns to Python: the new array, the rejected rows
+/// (0-based) with their reason codes, and the counts.
+type ColumnResult<'py> = (
+    PyArrowType<ArrayData>,
+    Vec<usize>,
+    Vec<&'static str>,
+    Bound<'py, PyDict>,
+);
+
+/// A string column of any Arrow string layout.
+pub(crate) enum Strings {
+    Small(StringArray),
+    Large(LargeStringArray),
+    View(arrow_array::StringViewArray),
+}
+
+impl Strings {
+    /// The column in `data`, which must hold strings.
+    pub(crate) fn new(data: ArrayData, what: &str) -> PyResult<Strings> {
+        let array: ArrayRef = make_array(data);
+        Ok(match array.data_type() {
+            DataType::Utf8 => Strings::Small(array.as_string::<i32>().clone()),
+            DataType::LargeUtf8 => Strings::Large(array.as_string::<i64>().clone()),
+            DataType::Utf8View => Strings::View(array.as_string_view().clone()),
+            other => {
+                return Err(bad_input(
+                    format!("{what} must be a column of strings, not {other}"),
+                    Some("cast it to strings first (pyarrow: pc.cast(column, pa.string()))"),
+                ));
+            }
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Strings::Small(a) => a.len(),
+            Strings::Large(a) => a.len(),
+            Strings::View(a) => a.len(),
+        }
+    }
+
+    /// Row `i`, `None` when null.
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Strings::Small(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Strings::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Strings::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+        }
+    }
+}
+
+/// An identifier type by its CLI name.
+pub(crate) fn id_type(name: &str) -> PyResult<IdType> {
+    name.parse::<IdType>().map_err(|_| {
+        let names: Vec<&str> = IdType::ALL.iter().map(|t| t.as_str()).collect();
+        bad_input(
+            format!("unknown identifier type '{name}'"),
+            Some(&format!("use one of {}", names.join(", "))),
+        )
+    })
+}
+
+/// A normalisation profile by the name manifests print (`None`: the standard one).
+pub(crate) fn profile(name: Option<&str>) -> PyResult<Profile> {
+    match name {
+        None => Ok(Profile::standard()),
+        Some(name) => name.parse::<Profile>().map_err(|e| {
+            bad_input(
+                format!("profile '{name}': {e}"),
+                Some("give a profile name as a manifest prints it, e.g. bm-std-v1,phone-region=86"),
+            )
+        }),
+    }
+}
+
+/// Builds a string array from back-to-back text, per-row end offsets and
+/// presence (absent rows are null).
+fn string_array(text: Vec<u8>, ends: &[usize], present: Vec<bool>) -> PyResult<ArrayData> {
+    let nulls = NullBuffer::from(present);
+    let values = Buffer::from_vec(text);
+    let built: Result<ArrayRef, arrow_schema::ArrowError> = if let Ok(offsets) =
+        std::iter::once(Ok(0))
+            .chain(ends.iter().map(|&e| i32::try_from(e)))
+            .collect::<Result<Vec<i32>, _>>()
+    {
+        StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            values,
+            Some(nulls),
+        )
+        .map(|a| std::sync::Arc::new(a) as ArrayRef)
+    } else {
+        let offsets: Vec<i64> = std::iter::once(0)
+            .chain(ends.iter().map(|&e| e as i64))
+            .collect();
+        LargeStringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            values,
+            Some(nulls),
+        )
+        .map(|a| std::sync::Arc::new(a) as ArrayRef)
+    };
+    built.map(|a| a.to_data()).map_err(|e| {
+        crate::errors::to_py(blindmatch_data::Error::failed(format!(
+            "cannot build the result column: {e}"
+        )))
+    })
+}
+
+/// Counts as a dict (`values`, `empty`, `rejected`).
+fn counts_dict<'py>(py: Python<'py>, counts: &ColumnCounts) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("values", counts.values)?;
+    dict.set_item("empty", counts.empty)?;
+    dict.set_item("rejected", counts.rejected)?;
+    Ok(dict)
+}
+
+fn rejects_lists(rejects: &[(usize, Rejection)]) -> (Vec<usize>, Vec<&'static str>) {
+    rejects.iter().map(|&(row, r)| (row, r.code())).unzip()
+}
+
+/// `normalize_array(array, id_type, profile=None)`: the normalised column (null
+/// where missing, empty or rejected), the rejected rows, their reason codes and
+/// the counts.
+#[pyfunction]
+#[pyo3(signature = (array, id_type, profile=None))]
+pub(crate) fn normalize_array<'py>(
+    py: Python<'py>,
+    array: PyArrowType<ArrayData>,
+    id_type: &str,
+    profile: Option<&str>,
+) -> PyResult<ColumnResult<'py>> {
+    let id_type = self::id_type(id_type)?;
+    let profile = self::profile(profile)?;
+    let strings = Strings::new(array.0, "the column")?;
+    let (text, ends, present, counts, rejects) = py.detach(|| {
+        let rows = strings.len();
+        let mut text = Vec::new();
+        let mut ends = Vec::with_capacity(rows);
+        let mut present = Vec::with_capacity(rows);
+        let mut counts = ColumnCounts::default();
+        let mut rejects = Vec::new();
+        let mut value = String::new();
+        for row in 0..rows {
+            let outcome = match strings.get(row) {
+                Some(cell) => normalize_cell(&profile, id_type, cell, &mut value),
+                None => Cell::Empty,
+            };
+            counts.add(outcome);
+            match outcome {
+                Cell::Value => text.extend_from_slice(value.as_bytes()),
+                Cell::Empty => {}
+                Cell::Rejected(reason) => rejects.push((row, reason)),
+            }
+            ends.push(text.len());
+            present.push(matches!(outcome, Cell::Value));
+        }
+        (text, ends, present, counts, rejects)
+    });
+    let data = string_array(text, &ends, present)?;
+    let (rows, reasons) = rejects_lists(&rejects);
+    Ok((PyArrowType(data), rows, reasons, counts_dict(py, &counts)?))
+}
+
+/// Collects a library call's warnings, to raise them as Python warnings after it.
+#[derive(Default)]
+pub(crate) struct Warnings(Mutex<Vec<String>>);
+
+impl Observer for Warnings {
+    fn warning(&self, warning: &Warning) {
+        let mut text = warning.to_string();
+        if let Some(hint) = warning.hint() {
+            text.push_str(&format!(" (hint: {hint})"));
+        }
+        if let Ok(mut list) = self.0.lock() {
+            list.push(text);
+        }
+    }
+}
+
+impl Warnings {
+    /// Issues every collected warning with Python's `warnings.warn`.
+    pub(crate) fn emit(&self, py: Python<'_>) -> PyResult<()> {
+        let list = match self.0.lock() {
+            Ok(mut list) => std::mem::take(&mut *list),
+            Err(_) => return Ok(()),
+        };
+        if list.is_empty() {
+            return Ok(());
+        }
+        let warnings = py.import("warnings")?;
+        for text in list {
+            warnings.call_method1("warn", (text,))?;
+        }
+        Ok(())
+    }
+}
+
+/// Keyed tokens under one key file, for columns in memory.
+///
+/// The key lives only inside the native tokeniser (zeroised when this object is
+/// collected); nothing here exposes it, and `repr` shows the key ID alone.
+#[pyclass(module = "blindmatch._native", frozen)]
+pub(crate) struct NativeTokenizer {
+    inner: ColumnTokenizer,
+}
+
+#[pymethods]
+impl NativeTokenizer {
+    /// Loads `key_file` (a master or token key file) for tokens of `token_bytes`.
+    #[new]
+    #[pyo3(signature = (key_file, token_bytes=32))]
+    fn new(py: Python<'_>, key_file: PathBuf, token_bytes: usize) -> PyResult<Self> {
+        let warnings = Warnings::default();
+        let inner = py
+            .detach(|| ColumnTokenizer::open(&key_file, token_bytes, &warnings))
+            .py_err()?;
+        warnings.emit(py)?;
+        Ok(NativeTokenizer { inner })
+    }
+
+    /// The ID of the key the tokens are made with.
+    #[getter]
+    fn key_id(&self) -> String {
+        self.inner.key_id().to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Tokenizer(key_id='{}')", self.inner.key_id())
+    }
+
+    /// The token column (null where missing, empty or rejected), the rejected
+    /// rows, their reason codes and the counts.
+    #[pyo3(signature = (array, id_type, profile=None, threads=None))]
+    fn tokenize_array<'py>(
+        &self,
+        py: Python<'py>,
+        array: PyArrowType<ArrayData>,
+        id_type: &str,
+        profile: Option<&str>,
+        threads: Option<usize>,
+    ) -> PyResult<ColumnResult<'py>> {
+        let id_type = self::id_type(id_type)?;
+        let profile = self::profile(profile)?;
+        let strings = Strings::new(array.0, "the column")?;
+        let tokens: ColumnTokens = py.detach(|| {
+            self.inner.tokenize(
+                &profile,
+                id_type,
+                strings.len(),
+                |i| strings.get(i),
+                threads,
+            )
+        });
+        let ColumnTokens {
+            text,
+            ends,
+            present,
+            counts,
+            rejects,
+        } = tokens;
+        let data = string_array(text, &ends, present)?;
+        let (rows, reasons) = rejects_lists(&rejects);
+        Ok((PyArrowType(data), rows, reasons, counts_dict(py, &counts)?))
+    }
+}
