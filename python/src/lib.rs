@@ -7,6 +7,7 @@
 mod audit;
 mod column;
 mod errors;
+mod keys;
 mod lowlevel;
 mod resolve;
 mod session;
@@ -29,6 +30,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session::match_csv, m)?)?;
     m.add_function(wrap_pyfunction!(resolve::resolve_csv, m)?)?;
     m.add_class::<lowlevel::NativeParty>()?;
+    m.add_function(wrap_pyfunction!(keys::keygen, m)?)?;
+    m.add_function(wrap_pyfunction!(keys::new_identity, m)?)?;
     m.add_function(wrap_pyfunction!(audit::audit_tokens_json, m)?)?;
     m.add_function(wrap_pyfunction!(audit::audit_manifest_json, m)?)?;
     m.add_function(wrap_pyfunction!(audit::audit_receipts_json, m)?)?;
