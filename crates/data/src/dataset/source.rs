@@ -203,3 +203,34 @@ impl InputSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::dataset::CsvReader;
+
+    #[test]
+    fn a_memory_input_reads_like_a_file_as_often_as_needed_and_hides_its_bytes() {
+        let text = b"id,phone\n1,13800138000\n2,13900139000\n".to_vec();
+        let source = InputSource::Memory(MemoryInput::new("<DataFrame>", text.clone()));
+        for _ in 0..2 {
+            let mut reader = CsvReader::open(&source, b',').unwrap();
+            assert_eq!(reader.header(), ["id", "phone"]);
+            assert_eq!(reader.size(), Some(text.len() as u64));
+            let mut record = crate::dataset::Record::default();
+            let mut rows = 0;
+            while reader.read(&mut record).unwrap() {
+                rows += 1;
+            }
+            assert_eq!(rows, 2);
+        }
+        assert_eq!(source.name(), "<DataFrame>");
+        assert_eq!(source.display_path(), PathBuf::from("<DataFrame>"));
+        let debug = format!("{source:?}");
+        assert!(!debug.contains("13800138000"), "{debug}");
+        assert_eq!(source, source.clone());
+        let other = InputSource::Memory(MemoryInput::new("<DataFrame>", text));
+        assert_ne!(source, other, "another buffer is another input");
+    }
+}
