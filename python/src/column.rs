@@ -4,7 +4,7 @@
 //! turned into pyarrow arrays and back by the Python layer (`blindmatch/_frames.py`).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, LargeStringArray, StringArray, make_array};
@@ -19,7 +19,7 @@ use blindmatch_token::{IdType, Profile, Rejection};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::errors::{IntoPy, bad_input};
+use crate::errors::{IntoPy, bad_input, to_py};
 
 /// What a column call returns to Python: the new array, the rejected rows
 /// (0-based) with their reason codes, and the counts.
@@ -96,35 +96,34 @@ pub(crate) fn profile(name: Option<&str>) -> PyResult<Profile> {
     }
 }
 
-/// Builds a string array from back-to-back text, per-row end offsets and
-/// presence (absent rows are null).
-fn string_array(text: Vec<u8>, ends: &[usize], present: Vec<bool>) -> PyResult<ArrayData> {
+/// Builds a string array over `text` without copying it: row `i` is
+/// `text[offsets[i]..offsets[i + 1]]`, null where `present[i]` is false.
+fn string_array<I>(text: Vec<u8>, offsets: I, present: Vec<bool>) -> PyResult<ArrayData>
+where
+    I: Iterator<Item = usize> + Clone,
+{
     let nulls = NullBuffer::from(present);
     let values = Buffer::from_vec(text);
-    let built: Result<ArrayRef, arrow_schema::ArrowError> = if let Ok(offsets) =
-        std::iter::once(Ok(0))
-            .chain(ends.iter().map(|&e| i32::try_from(e)))
-            .collect::<Result<Vec<i32>, _>>()
-    {
-        StringArray::try_new(
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+    let small: Result<Vec<i32>, _> = offsets.clone().map(i32::try_from).collect();
+    let built: Result<ArrayRef, arrow_schema::ArrowError> = match small {
+        Ok(small) => StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(small)),
             values,
             Some(nulls),
         )
-        .map(|a| std::sync::Arc::new(a) as ArrayRef)
-    } else {
-        let offsets: Vec<i64> = std::iter::once(0)
-            .chain(ends.iter().map(|&e| e as i64))
-            .collect();
-        LargeStringArray::try_new(
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        .map(|a| Arc::new(a) as ArrayRef),
+        // Over 2 GiB of text: 64-bit offsets.
+        Err(_) => LargeStringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(
+                offsets.map(|o| o as i64).collect::<Vec<i64>>(),
+            )),
             values,
             Some(nulls),
         )
-        .map(|a| std::sync::Arc::new(a) as ArrayRef)
+        .map(|a| Arc::new(a) as ArrayRef),
     };
     built.map(|a| a.to_data()).map_err(|e| {
-        crate::errors::to_py(blindmatch_data::Error::failed(format!(
+        to_py(blindmatch_data::Error::failed(format!(
             "cannot build the result column: {e}"
         )))
     })
@@ -181,7 +180,8 @@ pub(crate) fn normalize_array<'py>(
         }
         (text, ends, present, counts, rejects)
     });
-    let data = string_array(text, &ends, present)?;
+    let offsets = std::iter::once(0).chain(ends.iter().copied());
+    let data = string_array(text, offsets, present)?;
     let (rows, reasons) = rejects_lists(&rejects);
     Ok((PyArrowType(data), rows, reasons, counts_dict(py, &counts)?))
 }
@@ -278,12 +278,13 @@ impl NativeTokenizer {
         });
         let ColumnTokens {
             text,
-            ends,
+            width,
             present,
             counts,
             rejects,
         } = tokens;
-        let data = string_array(text, &ends, present)?;
+        let rows = present.len();
+        let data = string_array(text, (0..=rows).map(|i| i * width), present)?;
         let (rows, reasons) = rejects_lists(&rejects);
         Ok((PyArrowType(data), rows, reasons, counts_dict(py, &counts)?))
     }

@@ -38,22 +38,41 @@ impl std::fmt::Debug for ColumnTokenizer {
     }
 }
 
-/// The tokens of one column: row `i`'s token is `text[ends[i-1]..ends[i]]`
-/// (from 0 for the first row) when `present[i]`; an absent token is a missing,
-/// empty or rejected cell.
+/// The tokens of one column, one fixed-width slot per row: row `i`'s token is
+/// `text[i * width..(i + 1) * width]` when `present[i]`; an absent token (a
+/// missing, empty or rejected cell) leaves its slot zero-filled. Fixed slots let
+/// every thread write its rows straight into one buffer, and map onto an Arrow
+/// string column without copying (offsets `i * width`, absent rows null).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnTokens {
-    /// Every token's ASCII text, back to back.
+    /// The slots, `width` bytes per row: ASCII token text, or zeros.
     pub text: Vec<u8>,
-    /// End offset into `text` of each row's token (equal to the previous end when
-    /// the row has none).
-    pub ends: Vec<usize>,
+    /// Bytes per slot: the length of every token's text.
+    pub width: usize,
     /// Whether each row has a token.
     pub present: Vec<bool>,
     /// Tokens made, empty (or missing) and rejected cells.
     pub counts: ColumnCounts,
     /// Rejected cells: 0-based row and reason, in row order. Never the value.
     pub rejects: Vec<(usize, Rejection)>,
+}
+
+impl ColumnTokens {
+    /// Row `i`'s token, if it has one.
+    pub fn token(&self, i: usize) -> Option<&str> {
+        if !self.present.get(i).copied().unwrap_or(false) {
+            return None;
+        }
+        let slot = self.text.get(i * self.width..(i + 1) * self.width)?;
+        std::str::from_utf8(slot).ok()
+    }
+}
+
+/// What one worker counted over its rows.
+#[derive(Default)]
+struct RangeTally {
+    counts: ColumnCounts,
+    rejects: Vec<(usize, Rejection)>,
 }
 
 impl ColumnTokenizer {
@@ -97,89 +116,94 @@ impl ColumnTokenizer {
         let workers = threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .clamp(1, rows.div_ceil(MIN_ROWS_PER_WORKER).max(1));
-        let ranges: Vec<(usize, usize)> = (0..workers)
-            .map(|w| (rows * w / workers, rows * (w + 1) / workers))
-            .collect();
-        let parts: Vec<ColumnTokens> = if workers == 1 {
-            vec![self.range(profile, id_type, 0, rows, &cell)]
+        let width = self.tokenizer.encoded_len();
+        let mut text = vec![0u8; rows * width];
+        let mut present = vec![false; rows];
+        // Each worker gets a contiguous run of rows and the matching slices of
+        // both buffers, so no row is written twice and nothing is copied after.
+        let mut jobs = Vec::with_capacity(workers);
+        let (mut text_rest, mut present_rest) = (&mut text[..], &mut present[..]);
+        for w in 0..workers {
+            let (start, end) = (rows * w / workers, rows * (w + 1) / workers);
+            let (t, t_rest) = std::mem::take(&mut text_rest).split_at_mut((end - start) * width);
+            let (p, p_rest) = std::mem::take(&mut present_rest).split_at_mut(end - start);
+            text_rest = t_rest;
+            present_rest = p_rest;
+            jobs.push((start, t, p));
+        }
+        let tallies: Vec<RangeTally> = if workers == 1 {
+            jobs.into_iter()
+                .map(|(start, t, p)| self.range(profile, id_type, start, t, p, &cell))
+                .collect()
         } else {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = ranges
-                    .iter()
-                    .map(|&(start, end)| {
+                let handles: Vec<_> = jobs
+                    .into_iter()
+                    .map(|(start, t, p)| {
                         let cell = &cell;
-                        scope.spawn(move || self.range(profile, id_type, start, end, cell))
+                        scope.spawn(move || self.range(profile, id_type, start, t, p, cell))
                     })
                     .collect();
                 handles
                     .into_iter()
-                    // A worker panics only on a bug; its rows are then missing,
-                    // which the length check below turns into absent tokens.
+                    // A worker panics only on a bug; its rows then stay absent.
                     .filter_map(|h| h.join().ok())
                     .collect()
             })
         };
         let mut out = ColumnTokens {
-            text: Vec::with_capacity(parts.iter().map(|p| p.text.len()).sum()),
-            ends: Vec::with_capacity(rows),
-            present: Vec::with_capacity(rows),
+            text,
+            width,
+            present,
             ..ColumnTokens::default()
         };
-        for part in parts {
-            let base = out.text.len();
-            out.text.extend_from_slice(&part.text);
-            out.ends.extend(part.ends.iter().map(|e| e + base));
-            out.present.extend_from_slice(&part.present);
-            out.counts.values += part.counts.values;
-            out.counts.empty += part.counts.empty;
-            out.counts.rejected += part.counts.rejected;
-            out.rejects.extend_from_slice(&part.rejects);
+        for tally in tallies {
+            out.counts.values += tally.counts.values;
+            out.counts.empty += tally.counts.empty;
+            out.counts.rejected += tally.counts.rejected;
+            out.rejects.extend_from_slice(&tally.rejects);
         }
-        let last = out.text.len();
-        out.ends.resize(rows, last);
-        out.present.resize(rows, false);
         out
     }
 
-    /// Rows `start..end`, a group at a time: normalise, MAC together, write.
+    /// Rows `start..start + present.len()`, a group at a time: normalise, MAC
+    /// together, write each token into its slot of `text`.
     fn range<'a, F>(
         &self,
         profile: &Profile,
         id_type: IdType,
         start: usize,
-        end: usize,
+        text: &mut [u8],
+        present: &mut [bool],
         cell: &F,
-    ) -> ColumnTokens
+    ) -> RangeTally
     where
         F: Fn(usize) -> Option<&'a str> + Sync,
     {
-        let rows = end.saturating_sub(start);
-        let mut out = ColumnTokens {
-            text: Vec::with_capacity(rows * self.tokenizer.encoded_len()),
-            ends: Vec::with_capacity(rows),
-            present: Vec::with_capacity(rows),
-            ..ColumnTokens::default()
-        };
+        let width = self.tokenizer.encoded_len();
+        let mut tally = RangeTally::default();
         let mut values = String::new();
         let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(GROUP_ROWS);
         let mut macs: Vec<[u8; 32]> = Vec::with_capacity(GROUP_ROWS);
-        let mut group_start = start;
-        while group_start < end {
-            let group_end = (group_start + GROUP_ROWS).min(end);
+        for ((group, slots), flags) in (0..present.len())
+            .step_by(GROUP_ROWS)
+            .zip(text.chunks_mut(GROUP_ROWS * width))
+            .zip(present.chunks_mut(GROUP_ROWS))
+        {
             values.clear();
             spans.clear();
-            for row in group_start..group_end {
+            for row in start + group..start + group + flags.len() {
                 let from = values.len();
                 let outcome = match cell(row) {
                     Some(text) => normalize_cell_append(profile, id_type, text, &mut values),
                     None => Cell::Empty,
                 };
-                out.counts.add(outcome);
+                tally.counts.add(outcome);
                 spans.push(match outcome {
                     Cell::Value => Some((from, values.len())),
                     Cell::Empty => None,
                     Cell::Rejected(reason) => {
-                        out.rejects.push((row, reason));
+                        tally.rejects.push((row, reason));
                         None
                     }
                 });
@@ -192,17 +216,13 @@ impl ColumnTokenizer {
                 &mut macs,
             );
             let mut next = macs.iter();
-            for span in &spans {
-                let mac = span.and_then(|_| next.next());
-                if let Some(mac) = mac {
-                    self.tokenizer.write_mac_text(mac, &mut out.text);
+            for ((span, slot), flag) in spans.iter().zip(slots.chunks_mut(width)).zip(flags) {
+                if let Some(mac) = span.and_then(|_| next.next()) {
+                    *flag = self.tokenizer.mac_text_into(mac, slot);
                 }
-                out.ends.push(out.text.len());
-                out.present.push(mac.is_some());
             }
-            group_start = group_end;
         }
-        out
+        tally
     }
 }
 
@@ -254,23 +274,40 @@ mod tests {
         assert_eq!(one.rejects[0], (2, Rejection::TooShort));
         let file = KeyFile::read(&path).unwrap();
         let tokenizer = Tokenizer::new(&file.token_key().unwrap());
-        let mut start = 0;
         for (i, cell) in cells.iter().enumerate() {
-            let end = one.ends[i];
-            let got = std::str::from_utf8(&one.text[start..end]).unwrap();
             match cell.as_deref().map(|c| profile.normalize(IdType::Phone, c)) {
                 Some(Ok(n)) => {
-                    assert!(one.present[i]);
                     let mut want = String::new();
                     tokenizer.write_token(IdType::Phone, n.as_bytes(), &mut want);
-                    assert_eq!(got, want);
+                    assert_eq!(one.token(i), Some(want.as_str()));
                 }
                 _ => {
-                    assert!(!one.present[i]);
-                    assert_eq!(got, "");
+                    assert_eq!(one.token(i), None);
+                    let slot = &one.text[i * one.width..(i + 1) * one.width];
+                    assert!(
+                        slot.iter().all(|&b| b == 0),
+                        "an absent row's slot stays zero"
+                    );
                 }
             }
-            start = end;
         }
+    }
+
+    #[test]
+    fn truncated_tokens_fill_their_narrower_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = key_file(dir.path());
+        let column = ColumnTokenizer::open(&path, 16, &Silent).unwrap();
+        let profile = Profile::standard();
+        let cells = ["+86 138 0013 8000", "", "a@example.com"];
+        let tokens = column.tokenize(&profile, IdType::Email, 3, |i| Some(cells[i]), None);
+        let file = KeyFile::read(&path).unwrap();
+        let tokenizer = Tokenizer::with_len(&file.token_key().unwrap(), 16).unwrap();
+        let mut want = String::new();
+        tokenizer.write_token(IdType::Email, b"a@example.com", &mut want);
+        assert_eq!(tokens.width, want.len());
+        assert_eq!(tokens.token(2), Some(want.as_str()));
+        assert_eq!((tokens.token(0), tokens.token(1)), (None, None));
+        assert_eq!(tokens.rejects, vec![(0, Rejection::MissingAt)]);
     }
 }
