@@ -133,7 +133,7 @@ def normalize_with_report(values: Any, type: str, profile: Optional[str] = None)
     input's kind. This returns identifier values: keep it where they may be seen.
     """
     column = _Column(values)
-    array, rows, reasons, counts = _native.normalize_array(column.array, type, profile)
+    array, rows, reasons, counts = _native.normalize_array(column.chunks, type, profile)
     return ColumnReport(column.back(array), list(rows), list(reasons), dict(counts))
 
 
@@ -189,7 +189,7 @@ class Tokenizer:
         input's kind, null where the value was missing, empty or rejected.
         ``threads`` limits the worker threads (default: one per core)."""
         col = _Column(column)
-        array, rows, reasons, counts = self._native.tokenize_array(col.array, type, profile, threads)
+        array, rows, reasons, counts = self._native.tokenize_array(col.chunks, type, profile, threads)
         return ColumnReport(col.back(array), list(rows), list(reasons), dict(counts))
 
     def tokenize(

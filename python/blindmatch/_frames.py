@@ -23,6 +23,14 @@ def bad_input(message: str, hint: Optional[str] = None) -> Exception:
     return err
 
 
+def _chunks(array: Any) -> list:
+    return list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
+
+
+def _decoded(array: pa.Array) -> pa.Array:
+    return array.dictionary_decode() if isinstance(array.type, pa.DictionaryType) else array
+
+
 def _module_of(obj: Any) -> str:
     return type(obj).__module__.split(".", 1)[0]
 
@@ -44,7 +52,8 @@ def _to_strings(array: pa.Array, what: str) -> pa.Array:
 
 
 class _Column:
-    """A column as a pyarrow array, with a way back to the caller's kind."""
+    """A column as pyarrow arrays (the chunks of a chunked array are passed as
+    they are, never combined), with a way back to the caller's kind."""
 
     def __init__(self, values: Any, what: str = "the column") -> None:
         self.kind = "list"
@@ -53,34 +62,26 @@ class _Column:
         module = _module_of(values)
         if isinstance(values, pa.ChunkedArray):
             self.kind = "chunked"
-            array = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+            arrays = list(values.chunks)
         elif isinstance(values, pa.Array):
             self.kind = "arrow"
-            array = values
+            arrays = [values]
         elif module == "pandas" and hasattr(values, "index"):
             self.kind = "pandas"
             self.name = values.name
             self.index = values.index
-            array = pa.Array.from_pandas(values)
-            if isinstance(array, pa.ChunkedArray):
-                array = array.combine_chunks()
+            arrays = _chunks(pa.Array.from_pandas(values))
         elif module == "polars" and hasattr(values, "to_arrow"):
             self.kind = "polars"
             self.name = values.name
-            array = values.to_arrow()
-            if isinstance(array, pa.ChunkedArray):
-                array = array.combine_chunks()
+            arrays = _chunks(values.to_arrow())
         else:
             try:
-                array = pa.array(list(values), type=pa.string(), from_pandas=True)
+                arrays = [pa.array(list(values), type=pa.string(), from_pandas=True)]
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 # Mixed or non-string items: each taken as its text (None stays None).
-                array = pa.array(
-                    [None if v is None else str(v) for v in values], type=pa.string()
-                )
-        if isinstance(array.type, pa.DictionaryType):
-            array = array.dictionary_decode()
-        self.array = _to_strings(array, what)
+                arrays = [pa.array([None if v is None else str(v) for v in values], type=pa.string())]
+        self.chunks = [_to_strings(_decoded(a), what) for a in arrays]
 
     def back(self, result: pa.Array) -> Any:
         """``result`` (a pyarrow array as long as the input) in the input's kind."""

@@ -29,7 +29,7 @@ class CheckFailedError(BlindmatchError):
 
 _ColumnResult = Tuple[pa.Array, List[int], List[str], Dict[str, int]]
 
-def normalize_array(array: pa.Array, id_type: str, profile: Optional[str] = None) -> _ColumnResult:
+def normalize_array(array: Sequence[pa.Array], id_type: str, profile: Optional[str] = None) -> _ColumnResult:
     """Normalised column (null where missing, empty or rejected), rejected rows,
     their reason codes, counts."""
 
@@ -42,7 +42,7 @@ class NativeTokenizer:
         """The ID of the key the tokens are made with."""
     def tokenize_array(
         self,
-        array: pa.Array,
+        array: Sequence[pa.Array],
         id_type: str,
         profile: Optional[str] = None,
         threads: Optional[int] = None,
@@ -111,7 +111,7 @@ class NativeParty:
 
     def __init__(
         self,
-        array: pa.Array,
+        array: Sequence[pa.Array],
         id_type: str,
         role: str,
         mode: str = "intersection",

@@ -61,7 +61,7 @@ class Party:
     ) -> None:
         column = _Column(values, "the values")
         self._native = _native.NativeParty(
-            column.array, id_type, role, mode, reveal, profile, min_peer_set, max_peer_set, batch_size
+            column.chunks, id_type, role, mode, reveal, profile, min_peer_set, max_peer_set, batch_size
         )
 
     @property

@@ -30,21 +30,20 @@ type ColumnResult<'py> = (
     Bound<'py, PyDict>,
 );
 
-/// A string column of any Arrow string layout.
-pub(crate) enum Strings {
+/// One chunk of a string column, in any Arrow string layout.
+enum Chunk {
     Small(StringArray),
     Large(LargeStringArray),
     View(arrow_array::StringViewArray),
 }
 
-impl Strings {
-    /// The column in `data`, which must hold strings.
-    pub(crate) fn new(data: ArrayData, what: &str) -> PyResult<Strings> {
+impl Chunk {
+    fn new(data: ArrayData, what: &str) -> PyResult<Chunk> {
         let array: ArrayRef = make_array(data);
         Ok(match array.data_type() {
-            DataType::Utf8 => Strings::Small(array.as_string::<i32>().clone()),
-            DataType::LargeUtf8 => Strings::Large(array.as_string::<i64>().clone()),
-            DataType::Utf8View => Strings::View(array.as_string_view().clone()),
+            DataType::Utf8 => Chunk::Small(array.as_string::<i32>().clone()),
+            DataType::LargeUtf8 => Chunk::Large(array.as_string::<i64>().clone()),
+            DataType::Utf8View => Chunk::View(array.as_string_view().clone()),
             other => {
                 return Err(bad_input(
                     format!("{what} must be a column of strings, not {other}"),
@@ -54,21 +53,62 @@ impl Strings {
         })
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         match self {
-            Strings::Small(a) => a.len(),
-            Strings::Large(a) => a.len(),
-            Strings::View(a) => a.len(),
+            Chunk::Small(a) => a.len(),
+            Chunk::Large(a) => a.len(),
+            Chunk::View(a) => a.len(),
         }
     }
 
-    /// Row `i`, `None` when null.
-    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+    fn get(&self, i: usize) -> Option<&str> {
         match self {
-            Strings::Small(a) => (!a.is_null(i)).then(|| a.value(i)),
-            Strings::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
-            Strings::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Chunk::Small(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Chunk::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Chunk::View(a) => (!a.is_null(i)).then(|| a.value(i)),
         }
+    }
+}
+
+/// A string column: the chunks of a pyarrow array or chunked array, read in
+/// place (chunks are not combined, which would copy them).
+pub(crate) struct Strings {
+    chunks: Vec<Chunk>,
+    /// The first row of each chunk.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Strings {
+    /// The column made of `chunks`, which must hold strings.
+    pub(crate) fn new(chunks: Vec<PyArrowType<ArrayData>>, what: &str) -> PyResult<Strings> {
+        let mut out = Strings {
+            chunks: Vec::with_capacity(chunks.len()),
+            starts: Vec::with_capacity(chunks.len()),
+            len: 0,
+        };
+        for data in chunks {
+            let chunk = Chunk::new(data.0, what)?;
+            out.starts.push(out.len);
+            out.len += chunk.len();
+            out.chunks.push(chunk);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Row `i`, `None` when null (or past the end).
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let c = match self.chunks.len() {
+            1 => 0,
+            _ => self.starts.partition_point(|&s| s <= i).checked_sub(1)?,
+        };
+        let chunk = self.chunks.get(c)?;
+        let row = i - self.starts.get(c)?;
+        (row < chunk.len()).then(|| chunk.get(row)).flatten()
     }
 }
 
@@ -142,20 +182,20 @@ fn rejects_lists(rejects: &[(usize, Rejection)]) -> (Vec<usize>, Vec<&'static st
     rejects.iter().map(|&(row, r)| (row, r.code())).unzip()
 }
 
-/// `normalize_array(array, id_type, profile=None)`: the normalised column (null
+/// `normalize_array(chunks, id_type, profile=None)`: the normalised column (null
 /// where missing, empty or rejected), the rejected rows, their reason codes and
 /// the counts.
 #[pyfunction]
 #[pyo3(signature = (array, id_type, profile=None))]
 pub(crate) fn normalize_array<'py>(
     py: Python<'py>,
-    array: PyArrowType<ArrayData>,
+    array: Vec<PyArrowType<ArrayData>>,
     id_type: &str,
     profile: Option<&str>,
 ) -> PyResult<ColumnResult<'py>> {
     let id_type = self::id_type(id_type)?;
     let profile = self::profile(profile)?;
-    let strings = Strings::new(array.0, "the column")?;
+    let strings = Strings::new(array, "the column")?;
     let (text, ends, present, counts, rejects) = py.detach(|| {
         let rows = strings.len();
         let mut text = Vec::new();
@@ -259,14 +299,14 @@ impl NativeTokenizer {
     fn tokenize_array<'py>(
         &self,
         py: Python<'py>,
-        array: PyArrowType<ArrayData>,
+        array: Vec<PyArrowType<ArrayData>>,
         id_type: &str,
         profile: Option<&str>,
         threads: Option<usize>,
     ) -> PyResult<ColumnResult<'py>> {
         let id_type = self::id_type(id_type)?;
         let profile = self::profile(profile)?;
-        let strings = Strings::new(array.0, "the column")?;
+        let strings = Strings::new(array, "the column")?;
         let tokens: ColumnTokens = py.detach(|| {
             self.inner.tokenize(
                 &profile,

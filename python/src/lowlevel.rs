@@ -40,7 +40,7 @@ impl NativeParty {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        array: PyArrowType<ArrayData>,
+        array: Vec<PyArrowType<ArrayData>>,
         id_type: &str,
         role: &str,
         mode: &str,
@@ -52,7 +52,7 @@ impl NativeParty {
     ) -> PyResult<Self> {
         let id_type = self::id_type(id_type)?;
         let profile = self::profile(profile)?;
-        let strings = Strings::new(array.0, "the values")?;
+        let strings = Strings::new(array, "the values")?;
         let role = match role {
             "initiator" | "client" => Role::Initiator,
             "responder" | "server" => Role::Responder,

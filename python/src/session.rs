@@ -186,11 +186,15 @@ fn party_config(csv: Vec<u8>, name: &str, o: &MatchOptions, dir: &Path) -> PyRes
 }
 
 /// Runs the whole party on this (non-Python) thread.
-fn run_party(cfg: &PartyConfig, events: EventSink, cancel: &Cancellation) -> Result<Done> {
+fn run_party(
+    cfg: &PartyConfig,
+    events: EventSink,
+    cancel: &Cancellation,
+    warnings: &Warnings,
+) -> Result<Done> {
     let clock = RunClock::start();
     cfg.check_outputs()?;
-    let warnings = Warnings::default();
-    let mut prepared = matching::prepare(cfg, &warnings)?;
+    let mut prepared = matching::prepare(cfg, warnings)?;
     let setup = matching::protocol_setup(cfg, &mut prepared)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -260,13 +264,15 @@ pub(crate) fn match_csv<'py>(
             let _ = events_tx.send(Message::Event(json));
         }
     });
+    let warnings = Arc::new(Warnings::default());
     let thread = {
         let cfg = Arc::clone(&cfg);
         let cancel = cancel.clone();
+        let warnings = Arc::clone(&warnings);
         std::thread::Builder::new()
             .name("blindmatch-session".into())
             .spawn(move || {
-                let result = run_party(&cfg, events, &cancel);
+                let result = run_party(&cfg, events, &cancel, &warnings);
                 let _ = tx.send(Message::Done(Box::new(result)));
             })
             .map_err(|e| {
@@ -328,6 +334,7 @@ pub(crate) fn match_csv<'py>(
         return Err(e);
     }
     let _ = thread.join();
+    warnings.emit(py)?;
     let done = result.py_err()?;
     let summary = PyDict::new(py);
     summary.set_item("rows", done.rows)?;

@@ -122,3 +122,14 @@ def test_tokens_equal_the_cli_on_the_same_file(key, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bm.RejectsWarning)
         assert bm.Tokenizer(key).tokenize(VALUES, "phone") == cli
+
+
+def test_chunked_arrays_are_read_chunk_by_chunk(key):
+    tok = bm.Tokenizer(key)
+    col = pa.chunked_array([VALUES[:7], [], VALUES[7:30], VALUES[30:]], pa.string())
+    got = tok.tokenize_with_report(col, "phone")
+    assert got.result.to_pylist() == tok.tokenize_with_report(VALUES, "phone").result
+    assert got.rejected_rows == [50] and got.counts["rejected"] == 1
+    assert bm.normalize_with_report(col, "phone").rejected_rows == [50]
+    assert tok.tokenize([], "phone") == []
+    assert tok.tokenize(pa.chunked_array([], pa.string()), "phone").to_pylist() == []
