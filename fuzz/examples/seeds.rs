@@ -285,9 +285,18 @@ fn detached_hello(root: &Path) {
             .to_vec()
     };
     let seeds = vec![
-        ("responder".to_owned(), hello(Role::Responder, Mode::Intersection)),
-        ("same-role".to_owned(), hello(Role::Initiator, Mode::Intersection)),
-        ("cardinality".to_owned(), hello(Role::Responder, Mode::Cardinality)),
+        (
+            "responder".to_owned(),
+            hello(Role::Responder, Mode::Intersection),
+        ),
+        (
+            "same-role".to_owned(),
+            hello(Role::Initiator, Mode::Intersection),
+        ),
+        (
+            "cardinality".to_owned(),
+            hello(Role::Responder, Mode::Cardinality),
+        ),
         ("not-json".to_owned(), b"{\"version\":1,".to_vec()),
     ];
     write(root, "detached_hello", &seeds);
