@@ -13,8 +13,8 @@ raw identifier, key or cell value: they name columns, rows and counts.
 Quick start::
 
     import blindmatch as bm
-    bm.keygen("acme.key")
-    tok = bm.Tokenizer("acme.key")
+    bm.keygen("tokens.key")
+    tok = bm.Tokenizer("tokens.key")
     df["phone_token"] = tok.tokenize(df["phone"], "phone")
 """
 
@@ -413,7 +413,12 @@ def resolve(
     records with different values of a field apart, ``prefer`` chooses golden
     values (``"source:crm,app"``, ``"frequent"``, ``"recent:DATE_COLUMN"``, or
     ``"FIELD=POLICY"``), ``previous`` is an earlier clusters CSV whose IDs
-    persist. Semantics: docs/resolve.md."""
+    persist. Semantics: docs/resolve.md.
+
+    The tables reach the library as CSV text in memory; the clusters and golden
+    files it writes (golden records hold normalised identifiers) go to a private
+    temporary folder (mode 0700, files 0600) and are read back and removed
+    before this returns."""
     if not sources:
         raise bad_input("resolve needs at least one source")
     native_sources = []
