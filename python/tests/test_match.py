@@ -205,3 +205,47 @@ def test_ctrl_c_stops_a_waiting_listener_cleanly(tmp_path, identities):
         assert not (tmp_path / "o").exists()
     finally:
         proc.kill()
+
+
+SIDE = '''
+import json, sys
+import pyarrow as pa
+import blindmatch as bm
+role, n = sys.argv[1], int(sys.argv[2])
+t = pa.table({"m": [f"+86138{i:08d}" for i in range(n)]})
+def progress(e):
+    if e["event"] in ("listening", "handshake_complete"):
+        print(json.dumps(e), flush=True)
+kw = dict(listen="127.0.0.1:0") if role == "listen" else dict(connect=sys.argv[3])
+try:
+    bm.match(t, {"m": "phone"}, insecure_plaintext_for_testing=True, progress=progress,
+             wait_timeout=60, read_timeout=30, **kw)
+    print("DONE", flush=True)
+except bm.BlindmatchError as e:
+    print("ERR", e.exit_code, str(e), flush=True)
+'''
+
+
+def test_ctrl_c_mid_session_cancels_and_tells_the_partner(tmp_path):
+    side = tmp_path / "side.py"
+    side.write_text(SIDE)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    run = lambda *a: subprocess.Popen([PYTHON, str(side), *a], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+    listener = run("listen", "60000")
+    try:
+        addr = json.loads(listener.stdout.readline())["addr"]
+        connector = run("connect", "60000", addr)
+        try:
+            assert json.loads(connector.stdout.readline())["event"] == "handshake_complete"
+            started = time.monotonic()
+            connector.send_signal(signal.SIGINT)
+            connector.wait(30)
+            assert time.monotonic() - started < 10
+            assert "KeyboardInterrupt" in connector.stderr.read()
+        finally:
+            connector.kill()
+        out, _ = listener.communicate(timeout=60)
+        assert "ERR 1 the session was cancelled by the partner" in out, out
+    finally:
+        listener.kill()
