@@ -249,3 +249,17 @@ def test_ctrl_c_mid_session_cancels_and_tells_the_partner(tmp_path):
         assert "ERR 1 the session was cancelled by the partner" in out, out
     finally:
         listener.kill()
+
+
+def test_the_receipts_of_a_session_audit_clean(tmp_path):
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+    mine, theirs = tmp_path / "a.receipt.json", tmp_path / "b.shared.json"
+    in_threads(dict(receipt=str(mine)), dict(shareable_receipt=str(theirs)), a_t, b_t, {"mobile": "phone"})
+    report = bm.audit_receipts(str(mine), str(theirs))
+    assert report["audit"] == "receipt" and report["clean"] is True, report["findings"]
+    other = tmp_path / "c.receipt.json"
+    in_threads(dict(receipt=str(other)), {}, a_t, b_t, {"mobile": "phone"})
+    report = bm.audit_receipts(str(other), str(theirs))
+    assert report["clean"] is False
+    assert {f["check"] for f in report["findings"]}

@@ -142,3 +142,25 @@ def test_lowlevel_refuses_disagreement_small_sets_and_garbage():
         b.handle(b"\x00" * 40)
     with pytest.raises(bm.BadInputError):
         Party(values, "phone", role="initiator", mode="labelled")
+
+
+def test_audit_manifest_of_a_cli_tokenize_run_is_clean(tmp_path, key):
+    from conftest import cli_binary
+    import subprocess
+
+    binary = cli_binary()
+    if binary is None:
+        pytest.skip("no blindmatch binary built in this checkout")
+    source = tmp_path / "in.csv"
+    source.write_text("id,mobile\n" + "".join(f"{i},{messy(i)}\n" for i in range(40)))
+    out = tmp_path / "tokens.csv"
+    subprocess.run([str(binary), "-q", "tokenize", "--key", str(key), "--input", str(source),
+                    "--column", "mobile:phone", "--keep", "id", "-o", str(out)], check=True, timeout=120)
+    manifest = str(out) + ".manifest.json"
+    report = bm.audit_manifest(manifest, key=str(key), input=str(source))
+    assert report["audit"] == "manifest" and report["clean"] is True, report["findings"]
+    full = bm.audit_tokens(str(out), manifest=manifest, key=str(key), source=str(source), sample=40, seed=1)
+    assert full["clean"] is True, full["findings"]
+    with open(out, "a") as f:
+        f.write("99,bm1.0000000000000000.AAAA\n")
+    assert bm.audit_manifest(manifest)["clean"] is False
