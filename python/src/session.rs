@@ -295,33 +295,37 @@ pub(crate) fn match_csv<'py>(
         match message {
             Ok(Message::Event(text)) => {
                 if let (Some(callback), None) = (&progress, &interrupted) {
-                    let event = json.call_method1("loads", (text,))?;
-                    if let Err(e) = callback.call1((event,)) {
-                        // A failing callback stops the session, as Ctrl-C does.
+                    // A failing callback stops the session, as Ctrl-C does.
+                    let called = json
+                        .call_method1("loads", (text,))
+                        .and_then(|event| callback.call1((event,)));
+                    if let Err(e) = called {
                         cancel.cancel();
                         interrupted = Some(e);
                     }
                 }
             }
             Ok(Message::Done(result)) => break *result,
-            Err(RecvTimeoutError::Timeout) => {
-                if interrupted.is_none()
-                    && let Err(e) = py.check_signals()
-                {
-                    cancel.cancel();
-                    interrupted = Some(e);
-                }
-            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
                 break Err(Error::failed("the session thread ended without a result"));
             }
+        }
+        // Checked after every message, not only when none came: a busy session
+        // sends progress events without pause.
+        if interrupted.is_none()
+            && let Err(e) = py.check_signals()
+        {
+            cancel.cancel();
+            interrupted = Some(e);
         }
         if interrupted.is_some() {
             // Give the session its grace period to tell the partner, then return
             // without it: the thread ends on its own.
             py.detach(move || {
-                loop {
-                    match rx.recv_timeout(CANCEL_GRACE) {
+                let deadline = std::time::Instant::now() + CANCEL_GRACE;
+                while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                    match rx.recv_timeout(left) {
                         Ok(Message::Done(_)) | Err(_) => return,
                         Ok(Message::Event(_)) => {}
                     }

@@ -263,3 +263,18 @@ def test_the_receipts_of_a_session_audit_clean(tmp_path):
     report = bm.audit_receipts(str(other), str(theirs))
     assert report["clean"] is False
     assert {f["check"] for f in report["findings"]}
+
+
+def test_a_progress_callback_that_raises_stops_the_session():
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+
+    class Stop(Exception):
+        pass
+
+    def stop(event):
+        if event["event"] == "handshake_complete":
+            raise Stop()
+
+    with pytest.raises(Stop):
+        in_threads({}, dict(progress=stop), a_t, b_t, {"mobile": "phone"})
