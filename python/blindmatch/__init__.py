@@ -280,7 +280,7 @@ def match(
     ``data`` is a pyarrow Table, pandas or polars DataFrame; ``columns`` maps
     identifier columns to types (``{"mobile": "phone"}``). Exactly one of
     ``listen`` (``"0.0.0.0:7000"``; port 0 picks one, reported to ``progress``
-    as the ``listening`` event) and ``connect`` (``"host:7000"``). TLS 1.3 with
+    as the ``addr`` of the ``listening`` event) and ``connect`` (``"host:7000"``). TLS 1.3 with
     ``identity`` (a stem made by :func:`new_identity`) and the partner pinned by
     ``peer_fingerprint``, or a CA (``peer_ca``, ``peer_name``).
 
