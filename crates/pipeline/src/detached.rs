@@ -212,6 +212,17 @@ impl DetachedParty {
                 ours.id_types.join(", ")
             )));
         }
+        if peer
+            .type_sizes
+            .iter()
+            .try_fold(0u64, |a, &n| a.checked_add(n))
+            != Some(peer.size)
+        {
+            return Err(Error::bad_input(
+                "the peer's hello is malformed: its sizes per identifier type do not add up to its set size",
+            )
+            .hint("pass the bytes the peer's hello() returned, unchanged"));
+        }
         (self.params_check)(&ours.params, &peer.params).map_err(refused)?;
         if peer.size < self.options.min_peer_set {
             return Err(Error::check_failed(format!(
@@ -237,7 +248,7 @@ impl DetachedParty {
             hash.update(part);
         }
         let context: [u8; 32] = hash.finalize().into();
-        self.session_id = Some(hex::encode(context.get(..16).unwrap_or_default()));
+        let session_id = hex::encode(context.get(..16).unwrap_or_default());
         let config = SessionConfig {
             role: ours.role,
             mode: ours.mode,
@@ -261,10 +272,13 @@ impl DetachedParty {
         let State::Setup(setup) = std::mem::replace(&mut self.state, State::Done) else {
             return Err(Error::bad_input("the session has already started"));
         };
+        // The setup is spent either way: a party whose protocol refused to start
+        // stays failed, and gets no session ID.
         let protocol = setup
             .start(config)
             .map_err(|e| Error::failed("cannot start the protocol").caused_by(e))?;
         self.state = State::Running(protocol);
+        self.session_id = Some(session_id);
         Ok(())
     }
 
@@ -386,5 +400,21 @@ mod tests {
         let err = x.start(tiny.hello()).unwrap_err();
         assert!(err.to_string().contains("min_peer_set"), "{err}");
         assert!(x.start(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_hello_whose_sizes_do_not_add_up_is_malformed_and_starts_nothing() {
+        // Found by the detached_hello fuzz target: a set of 6 declared as 3 phones.
+        let a: Vec<String> = (0..20).map(|i| format!("+86138{:08}", i)).collect();
+        let mut x = party(Role::Initiator, &a, 1);
+        let crash = br#"{"version":1,"protocol":"ecdh-ristretto255","params":[1],"role":"responder","mode":"intersection","reveal":"both","batch_size":16,"size":6,"id_types":["phone"],"type_sizes":[3],"nonce":[3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3]}"#;
+        x.options.min_peer_set = 1;
+        let err = x.start(crash).unwrap_err();
+        assert_eq!(err.category(), blindmatch_data::Category::BadInput);
+        assert!(x.session_id().is_none());
+        // A refused hello leaves the party able to take the right one.
+        let y = party(Role::Responder, &a, 2);
+        x.start(y.hello()).unwrap();
+        assert!(x.session_id().is_some());
     }
 }
