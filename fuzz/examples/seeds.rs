@@ -42,6 +42,7 @@ fn main() {
     token(&root);
     psi_message(&root);
     psi_result(&root);
+    detached_hello(&root);
     net_frame(&root);
     let runs = tokenize_runs();
     csv_input(&root, &runs);
@@ -312,6 +313,50 @@ fn psi_result(root: &Path) {
         seeds.push((format!("{name}-inconsistent"), result_input(mode, &bad)));
     }
     write(root, "psi_result", &seeds);
+}
+
+/// Hellos of the transport-free API (`blindmatch_pipeline::detached`): a
+/// responder's that the target's initiator accepts, and ones it refuses.
+fn detached_hello(root: &Path) {
+    use blindmatch_pipeline::detached::{DetachedOptions, DetachedParty};
+    use blindmatch_psi::{EcdhSetup, Mode, PreparedSet, Reveal, Role};
+    let hello = |role: Role, mode: Mode| {
+        let set = PreparedSet::from_items(
+            ["+8613800138000", "+8613900139000", "+8613700137000"]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ("phone", v.as_bytes(), i as u64)),
+        )
+        .unwrap();
+        let options = DetachedOptions {
+            role,
+            mode,
+            reveal: Reveal::Both,
+            batch_size: 16,
+            min_peer_set: 1,
+            max_peer_set: 1_000,
+        };
+        DetachedParty::new(Box::new(EcdhSetup::new(set)), options, [3; 32])
+            .unwrap()
+            .hello()
+            .to_vec()
+    };
+    let seeds = vec![
+        (
+            "responder".to_owned(),
+            hello(Role::Responder, Mode::Intersection),
+        ),
+        (
+            "same-role".to_owned(),
+            hello(Role::Initiator, Mode::Intersection),
+        ),
+        (
+            "cardinality".to_owned(),
+            hello(Role::Responder, Mode::Cardinality),
+        ),
+        ("not-json".to_owned(), b"{\"version\":1,".to_vec()),
+    ];
+    write(root, "detached_hello", &seeds);
 }
 
 fn net_frame(root: &Path) {

@@ -32,4 +32,4 @@ pub use csv::{CsvReader, InputSummary, Record, utf8_failure};
 pub use format::Format;
 pub use reader::DatasetReader;
 pub use rejects::{REJECTS_HEADER, RejectTally, write_reject_line};
-pub use source::{InputSource, InputSpec, parse_delimiter};
+pub use source::{InputSource, InputSpec, MemoryInput, parse_delimiter};

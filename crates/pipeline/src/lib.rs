@@ -2,6 +2,7 @@
 //! files, manifests, session receipts and TLS identity files.
 #![doc = include_str!("../README.md")]
 
+pub mod detached;
 pub mod identity;
 pub mod keys;
 pub mod manifest;

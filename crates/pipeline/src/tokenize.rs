@@ -17,6 +17,7 @@
 //! bad usage writes nothing and a failure leaves nothing behind.
 
 mod chunk;
+mod column;
 mod config;
 mod registry;
 mod setup;
@@ -28,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use blindmatch_data::dataset::{
-    Columns, DatasetReader, Format, InputSource, OutputColumn, REJECTS_HEADER, shown_header,
+    Columns, DatasetReader, Format, OutputColumn, REJECTS_HEADER, shown_header,
 };
 use blindmatch_data::meta::{Precision, now_rfc3339};
 use blindmatch_data::output::{
@@ -41,6 +42,7 @@ use sha2::{Digest, Sha256};
 
 use crate::manifest::{self, FileInfo, RateCheck, RowCounts, TokenizeManifest};
 use chunk::Plan;
+pub use column::{ColumnTokenizer, ColumnTokens};
 pub use config::{ColumnSummary, RegistrySummary, TokenizeConfig, TokenizeSummary};
 use threads::{Sink, Totals, write_failure};
 
@@ -271,10 +273,7 @@ pub fn tokenize(config: &TokenizeConfig, observer: &dyn Observer) -> Result<Toke
         passed: worst_rate <= max_rate,
     });
 
-    let input_path = match &spec.source {
-        InputSource::Stdin => PathBuf::from("-"),
-        InputSource::File(path) => path.clone(),
-    };
+    let input_path = spec.source.display_path();
     let elapsed = started.elapsed();
     let sealed_manifest = match (manifest_file, keys.current_info) {
         (Some(mut file), Some(key_info)) => {

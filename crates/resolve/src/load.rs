@@ -302,10 +302,7 @@ fn load_source(
     Ok(SourceLoad {
         name: spec.name.clone(),
         input,
-        path: match &spec.input {
-            blindmatch_data::dataset::InputSource::File(p) => p.clone(),
-            blindmatch_data::dataset::InputSource::Stdin => PathBuf::from("-"),
-        },
+        path: spec.input.display_path(),
         sha256: summary.sha256,
         bytes: summary.bytes,
         format: summary.format,

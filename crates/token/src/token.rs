@@ -141,6 +141,17 @@ impl Tokenizer {
         }
     }
 
+    /// Writes the text form of a MAC (as [`Tokenizer::write_mac_text`]) into
+    /// `dst`, which must be exactly [`Tokenizer::encoded_len`] bytes: for callers
+    /// that fill one preallocated buffer from several threads, a token per slot.
+    /// Returns false, writing nothing, when `dst` has another length.
+    pub fn mac_text_into(&self, mac: &[u8; 32], dst: &mut [u8]) -> bool {
+        if dst.len() != self.encoded_len() {
+            return false;
+        }
+        encode_text(&self.text_prefix, mac.get(..self.len).unwrap_or(mac), dst) == dst.len()
+    }
+
     /// Appends the text form `bm1.<kid>.<base64url>` of a MAC from
     /// [`Tokenizer::macs`] or [`Tokenizer::mac`] to `out` (ASCII, so `out` stays
     /// UTF-8 if it was), cut to this tokeniser's token length.

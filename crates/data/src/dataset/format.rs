@@ -48,11 +48,13 @@ impl Format {
     }
 
     /// The format to read `source` in: `given` (`--format`) if any, else by the
-    /// file's extension; standard input is CSV unless told otherwise.
+    /// file's extension; standard input and in-memory input are CSV unless told
+    /// otherwise.
     pub fn of_input(source: &InputSource, given: Option<Format>) -> Format {
         match (given, source) {
             (Some(format), _) => format,
-            (None, InputSource::Stdin) => Format::Csv,
+            // In-memory input (library callers) is CSV text, like standard input.
+            (None, InputSource::Stdin | InputSource::Memory(_)) => Format::Csv,
             (None, InputSource::File(path)) => Format::of_path(path),
         }
     }

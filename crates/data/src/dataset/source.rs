@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::columns::ColumnSpec;
 use super::format::Format;
@@ -102,7 +103,62 @@ pub enum InputSource {
     Stdin,
     /// A file.
     File(PathBuf),
+    /// CSV text a library caller holds in memory (the Python package's data
+    /// frames): read like a file, as often as needed, and never written anywhere.
+    Memory(MemoryInput),
 }
+
+/// CSV text held in memory, with the name messages and receipts give it.
+///
+/// `Debug` shows the name and length only: the bytes are raw data.
+#[derive(Clone)]
+pub struct MemoryInput {
+    name: String,
+    bytes: Arc<[u8]>,
+}
+
+impl MemoryInput {
+    /// CSV text (header line first) under `name`, e.g. `<DataFrame>`.
+    pub fn new(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        MemoryInput {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The name messages and receipts give the input.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The length of the text in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl std::fmt::Debug for MemoryInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryInput")
+            .field("name", &self.name)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Two memory inputs are the same input when they share name and buffer.
+impl PartialEq for MemoryInput {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.bytes, &other.bytes)
+    }
+}
+
+impl Eq for MemoryInput {}
 
 impl InputSource {
     /// Parses an `--input` argument: `-` is stdin.
@@ -119,6 +175,17 @@ impl InputSource {
         match self {
             InputSource::Stdin => "<stdin>".to_owned(),
             InputSource::File(path) => path.display().to_string(),
+            InputSource::Memory(memory) => memory.name().to_owned(),
+        }
+    }
+
+    /// The input as a path for receipts and manifests: the file, `-` for standard
+    /// input, the name of a memory input.
+    pub fn display_path(&self) -> PathBuf {
+        match self {
+            InputSource::Stdin => PathBuf::from("-"),
+            InputSource::File(path) => path.clone(),
+            InputSource::Memory(memory) => PathBuf::from(memory.name()),
         }
     }
 
@@ -129,6 +196,10 @@ impl InputSource {
     pub fn open(&self) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
         match self {
             InputSource::Stdin => Ok((Box::new(io::stdin()), None)),
+            InputSource::Memory(memory) => Ok((
+                Box::new(io::Cursor::new(Arc::clone(&memory.bytes))),
+                Some(memory.len() as u64),
+            )),
             InputSource::File(_) => {
                 let (file, size) = self.open_file()?;
                 Ok((Box::new(file), Some(size)))
@@ -164,5 +235,36 @@ impl InputSource {
                 .hint("check the file's permissions")
         })?;
         Ok((file, meta.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::dataset::CsvReader;
+
+    #[test]
+    fn a_memory_input_reads_like_a_file_as_often_as_needed_and_hides_its_bytes() {
+        let text = b"id,phone\n1,13800138000\n2,13900139000\n".to_vec();
+        let source = InputSource::Memory(MemoryInput::new("<DataFrame>", text.clone()));
+        for _ in 0..2 {
+            let mut reader = CsvReader::open(&source, b',').unwrap();
+            assert_eq!(reader.header(), ["id", "phone"]);
+            assert_eq!(reader.size(), Some(text.len() as u64));
+            let mut record = crate::dataset::Record::default();
+            let mut rows = 0;
+            while reader.read(&mut record).unwrap() {
+                rows += 1;
+            }
+            assert_eq!(rows, 2);
+        }
+        assert_eq!(source.name(), "<DataFrame>");
+        assert_eq!(source.display_path(), PathBuf::from("<DataFrame>"));
+        let debug = format!("{source:?}");
+        assert!(!debug.contains("13800138000"), "{debug}");
+        assert_eq!(source, source.clone());
+        let other = InputSource::Memory(MemoryInput::new("<DataFrame>", text));
+        assert_ne!(source, other, "another buffer is another input");
     }
 }

@@ -562,8 +562,5 @@ fn build_receipt(
 
 /// The input path as the receipt records it: as given, `-` for stdin.
 fn name_for_receipt(source: &InputSource) -> String {
-    match source {
-        InputSource::Stdin => "-".to_owned(),
-        InputSource::File(p) => p.display().to_string(),
-    }
+    source.display_path().display().to_string()
 }

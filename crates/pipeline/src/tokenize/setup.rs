@@ -201,7 +201,7 @@ pub(super) fn short_coder(file: &KeyFile, len: usize) -> Result<ShortCoder> {
 /// Checks that a key file may make tokens and builds its tokeniser from the file's
 /// token key: a master key's HKDF-derived token key, never the master bytes, which
 /// are the input of every derivation (see `KeyFile::token_key`).
-fn tokenizer_for(
+pub(super) fn tokenizer_for(
     file: &KeyFile,
     path: &Path,
     role: &str,

@@ -1,0 +1,280 @@
+"""match(): two parties in two Python processes over TLS 1.3 on 127.0.0.1, and
+every mode of the CLI in one process (two threads), checked against the known
+overlap; Ctrl-C stops a waiting session."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import blindmatch as bm
+from conftest import HERE, PYTHON, messy, two_sides
+
+TIMEOUT = 120
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read()
+        if proc.poll() is not None:
+            raise AssertionError(f"the party exited early: {proc.stderr.read().decode()}")
+        time.sleep(0.05)
+    raise AssertionError("the listener did not report its address in time")
+
+
+def run_pair(tmp_path, a_spec, b_spec):
+    """a listens, b connects; each in its own process. Returns both results."""
+    out_a, out_b, addr = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "addr"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE)] + sys.path))
+    a = subprocess.Popen(
+        [PYTHON, str(HERE / "_party.py"), json.dumps(a_spec), str(addr), str(out_a)],
+        env=env, stderr=subprocess.PIPE,
+    )
+    try:
+        address = wait_for(addr, a)
+        b_spec = dict(b_spec, connect=address)
+        b = subprocess.Popen(
+            [PYTHON, str(HERE / "_party.py"), json.dumps(b_spec), str(addr) + ".b", str(out_b)],
+            env=env, stderr=subprocess.PIPE,
+        )
+        try:
+            assert b.wait(TIMEOUT) == 0, b.stderr.read().decode()
+        finally:
+            b.kill()
+        assert a.wait(TIMEOUT) == 0, a.stderr.read().decode()
+    finally:
+        a.kill()
+    return json.loads(out_a.read_text()), json.loads(out_b.read_text())
+
+
+def test_two_processes_over_tls_find_exactly_the_shared_customers(tmp_path, identities):
+    (a_stem, a_fp), (b_stem, b_fp) = identities
+    a_ids, b_ids = two_sides(300, 250, 120)
+    common = sorted(set(a_ids) & set(b_ids))
+    a, b = run_pair(
+        tmp_path,
+        dict(customers=a_ids, listen="127.0.0.1:0", identity=a_stem, peer_fingerprint=b_fp,
+             wait_timeout=60, read_timeout=30),
+        dict(customers=b_ids, identity=b_stem, peer_fingerprint=a_fp, wait_timeout=60, read_timeout=30),
+    )
+    assert a["customers"] == [f"C{i}" for i in common]
+    assert b["customers"] == [f"C{i}" for i in common]
+    assert a["match_ids"] == b["match_ids"]
+    assert a["matched_values"] == b["matched_values"] == len(common)
+    assert a["transcript"] == b["transcript"]
+    assert a["kind"] == "DataFrame"
+
+
+def test_labelled_mode_across_processes(tmp_path, identities):
+    (a_stem, a_fp), (b_stem, b_fp) = identities
+    a_ids, b_ids = two_sides(200, 150, 80)
+    common = sorted(set(a_ids) & set(b_ids))
+    giver, learner = run_pair(
+        tmp_path,
+        dict(customers=a_ids, listen="127.0.0.1:0", identity=a_stem, peer_fingerprint=b_fp,
+             mode="labelled", release=["segment"], wait_timeout=60, read_timeout=30),
+        dict(customers=b_ids, identity=b_stem, peer_fingerprint=a_fp, mode="labelled",
+             wait_timeout=60, read_timeout=30),
+    )
+    assert giver["customers"] is None
+    assert learner["customers"] == [f"C{i}" for i in common]
+    assert learner["peer_segment"] == [f"seg-{i % 3}" for i in common]
+
+
+def in_threads(a_kwargs, b_kwargs, a_data, b_data, columns):
+    """Both sides in this process: the GIL is released during the session."""
+    results = {}
+    ready = threading.Event()
+    addr = {}
+
+    def progress(event):
+        if event["event"] == "listening":
+            addr["addr"] = event["addr"]
+            ready.set()
+
+    def side_a():
+        try:
+            results["a"] = bm.match(a_data, columns, listen="127.0.0.1:0", progress=progress,
+                                    insecure_plaintext_for_testing=True, wait_timeout=60,
+                                    read_timeout=30, **a_kwargs)
+        except BaseException as e:  # noqa: BLE001  reported below
+            results["a"] = e
+            ready.set()
+
+    t = threading.Thread(target=side_a)
+    t.start()
+    assert ready.wait(60)
+    results["b"] = bm.match(b_data, columns, connect=addr["addr"], insecure_plaintext_for_testing=True,
+                            wait_timeout=60, read_timeout=30, **b_kwargs)
+    t.join(TIMEOUT)
+    if isinstance(results["a"], BaseException):
+        raise results["a"]
+    return results["a"], results["b"]
+
+
+def frames(a_ids, b_ids):
+    def frame(ids):
+        return pa.table({
+            "id": [f"C{i}" for i in ids],
+            "mobile": [messy(i) for i in ids],
+            "email": [f"user{i}@example.com" if i % 2 else "" for i in ids],
+        })
+    return frame(a_ids), frame(b_ids)
+
+
+def test_cardinality_and_reveal_me_peer(tmp_path):
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+    a, b = in_threads(dict(mode="cardinality"), dict(mode="cardinality"), a_t, b_t, {"mobile": "phone"})
+    assert a.table is None and b.table is None
+    assert a.matched_values == b.matched_values == 60
+    a, b = in_threads(dict(reveal="me"), dict(reveal="peer"), a_t, b_t, {"mobile": "phone"})
+    assert a.table.num_rows == 60 and b.table is None and b.matched_values is None
+    assert isinstance(a.table, pa.Table)
+    assert a.receipt["session_id"] == b.receipt["session_id"]
+
+
+def test_several_rules_and_polars(tmp_path):
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+    a_pl, b_pl = pl.from_arrow(a_t), pl.from_arrow(b_t)
+    cols = {"mobile": "phone", "email": "email"}
+    a, b = in_threads(dict(rules=["phone", "email"], keep=["id"], min_peer_set=10),
+                      dict(rules=["phone", "email"], keep=["id"], min_peer_set=10), a_pl, b_pl, cols)
+    assert isinstance(a.table, pl.DataFrame)
+    assert a.table.columns[:2] == ["row", "id"]
+    assert "matched_rules" in a.table.columns and "match_id.email" in a.table.columns
+    common = sorted(set(a_ids) & set(b_ids))
+    assert a.table["id"].to_list() == [f"C{i}" for i in common]
+    both = [f"C{i}" for i in common if i % 2]
+    rules = dict(zip(a.table["id"].to_list(), a.table["matched_rules"].to_list()))
+    assert all(rules[c] == "phone;email" for c in both)
+
+
+def test_a_rules_mismatch_is_refused_on_both_sides():
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+    cols = {"mobile": "phone", "email": "email"}
+    with pytest.raises(bm.BlindmatchError) as info:
+        in_threads(dict(rules=["phone", "email"], min_peer_set=10),
+                   dict(rules=["email", "phone"], min_peer_set=10), a_t, b_t, cols)
+    assert info.value.exit_code in (1, 3)
+
+
+def test_progress_receives_events_and_receipt_files_are_written(tmp_path):
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+    seen = []
+    receipt = tmp_path / "b.receipt.json"
+    a, b = in_threads({}, dict(progress=lambda e: seen.append(e["event"]), receipt=str(receipt)),
+                      a_t, b_t.to_pandas(), {"mobile": "phone"})
+    assert {"connected", "handshake_complete", "progress", "finished"} <= set(seen)
+    assert json.loads(receipt.read_text())["transcript_hash"] == b.receipt["transcript_hash"]
+    assert isinstance(b.table, pd.DataFrame)
+
+
+def test_ctrl_c_stops_a_waiting_listener_cleanly(tmp_path, identities):
+    (a_stem, _), (_, b_fp) = identities
+    spec = dict(customers=list(range(200)), listen="127.0.0.1:0", identity=a_stem,
+                peer_fingerprint=b_fp, wait_timeout=120)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE)] + sys.path))
+    addr = tmp_path / "addr"
+    proc = subprocess.Popen([PYTHON, str(HERE / "_party.py"), json.dumps(spec), str(addr), str(tmp_path / "o")],
+                            env=env, stderr=subprocess.PIPE)
+    try:
+        wait_for(addr, proc)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        assert time.monotonic() - started < 10
+        assert "KeyboardInterrupt" in proc.stderr.read().decode()
+        assert proc.returncode != 0
+        assert not (tmp_path / "o").exists()
+    finally:
+        proc.kill()
+
+
+SIDE = '''
+import json, sys
+import pyarrow as pa
+import blindmatch as bm
+role, n = sys.argv[1], int(sys.argv[2])
+t = pa.table({"m": [f"+86138{i:08d}" for i in range(n)]})
+def progress(e):
+    if e["event"] in ("listening", "handshake_complete"):
+        print(json.dumps(e), flush=True)
+kw = dict(listen="127.0.0.1:0") if role == "listen" else dict(connect=sys.argv[3])
+try:
+    bm.match(t, {"m": "phone"}, insecure_plaintext_for_testing=True, progress=progress,
+             wait_timeout=60, read_timeout=30, **kw)
+    print("DONE", flush=True)
+except bm.BlindmatchError as e:
+    print("ERR", e.exit_code, str(e), flush=True)
+'''
+
+
+def test_ctrl_c_mid_session_cancels_and_tells_the_partner(tmp_path):
+    side = tmp_path / "side.py"
+    side.write_text(SIDE)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    run = lambda *a: subprocess.Popen([PYTHON, str(side), *a], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+    listener = run("listen", "60000")
+    try:
+        addr = json.loads(listener.stdout.readline())["addr"]
+        connector = run("connect", "60000", addr)
+        try:
+            assert json.loads(connector.stdout.readline())["event"] == "handshake_complete"
+            started = time.monotonic()
+            connector.send_signal(signal.SIGINT)
+            connector.wait(30)
+            assert time.monotonic() - started < 10
+            assert "KeyboardInterrupt" in connector.stderr.read()
+        finally:
+            connector.kill()
+        out, _ = listener.communicate(timeout=60)
+        assert "ERR 1 the session was cancelled by the partner" in out, out
+    finally:
+        listener.kill()
+
+
+def test_the_receipts_of_a_session_audit_clean(tmp_path):
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+    mine, theirs = tmp_path / "a.receipt.json", tmp_path / "b.shared.json"
+    in_threads(dict(receipt=str(mine)), dict(shareable_receipt=str(theirs)), a_t, b_t, {"mobile": "phone"})
+    report = bm.audit_receipts(str(mine), str(theirs))
+    assert report["audit"] == "receipt" and report["clean"] is True, report["findings"]
+    other = tmp_path / "c.receipt.json"
+    in_threads(dict(receipt=str(other)), {}, a_t, b_t, {"mobile": "phone"})
+    report = bm.audit_receipts(str(other), str(theirs))
+    assert report["clean"] is False
+    assert {f["check"] for f in report["findings"]}
+
+
+def test_a_progress_callback_that_raises_stops_the_session():
+    a_ids, b_ids = two_sides(150, 150, 60)
+    a_t, b_t = frames(a_ids, b_ids)
+
+    class Stop(Exception):
+        pass
+
+    def stop(event):
+        if event["event"] == "handshake_complete":
+            raise Stop()
+
+    with pytest.raises(Stop):
+        in_threads({}, dict(progress=stop), a_t, b_t, {"mobile": "phone"})
