@@ -90,7 +90,7 @@ pub(crate) fn encode(m: usize, items: &[(Band, Row)]) -> Result<Vec<Row>, OkvsEr
         .filter_map(|&i| items.get(i as usize).copied())
         .collect();
     drop(order);
-    let mut pivots = vec![0usize; rows.len()];
+    let mut pivots = Vec::with_capacity(rows.len());
     for i in 0..rows.len() {
         let (head, tail) = rows.split_at_mut(i + 1);
         let Some((band, value)) = head.last() else {
@@ -98,7 +98,7 @@ pub(crate) fn encode(m: usize, items: &[(Band, Row)]) -> Result<Vec<Row>, OkvsEr
         };
         let p = lowest_bit(&band.bits).ok_or(OkvsError::Dependent)?;
         let pivot = band.start + p;
-        pivots[i] = pivot;
+        pivots.push(pivot);
         for (other, other_value) in tail.iter_mut() {
             if other.start > pivot {
                 break;
@@ -115,8 +115,7 @@ pub(crate) fn encode(m: usize, items: &[(Band, Row)]) -> Result<Vec<Row>, OkvsEr
         }
     }
     let mut out = vec![[0u64; VALUE_WORDS]; m];
-    for (i, (band, value)) in rows.iter().enumerate().rev() {
-        let pivot = pivots[i];
+    for ((band, value), &pivot) in rows.iter().zip(&pivots).rev() {
         let mut acc = *value;
         for_each_bit(&band.bits, |k| {
             let col = band.start + k;

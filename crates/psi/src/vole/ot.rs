@@ -123,6 +123,7 @@ pub(crate) fn receive<R: CryptoRng + ?Sized>(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 

@@ -125,7 +125,7 @@ mod tests {
             for c in 0..total {
                 let r = chunk_range(n, batch, c);
                 assert_eq!(r.start, next);
-                assert!(!r.is_empty() && r.len() % 128 == 0);
+                assert!(!r.is_empty() && r.len().is_multiple_of(128));
                 next = r.end;
             }
             assert_eq!(next, okvs_columns(n));

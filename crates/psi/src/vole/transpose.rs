@@ -34,7 +34,9 @@ fn word(bytes: &[u8], at: usize) -> u64 {
 /// `input` exactly `rows · cols / 8` bytes; callers size both from the protocol's
 /// own constants, never from peer input.
 pub(crate) fn transpose(input: &[u8], rows: usize, cols: usize) -> Vec<u8> {
-    debug_assert!(rows % 64 == 0 && cols % 64 == 0 && input.len() == rows * cols / 8);
+    debug_assert!(
+        rows.is_multiple_of(64) && cols.is_multiple_of(64) && input.len() == rows * cols / 8
+    );
     let in_row = cols / 8;
     let out_row = rows / 8;
     let mut out = vec![0u8; rows * cols / 8];
