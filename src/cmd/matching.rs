@@ -22,7 +22,7 @@ use blindmatch_pipeline::matching::{
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
 
-use crate::args::{InputArgs, ProfileArgs};
+use crate::args::{InputArgs, ProfileArgs, ProtocolArg};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress::{self, Terminal};
 
@@ -97,6 +97,12 @@ pub(crate) struct Args {
     /// get only the number of shared customers. Both sides must agree.
     #[arg(long, value_enum, default_value_t = ModeArg::Intersection)]
     mode: ModeArg,
+
+    /// The PSI protocol: `ecdh` (one group operation per identifier, every mode)
+    /// or `vole` (OT extension and OKVS, several times faster, intersection mode
+    /// only). Both sides must choose the same. Labelled mode always runs its own.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Ecdh)]
+    protocol: ProtocolArg,
 
     /// Who learns the result: `me`, `peer` or `both`. `--reveal me` on one side
     /// goes with `--reveal peer` on the other [default: both; in labelled mode
@@ -368,6 +374,7 @@ impl Args {
             rejects: self.rejects.clone(),
             max_reject_rate: self.max_reject_rate,
             force: self.force,
+            protocol: self.protocol.into(),
         })
     }
 }

@@ -116,6 +116,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: bank_id,
             peer: insurer_fp,
             stem: "bank",
+            protocol: args.protocol,
         },
         min_peer_set,
     );
@@ -129,6 +130,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: insurer_id,
             peer: bank_fp,
             stem: "insurer",
+            protocol: args.protocol,
         },
         min_peer_set,
     );
