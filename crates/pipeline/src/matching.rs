@@ -26,8 +26,7 @@ pub use config::{
     DEFAULT_MIN_PEER_SET, DEFAULT_RELEASE_MAX_BYTES, LabelConfig, MATCH_ID_COLUMN,
     MATCHED_RULES_COLUMN, MAX_LABELS_PER_ID_CAP, MAX_PEER_SET_CEILING, MAX_RELEASE_BYTES,
     MAX_RELEASED_COLUMNS, PEER_COLUMN_PREFIX, PartyConfig, PsiProtocol, ROW_COLUMN,
-    RULE_MATCH_ID_PREFIX,
-    default_max_peer_set, load_transport, profile_for_type, session_rules,
+    RULE_MATCH_ID_PREFIX, default_max_peer_set, load_transport, profile_for_type, session_rules,
 };
 pub use endpoint::Endpoint;
 pub use failure::{full_text, session_failure};

@@ -20,6 +20,7 @@
 //! must hide. Byte for byte: `docs/protocol.md`, "VOLE protocol".
 
 mod ext;
+pub mod floor;
 pub mod hash;
 mod items;
 mod message;
