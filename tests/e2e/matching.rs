@@ -20,6 +20,7 @@ use crate::util::{self, Run};
 
 mod modes;
 mod peers;
+mod protocols;
 mod refusals;
 
 pub(crate) const DEADLINE: Duration = Duration::from_secs(90);
