@@ -220,3 +220,49 @@ mod tests {
         assert_eq!(lowest_bit(&[0; BAND_WORDS]), None);
     }
 }
+
+/// The encoding's failure rate at small band widths, where it can be measured: the
+/// evidence behind the extrapolation to `w = 256` in `docs/threat-model.md`. Slow
+/// (minutes in release): `cargo test -p blindmatch-psi --release --lib
+/// okvs_failure_rates -- --ignored --nocapture`.
+#[cfg(test)]
+mod failure_rates {
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    use super::*;
+
+    /// Failures of `trials` encodings of `n` random bands of width `w < 64` with
+    /// `ε = 0.1`.
+    fn failures(w: usize, n: usize, trials: usize, rng: &mut StdRng) -> usize {
+        let m = n + n / 10 + w;
+        (0..trials)
+            .filter(|_| {
+                let items: Vec<(Band, Row)> = (0..n)
+                    .map(|_| {
+                        let mut bits = [0u64; BAND_WORDS];
+                        bits[0] = rng.random::<u64>() & ((1u64 << w) - 1);
+                        let start = rng.random_range(0..=m - w);
+                        (Band { start, bits }, rng.random())
+                    })
+                    .collect();
+                encode(m + BAND_WIDTH, &items).is_err()
+            })
+            .count()
+    }
+
+    #[test]
+    #[ignore = "minutes in release; run by hand for the threat model's figures"]
+    fn okvs_failure_rates() {
+        let mut rng = StdRng::from_seed([1; 32]);
+        for n in [4000usize, 1 << 16] {
+            let mut last = usize::MAX;
+            for w in [40usize, 48, 56] {
+                let f = failures(w, n, 200, &mut rng);
+                println!("n={n} w={w} failures={f}/200");
+                assert!(f <= last, "wider bands must not fail more often");
+                last = f;
+            }
+        }
+    }
+}
