@@ -104,8 +104,8 @@ pub(crate) struct Args {
 
     /// PSI protocols to measure side by side, comma-separated: `ecdh`, `vole`. The
     /// vole protocol runs intersection mode only (its cardinality and labelled
-    /// runs are skipped); each run is compared with the other protocol's run of
-    /// the same sizes when both are in the list.
+    /// runs are skipped); ECDH runs first, and each vole run is compared with the
+    /// ECDH run of the same sizes when both are in the list.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "ecdh")]
     protocol: Vec<ProtocolArg>,
 
@@ -311,6 +311,8 @@ impl Args {
                 protocols.push(p);
             }
         }
+        // ECDH first, so that each vole run is compared with the ECDH run before it.
+        protocols.sort_by_key(|&p| p == PsiProtocol::Vole);
         if protocols == [PsiProtocol::Vole] && !modes.contains(&Mode::Intersection) {
             return bad(
                 "the vole protocol runs intersection mode only".to_owned(),

@@ -11,7 +11,8 @@
 //! latency, however many frames it holds and whichever side sends them; a round trip is
 //! two flights. The harness counts a flight for each of these kinds it actually saw
 //! written by either side, so a run where nobody sent reblinded values (not possible
-//! today: someone always learns) would show one flight fewer.
+//! today: someone always learns) would show one flight fewer. The vole protocol's
+//! chain is `Start` → `Choices` → `Masked` → `Outputs` (→ `Matched` when both learn).
 
 use std::io;
 use std::pin::Pin;
@@ -23,6 +24,9 @@ use blindmatch_net::frame::{Control, LENGTH_PREFIX_LEN, kind};
 use blindmatch_net::{Frame, decode_frame};
 use blindmatch_psi::labelled::{
     LABELLED_KIND_BLINDED, LABELLED_KIND_ENTRIES, LABELLED_KIND_EVALUATED,
+};
+use blindmatch_psi::vole::{
+    VOLE_KIND_CHOICES, VOLE_KIND_MASKED, VOLE_KIND_MATCHED, VOLE_KIND_OUTPUTS, VOLE_KIND_START,
 };
 use blindmatch_psi::{MESSAGE_KIND_BLINDED, MESSAGE_KIND_REBLINDED};
 
@@ -61,6 +65,16 @@ pub(crate) enum Class {
     Abort,
     /// Anything the tap could not place.
     Other,
+    /// Vole protocol: the receiver's start (base-OT point, OKVS seed).
+    VoleStart,
+    /// Vole protocol: the sender's base-OT points.
+    VoleChoices,
+    /// Vole protocol: the receiver's masked OKVS columns.
+    VoleMasked,
+    /// Vole protocol: the sender's OPRF outputs.
+    VoleOutputs,
+    /// Vole protocol: the learner's matched positions (reveal both).
+    VoleMatched,
 }
 
 impl Class {
@@ -74,6 +88,11 @@ impl Class {
             Class::Abort => 5,
             Class::Other => 6,
             Class::Entries => 7,
+            Class::VoleStart => 8,
+            Class::VoleChoices => 9,
+            Class::VoleMasked => 10,
+            Class::VoleOutputs => 11,
+            Class::VoleMatched => 12,
         }
     }
 }
@@ -81,8 +100,8 @@ impl Class {
 /// Frames and bytes one side wrote, per [`Class`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FrameCounts {
-    frames: [u64; 8],
-    bytes: [u64; 8],
+    frames: [u64; 13],
+    bytes: [u64; 13],
 }
 
 impl FrameCounts {
@@ -125,7 +144,18 @@ pub(crate) enum SessionPhase {
 pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> u32 {
     let levels: &[Class] = match phase {
         SessionPhase::Handshake => &[Class::Hello, Class::Accept],
-        SessionPhase::Exchange => &[Class::Blinded, Class::Reblinded, Class::Done],
+        // The vole protocol's kinds each wait for the peer's previous one:
+        // start → choices → masked → outputs (→ matched).
+        SessionPhase::Exchange => &[
+            Class::Blinded,
+            Class::Reblinded,
+            Class::VoleStart,
+            Class::VoleChoices,
+            Class::VoleMasked,
+            Class::VoleOutputs,
+            Class::VoleMatched,
+            Class::Done,
+        ],
     };
     levels
         .iter()
@@ -246,6 +276,11 @@ impl FrameTap {
                 Some(MESSAGE_KIND_BLINDED) => Class::Blinded,
                 Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
                 Some(LABELLED_KIND_ENTRIES) => Class::Entries,
+                Some(VOLE_KIND_START) => Class::VoleStart,
+                Some(VOLE_KIND_CHOICES) => Class::VoleChoices,
+                Some(VOLE_KIND_MASKED) => Class::VoleMasked,
+                Some(VOLE_KIND_OUTPUTS) => Class::VoleOutputs,
+                Some(VOLE_KIND_MATCHED) => Class::VoleMatched,
                 _ => Class::Other,
             },
             kind::CONTROL => match decode_frame(&self.control) {

@@ -150,7 +150,8 @@ pub(crate) fn compare(this: &RunReport, other: &RunReport) -> Option<ProtocolCom
             r.batch_size,
         )
     };
-    if this.protocol == other.protocol
+    if this.protocol != blindmatch_psi::vole::VOLE_PROTOCOL_ID
+        || other.protocol != blindmatch_psi::ECDH_PROTOCOL_ID
         || key(this) != key(other)
         || this.bandwidth_bits_per_s != other.bandwidth_bits_per_s
         || this.latency_s != other.latency_s
@@ -185,6 +186,19 @@ pub(crate) fn name(p: PsiProtocol) -> &'static str {
         PsiProtocol::Ecdh => blindmatch_psi::ECDH_PROTOCOL_ID,
         PsiProtocol::Vole => blindmatch_psi::vole::VOLE_PROTOCOL_ID,
     }
+}
+
+/// The table's floor line of a vole run.
+pub(crate) fn floor_line(v: &VoleWork) -> String {
+    format!(
+        "floor: {} base OTs, {} item hashes, {} items into the OKVS, {} OKVS rows through the OT extension, {} decodes and {} output hashes, timed alone on the same threads; bytes floor: base-OT points, masked OKVS columns and comparison values; memory floor: 32 B per element.\n",
+        v.base_ots,
+        v.item_hashes,
+        v.okvs_encoded,
+        v.extension_rows,
+        v.okvs_decodes,
+        v.output_hashes
+    )
 }
 
 /// The table's line comparing the two protocols (empty without a comparison).

@@ -623,19 +623,23 @@ pub(crate) fn table(r: &RunReport) -> String {
     } else {
         String::new()
     };
-    let _ = writeln!(
-        out,
-        "floor: {} hash-to-group, {} scalar mults, {} compressions, {} decompressions{labelled_ops}, timed alone on the same threads; bytes floor: points and {} only; memory floor: 32 B per element.",
-        f.ops.hash_to_group,
-        f.ops.scalar_mul,
-        f.ops.compress,
-        f.ops.decompress,
-        if r.label_bytes.is_some() {
-            "label entries"
-        } else {
-            "comparison values"
-        },
-    );
+    if let Some(v) = &f.ops.vole {
+        out.push_str(&protocols::floor_line(v));
+    } else {
+        let _ = writeln!(
+            out,
+            "floor: {} hash-to-group, {} scalar mults, {} compressions, {} decompressions{labelled_ops}, timed alone on the same threads; bytes floor: points and {} only; memory floor: 32 B per element.",
+            f.ops.hash_to_group,
+            f.ops.scalar_mul,
+            f.ops.compress,
+            f.ops.decompress,
+            if r.label_bytes.is_some() {
+                "label entries"
+            } else {
+                "comparison values"
+            },
+        );
+    }
     let _ = writeln!(
         out,
         "CPU time and RSS are the whole process: both parties, TLS, runtime and emulator. RTs: round trips (sequential one-way flights / 2)."

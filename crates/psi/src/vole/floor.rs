@@ -98,24 +98,21 @@ pub fn run(
         q_rows.extend_from_slice(&ext_s.chunk(&u, rows));
     }
     let out = OutputHasher::new(&context);
-    let mine: Vec<[u8; 32]> = ours
-        .par_iter()
-        .map(|(band, _)| out.hash(&okvs::decode(&t_rows, band)))
-        .collect();
+    let our_bands: Vec<Band> = ours.iter().map(|(b, _)| *b).collect();
+    let mine: Vec<[u8; 32]> = okvs::decode_all(&t_rows, &our_bands, |_, row| out.hash(&row));
     let s = *ext_s.s_row();
-    let theirs: Vec<[u8; 32]> = sender
-        .par_iter()
-        .map(|(t, v)| {
-            let h = items.hash(t, v);
-            let mut row = okvs::decode(&q_rows, &bands.band(&h.band_key));
+    let hashed: Vec<_> = sender.par_iter().map(|(t, v)| items.hash(t, v)).collect();
+    let their_bands: Vec<Band> = hashed.par_iter().map(|h| bands.band(&h.band_key)).collect();
+    let theirs: Vec<[u8; 32]> = okvs::decode_all(&q_rows, &their_bands, |i, mut row| {
+        if let Some(h) = hashed.get(i) {
             let mut masked = h.value;
             for (x, k) in masked.iter_mut().zip(&s) {
                 *x &= k;
             }
             xor_into(&mut row, &masked);
-            out.hash(&row)
-        })
-        .collect();
+        }
+        out.hash(&row)
+    });
     std::hint::black_box((&mine, &theirs));
     Ok(VoleWork {
         base_ots: BASE_OTS as u64,

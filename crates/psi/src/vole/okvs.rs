@@ -8,6 +8,8 @@
 //! dependent, and the caller retries with fresh bands. Decoding is one XOR per set
 //! band bit.
 
+use rayon::prelude::*;
+
 use super::params::{BAND_WIDTH, BAND_WORDS, VALUE_WORDS};
 
 /// One OKVS value (and one row of the OT-extension matrices).
@@ -145,6 +147,34 @@ pub(crate) fn decode(table: &[Row], band: &Band) -> Row {
     acc
 }
 
+/// `f(i, Decode(table, bands[i]))` for every band, in parallel, in the order of
+/// the bands. The decodes run sorted by band start, so that neighbouring decodes on
+/// a thread read the same rows: at 2^20 items the table is far larger than the
+/// caches, and decoding in item order would fetch a whole band's rows from memory
+/// for every item.
+pub(crate) fn decode_all<T, F>(table: &[Row], bands: &[Band], f: F) -> Vec<T>
+where
+    T: Send + Copy + Default,
+    F: Fn(usize, Row) -> T + Sync,
+{
+    let mut order: Vec<u32> = (0..bands.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&i| bands.get(i as usize).map_or(0, |b| b.start));
+    let done: Vec<(u32, T)> = order
+        .par_iter()
+        .filter_map(|&i| {
+            let band = bands.get(i as usize)?;
+            Some((i, f(i as usize, decode(table, band))))
+        })
+        .collect();
+    let mut out = vec![T::default(); bands.len()];
+    for (i, v) in done {
+        if let Some(slot) = out.get_mut(i as usize) {
+            *slot = v;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use rand::rngs::StdRng;
@@ -174,6 +204,11 @@ mod tests {
             assert_eq!(table.len(), m);
             for (band, value) in &items {
                 assert_eq!(&decode(&table, band), value);
+            }
+            let bands: Vec<Band> = items.iter().map(|(b, _)| *b).collect();
+            let all = decode_all(&table, &bands, |i, row| (i, row[0]));
+            for (i, (got, (_, value))) in all.iter().zip(&items).enumerate() {
+                assert_eq!(*got, (i, value[0]));
             }
         }
     }

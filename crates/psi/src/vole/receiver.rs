@@ -185,12 +185,7 @@ impl Receiver {
     fn finish_outputs(&mut self) {
         let hasher = OutputHasher::new(&self.config.context);
         let t = &self.t_rows;
-        self.outputs = Zeroizing::new(
-            self.bands
-                .par_iter()
-                .map(|band| hasher.hash(&okvs::decode(t, band)))
-                .collect(),
-        );
+        self.outputs = Zeroizing::new(okvs::decode_all(t, &self.bands, |_, row| hasher.hash(&row)));
         self.t_rows = Zeroizing::new(Vec::new());
         self.okvs = Zeroizing::new(Vec::new());
         self.bands = Vec::new();

@@ -243,20 +243,18 @@ impl Sender {
             return;
         };
         let s = ext.s_row();
-        let q = &self.q_rows;
-        let full: Vec<[u8; 32]> = self
-            .hashed
-            .par_iter()
-            .map(|h| {
-                let mut row = okvs::decode(q, &bands.band(&h.band_key));
+        let hashed = &self.hashed;
+        let our_bands: Vec<_> = hashed.par_iter().map(|h| bands.band(&h.band_key)).collect();
+        let full: Vec<[u8; 32]> = okvs::decode_all(&self.q_rows, &our_bands, |i, mut row| {
+            if let Some(h) = hashed.get(i) {
                 let mut masked = h.value;
                 for (m, k) in masked.iter_mut().zip(s) {
                     *m &= k;
                 }
                 xor_into(&mut row, &masked);
-                hasher.hash(&row)
-            })
-            .collect();
+            }
+            hasher.hash(&row)
+        });
         let l = self.cmp_len;
         let mut outputs = Vec::with_capacity(full.len() * l);
         for f in &full {
