@@ -265,8 +265,8 @@ fn vole_message(root: &Path) {
     use blindmatch_psi::vole::VoleSetup;
     use blindmatch_psi::{PreparedSet, SessionConfig};
     let party = |role, values: [&[u8]; 2]| -> Box<dyn Protocol> {
-        let set = PreparedSet::from_items([("phone", values[0], 0), ("phone", values[1], 1)])
-            .unwrap();
+        let set =
+            PreparedSet::from_items([("phone", values[0], 0), ("phone", values[1], 1)]).unwrap();
         let config = SessionConfig {
             role,
             mode: Mode::Intersection,
@@ -278,7 +278,9 @@ fn vole_message(root: &Path) {
             groups: Vec::new(),
             peer_params: Vec::new(),
         };
-        VoleSetup::new(set).start_with_seed(config, [9; 32]).unwrap()
+        VoleSetup::new(set)
+            .start_with_seed(config, [9; 32])
+            .unwrap()
     };
     let mut a = party(Role::Initiator, [b"1", b"2"]);
     let mut b = party(Role::Responder, [b"2", b"3"]);
@@ -286,15 +288,24 @@ fn vole_message(root: &Path) {
     while !(a.is_finished() && b.is_finished()) {
         while let Some(m) = a.poll_transmit() {
             b.handle(&m.payload).unwrap();
-            seeds.push((format!("receiver-{:02}-kind-{:02x}", seeds.len(), m.payload[0]), m.payload));
+            seeds.push((
+                format!("receiver-{:02}-kind-{:02x}", seeds.len(), m.payload[0]),
+                m.payload,
+            ));
         }
         while let Some(m) = b.poll_transmit() {
             a.handle(&m.payload).unwrap();
-            seeds.push((format!("sender-{:02}-kind-{:02x}", seeds.len(), m.payload[0]), m.payload));
+            seeds.push((
+                format!("sender-{:02}-kind-{:02x}", seeds.len(), m.payload[0]),
+                m.payload,
+            ));
         }
     }
     seeds.push(("short-header".to_owned(), vec![0x21, 0, 0]));
-    seeds.push(("matched-odd".to_owned(), vec![0x25, 0, 0, 0, 0, 0, 0, 0, 1, 7]));
+    seeds.push((
+        "matched-odd".to_owned(),
+        vec![0x25, 0, 0, 0, 0, 0, 0, 0, 1, 7],
+    ));
     write(root, "vole_message", &seeds);
 }
 
@@ -698,6 +709,7 @@ fn receipt(root: &Path) {
             version: blindmatch_pipeline::receipt::VERSION,
             tool: Tool::current(),
             protocol_version: 2,
+            psi_protocol: ECDH_PROTOCOL_ID.to_owned(),
             session_id: "11".repeat(16),
             transcript_hash: "22".repeat(32),
             started_at: "2026-11-22T10:00:00Z".to_owned(),
