@@ -9,7 +9,7 @@
 //! (computational Diffie–Hellman in the random-oracle model).
 
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::{Scalar, traits::Identity};
 use rand::CryptoRng;
 use rayon::prelude::*;
@@ -71,21 +71,26 @@ impl OtSender {
         points: &[[u8; 32]],
     ) -> Result<Vec<(OtKey, OtKey)>, BadPoint> {
         let big_a = decompress(&self.public).ok_or(BadPoint(usize::MAX))?;
-        points
+        // a·(B − A) = a·B − a·A: one multiplication per OT instead of two.
+        let mut a_big_a = self.a * big_a;
+        let keys = points
             .par_iter()
             .enumerate()
             .map(|(i, bytes)| {
                 let b = decompress(bytes).ok_or(BadPoint(i))?;
                 // i < BASE_OTS, a small constant.
                 let index = i as u32;
-                let k0 = (self.a * b).compress().to_bytes();
-                let k1 = (self.a * (b - big_a)).compress().to_bytes();
+                let shared = self.a * b;
+                let k0 = shared.compress().to_bytes();
+                let k1 = (shared - a_big_a).compress().to_bytes();
                 Ok((
                     Zeroizing::new(base_ot_key(context, index, &self.public, bytes, &k0)),
                     Zeroizing::new(base_ot_key(context, index, &self.public, bytes, &k1)),
                 ))
             })
-            .collect()
+            .collect();
+        a_big_a.zeroize();
+        keys
     }
 }
 
@@ -100,6 +105,8 @@ pub(crate) fn receive<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<(Vec<[u8; 32]>, Vec<OtKey>), BadPoint> {
     let big_a = decompress(sender_public).ok_or(BadPoint(0))?;
+    // Every OT multiplies the same point `A`: a table for it once.
+    let table = RistrettoBasepointTable::create(&big_a);
     let mut scalars: Vec<Scalar> = choices.iter().map(|_| random_scalar(rng)).collect();
     let out: Vec<([u8; 32], OtKey)> = scalars
         .par_iter()
@@ -111,7 +118,7 @@ pub(crate) fn receive<R: CryptoRng + ?Sized>(
                 point += big_a;
             }
             let public = point.compress().to_bytes();
-            let shared = (b * big_a).compress().to_bytes();
+            let shared = (b * &table).compress().to_bytes();
             // i < BASE_OTS, a small constant.
             let key = base_ot_key(context, i as u32, sender_public, &public, &shared);
             (public, Zeroizing::new(key))
