@@ -256,14 +256,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     );
     println!();
     println!("Run the two sides yourself (two terminals):");
+    let protocol = protocol_arg(args.protocol);
     println!(
-        "  blindmatch match --listen 127.0.0.1:7000 --identity {} --peer-fingerprint {insurer_fp} \\\n      --input {} --column phone:phone --keep customer_id -o {}",
+        "  blindmatch match --listen 127.0.0.1:7000 --identity {} --peer-fingerprint {insurer_fp} \\\n      --input {} --column phone:phone --keep customer_id{protocol} -o {}",
         show("bank").display(),
         bank_csv.display(),
         show("bank.rerun.csv").display()
     );
     println!(
-        "  blindmatch match --connect 127.0.0.1:7000 --identity {} --peer-fingerprint {bank_fp} \\\n      --input {} --column mobile:phone --keep policy_no -o {}",
+        "  blindmatch match --connect 127.0.0.1:7000 --identity {} --peer-fingerprint {bank_fp} \\\n      --input {} --column mobile:phone --keep policy_no{protocol} -o {}",
         show("insurer").display(),
         insurer_csv.display(),
         show("insurer.rerun.csv").display()
@@ -294,6 +295,14 @@ impl Sizes {
             seed: args.seed,
             protocol: args.protocol.into(),
         }
+    }
+}
+
+/// The `--protocol` words of the commands the demo prints (none for the default).
+pub(super) fn protocol_arg(protocol: PsiProtocol) -> String {
+    match protocol {
+        PsiProtocol::Ecdh => String::new(),
+        other => format!(" --protocol {}", other.name()),
     }
 }
 

@@ -199,7 +199,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     );
     println!();
     println!("Run the two sides yourself (two terminals):");
-    let rule_args: String = RULES.iter().map(|r| format!(" --rule {r}")).collect();
+    let mut rule_args: String = RULES.iter().map(|r| format!(" --rule {r}")).collect();
+    rule_args.push_str(&super::protocol_arg(args.protocol));
     for (layout, role, id, fp, stem) in [
         (&BANK, "--listen", "bank", insurer_fp, "bank"),
         (&INSURER, "--connect", "insurer", bank_fp, "insurer"),
