@@ -1,7 +1,7 @@
 //! `blindmatch_psi::vole::VoleMessage::decode` (the vole protocol's message layout)
 //! on any bytes, and the same bytes handed as a peer message to both sides of a
 //! vole session (the OPRF receiver after its start message, the OPRF sender before
-//! and after the receiver's start).
+//! the receiver's start and, for masked-column and matched-position kinds, after it).
 //!
 //! Checked, beyond "never panics": a message that decodes encodes to exactly the
 //! bytes it came from; a party that refused a message refuses everything after it.
@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use blindmatch_psi::protocol::Protocol;
-use blindmatch_psi::vole::{VoleMessage, VoleSetup};
+use blindmatch_psi::vole::{VOLE_KIND_MASKED, VOLE_KIND_MATCHED, VoleMessage, VoleSetup};
 use blindmatch_psi::{Mode, PreparedSet, PsiError, Reveal, Role, SessionConfig};
 use libfuzzer_sys::fuzz_target;
 
@@ -52,8 +52,12 @@ fuzz_target!(|data: &[u8]| {
     feed(&mut receiver, data);
     let mut sender = party(Role::Responder);
     feed(&mut sender, data);
-    let mut started = party(Role::Responder);
-    started.handle(&start).unwrap();
-    while started.poll_transmit().is_some() {}
-    feed(&mut started, data);
+    // A started sender runs 512 base OTs first: only for the kinds it then treats
+    // differently (masked columns, matched positions), so the fuzzer stays fast.
+    if matches!(data.first(), Some(&VOLE_KIND_MASKED | &VOLE_KIND_MATCHED)) {
+        let mut started = party(Role::Responder);
+        started.handle(&start).unwrap();
+        while started.poll_transmit().is_some() {}
+        feed(&mut started, data);
+    }
 });
