@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use blindmatch_data::dataset::{Format, InputSpec};
+use blindmatch_pipeline::matching::PsiProtocol;
 use blindmatch_token::{CallingCode, EmailProviderRules, Profile};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 /// How `--column`, `--keep` and `--input` are spelled on every command that reads
 /// customer records.
@@ -120,5 +121,23 @@ mod tests {
             email_rules: None,
         };
         assert_eq!(none.profile(), Profile::standard());
+    }
+}
+
+/// `--protocol` of `match` and `demo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProtocolArg {
+    /// ECDH over ristretto255.
+    Ecdh,
+    /// OT extension, VOLE and OKVS (RR22 family).
+    Vole,
+}
+
+impl From<ProtocolArg> for PsiProtocol {
+    fn from(p: ProtocolArg) -> PsiProtocol {
+        match p {
+            ProtocolArg::Ecdh => PsiProtocol::Ecdh,
+            ProtocolArg::Vole => PsiProtocol::Vole,
+        }
     }
 }

@@ -20,6 +20,7 @@ mod labelled;
 mod meter;
 mod plot;
 mod probe;
+mod protocols;
 mod report;
 mod rules;
 
@@ -29,12 +30,14 @@ use std::time::Duration;
 
 use blindmatch_data::output::{clear_stale, ensure_absent, write_atomic};
 use blindmatch_net::{Mode, Reveal};
+use blindmatch_pipeline::matching::PsiProtocol;
 use blindmatch_psi::{DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_LABEL_BYTES};
 use clap::{Args as ClapArgs, ValueEnum};
 
 use self::emulation::LinkSpec;
 use self::harness::{RunSpec, TlsPair, TransportKind};
 use self::report::{RunReport, Setting};
+use crate::args::ProtocolArg;
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress::{self, Terminal};
 
@@ -98,6 +101,13 @@ pub(crate) struct Args {
         default_value = "intersection"
     )]
     mode: Vec<ModeArg>,
+
+    /// PSI protocols to measure side by side, comma-separated: `ecdh`, `vole`. The
+    /// vole protocol runs intersection mode only (its cardinality and labelled
+    /// runs are skipped); ECDH runs first, and each vole run is compared with the
+    /// ECDH run of the same sizes when both are in the list.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "ecdh")]
+    protocol: Vec<ProtocolArg>,
 
     /// Who learns the result [default: both; initiator, for every mode, when
     /// labelled is in --mode]. Labelled mode has exactly one learner, the other side
@@ -189,6 +199,7 @@ struct Config {
     rules: Vec<usize>,
     overlap: f64,
     modes: Vec<Mode>,
+    protocols: Vec<PsiProtocol>,
     reveal: Reveal,
     threads: usize,
     transport: TransportKind,
@@ -293,6 +304,21 @@ impl Args {
                 "e.g. --label-bytes 32",
             );
         }
+        let mut protocols: Vec<PsiProtocol> = Vec::new();
+        for p in self.protocol {
+            let p = PsiProtocol::from(p);
+            if !protocols.contains(&p) {
+                protocols.push(p);
+            }
+        }
+        // ECDH first, so that each vole run is compared with the ECDH run before it.
+        protocols.sort_by_key(|&p| p == PsiProtocol::Vole);
+        if protocols == [PsiProtocol::Vole] && !modes.contains(&Mode::Intersection) {
+            return bad(
+                "the vole protocol runs intersection mode only".to_owned(),
+                "add intersection to --mode, or ecdh to --protocol",
+            );
+        }
         // Ascending, so that the single-rule run is measured before those compared with it.
         let mut rules = self.rules;
         rules.sort_unstable();
@@ -306,6 +332,7 @@ impl Args {
             rules,
             overlap: self.overlap,
             modes,
+            protocols,
             reveal,
             threads,
             transport: match self.transport {
@@ -381,7 +408,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .flat_map(|&mode| cfg.pairs.iter().map(move |&(n, m)| (mode, n, m)))
         .flat_map(|(mode, n, m)| cfg.rules.iter().map(move |&r| (mode, n, m, r)))
-        .map(|(mode, n, m, rules)| RunSpec {
+        .flat_map(|(mode, n, m, r)| cfg.protocols.iter().map(move |&p| (mode, n, m, r, p)))
+        // Labelled mode runs its own protocol, once; the vole protocol runs
+        // intersection mode only.
+        .filter(|&(mode, _, _, _, p)| match mode {
+            Mode::Labelled => p == cfg.protocols.first().copied().unwrap_or_default(),
+            Mode::Cardinality => p == PsiProtocol::Ecdh,
+            Mode::Intersection => true,
+        })
+        .map(|(mode, n, m, rules, protocol)| RunSpec {
+            protocol,
             mode,
             reveal: cfg.reveal,
             initiator_size: n,
@@ -402,7 +438,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         let mut samples = Vec::with_capacity(cfg.repeats);
         for repeat in 1..=cfg.repeats {
             bar.set_message(format!(
-                "{:?} {}×{} {} rule(s)",
+                "{} {:?} {}×{} {} rule(s)",
+                spec.protocol.name(),
                 spec.mode,
                 report::size_label(spec.initiator_size),
                 report::size_label(spec.responder_size),
@@ -435,6 +472,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         summary.vs_intersection = reports
             .iter()
             .find_map(|other| labelled::compare(&summary, other));
+        summary.vs_other_protocol = reports
+            .iter()
+            .find_map(|other| protocols::compare(&summary, other));
         let text = if cfg.json {
             let mut line = serde_json::to_string(&summary)
                 .fail_with(|| Failure::failed("cannot encode the results as JSON"))?;
@@ -463,12 +503,21 @@ fn write_plot(cfg: &Config, reports: &[RunReport], path: &std::path::Path) -> an
     let lines = cfg
         .modes
         .iter()
-        .flat_map(|&mode| cfg.rules.iter().map(move |&rules| (mode, rules)));
-    for (mode, rules) in lines {
+        .flat_map(|&mode| cfg.rules.iter().map(move |&rules| (mode, rules)))
+        .flat_map(|(mode, rules)| cfg.protocols.iter().map(move |&p| (mode, rules, p)));
+    for (mode, rules, protocol) in lines {
         let mine: Vec<&RunReport> = reports
             .iter()
-            .filter(|r| r.mode == report::mode_name(mode) && r.rules == rules)
+            .filter(|r| {
+                r.mode == report::mode_name(mode)
+                    && r.rules == rules
+                    && (mode == Mode::Labelled || r.protocol == protocols::name(protocol))
+            })
             .collect();
+        let first = cfg.protocols.first().copied().unwrap_or_default();
+        if mine.is_empty() || (mode == Mode::Labelled && protocol != first) {
+            continue;
+        }
         let points = |f: &dyn Fn(&RunReport) -> Option<f64>| {
             let mut pts: Vec<(f64, f64)> = mine
                 .iter()
@@ -477,10 +526,13 @@ fn write_plot(cfg: &Config, reports: &[RunReport], path: &std::path::Path) -> an
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             pts
         };
-        let name = match cfg.rules.len() {
+        let mut name = match cfg.rules.len() {
             1 => report::mode_name(mode).to_owned(),
             _ => format!("{}, {rules} rule(s)", report::mode_name(mode)),
         };
+        if cfg.protocols.len() > 1 && mode != Mode::Labelled {
+            name = format!("{} {name}", protocol.name());
+        }
         series.push(plot::Series {
             label: name.clone(),
             points: points(&|r| r.phases.total.wall_s.map(|s| s.median)),

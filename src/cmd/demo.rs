@@ -24,10 +24,13 @@ use blindmatch_data::output::write_atomic;
 use blindmatch_data::text::{group, human_bytes};
 use blindmatch_net::{Fingerprint, Identity};
 use blindmatch_pipeline::identity;
-use blindmatch_pipeline::matching::{DEFAULT_MIN_PEER_SET, Finished, Prepared, RunClock};
+use blindmatch_pipeline::matching::{
+    DEFAULT_MIN_PEER_SET, Finished, Prepared, PsiProtocol, RunClock,
+};
 use blindmatch_token::{IdType, Rule, RuleSet};
 use clap::Args as ClapArgs;
 
+use crate::args::ProtocolArg;
 use crate::error::{ExitStatus, FailWith, Failure};
 use generate::{Layout, Side, Truth};
 use session::{Pair, PartySpec};
@@ -87,6 +90,11 @@ pub(crate) struct Args {
     /// Seed of the generated data (same seed, same files).
     #[arg(long, value_name = "N", default_value_t = 2024)]
     seed: u64,
+
+    /// The PSI protocol both parties run: `ecdh` or `vole` (the labelled scenario
+    /// always runs its own).
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Ecdh, conflicts_with = "labelled")]
+    protocol: ProtocolArg,
 }
 
 const BANK: Layout = Layout {
@@ -173,6 +181,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: bank_id,
             peer: insurer_fp,
             stem: "bank",
+            protocol: args.protocol,
         },
         min_peer_set,
     );
@@ -186,6 +195,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: insurer_id,
             peer: bank_fp,
             stem: "insurer",
+            protocol: args.protocol,
         },
         min_peer_set,
     );
@@ -246,14 +256,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     );
     println!();
     println!("Run the two sides yourself (two terminals):");
+    let protocol = protocol_arg(args.protocol);
     println!(
-        "  blindmatch match --listen 127.0.0.1:7000 --identity {} --peer-fingerprint {insurer_fp} \\\n      --input {} --column phone:phone --keep customer_id -o {}",
+        "  blindmatch match --listen 127.0.0.1:7000 --identity {} --peer-fingerprint {insurer_fp} \\\n      --input {} --column phone:phone --keep customer_id{protocol} -o {}",
         show("bank").display(),
         bank_csv.display(),
         show("bank.rerun.csv").display()
     );
     println!(
-        "  blindmatch match --connect 127.0.0.1:7000 --identity {} --peer-fingerprint {bank_fp} \\\n      --input {} --column mobile:phone --keep policy_no -o {}",
+        "  blindmatch match --connect 127.0.0.1:7000 --identity {} --peer-fingerprint {bank_fp} \\\n      --input {} --column mobile:phone --keep policy_no{protocol} -o {}",
         show("insurer").display(),
         insurer_csv.display(),
         show("insurer.rerun.csv").display()
@@ -269,6 +280,7 @@ struct Sizes {
     insurer_rows: u64,
     common: u64,
     seed: u64,
+    protocol: PsiProtocol,
 }
 
 impl Sizes {
@@ -281,7 +293,16 @@ impl Sizes {
             insurer_rows: args.insurer_rows.unwrap_or(i),
             common: args.common.unwrap_or(c),
             seed: args.seed,
+            protocol: args.protocol.into(),
         }
+    }
+}
+
+/// The `--protocol` words of the commands the demo prints (none for the default).
+pub(super) fn protocol_arg(protocol: PsiProtocol) -> String {
+    match protocol {
+        PsiProtocol::Ecdh => String::new(),
+        other => format!(" --protocol {}", other.name()),
     }
 }
 

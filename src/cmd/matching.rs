@@ -23,7 +23,7 @@ use blindmatch_pipeline::matching::{
 use clap::{Args as ClapArgs, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar};
 
-use crate::args::{InputArgs, ProfileArgs};
+use crate::args::{InputArgs, ProfileArgs, ProtocolArg};
 use crate::error::{ExitStatus, FailWith, Failure};
 use crate::progress::{self, Terminal};
 
@@ -98,6 +98,12 @@ pub(crate) struct Args {
     /// get only the number of shared customers. Both sides must agree.
     #[arg(long, value_enum, default_value_t = ModeArg::Intersection)]
     mode: ModeArg,
+
+    /// The PSI protocol: `ecdh` (one group operation per identifier, every mode)
+    /// or `vole` (OT extension and OKVS, several times faster, intersection mode
+    /// only). Both sides must choose the same. Labelled mode always runs its own.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Ecdh)]
+    protocol: ProtocolArg,
 
     /// Who learns the result: `me`, `peer` or `both`. `--reveal me` on one side
     /// goes with `--reveal peer` on the other [default: both; in labelled mode
@@ -374,6 +380,7 @@ impl Args {
             max_reject_rate: self.max_reject_rate,
             force: self.force,
             partition: self.partition.validate(mode)?,
+            protocol: self.protocol.into(),
         })
     }
 }

@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::util::{run, run_in};
 
 const STATS: [&str; 3] = ["median", "min", "max"];
-const RUN_FIELDS: [&str; 30] = [
+const RUN_FIELDS: [&str; 32] = [
     "record",
     "mode",
+    "protocol",
     "label_bytes",
     "reveal",
     "transport",
@@ -40,6 +41,7 @@ const RUN_FIELDS: [&str; 30] = [
     "per_identifier",
     "vs_single_rule",
     "vs_intersection",
+    "vs_other_protocol",
     "floor",
     "phases",
 ];
@@ -586,4 +588,73 @@ fn labelled_runs_are_compared_with_intersection() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn the_two_protocols_run_side_by_side() {
+    let lines = bench_json(&[
+        "--sizes",
+        "600",
+        "--protocol",
+        "vole,ecdh",
+        "--mode",
+        "intersection,cardinality",
+        "--repeat",
+        "1",
+    ]);
+    // ECDH first in both modes; the vole protocol runs intersection only.
+    let runs: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["protocol"].as_str().unwrap(), l["mode"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("ecdh-ristretto255", "intersection"),
+            ("vole-okvs-iknp512", "intersection"),
+            ("ecdh-ristretto255", "cardinality"),
+        ]
+    );
+    let (ecdh, vole) = (&lines[0], &lines[1]);
+    assert_eq!(vole["matched"], ecdh["matched"]);
+    assert_eq!(vole["matched"], 300);
+    assert!(ecdh["vs_other_protocol"].is_null());
+    let c = &vole["vs_other_protocol"];
+    assert_eq!(c["against"], "ecdh-ristretto255");
+    assert!(c["speedup"].as_f64().unwrap() > 0.0);
+    let work = &vole["floor"]["ops"]["vole"];
+    assert_eq!(work["base_ots"], 512);
+    assert_eq!(work["item_hashes"], 1200);
+    assert!(ecdh["floor"]["ops"].get("vole").is_none());
+    // The frame bytes are at least the payload the protocol must send.
+    for (dir, floor) in [
+        ("frame_bytes_i2r", "payload_bytes_i2r"),
+        ("frame_bytes_r2i", "payload_bytes_r2i"),
+    ] {
+        assert!(
+            phase(vole, "exchange", dir) >= vole["floor"][floor].as_f64().unwrap(),
+            "{dir}"
+        );
+    }
+    // Start, choices, masked, outputs, matched and done: six one-way flights.
+    assert_eq!(phase(vole, "exchange", "flights"), 6.0);
+}
+
+#[test]
+fn vole_alone_needs_intersection_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        dir.path(),
+        &[
+            "bench",
+            "--sizes",
+            "100",
+            "--protocol",
+            "vole",
+            "--mode",
+            "cardinality",
+        ],
+    )
+    .code(2)
+    .stderr_has("intersection mode only");
 }

@@ -251,3 +251,26 @@ fn labelled_demo_releases_values_for_shared_customers_only() {
         .code(2)
         .stderr_has("cannot be used with");
 }
+
+#[test]
+fn demo_runs_the_vole_protocol_and_prints_it_in_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [
+        &["--protocol", "vole"][..],
+        &["--protocol", "vole", "--multi"][..],
+    ] {
+        let mut args = vec!["demo"];
+        args.extend(SMALL);
+        args.extend(extra);
+        let run = util::run(dir.path(), &args);
+        run.ok();
+        assert!(run.stdout.contains("check      OK"), "{run:#?}");
+        assert_eq!(run.stdout.matches("--protocol vole").count(), 2, "{run:#?}");
+    }
+    let receipt: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("blindmatch-demo/bank.receipt.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(receipt["psi_protocol"], "vole-okvs-iknp512");
+    util::run(dir.path(), &["demo", "--labelled", "--protocol", "vole"]).code(2);
+}

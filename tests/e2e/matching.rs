@@ -21,6 +21,7 @@ use crate::util::{self, Run};
 mod buckets;
 mod modes;
 mod peers;
+mod protocols;
 mod refusals;
 
 pub(crate) const DEADLINE: Duration = Duration::from_secs(90);

@@ -118,7 +118,7 @@ fn shareable_receipts_hold_only_what_both_sides_know() {
             assert_eq!(
                 keys(&shared),
                 words(
-                    "format version tool protocol_version session_id transcript_hash mode \
+                    "format version tool protocol_version psi_protocol session_id transcript_hash mode \
                      reveal id_type rules profile batch_size comparison_bytes local peer traffic"
                 ),
                 "{label}"

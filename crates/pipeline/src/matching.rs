@@ -29,8 +29,8 @@ pub use config::{
     Address, DEFAULT_MAX_LABELS_PER_ID, DEFAULT_MAX_PEER_FACTOR, DEFAULT_MAX_PEER_FLOOR,
     DEFAULT_MIN_PEER_SET, DEFAULT_RELEASE_MAX_BYTES, LabelConfig, MATCH_ID_COLUMN,
     MATCHED_RULES_COLUMN, MAX_LABELS_PER_ID_CAP, MAX_PEER_SET_CEILING, MAX_RELEASE_BYTES,
-    MAX_RELEASED_COLUMNS, PEER_COLUMN_PREFIX, PartyConfig, ROW_COLUMN, RULE_MATCH_ID_PREFIX,
-    default_max_peer_set, load_transport, profile_for_type, session_rules,
+    MAX_RELEASED_COLUMNS, PEER_COLUMN_PREFIX, PartyConfig, PsiProtocol, ROW_COLUMN,
+    RULE_MATCH_ID_PREFIX, default_max_peer_set, load_transport, profile_for_type, session_rules,
 };
 pub use endpoint::Endpoint;
 pub use failure::{full_text, session_failure};

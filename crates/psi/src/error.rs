@@ -18,6 +18,16 @@ pub enum MessageKind {
     Matches,
     /// Both learn, cardinality: the first learner's counts per type group.
     Counts,
+    /// VOLE protocol: the OPRF receiver's base-OT point and OKVS seed.
+    VoleStart,
+    /// VOLE protocol: a chunk of the OPRF sender's base-OT points.
+    VoleChoices,
+    /// VOLE protocol: a chunk of the OPRF receiver's masked OKVS columns.
+    VoleMasked,
+    /// VOLE protocol: a batch of the OPRF sender's truncated outputs.
+    VoleOutputs,
+    /// VOLE protocol, reveal to both: the matched positions the learner reports.
+    VoleMatched,
 }
 
 impl fmt::Display for MessageKind {
@@ -28,6 +38,11 @@ impl fmt::Display for MessageKind {
             MessageKind::LabelEntries => "label entries",
             MessageKind::Matches => "matches",
             MessageKind::Counts => "counts",
+            MessageKind::VoleStart => "vole start",
+            MessageKind::VoleChoices => "vole base-OT choices",
+            MessageKind::VoleMasked => "vole masked columns",
+            MessageKind::VoleOutputs => "vole outputs",
+            MessageKind::VoleMatched => "vole matched positions",
         })
     }
 }
@@ -56,6 +71,14 @@ pub enum Pending {
         /// Messages still queued.
         queued: usize,
     },
+    /// VOLE protocol, both learn: not all of the learner's matched-position
+    /// messages have arrived.
+    Report {
+        /// Messages received so far.
+        received: u32,
+        /// Messages expected (1 until the first one names the total).
+        total: u32,
+    },
     /// Not all of our values have come back doubly blinded.
     Reblinded {
         /// Batches received so far.
@@ -83,6 +106,12 @@ impl fmt::Display for Pending {
             }
             Pending::Responses { queued } => {
                 write!(f, "{queued} response message(s) not yet transmitted")
+            }
+            Pending::Report { received, total } => {
+                write!(
+                    f,
+                    "matched-position reports received: {received} of {total}"
+                )
             }
             Pending::Reblinded { received, total } => {
                 write!(f, "reblinded batches received: {received} of {total}")
@@ -387,6 +416,26 @@ pub enum PsiError {
         index: u32,
         /// What is wrong.
         reason: &'static str,
+    },
+
+    /// VOLE protocol: our own set could not be encoded into an OKVS with any of the
+    /// seeds tried (each attempt fails with probability below `2^-40`; a set that
+    /// fails them all holds duplicate hashes, which cannot happen for distinct items
+    /// short of a hash collision).
+    #[error("could not encode the set into the OKVS after {attempts} attempts")]
+    OkvsEncoding {
+        /// Seeds tried.
+        attempts: u32,
+    },
+
+    /// VOLE protocol: a position in the learner's report that is out of range or
+    /// not strictly increasing.
+    #[error("vole matched message {index}: position {position} is out of range or out of order")]
+    BadMatchedPosition {
+        /// Message number.
+        index: u32,
+        /// The position reported.
+        position: u32,
     },
 
     /// An earlier call failed; the session cannot continue.

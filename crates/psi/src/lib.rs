@@ -12,6 +12,7 @@ mod items;
 pub mod labelled;
 mod outcome;
 pub mod protocol;
+pub mod vole;
 
 pub use config::{
     DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_SET_SIZE, MIN_COMPARISON_LEN, Mode, POINT_LEN, Reveal,

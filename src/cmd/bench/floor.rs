@@ -30,6 +30,7 @@ use blindmatch_psi::curve25519_dalek::Scalar;
 use blindmatch_psi::curve25519_dalek::ristretto::RistrettoPoint;
 use blindmatch_psi::hash::IdentifierHasher;
 use blindmatch_psi::labelled::{KEY_INFO, TAG_INFO};
+use blindmatch_psi::vole::floor::VoleWork;
 use blindmatch_psi::{MAX_BATCH_SIZE, PsiError};
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
@@ -66,6 +67,10 @@ pub(crate) struct FloorOps {
     pub(crate) aead_seal: u64,
     /// ChaCha20-Poly1305 decryptions (one per match): labelled mode only.
     pub(crate) aead_open: u64,
+    /// The vole protocol's primitives (`--protocol vole` only; the group
+    /// operations above are then zero).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) vole: Option<VoleWork>,
 }
 
 impl FloorOps {
@@ -92,6 +97,7 @@ impl FloorOps {
             hkdf: learner + giver,
             aead_seal: giver,
             aead_open: shared,
+            vole: None,
         }
     }
 }
@@ -184,6 +190,7 @@ fn add(a: FloorOps, b: FloorOps) -> FloorOps {
         hkdf: a.hkdf + b.hkdf,
         aead_seal: a.aead_seal + b.aead_seal,
         aead_open: a.aead_open + b.aead_open,
+        vole: a.vole.or(b.vole),
     }
 }
 

@@ -29,6 +29,8 @@ use blindmatch_net::{
     Role, SessionOptions, SessionParams, SessionReport, TlsSettings, run_session, tls_accept,
     tls_connect,
 };
+use blindmatch_pipeline::matching::PsiProtocol;
+use blindmatch_psi::vole::VoleSetup;
 use blindmatch_psi::{EcdhSetup, ProtocolSetup};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -42,6 +44,7 @@ use super::floor::{self, FloorSample};
 use super::labelled;
 use super::meter::{self, Meter, Metered, SessionPhase};
 use super::probe::{self, Memory};
+use super::protocols;
 use crate::error::{FailWith, Failure};
 
 /// Normalisation profile both sides declare (opaque to the protocol).
@@ -97,6 +100,9 @@ pub(crate) struct RunSpec {
     pub(crate) batch_size: u32,
     /// Labelled mode: bytes of each released value (one column, one set per item).
     pub(crate) label_bytes: u32,
+    /// The PSI protocol of intersection and cardinality runs (labelled mode runs
+    /// its own).
+    pub(crate) protocol: PsiProtocol,
 }
 
 /// Certificates and pins of both parties for the `tls` transport, made once per
@@ -275,6 +281,9 @@ pub(crate) fn run_repeat(
             spec.label_bytes,
             spec.batch_size,
         ),
+        _ if spec.protocol == PsiProtocol::Vole => {
+            protocols::measure(&ids_i, &ids_r, spec.reveal, spec.batch_size)
+        }
         _ => floor::measure(&ids_i, &ids_r, spec.batch_size),
     }
     .fail_with(|| Failure::failed("the primitive floor could not run"))?;
@@ -295,6 +304,7 @@ pub(crate) fn run_repeat(
             [set_i, set_r],
         )
         .fail_with(|| Failure::failed("cannot build the labelled setups"))?,
+        _ if spec.protocol == PsiProtocol::Vole => [vole(set_i), vole(set_r)],
         _ => [ecdh(set_i), ecdh(set_r)],
     };
     let prepared = Mark::boundary();
@@ -576,6 +586,11 @@ async fn tcp_pair() -> std::io::Result<(TcpStream, TcpStream)> {
 /// The ECDH protocol over a set, as the session takes it.
 fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
     Box::new(EcdhSetup::new(set))
+}
+
+/// The vole protocol over a set.
+fn vole(set: PreparedSet) -> Box<dyn ProtocolSetup> {
+    Box::new(VoleSetup::new(set))
 }
 
 mod check;

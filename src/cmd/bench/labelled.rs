@@ -172,6 +172,7 @@ pub(crate) fn compare(labelled: &RunReport, other: &RunReport) -> Option<ModeCom
     };
     if labelled.mode != Mode::Labelled.name()
         || other.mode != Mode::Intersection.name()
+        || other.protocol != blindmatch_psi::ECDH_PROTOCOL_ID
         || key(labelled) != key(other)
         || labelled.bandwidth_bits_per_s != other.bandwidth_bits_per_s
         || labelled.latency_s != other.latency_s

@@ -12,7 +12,9 @@
 //! one-way network latency, however many frames it holds and whichever side sends
 //! them; a round trip is two flights. The harness counts a flight for each of these
 //! kinds it actually saw written by either side, so a run with one learner, which
-//! sends no result, shows one flight fewer than one where both learn.
+//! sends no result, shows one flight fewer than one where both learn. The vole
+//! protocol's chain is `Start` → `Choices` → `Masked` → `Outputs` (→ `Matched` when
+//! both learn).
 
 use std::io;
 use std::pin::Pin;
@@ -24,6 +26,9 @@ use blindmatch_net::frame::{Control, LENGTH_PREFIX_LEN, kind};
 use blindmatch_net::{Frame, decode_frame};
 use blindmatch_psi::labelled::{
     LABELLED_KIND_BLINDED, LABELLED_KIND_ENTRIES, LABELLED_KIND_EVALUATED,
+};
+use blindmatch_psi::vole::{
+    VOLE_KIND_CHOICES, VOLE_KIND_MASKED, VOLE_KIND_MATCHED, VOLE_KIND_OUTPUTS, VOLE_KIND_START,
 };
 use blindmatch_psi::{
     MESSAGE_KIND_BLINDED, MESSAGE_KIND_COUNTS, MESSAGE_KIND_MATCHES, MESSAGE_KIND_REBLINDED,
@@ -68,6 +73,16 @@ pub(crate) enum Class {
     Abort,
     /// Anything the tap could not place.
     Other,
+    /// Vole protocol: the receiver's start (base-OT point, OKVS seed).
+    VoleStart,
+    /// Vole protocol: the sender's base-OT points.
+    VoleChoices,
+    /// Vole protocol: the receiver's masked OKVS columns.
+    VoleMasked,
+    /// Vole protocol: the sender's OPRF outputs.
+    VoleOutputs,
+    /// Vole protocol: the learner's matched positions (reveal both).
+    VoleMatched,
 }
 
 impl Class {
@@ -82,6 +97,11 @@ impl Class {
             Class::Other => 6,
             Class::Entries => 7,
             Class::Result => 8,
+            Class::VoleStart => 9,
+            Class::VoleChoices => 10,
+            Class::VoleMasked => 11,
+            Class::VoleOutputs => 12,
+            Class::VoleMatched => 13,
         }
     }
 }
@@ -89,8 +109,8 @@ impl Class {
 /// Frames and bytes one side wrote, per [`Class`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FrameCounts {
-    frames: [u64; 9],
-    bytes: [u64; 9],
+    frames: [u64; 14],
+    bytes: [u64; 14],
 }
 
 impl FrameCounts {
@@ -133,7 +153,20 @@ pub(crate) enum SessionPhase {
 pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> u32 {
     let levels: &[Class] = match phase {
         SessionPhase::Handshake => &[Class::Hello, Class::Accept],
-        SessionPhase::Exchange => &[Class::Blinded, Class::Reblinded, Class::Result, Class::Done],
+        // ECDH: blinded → reblinded (→ result when both learn); the vole protocol's
+        // kinds each wait for the peer's previous one: start → choices → masked →
+        // outputs (→ matched).
+        SessionPhase::Exchange => &[
+            Class::Blinded,
+            Class::Reblinded,
+            Class::Result,
+            Class::VoleStart,
+            Class::VoleChoices,
+            Class::VoleMasked,
+            Class::VoleOutputs,
+            Class::VoleMatched,
+            Class::Done,
+        ],
     };
     levels
         .iter()
@@ -255,6 +288,11 @@ impl FrameTap {
                 Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
                 Some(LABELLED_KIND_ENTRIES) => Class::Entries,
                 Some(MESSAGE_KIND_MATCHES | MESSAGE_KIND_COUNTS) => Class::Result,
+                Some(VOLE_KIND_START) => Class::VoleStart,
+                Some(VOLE_KIND_CHOICES) => Class::VoleChoices,
+                Some(VOLE_KIND_MASKED) => Class::VoleMasked,
+                Some(VOLE_KIND_OUTPUTS) => Class::VoleOutputs,
+                Some(VOLE_KIND_MATCHED) => Class::VoleMatched,
                 _ => Class::Other,
             },
             kind::CONTROL => match decode_frame(&self.control) {

@@ -17,12 +17,14 @@
 use std::fmt::Write as _;
 
 use blindmatch_net::{Mode, Reveal, Role};
+use blindmatch_pipeline::matching::PsiProtocol;
 use serde::Serialize;
 
 use super::emulation::LinkSpec;
 use super::floor::FloorOps;
 use super::harness::{Phase, PhaseSample, RepeatSample, RunSpec};
 use super::labelled::{self, ModeComparison};
+use super::protocols::{self, ProtocolComparison};
 use super::rules::{self, PerIdentifier, RuleComparison};
 
 /// Identifies the JSON record layout.
@@ -156,6 +158,9 @@ pub(crate) struct RunReport {
     pub(crate) record: &'static str,
     /// `intersection`, `cardinality` or `labelled`.
     pub(crate) mode: &'static str,
+    /// The PSI protocol as the hello names it (`ecdh-ristretto255`,
+    /// `vole-okvs-iknp512`, `oprf-labels-ristretto255`).
+    pub(crate) protocol: &'static str,
     /// Labelled mode: bytes of each released value (`--label-bytes`); null otherwise.
     pub(crate) label_bytes: Option<u32>,
     /// `initiator`, `responder` or `both`.
@@ -211,6 +216,9 @@ pub(crate) struct RunReport {
     /// Labelled mode: against the intersection run of the same sizes in this
     /// benchmark (null without one, and for other modes).
     pub(crate) vs_intersection: Option<ModeComparison>,
+    /// Against the run of the other `--protocol` on the same sizes in this
+    /// benchmark (null without one).
+    pub(crate) vs_other_protocol: Option<ProtocolComparison>,
     /// The floor.
     pub(crate) floor: FloorReport,
     /// Per phase.
@@ -251,6 +259,9 @@ fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
         r * spec.responder_size,
         comparison_len as u64,
     );
+    if spec.mode != Mode::Labelled && spec.protocol == PsiProtocol::Vole {
+        return protocols::payload(spec, comparison_len);
+    }
     if spec.mode == Mode::Labelled {
         let entry = labelled::entry_len(comparison_len, spec.label_bytes);
         return match labelled::learner(spec.reveal) {
@@ -366,6 +377,11 @@ pub(crate) fn summarise(setting: &Setting<'_>, samples: &[RepeatSample]) -> RunR
     RunReport {
         record: RECORD,
         mode: mode_name(spec.mode),
+        protocol: if spec.mode == Mode::Labelled {
+            blindmatch_psi::LABELLED_PROTOCOL_ID
+        } else {
+            protocols::name(spec.protocol)
+        },
         label_bytes: (spec.mode == Mode::Labelled).then_some(spec.label_bytes),
         reveal: reveal_name(spec.reveal),
         transport: spec.transport.name(),
@@ -396,6 +412,7 @@ pub(crate) fn summarise(setting: &Setting<'_>, samples: &[RepeatSample]) -> RunR
         per_identifier: rules::per_identifier(samples, items, setting.threads),
         vs_single_rule: None,
         vs_intersection: None,
+        vs_other_protocol: None,
         floor: FloorReport {
             ops: samples
                 .first()
@@ -508,7 +525,8 @@ pub(crate) fn table(r: &RunReport) -> String {
     };
     let _ = writeln!(
         out,
-        "{} · {} × {} items{rule_words}, {} shared · {} · {} threads · batch {} · {} · {} repeat{} (median (min–max))",
+        "{} · {} · {} × {} items{rule_words}, {} shared · {} · {} threads · batch {} · {} · {} repeat{} (median (min–max))",
+        r.protocol,
         r.mode,
         size_label(r.initiator_size),
         size_label(r.responder_size),
@@ -621,27 +639,32 @@ pub(crate) fn table(r: &RunReport) -> String {
     } else {
         String::new()
     };
-    let _ = writeln!(
-        out,
-        "floor: {} hash-to-group, {} scalar mults, {} compressions, {} decompressions{labelled_ops}, timed alone on the same threads; bytes floor: points and {} only; memory floor: 32 B per element.",
-        f.ops.hash_to_group,
-        f.ops.scalar_mul,
-        f.ops.compress,
-        f.ops.decompress,
-        if r.label_bytes.is_some() {
-            "label entries"
-        } else if r.reveal == "both" {
-            "comparison values (to the first learner) and its result (bitmaps and indices, or counts)"
-        } else {
-            "comparison values"
-        },
-    );
+    if let Some(v) = &f.ops.vole {
+        out.push_str(&protocols::floor_line(v));
+    } else {
+        let _ = writeln!(
+            out,
+            "floor: {} hash-to-group, {} scalar mults, {} compressions, {} decompressions{labelled_ops}, timed alone on the same threads; bytes floor: points and {} only; memory floor: 32 B per element.",
+            f.ops.hash_to_group,
+            f.ops.scalar_mul,
+            f.ops.compress,
+            f.ops.decompress,
+            if r.label_bytes.is_some() {
+                "label entries"
+            } else if r.reveal == "both" {
+                "comparison values (to the first learner) and its result (bitmaps and indices, or counts)"
+            } else {
+                "comparison values"
+            },
+        );
+    }
     let _ = writeln!(
         out,
         "CPU time and RSS are the whole process: both parties, TLS, runtime and emulator. RTs: round trips (sequential one-way flights / 2)."
     );
     out.push_str(&rules::table_lines(r));
     out.push_str(&labelled::table_lines(r));
+    out.push_str(&protocols::table_lines(r));
     out
 }
 

@@ -105,6 +105,7 @@ pub(crate) struct RuleComparison {
 pub(crate) fn compare(multi: &RunReport, single: &RunReport) -> Option<RuleComparison> {
     if multi.rules <= 1
         || single.rules != 1
+        || multi.protocol != single.protocol
         || (multi.mode, multi.initiator_size, multi.responder_size)
             != (single.mode, single.initiator_size, single.responder_size)
     {

@@ -15,7 +15,9 @@ use blindmatch_data::dataset::ColumnSpec;
 use blindmatch_data::output::write_atomic;
 use blindmatch_data::text::{group, human_bytes};
 use blindmatch_net::{Learner, Mode};
-use blindmatch_pipeline::matching::{DEFAULT_MIN_PEER_SET, Finished, LabelConfig, RunClock};
+use blindmatch_pipeline::matching::{
+    DEFAULT_MIN_PEER_SET, Finished, LabelConfig, PsiProtocol, RunClock,
+};
 use blindmatch_token::{IdType, Rule, RuleSet};
 
 use super::generate::{self, Layout, Side, Truth};
@@ -156,6 +158,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: bank_id,
             peer: insurer_fp,
             stem: "bank",
+            protocol: PsiProtocol::Ecdh,
         },
         min_peer_set,
     );
@@ -173,6 +176,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: insurer_id,
             peer: bank_fp,
             stem: "insurer",
+            protocol: PsiProtocol::Ecdh,
         },
         min_peer_set,
     );

@@ -116,6 +116,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: bank_id,
             peer: insurer_fp,
             stem: "bank",
+            protocol: args.protocol,
         },
         min_peer_set,
     );
@@ -129,6 +130,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
             me: insurer_id,
             peer: bank_fp,
             stem: "insurer",
+            protocol: args.protocol,
         },
         min_peer_set,
     );
@@ -197,7 +199,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
     );
     println!();
     println!("Run the two sides yourself (two terminals):");
-    let rule_args: String = RULES.iter().map(|r| format!(" --rule {r}")).collect();
+    let mut rule_args: String = RULES.iter().map(|r| format!(" --rule {r}")).collect();
+    rule_args.push_str(&super::protocol_arg(args.protocol));
     for (layout, role, id, fp, stem) in [
         (&BANK, "--listen", "bank", insurer_fp, "bank"),
         (&INSURER, "--connect", "insurer", bank_fp, "insurer"),

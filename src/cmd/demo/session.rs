@@ -17,7 +17,7 @@ use blindmatch_net::{
     TlsSettings, Transport,
 };
 use blindmatch_pipeline::matching::{
-    self, Address, Endpoint, Finished, PartyConfig, Prepared, RunClock,
+    self, Address, Endpoint, Finished, PartyConfig, Prepared, PsiProtocol, RunClock,
 };
 use blindmatch_token::{Profile, RuleSet};
 use indicatif::{MultiProgress, ProgressBar};
@@ -41,6 +41,8 @@ pub(crate) struct PartySpec<'a> {
     pub(crate) peer: Fingerprint,
     /// File stem of its output and receipt (`bank` → `bank.matched.csv`).
     pub(crate) stem: &'a str,
+    /// The PSI protocol (`--protocol`).
+    pub(crate) protocol: PsiProtocol,
 }
 
 /// A party as `blindmatch match --listen 127.0.0.1:0 … -o DIR/STEM.matched.csv`
@@ -77,6 +79,7 @@ pub(crate) fn party_config(dir: &Path, spec: PartySpec<'_>, min_peer_set: u64) -
         rejects: None,
         max_reject_rate: None,
         force: false,
+        protocol: spec.protocol,
     }
 }
 

@@ -315,8 +315,9 @@ pub(super) fn same_session(a: &Receipt, b: &Receipt, out: &mut Vec<Finding>) {
         Finding::new("session_mismatch", what).field(field)
     }
     let (string_a, string_b) = (a.profile_strings(), b.profile_strings());
-    let pairs: [(&str, &Option<String>, &Option<String>); 10] = [
+    let pairs: [(&str, &Option<String>, &Option<String>); 11] = [
         ("session_id", &a.session_id, &b.session_id),
+        ("psi_protocol", &a.psi_protocol, &b.psi_protocol),
         ("transcript_hash", &a.transcript_hash, &b.transcript_hash),
         ("mode", &a.mode, &b.mode),
         ("reveal", &a.reveal, &b.reveal),

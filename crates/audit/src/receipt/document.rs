@@ -54,6 +54,8 @@ pub(super) struct Receipt {
     pub(super) version: u64,
     pub(super) tool_version: Option<String>,
     pub(super) protocol_version: Option<u64>,
+    /// `psi_protocol`: absent in receipts written before the vole protocol.
+    pub(super) psi_protocol: Option<String>,
     pub(super) session_id: Option<String>,
     pub(super) transcript_hash: Option<String>,
     pub(super) started_at: Option<String>,
@@ -166,6 +168,7 @@ impl Receipt {
             w.string(t, "tool", "version")
         });
         r.protocol_version = w.uint(v, "", "protocol_version");
+        r.psi_protocol = w.opt_string(v, "", "psi_protocol");
         r.session_id = w.string(v, "", "session_id");
         r.transcript_hash = w.string(v, "", "transcript_hash");
         if !shareable {

@@ -17,7 +17,7 @@ use blindmatch_data::{Error, Observer, Result};
 use blindmatch_net::{
     Cancellation, EventSink, Match, MatchResult, PreparedSet, ProtocolSetup, SessionReport,
 };
-use blindmatch_psi::{EcdhSetup, TypeMatches};
+use blindmatch_psi::TypeMatches;
 use rand::TryRng;
 use rand::rngs::SysRng;
 use serde::Serialize;
@@ -29,7 +29,7 @@ use super::failure::session_failure;
 use super::partition::plan::{BucketSetup, PlanParams, PlanSetup};
 use super::partition::{PartitionConfig, SLICES, bucket_bound, slice_bound, slices_of};
 use super::prepare::{Prepared, add_slice, prepare_spilled};
-use super::protocol::protocol_setup;
+use super::protocol::{protocol_setup, set_protocol};
 use resume::{BucketFile, ResumeDir};
 
 /// The row reference of a dummy item (never a real row: rows are below 2^56).
@@ -152,7 +152,7 @@ pub async fn run_partitioned(
     let inner: Box<dyn ProtocolSetup> = if whole {
         protocol_setup(cfg, prepared)?
     } else {
-        Box::new(EcdhSetup::new(PreparedSet::new()))
+        set_protocol(cfg.protocol, PreparedSet::new())
     };
     let totals: Vec<(String, u64)> = names
         .iter()
@@ -278,7 +278,7 @@ async fn run_buckets(
                 let bucket_started = Instant::now();
                 let set = bucket_set(prepared, bucket, buckets, &names)?;
                 let setup = BucketSetup::new(
-                    Box::new(EcdhSetup::new(set)),
+                    set_protocol(cfg.protocol, set),
                     &plan_id,
                     part.shard,
                     bucket,

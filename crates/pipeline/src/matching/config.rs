@@ -128,6 +128,34 @@ pub struct PartyConfig {
     /// `--resume`); `None`: one session over the whole set in memory, as labelled
     /// mode always runs.
     pub partition: Option<super::partition::PartitionConfig>,
+    /// The PSI protocol for intersection and cardinality sessions (labelled mode
+    /// always runs its own protocol). Both sides must choose the same.
+    pub protocol: PsiProtocol,
+}
+
+/// `--protocol`: which PSI protocol a session runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PsiProtocol {
+    /// ECDH over ristretto255: one group operation per item and side, the
+    /// simplest assumptions, every mode.
+    #[default]
+    Ecdh,
+    /// The OT-extension/OKVS protocol (RR22 family): much less computation,
+    /// intersection mode only.
+    Vole,
+}
+
+impl PsiProtocol {
+    /// Both, in the order the CLI lists them.
+    pub const ALL: [PsiProtocol; 2] = [PsiProtocol::Ecdh, PsiProtocol::Vole];
+
+    /// The name on the command line (`ecdh`, `vole`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PsiProtocol::Ecdh => "ecdh",
+            PsiProtocol::Vole => "vole",
+        }
+    }
 }
 
 /// Labelled mode settings of one side.
@@ -253,6 +281,7 @@ impl PartyConfig {
         outputs.extend(self.rejects.as_deref().map(|p| ("--rejects", p)));
         check_outputs(&self.input.source, &outputs, self.force)?;
         self.check_labels()?;
+        self.check_protocol()?;
         for name in &self.input.keep {
             if name == ROW_COLUMN
                 || name == MATCH_ID_COLUMN
@@ -272,6 +301,24 @@ impl PartyConfig {
 }
 
 impl PartyConfig {
+    /// The chosen PSI protocol runs the chosen mode: the vole protocol runs
+    /// intersection mode only. Runs before any work.
+    ///
+    /// # Errors
+    /// Bad input (exit 2), in the flags' words.
+    pub fn check_protocol(&self) -> Result<()> {
+        if self.protocol != PsiProtocol::Vole {
+            return Ok(());
+        }
+        match self.mode {
+            Mode::Intersection => Ok(()),
+            Mode::Labelled => Err(Error::bad_input("--protocol vole with --mode labelled")
+                .hint("labelled mode runs its own ECDH-based protocol: drop --protocol vole (or give --protocol ecdh) on both sides")),
+            Mode::Cardinality => Err(Error::bad_input("--protocol vole with --mode cardinality")
+                .hint("the vole protocol would show the learner which of its rows matched, which cardinality mode hides: use --protocol ecdh on both sides")),
+        }
+    }
+
     /// Labelled mode: one learner, the other side releases columns it holds, within
     /// the limits. Runs before any work.
     ///
@@ -551,6 +598,7 @@ mod tests {
             force: false,
             labels: None,
             partition: None,
+            protocol: PsiProtocol::Ecdh,
         };
         let (name, digest) = profile_for_type(&profile, IdType::Phone);
         let hello = config.session_params(1000).profile;
@@ -560,5 +608,16 @@ mod tests {
             hello.starts_with("bm-std-v1,phone-region=86;sha256="),
             "{hello}"
         );
+        // The vole protocol runs intersection mode only.
+        let mut vole = config;
+        vole.protocol = PsiProtocol::Vole;
+        assert!(vole.check_protocol().is_ok());
+        for mode in [Mode::Cardinality, Mode::Labelled] {
+            vole.mode = mode;
+            let err = vole.check_protocol().unwrap_err().to_string();
+            assert!(err.contains("--protocol vole"), "{err}");
+        }
+        vole.protocol = PsiProtocol::Ecdh;
+        assert!(vole.check_protocol().is_ok());
     }
 }

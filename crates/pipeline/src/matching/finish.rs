@@ -462,6 +462,7 @@ fn build_receipt(
         version: receipt::VERSION,
         tool: receipt::Tool::current(),
         protocol_version: report.protocol_version,
+        psi_protocol: report.protocol.clone(),
         session_id: report.session_id.clone(),
         transcript_hash: report.transcript_hash.clone(),
         started_at: clock.started_at.clone(),

@@ -1,13 +1,14 @@
-//! Which PSI protocol a session runs over our prepared input: ECDH, or in labelled
-//! mode the labelled protocol, with our released values (on the side that gives) in
-//! its label table.
+//! Which PSI protocol a session runs over our prepared input: ECDH or the vole
+//! protocol (`--protocol`), or in labelled mode the labelled protocol, with our
+//! released values (on the side that gives) in its label table.
 
 use blindmatch_data::{Error, FailWith, Result};
-use blindmatch_net::{Mode, ProtocolSetup};
+use blindmatch_net::{Mode, PreparedSet, ProtocolSetup};
 use blindmatch_psi::labelled::{LabelColumn, LabelTable, LabelledSetup};
+use blindmatch_psi::vole::VoleSetup;
 use blindmatch_psi::{EcdhSetup, PsiError};
 
-use super::config::PartyConfig;
+use super::config::{PartyConfig, PsiProtocol};
 use super::prepare::{Prepared, row_ref};
 
 /// The protocol for `cfg` over `prepared`'s set, which it takes (and, labelled, the
@@ -26,7 +27,8 @@ pub fn protocol_setup(
 ) -> Result<Box<dyn ProtocolSetup>> {
     let set = std::mem::take(&mut prepared.set);
     let (Mode::Labelled, Some(labels)) = (cfg.mode, &cfg.labels) else {
-        return Ok(Box::new(EcdhSetup::new(set)));
+        // `PartyConfig::check_protocol` keeps the vole protocol to the modes it runs.
+        return Ok(set_protocol(cfg.protocol, set));
     };
     let source = cfg.input.source.name();
     let refused = |e: PsiError| {
@@ -78,4 +80,13 @@ pub fn protocol_setup(
         }
     };
     Ok(Box::new(setup))
+}
+
+/// The intersection/cardinality protocol `protocol` over `set`: what a whole session
+/// and each bucket of a bucketed one run.
+pub(super) fn set_protocol(protocol: PsiProtocol, set: PreparedSet) -> Box<dyn ProtocolSetup> {
+    match protocol {
+        PsiProtocol::Ecdh => Box::new(EcdhSetup::new(set)),
+        PsiProtocol::Vole => Box::new(VoleSetup::new(set)),
+    }
 }

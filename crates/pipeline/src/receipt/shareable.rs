@@ -50,6 +50,10 @@ pub struct ShareableReceipt {
     pub tool: SessionTool,
     /// Wire protocol version of the session.
     pub protocol_version: u16,
+    /// The PSI protocol both sides ran, as named in the hello; absent when shared
+    /// from a receipt written before receipts named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psi_protocol: Option<String>,
     /// Derived from the session context; equal on both sides.
     pub session_id: String,
     /// SHA-256 over both directions' bytes; equal on both sides.
@@ -166,6 +170,7 @@ impl From<&Receipt> for ShareableReceipt {
                 version: r.tool.version.to_owned(),
             },
             protocol_version: r.protocol_version,
+            psi_protocol: Some(r.psi_protocol.clone()),
             session_id: r.session_id.clone(),
             transcript_hash: r.transcript_hash.clone(),
             mode: r.mode,

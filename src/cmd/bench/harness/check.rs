@@ -2,6 +2,7 @@
 //! place everything a benchmark run must agree with before its figures are printed.
 
 use blindmatch_net::{MatchResult, Mode, Role};
+use blindmatch_pipeline::matching::PsiProtocol;
 
 use super::{Network, PhaseSample, RunSpec, TransportKind};
 use crate::cmd::bench::emulation::Stage;
@@ -34,6 +35,7 @@ pub(super) fn check(
     let expected_ops = match (spec.mode, super::labelled::learner(spec.reveal)) {
         (Mode::Labelled, Role::Initiator) => FloorOps::for_labelled(n, m, rules * spec.shared),
         (Mode::Labelled, Role::Responder) => FloorOps::for_labelled(m, n, rules * spec.shared),
+        _ if spec.protocol == PsiProtocol::Vole => crate::cmd::bench::protocols::expected_ops(spec),
         _ => FloorOps::for_sizes(n, m),
     };
     if floor.ops != expected_ops {

@@ -25,6 +25,7 @@ fn spec(transport: TransportKind, link: LinkSpec, mode: Mode) -> RunSpec {
         link,
         batch_size: 32,
         label_bytes: 32,
+        protocol: PsiProtocol::Ecdh,
     }
 }
 

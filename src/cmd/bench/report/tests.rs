@@ -29,6 +29,7 @@ fn spec() -> RunSpec {
         link: LinkSpec::UNSHAPED,
         batch_size: 4096,
         label_bytes: 32,
+        protocol: PsiProtocol::Ecdh,
     }
 }
 

@@ -10,7 +10,7 @@ pub(in crate::receipt) fn pair() -> (Value, Value) {
     let base = serde_json::json!({
         "format": "blindmatch-receipt", "version": 1,
         "tool": {"name": "blindmatch", "version": "0.1.0"},
-        "protocol_version": 1,
+        "protocol_version": 1, "psi_protocol": "ecdh-ristretto255",
         "session_id": "11".repeat(16), "transcript_hash": "22".repeat(32),
         "batch_size": 4096, "comparison_bytes": 8,
         "started_at": "2026-11-22T10:00:00Z", "finished_at": "2026-11-22T10:00:05Z",
@@ -192,6 +192,7 @@ fn a_shareable_receipt_is_checked_on_all_it_holds() {
             "transcript_hash",
         ),
         ("/protocol_version", 3.into(), "protocol_version"),
+        ("/psi_protocol", "vole-okvs-iknp512".into(), "psi_protocol"),
         ("/mode", "cardinality".into(), "mode"),
         ("/reveal", "initiator".into(), "reveal"),
         ("/id_type", "email".into(), "id_type"),

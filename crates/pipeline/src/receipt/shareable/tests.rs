@@ -16,6 +16,7 @@ fn full() -> Receipt {
         version: VERSION,
         tool: Tool::current(),
         protocol_version: 3,
+        psi_protocol: "ecdh-ristretto255".to_owned(),
         session_id: "11".repeat(16),
         transcript_hash: "22".repeat(32),
         started_at: "2026-11-22T10:00:00Z".into(),
@@ -155,7 +156,7 @@ fn holds_only_what_both_sides_know(receipt: &Receipt) {
     let v: Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(v["format"], SHAREABLE_FORMAT);
     let top: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    let expected = "format version tool protocol_version session_id transcript_hash mode \
+    let expected = "format version tool protocol_version psi_protocol session_id transcript_hash mode \
                     reveal id_type rules profile batch_size comparison_bytes local peer traffic";
     assert_eq!(top, expected.split_whitespace().collect());
     let mut all = BTreeSet::new();
