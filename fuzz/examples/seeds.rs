@@ -592,11 +592,15 @@ fn columnar_input(root: &Path) {
     ] {
         let properties = WriterProperties::builder().set_compression(codec).build();
         let mut bytes = Vec::new();
-        let mut writer = ArrowWriter::try_new(&mut bytes, schema.clone(), Some(properties)).unwrap();
+        let mut writer =
+            ArrowWriter::try_new(&mut bytes, schema.clone(), Some(properties)).unwrap();
         writer.write(&batch).unwrap();
         writer.close().unwrap();
         seeds.push((format!("parquet-{name}"), with_selector(0, &bytes)));
-        seeds.push((format!("parquet-{name}-first-column"), with_selector(2, &bytes)));
+        seeds.push((
+            format!("parquet-{name}-first-column"),
+            with_selector(2, &bytes),
+        ));
     }
     let mut bytes = Vec::new();
     let mut writer = arrow_ipc::writer::FileWriter::try_new(&mut bytes, &schema).unwrap();

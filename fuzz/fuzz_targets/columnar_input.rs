@@ -14,9 +14,7 @@
 use std::path::PathBuf;
 
 use blindmatch_data::Category;
-use blindmatch_data::dataset::{
-    ColumnSpec, Columns, DatasetReader, Format, InputSource, Record,
-};
+use blindmatch_data::dataset::{ColumnSpec, Columns, DatasetReader, Format, InputSource, Record};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
@@ -39,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
     let shown = source.name();
     let check = |e: &blindmatch_data::Error| {
         assert_eq!(e.category(), Category::BadInput, "{e}");
-        assert!(e.message().contains(&shown), "an error that names no file: {e}");
+        assert!(
+            e.message().contains(&shown),
+            "an error that names no file: {e}"
+        );
     };
     let mut reader = match DatasetReader::open(&source, format, b',') {
         Ok(reader) => reader,

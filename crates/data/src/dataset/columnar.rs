@@ -142,11 +142,9 @@ impl ColumnarReader {
                 // contiguous buffer, most of the decoding time of short strings.
                 // `column_type` still gives the file's own types.
                 let options = ArrowReaderOptions::new().with_schema(view_schema(&schema));
-                let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
-                    clone(&file)?,
-                    options,
-                )
-                .fail_with(not_this_format)?;
+                let builder =
+                    ParquetRecordBatchReaderBuilder::try_new_with_options(clone(&file)?, options)
+                        .fail_with(not_this_format)?;
                 let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).ok();
                 (Opened::Parquet(builder), schema, rows)
             }
