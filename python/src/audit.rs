@@ -54,6 +54,8 @@ pub(crate) fn audit_tokens_json(
         seed,
         delimiter,
         source_delimiter,
+        // As the manifest records it, else by the file's extension.
+        format: None,
         report: json_report(max_rows),
     };
     let warnings = Warnings::default();

@@ -41,6 +41,8 @@ pub(crate) fn resolve_csv(
             name,
             columns: parsed,
             delimiter: b',',
+            // The table reaches the library as CSV text in memory.
+            format: Some(blindmatch_data::dataset::Format::Csv),
         });
     }
     let rules = RuleSet::parse(&rules).map_err(|e| {

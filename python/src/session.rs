@@ -178,6 +178,10 @@ fn party_config(csv: Vec<u8>, name: &str, o: &MatchOptions, dir: &Path) -> PyRes
         rejects: o.rejects.clone(),
         max_reject_rate: o.max_reject_rate,
         force: o.force,
+        // A table from Python is already in memory: one session, no buckets.
+        partition: None,
+        // The package runs ECDH (`--protocol vole` is the CLI's for now).
+        protocol: blindmatch_pipeline::matching::PsiProtocol::Ecdh,
     };
     if cfg.learns_rows() {
         cfg.output = Some(dir.join("matched.csv"));
