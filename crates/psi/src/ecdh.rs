@@ -15,7 +15,6 @@ pub use message::{
     MESSAGE_KIND_REBLINDED, Message,
 };
 pub use party::{Party, Progress};
-pub use result::index_width;
 
 use crate::protocol::{Outgoing, Protocol, ProtocolSetup, Stage, StageItems};
 use crate::{Outcome, PreparedSet, PsiError, SessionConfig};

@@ -30,7 +30,8 @@ pub use labelled::{
     MAX_LABEL_COLUMNS, MAX_LABELS_PER_ID,
 };
 pub use outcome::{
-    LabelledRow, MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome, ReceivedLabels, TypeMatches,
+    LabelledRow, MATCH_ID_BOTH_LABEL, MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome,
+    ReceivedLabels, TypeMatches,
 };
 pub use protocol::{
     Outgoing, ParamsCheck, Protocol, ProtocolSetup, Stage, StageItems, equal_params,

@@ -12,9 +12,15 @@ use crate::{Mode, Role};
 /// Versioned label of the match-ID hash.
 pub const MATCH_ID_LABEL: &[u8] = b"blindmatch/v1/psi/match-id";
 
+/// Versioned label of the match-ID hash of an ECDH session in which both sides learn
+/// ([`MatchId::derive_at_position`]).
+pub const MATCH_ID_BOTH_LABEL: &[u8] = b"blindmatch/v1/psi/match-id-both";
+
 /// A shared identifier for one matched value: `SHA-512(MATCH_ID_LABEL ‖ context ‖
-/// k_a·k_b·H(x))` truncated to 32 bytes. Both learners derive the same ID for the same
-/// value; IDs from different sessions are unrelated.
+/// k_a·k_b·H(x))` truncated to 32 bytes, or, when both sides of an ECDH session learn,
+/// `SHA-512(MATCH_ID_BOTH_LABEL ‖ context ‖ u64be(j))` truncated to 32 bytes, with `j`
+/// the value's position in the second learner's sending order. Both learners derive
+/// the same ID for the same value; IDs from different sessions are unrelated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MatchId(pub [u8; 32]);
 
@@ -23,10 +29,24 @@ impl MatchId {
     /// in the session with this `context`.
     #[must_use]
     pub fn derive(context: &[u8; 32], double_blinded: &[u8; 32]) -> MatchId {
+        MatchId::hash(MATCH_ID_LABEL, context, double_blinded)
+    }
+
+    /// The match ID of the value at `position` of the second learner's sending order,
+    /// in an ECDH session with this `context` in which both sides learn: both sides
+    /// know the position of every match (the second learner its own, the first from
+    /// comparing), so no pairing of the two sides' items needs to cross the wire
+    /// (`docs/protocol.md`, "Match IDs").
+    #[must_use]
+    pub fn derive_at_position(context: &[u8; 32], position: u64) -> MatchId {
+        MatchId::hash(MATCH_ID_BOTH_LABEL, context, &position.to_be_bytes())
+    }
+
+    fn hash(label: &[u8], context: &[u8; 32], input: &[u8]) -> MatchId {
         let digest = Sha512::new()
-            .chain_update(MATCH_ID_LABEL)
+            .chain_update(label)
             .chain_update(context)
-            .chain_update(double_blinded)
+            .chain_update(input)
             .finalize();
         let mut id = [0u8; 32];
         id.copy_from_slice(digest.get(..32).unwrap_or_default());

@@ -1,5 +1,5 @@
 //! Both sides learn: the side with fewer items gets the doubly blinded values and
-//! compares, then sends the other its result (matched positions and indices, or
+//! compares, then sends the other its result (a bitmap of its matched positions, or
 //! per-type counts). Results for every mode, reveal and several rules against plain
 //! sets, and a result that contradicts the session is a typed error, never a panic.
 #![allow(clippy::unwrap_used)]
@@ -9,8 +9,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use blindmatch_psi::{
-    Message, MessageKind, Mode, Outcome, Party, PreparedSet, PsiError, Reveal, Role, SessionConfig,
-    TypeGroup,
+    MatchId, Message, MessageKind, Mode, Outcome, Party, PreparedSet, PsiError, Reveal, Role,
+    SessionConfig, TypeGroup,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -186,6 +186,117 @@ fn every_mode_reveal_and_batch_size_with_several_rules() {
     }
 }
 
+/// `n` phones from number `from` on, one row each.
+fn phones(from: u64, n: u64) -> Vec<(&'static str, String, u64)> {
+    (from..from + n)
+        .map(|i| ("phone", format!("phone-{i}"), i))
+        .collect()
+}
+
+/// The first learner's `Matches` messages in a transcript (the responder's when the
+/// sets are equal).
+fn matches_sent(t: &common::Transcript) -> Vec<&Message> {
+    t.from_a
+        .iter()
+        .chain(&t.from_b)
+        .filter(|m| matches!(m, Message::Matches { .. }))
+        .collect()
+}
+
+#[test]
+fn at_full_overlap_both_sides_derive_the_ids_of_the_second_learners_positions() {
+    let a = values(true);
+    // 80 distinct items on each side, all shared: the responder learns first, and
+    // every position of the initiator's stream matches, so the IDs are exactly
+    // those of positions 0..80 (docs/protocol.md, "Match IDs").
+    let positional: BTreeSet<[u8; 32]> = (0..80)
+        .map(|j| MatchId::derive_at_position(&[0x5a; 32], j).0)
+        .collect();
+    for batch in [1, 7, 4096] {
+        let (pi, pr) = parties(&a, &a, Mode::Intersection, Reveal::Both, batch);
+        let t = common::run(pi, pr).unwrap();
+        check(&t.a, true, Mode::Intersection, &a, &a);
+        check(&t.b, true, Mode::Intersection, &a, &a);
+        assert_eq!(ids(&t.a, &a), ids(&t.b, &a));
+        let got: BTreeSet<[u8; 32]> = ids(&t.a, &a).into_values().collect();
+        assert_eq!(got, positional);
+    }
+    // One learner keeps the IDs of the doubly blinded points.
+    let (pi, pr) = parties(&a, &a, Mode::Intersection, Reveal::Initiator, 7);
+    let t = common::run(pi, pr).unwrap();
+    let got: BTreeSet<[u8; 32]> = ids(&t.a, &a).into_values().collect();
+    assert_eq!(got.len(), 80);
+    assert!(got.is_disjoint(&positional));
+}
+
+#[test]
+fn a_matches_message_is_exactly_its_bitmap() {
+    // 1000 items on the initiator's side in batches of 64 (15 full, one of 40): the
+    // responder (fewer or equal items) learns first and sends one bitmap per batch,
+    // whatever the overlap.
+    let init = phones(0, 1000);
+    for resp in [phones(0, 1000), phones(500, 500), phones(5000, 600)] {
+        let (pi, pr) = parties(&init, &resp, Mode::Intersection, Reveal::Both, 64);
+        let t = common::run(pi, pr).unwrap();
+        let sent = matches_sent(&t);
+        assert_eq!(sent.len(), 16);
+        for (i, m) in sent.iter().enumerate() {
+            let items = if i < 15 { 64 } else { 40 };
+            assert_eq!(m.batch() as usize, i);
+            assert_eq!(m.payload_len(), items / 8, "batch {i}");
+            assert_eq!(m.encode().len(), 5 + items / 8);
+        }
+    }
+}
+
+/// Bytes of every message both ways, per element of the larger side.
+fn bytes_per_element(t: &common::Transcript, larger: u64) -> f64 {
+    let bytes: usize = t
+        .from_a
+        .iter()
+        .chain(&t.from_b)
+        .map(|m| m.encode().len())
+        .sum();
+    bytes as f64 / larger as f64
+}
+
+#[test]
+fn both_learning_costs_at_most_two_bytes_per_element_more_than_one_learner() {
+    // 1000 items a side: an index into the first learner's set would take 2 bytes,
+    // so a result that named the pairing would cost over 2 bytes per element at
+    // full overlap.
+    let init = phones(0, 1000);
+    for (resp, shared) in [
+        (phones(0, 1000), 1000),
+        (phones(500, 1000), 500),
+        (phones(5000, 1000), 0),
+    ] {
+        for batch in [64, 4096] {
+            let run = |reveal| {
+                let (pi, pr) = parties(&init, &resp, Mode::Intersection, reveal, batch);
+                common::run(pi, pr).unwrap()
+            };
+            // Equal sizes: the responder learns first, and alone with reveal
+            // `responder`.
+            let both = run(Reveal::Both);
+            let one = run(Reveal::Responder);
+            assert_eq!(both.b.matched_count(), Some(shared));
+            assert_eq!(both.a.matched_count(), Some(shared));
+            let extra = bytes_per_element(&both, 1000) - bytes_per_element(&one, 1000);
+            // Exactly the bitmaps with their 5-byte headers: 1000 bits, one header
+            // per initiator batch.
+            let headers = 5 * 1000u64.div_ceil(u64::from(batch));
+            let b = u64::from(batch);
+            let bitmaps = 1000 / b * b.div_ceil(8) + (1000 % b).div_ceil(8);
+            assert!(
+                (extra - (headers + bitmaps) as f64 / 1000.0).abs() < 1e-9,
+                "{extra} at {shared} shared, batch {batch}"
+            );
+            assert!(extra <= 2.0, "{extra}");
+        }
+    }
+}
+
 /// Runs a both-learn session with groups (A initiator, B responder, so the responder
 /// learns first) until the responder has handed out its result, which is kept back:
 /// the initiator, ready for it, and the result messages.
@@ -213,7 +324,7 @@ fn held_back_result(mode: Mode, batch: u32) -> (Party, Vec<Message>) {
 
 fn payload(m: &Message) -> (u32, Vec<u8>) {
     match m {
-        Message::Matches { batch, payload } => (*batch, payload.clone()),
+        Message::Matches { batch, bitmap } => (*batch, bitmap.clone()),
         other => panic!("not matches: {other:?}"),
     }
 }
@@ -228,7 +339,7 @@ fn tampered(batch: u32, change: impl Fn(&mut Vec<u8>)) -> PsiError {
         }
         if let Err(e) = a.handle(Message::Matches {
             batch: b,
-            payload: p,
+            bitmap: p,
         }) {
             assert!(a.poll_transmit().is_none());
             assert!(!a.is_finished());
@@ -264,27 +375,20 @@ fn the_held_back_result_completes_the_session() {
 
 #[test]
 fn a_result_that_contradicts_the_session_is_a_typed_error() {
-    // The batch of the first matched position, and where its first index starts.
+    // The batch of the first matched position.
     let (_, result) = held_back_result(Mode::Intersection, 7);
     let (first, p) = result
         .iter()
         .map(payload)
         .find(|(_, p)| p.first().is_some_and(|b| *b != 0))
         .unwrap();
-    let index_at = 1; // one bitmap byte per batch of 7
-    assert!(p.len() > index_at);
+    // One bitmap byte per batch of 7, and nothing else.
+    assert_eq!(p.len(), 1);
 
-    // Lengths: one byte short, one byte over, a set bit without its index.
+    // Lengths: one byte over (an old-style index after the bitmap), two over, none.
     for change in [
-        &(|p: &mut Vec<u8>| {
-            p.pop();
-        }) as &dyn Fn(&mut Vec<u8>),
-        &|p: &mut Vec<u8>| p.push(0),
-        &|p: &mut Vec<u8>| {
-            if let Some(k) = (0..7).find(|k| p[0] & (0x80 >> k) == 0) {
-                p[0] |= 0x80 >> k;
-            }
-        },
+        &(|p: &mut Vec<u8>| p.push(0)) as &dyn Fn(&mut Vec<u8>),
+        &|p: &mut Vec<u8>| p.extend([0x01, 0x2C]),
         &|p: &mut Vec<u8>| p.clear(),
     ] {
         let e = tampered(first, change);
@@ -293,43 +397,32 @@ fn a_result_that_contradicts_the_session_is_a_typed_error() {
                 e,
                 PsiError::WrongBatchLength {
                     kind: MessageKind::Matches,
+                    expected: 1,
                     ..
                 }
             ),
             "{e:?}"
         );
     }
-    // An index beyond B's 71 items (one byte per index).
-    let e = tampered(first, |p| p[index_at] = 200);
-    assert_eq!(inconsistent(&e), "an index beyond the peer's set");
-    // An index into B's e-mail group (positions 50..61) for one of A's phones (A's
-    // first batches are phones).
-    let e = tampered(first, |p| p[index_at] = 55);
-    assert_eq!(
-        inconsistent(&e),
-        "an index in another type group than the matched item"
-    );
-    // The same index twice: in one batch, or again in a later batch.
-    let e = tampered(first, |p| {
-        p[0] = 0b1100_0000;
-        let i = p[index_at];
-        p.truncate(index_at);
-        p.extend([i, i]);
-    });
-    assert_eq!(inconsistent(&e), "an index named twice");
-    let earlier = p[index_at];
-    let e = tampered(first + 1, |q| {
-        q[0] = 0x80;
-        q.truncate(1);
-        q.push(earlier);
-    });
-    assert_eq!(inconsistent(&e), "an index named twice");
     // A bit in the padding of the last batch (3 items: bits 3..8 must be clear).
-    let e = tampered(11, |p| {
-        p[0] |= 0x01;
-        p.push(0);
-    });
+    let e = tampered(11, |p| p[0] |= 0x01);
     assert_eq!(inconsistent(&e), "a bit is set past the batch's items");
+    // A full batch with every bit set is a well-formed claim: the second learner
+    // cannot tell it from real matches (docs/protocol.md, "What each side can
+    // check"), so it is accepted.
+    let (mut a, result) = held_back_result(Mode::Intersection, 7);
+    for m in result {
+        let (b, mut p) = payload(&m);
+        if b == 0 {
+            p[0] = 0xFE;
+        }
+        a.handle(Message::Matches {
+            batch: b,
+            bitmap: p,
+        })
+        .unwrap();
+    }
+    assert!(a.is_finished());
 
     // Out of order and twice.
     let (mut a, result) = held_back_result(Mode::Intersection, 7);
@@ -366,7 +459,7 @@ fn a_result_that_contradicts_the_session_is_a_typed_error() {
     let e = a
         .handle(Message::Matches {
             batch: 12,
-            payload: vec![0],
+            bitmap: vec![0],
         })
         .unwrap_err();
     assert!(
@@ -394,7 +487,7 @@ fn a_result_before_the_exchange_or_of_the_wrong_kind_is_refused() {
     let e = a
         .handle(Message::Matches {
             batch: 0,
-            payload: vec![0],
+            bitmap: vec![0],
         })
         .unwrap_err();
     assert_eq!(
@@ -423,7 +516,7 @@ fn a_result_before_the_exchange_or_of_the_wrong_kind_is_refused() {
     let e = a
         .handle(Message::Matches {
             batch: 0,
-            payload: vec![0],
+            bitmap: vec![0],
         })
         .unwrap_err();
     assert!(
@@ -448,7 +541,7 @@ fn a_result_before_the_exchange_or_of_the_wrong_kind_is_refused() {
         let e = p
             .handle(Message::Matches {
                 batch: 0,
-                payload: vec![0],
+                bitmap: vec![0],
             })
             .unwrap_err();
         assert!(

@@ -165,23 +165,19 @@ fn check_message_shapes(
     assert_eq!(reblinded(&t.from_b), to_a);
     assert_eq!(reblinded(&t.from_a), to_b);
 
-    let (from_first, from_second, n_first, n_second) = match first {
-        Role::Initiator => (&t.from_a, &t.from_b, na, nb),
-        Role::Responder => (&t.from_b, &t.from_a, nb, na),
+    let (from_first, from_second, n_second) = match first {
+        Role::Initiator => (&t.from_a, &t.from_b, nb),
+        Role::Responder => (&t.from_b, &t.from_a, na),
     };
     assert_eq!(
         results(from_second),
         (0, 0),
         "the second learner sends no result"
     );
-    let (matched, _) = expected(a, b);
     let want = match (reveal, mode) {
         (Reveal::Both, Mode::Cardinality) => (1, 4),
+        // A bitmap per batch of the second learner, nothing per match.
         (Reveal::Both, _) => {
-            let width = match n_first {
-                0..=256 => 1,
-                _ => 2,
-            };
             let batches = n_second.div_ceil(u64::from(batch));
             let bitmaps: u64 = (0..batches)
                 .map(|i| {
@@ -190,7 +186,7 @@ fn check_message_shapes(
                         .div_ceil(8)
                 })
                 .sum();
-            (batches as usize, (bitmaps + matched * width) as usize)
+            (batches as usize, bitmaps as usize)
         }
         _ => (0, 0),
     };

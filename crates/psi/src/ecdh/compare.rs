@@ -20,6 +20,10 @@ pub(super) trait PeerValue: Ord + Send + Sync {
     fn point(&self) -> &[u8; 32];
     /// The position in the peer's sending order, if kept.
     fn position(&self) -> Option<u32>;
+    /// The match ID of this item when it matched: from the point when we learn alone,
+    /// from the peer's position when both learn (the peer knows its positions, never
+    /// our points).
+    fn match_id(&self, context: &[u8; 32]) -> MatchId;
 }
 
 impl PeerValue for [u8; 32] {
@@ -29,6 +33,9 @@ impl PeerValue for [u8; 32] {
     fn position(&self) -> Option<u32> {
         None
     }
+    fn match_id(&self, context: &[u8; 32]) -> MatchId {
+        MatchId::derive(context, self)
+    }
 }
 
 impl PeerValue for ([u8; 32], u32) {
@@ -37,6 +44,9 @@ impl PeerValue for ([u8; 32], u32) {
     }
     fn position(&self) -> Option<u32> {
         Some(self.1)
+    }
+    fn match_id(&self, context: &[u8; 32]) -> MatchId {
+        MatchId::derive_at_position(context, u64::from(self.1))
     }
 }
 
@@ -73,10 +83,10 @@ pub(super) struct Compared {
     pub(super) result: MatchResult,
     /// Distinct matches per type group.
     pub(super) per_group: Vec<u64>,
-    /// When the peer's positions were kept: each match as (peer position, our
-    /// position), sorted by peer position, each peer position and each of ours at
-    /// most once. Empty otherwise.
-    pub(super) pairs: Vec<(u32, u32)>,
+    /// When the peer's positions were kept: the peer positions that matched,
+    /// ascending, each once, each paired with one of ours in one type group. Empty
+    /// otherwise.
+    pub(super) peer_positions: Vec<u32>,
 }
 
 /// The type group (index into `bounds`) holding `pos`, if any. `bounds` are
@@ -124,7 +134,7 @@ pub(super) fn compare<P: PeerValue>(c: Comparison<'_, P>) -> Compared {
         }
     }
     drop(ours);
-    let mut pairs = Vec::new();
+    let mut peer_positions = Vec::new();
     if peer.first().is_some_and(|p| p.position().is_some()) {
         let own_bounds = c.rows.own_bounds;
         hits.retain(|&(pos, p)| {
@@ -134,10 +144,7 @@ pub(super) fn compare<P: PeerValue>(c: Comparison<'_, P>) -> Compared {
         });
         hits.sort_unstable_by_key(|&(pos, p)| (p.position(), pos));
         hits.dedup_by_key(|&mut (_, p)| p.position());
-        pairs = hits
-            .iter()
-            .filter_map(|&(pos, p)| Some((p.position()?, pos)))
-            .collect();
+        peer_positions = hits.iter().filter_map(|&(_, p)| p.position()).collect();
     }
     let per_group = per_group(c.rows.own_bounds, hits.iter().map(|&(pos, _)| pos));
     let result = match c.mode {
@@ -146,15 +153,16 @@ pub(super) fn compare<P: PeerValue>(c: Comparison<'_, P>) -> Compared {
         },
         // Labelled sessions never reach ECDH (`Party` refuses them).
         Mode::Intersection | Mode::Labelled => intersection(
-            &c.context,
             c.rows,
-            hits.iter().map(|&(pos, p)| (pos, p.point())).collect(),
+            hits.par_iter()
+                .map(|&(pos, p)| (pos, p.match_id(&c.context)))
+                .collect(),
         ),
     };
     Compared {
         result,
         per_group,
-        pairs,
+        peer_positions,
     }
 }
 
@@ -172,19 +180,11 @@ pub(super) fn per_group(
     counts
 }
 
-/// The intersection result from our matched positions, each with the full doubly
-/// blinded point of its value: every row of the matched item, with the match ID.
-pub(super) fn intersection(
-    context: &[u8; 32],
-    rows: Rows<'_>,
-    hits: Vec<(u32, &[u8; 32])>,
-) -> MatchResult {
-    let ids: Vec<MatchId> = hits
-        .par_iter()
-        .map(|&(_, full)| MatchId::derive(context, full))
-        .collect();
+/// The intersection result from our matched positions, each with its match ID:
+/// every row of the matched item, with the ID.
+pub(super) fn intersection(rows: Rows<'_>, hits: Vec<(u32, MatchId)>) -> MatchResult {
     let mut matches = Vec::with_capacity(hits.len());
-    for (&(pos, _), &match_id) in hits.iter().zip(&ids) {
+    for &(pos, match_id) in &hits {
         let Some(&distinct) = rows.own_order.get(pos as usize) else {
             continue;
         };
@@ -228,5 +228,61 @@ mod tests {
         assert_eq!(group_of(&bounds, 6), Some(2));
         assert_eq!(group_of(&bounds, 7), None);
         assert_eq!(per_group(&bounds, [0, 4, 5, 9].into_iter()), [1, 0, 2]);
+    }
+
+    /// A peer point whose first 8 bytes are `prefix`.
+    fn point(prefix: u8, rest: u8) -> [u8; 32] {
+        let mut p = [rest; 32];
+        p[..8].fill(prefix);
+        p
+    }
+
+    #[test]
+    fn the_first_learner_drops_what_only_a_false_match_produces() {
+        // Two rules, positions 0..2 and 2..4 on both sides. Our 0 hits the peer's 1
+        // (same rule: kept); our 1 hits the peer's 3 (another rule: dropped); our 2 and
+        // 3 both hit the peer's 2 (one peer item twice: one kept). The second learner
+        // cannot check rules or duplicates itself (its bitmaps name only its own
+        // positions), so this is what keeps both results equal.
+        let context = [7; 32];
+        let bounds = [0..2, 2..4];
+        let rows = Rows {
+            own_order: &[0, 1, 2, 3],
+            own_bounds: &bounds,
+            row_offsets: &[0, 1, 2, 3, 4],
+            rows: &[10, 11, 12, 13],
+        };
+        let returned = [1u8, 2, 3, 3].iter().flat_map(|&b| [b; 8]).collect();
+        let compared = compare(Comparison {
+            cmp_len: 8,
+            mode: Mode::Intersection,
+            context,
+            peer_double: vec![
+                (point(9, 0), 0),
+                (point(1, 1), 1),
+                (point(3, 2), 2),
+                (point(2, 3), 3),
+            ],
+            returned,
+            rows,
+            peer_bounds: &bounds,
+        });
+        assert_eq!(compared.peer_positions, [1, 2]);
+        assert_eq!(compared.per_group, [1, 1]);
+        let MatchResult::Intersection { matched, matches } = compared.result else {
+            panic!("an intersection result");
+        };
+        assert_eq!(matched, 2);
+        assert_eq!(matches.len(), 2);
+        assert_eq!(matches[0].row, 10);
+        assert_eq!(
+            matches[0].match_id,
+            MatchId::derive_at_position(&context, 1)
+        );
+        assert!(matches[1].row == 12 || matches[1].row == 13);
+        assert_eq!(
+            matches[1].match_id,
+            MatchId::derive_at_position(&context, 2)
+        );
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Encoding: `kind (1 byte: 1 = Blinded, 2 = Reblinded, 4 = Matches, 5 = Counts) ‖
 //! batch (u32 big-endian) ‖ payload`, where the payload is the points (32 bytes each),
-//! the flat values, a first learner's matched-position bitmap and indices, or its
-//! per-type counts (u32 big-endian each). The element count is implied by the frame
+//! the flat values, a first learner's matched-position bitmap, or its per-type
+//! counts (u32 big-endian each). The element count is implied by the frame
 //! length, which the framing layer carries.
 
 use crate::config::POINT_LEN;
@@ -56,16 +56,15 @@ pub enum Message {
         values: Vec<u8>,
     },
     /// Intersection mode, both learn: the first learner's result for the receiver's
-    /// `Blinded` batch of the same number. A bitmap with one bit per item of that
+    /// `Blinded` batch of the same number: a bitmap with one bit per item of that
     /// batch (most significant bit first; bits past the batch's end zero), set for
-    /// each matched position, then for each set bit in order the position of the
-    /// matching item in the first learner's own sending order, as an unsigned
-    /// big-endian integer of the session's index width (`crate::ecdh::result`).
+    /// each matched position. Nothing else: both sides derive a match's ID from that
+    /// position ([`crate::MatchId::derive_at_position`]).
     Matches {
         /// Batch number (the receiver's own batch), from 0, consecutive.
         batch: u32,
-        /// `ceil(count / 8)` bitmap bytes, then `matched × width` index bytes.
-        payload: Vec<u8>,
+        /// `ceil(count / 8)` bitmap bytes.
+        bitmap: Vec<u8>,
     },
     /// Cardinality mode, both learn: the first learner's count of distinct matches
     /// for each agreed type group (one for a session without groups), in order.
@@ -106,7 +105,7 @@ impl Message {
         match self {
             Message::Blinded { points, .. } => points.len() * POINT_LEN,
             Message::Reblinded { values, .. } => values.len(),
-            Message::Matches { payload, .. } => payload.len(),
+            Message::Matches { bitmap, .. } => bitmap.len(),
             Message::Counts { counts, .. } => counts.len() * COUNT_LEN,
         }
     }
@@ -120,8 +119,8 @@ impl Message {
     /// The largest encoded message a session with this batch size can produce; a frame
     /// limit of at least this much never rejects an honest peer. A full `Blinded`
     /// batch, unless the batch size is so small (below 32) that counts for the most
-    /// type groups a session can have are longer; a `Matches` batch (at most 4.125
-    /// bytes per item) is always shorter.
+    /// type groups a session can have are longer; a `Matches` batch (an eighth of a
+    /// byte per item) is always shorter.
     #[must_use]
     pub fn max_encoded_len(batch_size: u32) -> usize {
         MESSAGE_HEADER_LEN + (batch_size as usize * POINT_LEN).max(MAX_IDENTIFIER_TYPES * COUNT_LEN)
@@ -143,10 +142,10 @@ impl Message {
                 out.extend_from_slice(&batch.to_be_bytes());
                 out.extend_from_slice(values);
             }
-            Message::Matches { batch, payload } => {
+            Message::Matches { batch, bitmap } => {
                 out.push(TAG_MATCHES);
                 out.extend_from_slice(&batch.to_be_bytes());
-                out.extend_from_slice(payload);
+                out.extend_from_slice(bitmap);
             }
             Message::Counts { batch, counts } => {
                 out.push(TAG_COUNTS);
@@ -202,7 +201,7 @@ impl Message {
             }),
             TAG_MATCHES => Ok(Message::Matches {
                 batch,
-                payload: payload.to_vec(),
+                bitmap: payload.to_vec(),
             }),
             TAG_COUNTS => {
                 let (chunks, rest) = payload.as_chunks::<COUNT_LEN>();
@@ -245,11 +244,11 @@ mod tests {
             },
             Message::Matches {
                 batch: 3,
-                payload: vec![0b1010_0000, 7, 1],
+                bitmap: vec![0b1010_0000, 7, 1],
             },
             Message::Matches {
                 batch: 0,
-                payload: vec![],
+                bitmap: vec![],
             },
             Message::Counts {
                 batch: 0,
@@ -292,10 +291,10 @@ mod tests {
             counts: vec![u32::MAX; MAX_IDENTIFIER_TYPES],
         };
         assert_eq!(counts.encoded_len(), Message::max_encoded_len(1));
-        // A full batch of matches with 4-byte indices: 4 bitmap bytes + 4 × 32.
+        // A full batch of matches: 4 bitmap bytes.
         let matches = Message::Matches {
             batch: 0,
-            payload: vec![0xFF; 4 + 4 * 32],
+            bitmap: vec![0xFF; 4],
         };
         assert!(matches.encoded_len() <= Message::max_encoded_len(32));
     }

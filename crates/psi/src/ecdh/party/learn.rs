@@ -9,13 +9,14 @@ use crate::{MatchResult, Message, Mode, PsiError, Reveal, SessionConfig};
 /// Which peer points a party keeps, doubly blinded, for what it learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum KeepPeer {
-    /// None: we do not learn, or learn only the counts the peer sends.
+    /// None: we do not learn, or learn second, from the bitmaps or counts the peer
+    /// sends.
     No,
-    /// Full points in the peer's order: to compare alone, or to take the points the
-    /// first learner's indices name.
+    /// Full points in the peer's order: to compare alone.
     Points,
     /// Full points with their positions: the first learner of an intersection in
-    /// which both learn, which must name the peer's positions.
+    /// which both learn, which must name the peer's matched positions (and derives
+    /// the match IDs from them).
     WithPositions,
 }
 
@@ -30,14 +31,11 @@ impl KeepPeer {
     pub(super) fn for_config(config: &SessionConfig) -> KeepPeer {
         if !config.i_learn() {
             KeepPeer::No
-        } else if config.i_compare() {
-            if config.reveal == Reveal::Both && config.mode == Mode::Intersection {
-                KeepPeer::WithPositions
-            } else {
-                KeepPeer::Points
-            }
-        } else if config.mode == Mode::Cardinality {
+        } else if !config.i_compare() {
+            // The second learner's result names its own positions only.
             KeepPeer::No
+        } else if config.reveal == Reveal::Both && config.mode == Mode::Intersection {
+            KeepPeer::WithPositions
         } else {
             KeepPeer::Points
         }
@@ -109,10 +107,9 @@ impl Party {
                 std::iter::once(result::counts_message(&compared.per_group)).collect()
             }
             Mode::Intersection | Mode::Labelled => result::matches_messages(
-                &compared.pairs,
+                &compared.peer_positions,
                 self.config.peer_count,
                 self.config.batch_size,
-                result::index_width(self.config.local_count),
             ),
         };
         self.first_result = Some(FirstResult {
@@ -141,7 +138,6 @@ impl Party {
             mode: self.config.mode,
             batch_size: self.config.batch_size,
             local_count: self.config.local_count,
-            peer_count: self.config.peer_count,
             own_bounds: &self.own_bounds,
             peer_bounds: &self.peer_bounds,
             exchanged: self.own_sent == self.own_total && self.peer_received == self.peer_total,
@@ -158,12 +154,7 @@ impl Party {
         }
         if self.gets_result() {
             let incoming = std::mem::take(&mut self.incoming);
-            return incoming.outcome(
-                self.config.mode,
-                &self.config.context,
-                self.rows(),
-                &self.peer_double,
-            );
+            return incoming.outcome(self.config.mode, &self.config.context, self.rows());
         }
         let compared = compare::compare(Comparison {
             cmp_len: self.cmp_len,
