@@ -348,11 +348,11 @@ mod tests {
         // A protocol message: the payload as it is.
         let bytes = Frame::Protocol(vec![1, 2, 3]).encode().unwrap();
         assert_eq!(bytes, [0, 0, 0, 4, 0x20, 1, 2, 3]);
-        // Hello starts with magic and version 4.
+        // Hello starts with magic and version 5.
         let bytes = Frame::Hello(sample_hello()).encode().unwrap();
         assert_eq!(bytes[4], 0x01);
         assert_eq!(&bytes[5..13], &MAGIC);
-        assert_eq!(&bytes[13..15], &[0, 4]);
+        assert_eq!(&bytes[13..15], &[0, 5]);
     }
 
     /// The example frames of docs/protocol.md, byte for byte.
@@ -375,7 +375,7 @@ mod tests {
             implementation: "bm".into(),
         };
         let mut expected = vec![0x00, 0x00, 0x00, 0x7D, 0x01];
-        expected.extend_from_slice(&[0x89, 0x42, 0x4D, 0x50, 0x53, 0x49, 0x0D, 0x0A, 0x00, 0x04]);
+        expected.extend_from_slice(&[0x89, 0x42, 0x4D, 0x50, 0x53, 0x49, 0x0D, 0x0A, 0x00, 0x05]);
         expected.push(0x00);
         expected.push(0x11);
         expected.extend_from_slice(b"ecdh-ristretto255");
@@ -416,15 +416,14 @@ mod tests {
             Frame::Protocol(reblinded.encode()).encode().unwrap(),
             expected
         );
-        // Both learn: a first learner's matches for the peer's batch 3 (positions 1
-        // and 6 matched its items 300 and 2, two-byte indices), and counts per rule.
+        // Both learn: a first learner's matches for the peer's batch 3 of 12 items
+        // (positions 1, 6 and 9 matched: the bitmap alone), and counts per rule.
         let matches = blindmatch_psi::Message::Matches {
             batch: 3,
-            payload: vec![0x42, 0x01, 0x2C, 0x00, 0x02],
+            bitmap: vec![0x42, 0x40],
         };
         let expected = [
-            0x00, 0x00, 0x00, 0x0B, 0x20, 0x04, 0x00, 0x00, 0x00, 0x03, 0x42, 0x01, 0x2C, 0x00,
-            0x02,
+            0x00, 0x00, 0x00, 0x08, 0x20, 0x04, 0x00, 0x00, 0x00, 0x03, 0x42, 0x40,
         ];
         assert_eq!(
             Frame::Protocol(matches.encode()).encode().unwrap(),
@@ -545,13 +544,20 @@ mod tests {
         assert_eq!(decode_frame(&bad_magic), Err(FrameError::BadMagic));
         // A future version with a body this version cannot parse: the version is named.
         let mut future = good[..15].to_vec();
-        future[14] = 5;
+        future[14] = 6;
         future.extend_from_slice(&[0xFF; 7]);
         let len = (future.len() - 4) as u32;
         future[..4].copy_from_slice(&len.to_be_bytes());
         assert_eq!(
             decode_frame(&future),
-            Err(FrameError::UnsupportedVersion { version: 5 })
+            Err(FrameError::UnsupportedVersion { version: 6 })
+        );
+        // Version 4, whose hello has the same layout (only its `Matches` differ).
+        let mut v4 = good.clone();
+        v4[14] = 4;
+        assert_eq!(
+            decode_frame(&v4),
+            Err(FrameError::UnsupportedVersion { version: 4 })
         );
         // Version 1 peers are named too.
         let mut v1 = good.clone();

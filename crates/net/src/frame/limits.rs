@@ -20,8 +20,9 @@ pub const MAGIC: [u8; 8] = *b"\x89BMPSI\r\n";
 /// hello and carried its messages as opaque payloads; version 3 adds the sizes per
 /// identifier type (matching rule) and compares the rules in priority order;
 /// version 4 changes the ECDH flow when both sides learn (doubly blinded values go
-/// one way, the first learner sends its result back).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// one way, the first learner sends its result back); version 5 cuts that result to
+/// a bitmap of matched positions, from which both sides derive the match IDs.
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Longest abort reason text, in bytes.
 pub const MAX_ABORT_REASON_LEN: usize = 1024;

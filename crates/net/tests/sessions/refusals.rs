@@ -235,3 +235,63 @@ async fn a_peer_refused_by_policy_never_sees_our_hello() {
     .await
     .unwrap();
 }
+
+/// A peer of protocol version 4 (whose `Matches` named the pairing with indices; its
+/// hello is laid out as ours, only the version differs) is refused as a version
+/// mismatch, both ways: it gets the Abort, and the listener's error names both
+/// versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_4_peer_is_refused_as_a_version_mismatch() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let listener = Listener::bind("127.0.0.1:0", Transport::InsecurePlaintextForTesting)
+            .await
+            .unwrap();
+        let addr = listener.local_addr().to_string();
+        let serve = tokio::spawn(async move {
+            listener
+                .run_session(
+                    &params(Mode::Intersection, Reveal::Both),
+                    ecdh(prepared(&rows(0..300, &[]))),
+                    &quick_options(),
+                    WAIT,
+                )
+                .await
+        });
+        let mut tcp = TcpStream::connect(&addr).await.unwrap();
+        let hello = Hello {
+            role: Role::Initiator,
+            protocol: ECDH_PROTOCOL_ID.into(),
+            protocol_params: ECDH_PARAMS.to_vec(),
+            mode: "intersection".into(),
+            reveal: Reveal::Both,
+            id_types: vec!["phone".into()],
+            profile: "phone-cn/v1".into(),
+            set_size: 300,
+            type_sizes: vec![300],
+            min_peer_set: 0,
+            allowed_modes: vec!["intersection".into()],
+            batch_size: 64,
+            nonce: [1; 32],
+            implementation: "version 4".into(),
+        };
+        let mut bytes = Frame::Hello(hello).encode().unwrap();
+        // Length prefix (4), kind (1), magic (8), then the version, u16 big-endian.
+        assert_eq!(&bytes[13..15], &[0, 5]);
+        bytes[14] = 4;
+        tcp.write_all(&bytes).await.unwrap();
+        let first = read_one_frame(&mut tcp).await;
+        match decode_frame(&first).unwrap().unwrap().0 {
+            Frame::Control(Control::Abort { code, .. }) => {
+                assert_eq!(code, AbortCode::VersionMismatch);
+            }
+            other => panic!("expected an abort, got {}", other.kind_name()),
+        }
+        let err = serve.await.unwrap().unwrap_err();
+        assert!(
+            matches!(err, NetError::VersionMismatch { local: 5, peer: 4 }),
+            "{err}"
+        );
+    })
+    .await
+    .unwrap();
+}

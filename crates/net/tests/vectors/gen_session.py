@@ -31,9 +31,9 @@ SESSION_ID_LABEL = b"blindmatch/v1/net/session-id"
 STREAM_LABEL = b"blindmatch/v1/net/stream"
 TRANSCRIPT_LABEL = b"blindmatch/v1/net/transcript"
 H2G_LABEL = b"blindmatch/v1/psi/h2g:"
-MATCH_ID_LABEL = b"blindmatch/v1/psi/match-id"
+MATCH_ID_BOTH_LABEL = b"blindmatch/v1/psi/match-id-both"
 MAGIC = b"\x89BMPSI\r\n"
-VERSION = 4
+VERSION = 5
 KIND_HELLO, KIND_CONTROL, KIND_PROTOCOL = 0x01, 0x02, 0x20
 ROLE = {"initiator": 0, "responder": 1}
 REVEAL = {"initiator": 0, "responder": 1, "both": 2}
@@ -158,32 +158,28 @@ def length_prefixed(part):
     return len(part).to_bytes(4, "big") + part
 
 
-def index_width(count):
-    """Bytes per index in a Matches payload: the fewest that hold 0..count."""
-    for width in (1, 2, 3):
-        if count <= 1 << (8 * width):
-            return width
-    return 4
-
-
-def matches_batches(first_order, first_elements, second_order, second_elements, batch):
+def matches_batches(first_elements, second_order, second_elements, batch):
     """The first learner's Matches payloads, one per Blinded batch of the second
-    learner: a bitmap of its matched positions (most significant bit first), then per
-    set bit the first learner's position of the matching element, big-endian."""
-    position_of = {first_elements[e][0]: pos for pos, e in enumerate(first_order)}
-    width = index_width(len(first_order))
+    learner: a bitmap of its matched positions (most significant bit first), nothing
+    else."""
+    first_keys = {key for key, _ in first_elements}
     out = []
     for start in range(0, len(second_order), batch):
         chunk = second_order[start : start + batch]
         bitmap = bytearray((len(chunk) + 7) // 8)
-        indices = b""
         for p, e in enumerate(chunk):
-            key = second_elements[e][0]
-            if key in position_of:
+            if second_elements[e][0] in first_keys:
                 bitmap[p // 8] |= 0x80 >> (p % 8)
-                indices += position_of[key].to_bytes(width, "big")
-        out.append(bytes(bitmap) + indices)
+        out.append(bytes(bitmap))
     return out
+
+
+def match_id(context, position):
+    """Both learn: the match ID of the element at this position of the second
+    learner's Blinded stream."""
+    return hashlib.sha512(
+        MATCH_ID_BOTH_LABEL + context + position.to_bytes(8, "big")
+    ).digest()[:32]
 
 
 def comparison_len(n, m):
@@ -278,9 +274,12 @@ def main():
     # doubly blinded values and compares; it then sends the other its Matches.
     first = "initiator" if sizes["initiator"] < sizes["responder"] else "responder"
     second = peer[first]
-    matches = matches_batches(
-        SENDING_ORDER[first], elements[first], SENDING_ORDER[second], elements[second], batch
-    )
+    matches = matches_batches(elements[first], SENDING_ORDER[second], elements[second], batch)
+    # Each of the second learner's elements by key, with its position in its stream:
+    # both sides take a match's ID from that position.
+    second_position = {
+        elements[second][e][0]: pos for pos, e in enumerate(SENDING_ORDER[second])
+    }
     assert len(matches) == len(batches[second])
 
     # Each direction: hello, Accept, own Blinded batches, then the second learner's
@@ -318,11 +317,9 @@ def main():
         side = SIDES[role]
         peer_values = {key for key, _ in elements[peer[role]]}
         matches = []
-        for index, (key, rows) in enumerate(elements[role]):
+        for key, rows in elements[role]:
             if key in peer_values:
-                mid = hashlib.sha512(
-                    MATCH_ID_LABEL + context + info[role][index]["double_blinded"]
-                ).digest()[:32]
+                mid = match_id(context, second_position[key])
                 matches += [{"row": row, "match_id": mid.hex()} for row in rows]
         matches.sort(key=lambda m: (m["row"], m["match_id"]))
         return {
@@ -360,7 +357,7 @@ def main():
         }
 
     doc = {
-        "description": "One complete blindmatch session (protocol version 4, "
+        "description": "One complete blindmatch session (protocol version 5, "
         "ecdh-ristretto255), every frame in both directions, for comparing an "
         "implementation byte for byte. Hex is lowercase. Replayed through the real "
         "session code by crates/net/tests/session_vector.rs; see docs/protocol.md "
@@ -390,6 +387,11 @@ def main():
         "together, in the agreed type order, in a secret uniform order within the "
         "type; another implementation uses sending_order to reproduce these bytes.",
         "first_learner": first,
+        "match_id_rule": "Both learn: a matched element's match ID is the first 32 "
+        "bytes of SHA-512('blindmatch/v1/psi/match-id-both' || context || j as a u64 "
+        "big-endian), where j is the element's position in the Blinded stream of the "
+        "side that learns second; the first learner's Matches carry only the bitmaps "
+        "of those positions (docs/protocol.md, 'Match IDs').",
         "frame_order": "Within a direction a real session writes its Hello, its "
         "Accept, then protocol frames as its party hands them out: a party answers a "
         "peer batch before sending its own next one, so where the answers fall among "
