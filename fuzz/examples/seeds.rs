@@ -259,7 +259,7 @@ fn psi_message(root: &Path) {
             "matches",
             Message::Matches {
                 batch: 2,
-                payload: vec![0b1010_0000, 0x01, 0x2C, 0x00, 0x07],
+                bitmap: vec![0b1010_0000, 0b0100_0000],
             },
         ),
         (
@@ -302,11 +302,11 @@ fn psi_result(root: &Path) {
         seeds.push((format!("{name}-honest"), result_input(mode, &encoded)));
         let mut bad = encoded.clone();
         match mode {
-            // The first batch's first index (after 5 header bytes and 1 bitmap byte)
-            // beyond the responder's 6 items.
+            // A bit in the padding of the last batch (the initiator's 8 items in
+            // batches of 3: the last has 2, so bits 2..8 of its one byte are clear).
             Mode::Intersection => {
-                let first = bad.iter_mut().find(|m| m.len() > 6).unwrap();
-                first[6] = 0xFF;
+                let last = bad.last_mut().unwrap();
+                last[5] |= 0x01;
             }
             // The last byte of the first count: more than a group holds.
             _ => bad[0][8] = 0xFF,

@@ -7,7 +7,8 @@
 //! Input: a mode byte (even: intersection, odd: cardinality), then messages, each
 //! behind a one-byte length. Checked, beyond "never panics": a refused message leaves
 //! the party failed (nothing more to send, never finished); a party that accepted a
-//! complete result finishes with an outcome.
+//! complete result finishes with an outcome, which in intersection mode counts exactly
+//! the positions its bitmaps set.
 #![no_main]
 
 use blindmatch_psi::{Message, Mode};
@@ -26,19 +27,32 @@ fuzz_target!(|data: &[u8]| {
         Mode::Cardinality
     };
     let (mut party, _) = both_learn::held_back(mode);
+    let mut set_bits = 0u64;
     while let Some((&len, tail)) = rest.split_first() {
         let (bytes, after) = tail.split_at(usize::from(len).min(tail.len()));
         rest = after;
         let Ok(message) = Message::decode(bytes) else {
             continue;
         };
+        let bits = match &message {
+            Message::Matches { bitmap, .. } => {
+                bitmap.iter().map(|b| u64::from(b.count_ones())).sum()
+            }
+            _ => 0,
+        };
         if party.handle(message).is_err() {
             assert!(party.poll_transmit().is_none());
             assert!(!party.is_finished());
             return;
         }
+        set_bits += bits;
     }
     if party.is_finished() {
-        assert!(party.finish().is_ok(), "a finished party gives its outcome");
+        let outcome = party.finish();
+        assert!(outcome.is_ok(), "a finished party gives its outcome");
+        if mode == Mode::Intersection {
+            let matched = outcome.ok().and_then(|o| o.matched_count());
+            assert_eq!(matched, Some(set_bits), "one match per set bit");
+        }
     }
 });

@@ -464,7 +464,7 @@ mod tests {
                 Frame::Protocol(
                     Message::Matches {
                         batch: 0,
-                        payload: vec![0x80, 0, 0, 0, 0, 7],
+                        bitmap: vec![0x80, 0],
                     }
                     .encode(),
                 ),

@@ -271,11 +271,11 @@ fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
     }
     // Doubly blinded values go to one side only (the learner, or when both learn
     // the side with fewer items); when both learn, that side sends the other its
-    // result: per batch of the other's items a bitmap and an index per match, or
-    // (cardinality) a 4-byte count per rule.
+    // result: per batch of the other's items a bitmap of the matched positions,
+    // whatever the overlap, or (cardinality) a 4-byte count per rule.
     let first = spec.reveal.first_learner(n, m);
     let compares = |role| u64::from(first == role);
-    let result = |first_items: u64, second_items: u64| {
+    let result = |second_items: u64| {
         if spec.reveal != Reveal::Both {
             return 0;
         }
@@ -283,12 +283,11 @@ fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
             return 4 * r;
         }
         let batch = u64::from(spec.batch_size.max(1));
-        let bitmaps = second_items / batch * batch.div_ceil(8) + (second_items % batch).div_ceil(8);
-        bitmaps + r * spec.shared * blindmatch_psi::ecdh::index_width(first_items) as u64
+        second_items / batch * batch.div_ceil(8) + (second_items % batch).div_ceil(8)
     };
     [
-        POINT * n + compares(Role::Responder) * l * m + compares(Role::Initiator) * result(n, m),
-        POINT * m + compares(Role::Initiator) * l * n + compares(Role::Responder) * result(m, n),
+        POINT * n + compares(Role::Responder) * l * m + compares(Role::Initiator) * result(m),
+        POINT * m + compares(Role::Initiator) * l * n + compares(Role::Responder) * result(n),
     ]
 }
 
@@ -652,7 +651,7 @@ pub(crate) fn table(r: &RunReport) -> String {
             if r.label_bytes.is_some() {
                 "label entries"
             } else if r.reveal == "both" {
-                "comparison values (to the first learner) and its result (bitmaps and indices, or counts)"
+                "comparison values (to the first learner) and its result (bitmaps, or counts)"
             } else {
                 "comparison values"
             },

@@ -119,22 +119,24 @@ fn the_payload_floor_follows_who_learns_first() {
     // back.
     assert_eq!(payload(&one, 8), [32_000, 16_000 + 8_000]);
     // Both learn: the responder (500 items, fewer) gets the values back and sends the
-    // initiator per batch a bitmap (1000 items: 125 bytes) and an index of two bytes
-    // (500 items need more than one) for each of the 250 matches.
+    // initiator per batch a bitmap of its matched positions (1000 items: 125 bytes),
+    // nothing per match.
     let both = RunSpec {
         reveal: Reveal::Both,
         ..spec()
     };
-    assert_eq!(
-        payload(&both, 8),
-        [32_000 + 8 * 500, 16_000 + 125 + 250 * 2]
-    );
+    assert_eq!(payload(&both, 8), [32_000 + 8 * 500, 16_000 + 125]);
+    // The same at any overlap.
+    for shared in [0, 500] {
+        let other = RunSpec { shared, ..both };
+        assert_eq!(payload(&other, 8), payload(&both, 8));
+    }
     // Batches of 64: 15 full batches (8 bytes each) and one of 40 items (5 bytes).
     let batches = RunSpec {
         batch_size: 64,
         ..both
     };
-    assert_eq!(payload(&batches, 8)[1], 16_000 + 15 * 8 + 5 + 500);
+    assert_eq!(payload(&batches, 8)[1], 16_000 + 15 * 8 + 5);
     // Cardinality: a 4-byte count per rule; with the initiator the smaller side, it
     // is the one that compares and sends them.
     let card = RunSpec {
