@@ -19,17 +19,17 @@
 //! own order, so it would learn which of its rows matched, which cardinality mode
 //! must hide. Byte for byte: `docs/protocol.md`, "VOLE protocol".
 
-mod ext;
+pub(crate) mod ext;
 pub mod floor;
 pub mod hash;
-mod items;
+pub(crate) mod items;
 mod message;
-mod okvs;
-mod ot;
+pub(crate) mod okvs;
+pub(crate) mod ot;
 pub mod params;
 mod receiver;
 mod sender;
-mod transpose;
+pub(crate) mod transpose;
 
 use rand::rngs::{StdRng, SysRng};
 use rand::{SeedableRng, TryRng};
