@@ -16,9 +16,6 @@
 //!    length-`N` VOLE to a pseudorandom length-`m` one; [`params`] sizes `t`, `d`
 //!    and `N` for 128-bit security.
 
-// Until the vole-rr22-silent protocol (next commit) drives the session.
-#![allow(dead_code)]
-
 pub(crate) mod code;
 pub(crate) mod cot;
 pub(crate) mod gf128;

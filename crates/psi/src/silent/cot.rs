@@ -86,6 +86,7 @@ impl CotHolder {
         }
     }
 
+    #[cfg(test)]
     /// `Δ`.
     pub(crate) fn delta(&self) -> u128 {
         *self.delta

@@ -5,11 +5,12 @@
 //! portable arithmetic): `a ⊗ b = a·b·x^-128 mod x^128 + x^127 + x^126 + x^121 + 1`.
 //! That is the product of the field in Montgomery form — `a ↦ a·x^-128` maps it
 //! onto the plain field — so `(u128, ⊕, ⊗)` is itself a field isomorphic to
-//! `GF(2^128)`, with unit [`ONE`]. Both parties use it for every product, so every
+//! `GF(2^128)`, with unit `x^128 mod p`. Both parties use it for every product, so every
 //! VOLE correlation `c = b ⊕ a ⊗ Δ` holds in it exactly as in the plain field.
 
 use polyval::hazmat::FieldElement;
 
+#[cfg(test)]
 /// The unit of `⊗`: `x^128 mod p = x^127 + x^126 + x^121 + 1`.
 pub(crate) const ONE: u128 = (1 << 127) | (1 << 126) | (1 << 121) | 1;
 

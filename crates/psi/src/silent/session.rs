@@ -70,6 +70,7 @@ impl SilentSender {
         self.holder = Some(CotHolder::new(*self.delta, keys));
     }
 
+    #[cfg(test)]
     /// Correlated-OT rows received so far.
     pub(crate) fn rows_received(&self) -> usize {
         self.q.len()
