@@ -129,7 +129,7 @@ mod tests {
 pub(crate) enum ProtocolArg {
     /// ECDH over ristretto255.
     Ecdh,
-    /// OT extension, VOLE and OKVS (RR22 family).
+    /// Silent VOLE over GF(2^128), OKVS and OPRF (RR22, `vole-rr22-silent`).
     Vole,
 }
 

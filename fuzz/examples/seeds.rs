@@ -44,6 +44,7 @@ fn main() {
     psi_result(&root);
     detached_hello(&root);
     vole_message(&root);
+    rr22_message(&root);
     net_frame(&root);
     let runs = tokenize_runs();
     csv_input(&root, &runs);
@@ -409,6 +410,64 @@ fn vole_message(root: &Path) {
         vec![0x25, 0, 0, 0, 0, 0, 0, 0, 1, 7],
     ));
     write(root, "vole_message", &seeds);
+}
+
+/// Every kind of message of an honest `vole-rr22-silent` session between two tiny
+/// sets (the parties of the `rr22_message` target), the first few of each kind,
+/// plus near misses.
+fn rr22_message(root: &Path) {
+    use blindmatch_psi::protocol::Protocol;
+    use blindmatch_psi::rr22::Rr22Setup;
+    use blindmatch_psi::{PreparedSet, SessionConfig};
+    let party = |role, values: [&[u8]; 2]| -> Box<dyn Protocol> {
+        let set =
+            PreparedSet::from_items([("phone", values[0], 0), ("phone", values[1], 1)]).unwrap();
+        let config = SessionConfig {
+            role,
+            mode: Mode::Intersection,
+            reveal: Reveal::Both,
+            batch_size: 2,
+            context: [3; 32],
+            local_count: 2,
+            peer_count: 2,
+            groups: Vec::new(),
+            peer_params: Vec::new(),
+        };
+        Rr22Setup::new(set)
+            .start_with_seed(config, [9; 32])
+            .unwrap()
+    };
+    let mut a = party(Role::Initiator, [b"1", b"2"]);
+    let mut b = party(Role::Responder, [b"2", b"3"]);
+    let mut seeds = Vec::new();
+    let mut per_kind = std::collections::BTreeMap::<u8, usize>::new();
+    let mut keep = |who: &str, payload: Vec<u8>, seeds: &mut Vec<(String, Vec<u8>)>| {
+        let n = per_kind.entry(payload[0]).or_default();
+        *n += 1;
+        if *n <= 2 {
+            seeds.push((
+                format!("{who}-{:03}-kind-{:02x}", seeds.len(), payload[0]),
+                payload,
+            ));
+        }
+    };
+    while !(a.is_finished() && b.is_finished()) {
+        while let Some(m) = a.poll_transmit() {
+            b.handle(&m.payload).unwrap();
+            keep("receiver", m.payload, &mut seeds);
+        }
+        while let Some(m) = b.poll_transmit() {
+            a.handle(&m.payload).unwrap();
+            keep("sender", m.payload, &mut seeds);
+        }
+    }
+    seeds.push(("short-header".to_owned(), vec![0x31, 0, 0]));
+    seeds.push(("trees-odd".to_owned(), vec![0x34, 0, 0, 0, 0, 1, 2, 3]));
+    seeds.push((
+        "matched-odd".to_owned(),
+        vec![0x37, 0, 0, 0, 0, 0, 0, 0, 1, 7],
+    ));
+    write(root, "rr22_message", &seeds);
 }
 
 fn net_frame(root: &Path) {

@@ -611,7 +611,7 @@ fn the_two_protocols_run_side_by_side() {
         runs,
         [
             ("ecdh-ristretto255", "intersection"),
-            ("vole-okvs-iknp512", "intersection"),
+            ("vole-rr22-silent", "intersection"),
             ("ecdh-ristretto255", "cardinality"),
         ]
     );
@@ -623,7 +623,7 @@ fn the_two_protocols_run_side_by_side() {
     assert_eq!(c["against"], "ecdh-ristretto255");
     assert!(c["speedup"].as_f64().unwrap() > 0.0);
     let work = &vole["floor"]["ops"]["vole"];
-    assert_eq!(work["base_ots"], 512);
+    assert_eq!(work["base_ots"], 128);
     assert_eq!(work["item_hashes"], 1200);
     assert!(ecdh["floor"]["ops"].get("vole").is_none());
     // The frame bytes are at least the payload the protocol must send.
@@ -636,8 +636,9 @@ fn the_two_protocols_run_side_by_side() {
             "{dir}"
         );
     }
-    // Start, choices, masked, outputs, matched and done: six one-way flights.
-    assert_eq!(phase(vole, "exchange", "flights"), 6.0);
+    // Start, choices, columns, trees, masked, outputs, matched and done: eight
+    // one-way flights.
+    assert_eq!(phase(vole, "exchange", "flights"), 8.0);
 }
 
 #[test]

@@ -271,6 +271,6 @@ fn demo_runs_the_vole_protocol_and_prints_it_in_the_commands() {
         &std::fs::read_to_string(dir.path().join("blindmatch-demo/bank.receipt.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(receipt["psi_protocol"], "vole-okvs-iknp512");
+    assert_eq!(receipt["psi_protocol"], "vole-rr22-silent");
     util::run(dir.path(), &["demo", "--labelled", "--protocol", "vole"]).code(2);
 }

@@ -1,7 +1,8 @@
-//! The vole protocol over TLS on 127.0.0.1, beside ECDH on the same data: every
-//! reveal setting, one and several identifier types, gives the same rows and counts
-//! with either protocol; sides that name different protocols, and the modes the
-//! vole protocol does not run, are refused.
+//! The vole protocols (`vole-okvs-iknp512` and `vole-rr22-silent`) over TLS on
+//! 127.0.0.1, beside ECDH on the same data: every reveal setting, one and several
+//! identifier types, gives the same rows, counts and (both learn) match IDs with every
+//! protocol; sides that name different protocols, and the modes the vole protocols do
+//! not run, are refused.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +15,7 @@ use blindmatch_net::{
     SessionOptions, SessionParams, SessionReport, TlsSettings, Transport, connect,
 };
 use blindmatch_psi::EcdhSetup;
+use blindmatch_psi::rr22::{RR22_PROTOCOL_ID, Rr22Setup};
 use blindmatch_psi::vole::{VOLE_PROTOCOL_ID, VoleSetup};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -23,6 +25,7 @@ const TEST_LIMIT: Duration = Duration::from_secs(120);
 enum Which {
     Ecdh,
     Vole,
+    Rr22,
 }
 
 /// Rows (row, type, value): values `v{i}` under `phone`, `e{i}` under `email` for
@@ -54,6 +57,7 @@ fn setup(which: Which, set: PreparedSet) -> Box<dyn ProtocolSetup> {
     match which {
         Which::Ecdh => Box::new(EcdhSetup::new(set)),
         Which::Vole => Box::new(VoleSetup::new(set)),
+        Which::Rr22 => Box::new(Rr22Setup::new(set)),
     }
 }
 
@@ -141,7 +145,7 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
         for types in [&["phone"][..], &["phone", "email"][..]] {
             for reveal in [Reveal::Initiator, Reveal::Responder, Reveal::Both] {
                 let mut results = Vec::new();
-                for which in [Which::Ecdh, Which::Vole] {
+                for which in [Which::Ecdh, Which::Vole, Which::Rr22] {
                     let (l, c) = session(
                         Mode::Intersection,
                         reveal,
@@ -158,6 +162,10 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
                         assert_eq!(l.protocol, VOLE_PROTOCOL_ID);
                         assert_eq!(c.protocol, VOLE_PROTOCOL_ID);
                     }
+                    if which == Which::Rr22 {
+                        assert_eq!(l.protocol, RR22_PROTOCOL_ID);
+                        assert_eq!(c.protocol, RR22_PROTOCOL_ID);
+                    }
                     if reveal == Reveal::Both {
                         // Match IDs agree across the two sides by matched value.
                         let ids = |r: &SessionReport| -> BTreeSet<[u8; 32]> {
@@ -167,8 +175,9 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
                     }
                     results.push((learned(&l), learned(&c)));
                 }
-                let (ecdh, vole) = (&results[0], &results[1]);
+                let (ecdh, vole, rr22) = (&results[0], &results[1], &results[2]);
                 assert_eq!(ecdh, vole, "{types:?} {reveal:?}");
+                assert_eq!(ecdh, rr22, "{types:?} {reveal:?}");
                 // And they are the real intersection: 150 phone values.
                 let learner = if reveal == Reveal::Responder {
                     &ecdh.0
@@ -199,26 +208,38 @@ async fn different_protocols_and_unsupported_modes_are_refused() {
         .await;
         assert!(l.is_err() && c.is_err(), "{l:?} {c:?}");
         let (l, c) = session(
-            Mode::Cardinality,
+            Mode::Intersection,
             Reveal::Both,
             &["phone"],
-            (Which::Vole, Which::Vole),
+            (Which::Vole, Which::Rr22),
             set(&alice, &["phone"]),
             set(&bob, &["phone"]),
         )
         .await;
-        for side in [l, c] {
-            assert!(
-                matches!(
-                    side,
-                    Err(NetError::Psi {
-                        source: blindmatch_psi::PsiError::UnsupportedMode {
-                            mode: "cardinality"
-                        }
-                    })
-                ),
-                "{side:?}"
-            );
+        assert!(l.is_err() && c.is_err(), "{l:?} {c:?}");
+        for which in [Which::Vole, Which::Rr22] {
+            let (l, c) = session(
+                Mode::Cardinality,
+                Reveal::Both,
+                &["phone"],
+                (which, which),
+                set(&alice, &["phone"]),
+                set(&bob, &["phone"]),
+            )
+            .await;
+            for side in [l, c] {
+                assert!(
+                    matches!(
+                        side,
+                        Err(NetError::Psi {
+                            source: blindmatch_psi::PsiError::UnsupportedMode {
+                                mode: "cardinality"
+                            }
+                        })
+                    ),
+                    "{side:?}"
+                );
+            }
         }
     })
     .await

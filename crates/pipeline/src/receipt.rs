@@ -42,7 +42,7 @@ pub struct Receipt {
     /// Wire protocol version of the session.
     pub protocol_version: u16,
     /// The PSI protocol both sides ran, as named in the hello (`ecdh-ristretto255`,
-    /// `vole-okvs-iknp512`, `oprf-labels-ristretto255`).
+    /// `vole-rr22-silent`, `oprf-labels-ristretto255`).
     pub psi_protocol: String,
     /// Derived from the session context; equal on both sides.
     pub session_id: String,

@@ -28,6 +28,10 @@ pub enum MessageKind {
     VoleOutputs,
     /// VOLE protocol, reveal to both: the matched positions the learner reports.
     VoleMatched,
+    /// Silent VOLE (`vole-rr22-silent`): a chunk of the correlated-OT columns.
+    VoleColumns,
+    /// Silent VOLE (`vole-rr22-silent`): a chunk of the GGM tree messages.
+    VoleTrees,
 }
 
 impl fmt::Display for MessageKind {
@@ -43,6 +47,8 @@ impl fmt::Display for MessageKind {
             MessageKind::VoleMasked => "vole masked columns",
             MessageKind::VoleOutputs => "vole outputs",
             MessageKind::VoleMatched => "vole matched positions",
+            MessageKind::VoleColumns => "vole correlated-OT columns",
+            MessageKind::VoleTrees => "vole tree sums",
         })
     }
 }

@@ -12,6 +12,8 @@ mod items;
 pub mod labelled;
 mod outcome;
 pub mod protocol;
+pub mod rr22;
+pub mod silent;
 pub mod vole;
 
 pub use config::{

@@ -12,24 +12,25 @@
 //! receiver compares. When both learn, the receiver reports the matched positions.
 //!
 //! This is the PaXoS-style VOLE (IKNP, Pinkas–Rosulek–Trieu–Yanai 2020) under RR22's
-//! OPRF; RR22's silent VOLE over `GF(2^128)` (which would cut the receiver's traffic
-//! from 64 to about 16 bytes per OKVS row) is not implemented yet.
+//! OPRF. RR22 proper, with a silent VOLE over `GF(2^128)` (16 instead of 64 bytes
+//! per OKVS row), is [`crate::rr22`], which `--protocol vole` runs; this protocol
+//! stays in the library.
 //!
 //! Cardinality mode is refused: the OPRF receiver computes its own outputs in its
 //! own order, so it would learn which of its rows matched, which cardinality mode
 //! must hide. Byte for byte: `docs/protocol.md`, "VOLE protocol".
 
-mod ext;
+pub(crate) mod ext;
 pub mod floor;
 pub mod hash;
-mod items;
+pub(crate) mod items;
 mod message;
-mod okvs;
-mod ot;
+pub(crate) mod okvs;
+pub(crate) mod ot;
 pub mod params;
 mod receiver;
 mod sender;
-mod transpose;
+pub(crate) mod transpose;
 
 use rand::rngs::{StdRng, SysRng};
 use rand::{SeedableRng, TryRng};

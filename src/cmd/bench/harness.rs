@@ -30,7 +30,7 @@ use blindmatch_net::{
     tls_connect,
 };
 use blindmatch_pipeline::matching::PsiProtocol;
-use blindmatch_psi::vole::VoleSetup;
+use blindmatch_psi::rr22::Rr22Setup;
 use blindmatch_psi::{EcdhSetup, ProtocolSetup};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -588,9 +588,9 @@ fn ecdh(set: PreparedSet) -> Box<dyn ProtocolSetup> {
     Box::new(EcdhSetup::new(set))
 }
 
-/// The vole protocol over a set.
+/// The vole protocol (`vole-rr22-silent`) over a set.
 fn vole(set: PreparedSet) -> Box<dyn ProtocolSetup> {
-    Box::new(VoleSetup::new(set))
+    Box::new(Rr22Setup::new(set))
 }
 
 mod check;

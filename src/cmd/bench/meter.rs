@@ -13,8 +13,8 @@
 //! them; a round trip is two flights. The harness counts a flight for each of these
 //! kinds it actually saw written by either side, so a run with one learner, which
 //! sends no result, shows one flight fewer than one where both learn. The vole
-//! protocol's chain is `Start` → `Choices` → `Masked` → `Outputs` (→ `Matched` when
-//! both learn).
+//! protocols' chain is `Start` → `Choices` (→ `Columns` → `Trees` for
+//! `vole-rr22-silent`) → `Masked` → `Outputs` (→ `Matched` when both learn).
 
 use std::io;
 use std::pin::Pin;
@@ -26,6 +26,10 @@ use blindmatch_net::frame::{Control, LENGTH_PREFIX_LEN, kind};
 use blindmatch_net::{Frame, decode_frame};
 use blindmatch_psi::labelled::{
     LABELLED_KIND_BLINDED, LABELLED_KIND_ENTRIES, LABELLED_KIND_EVALUATED,
+};
+use blindmatch_psi::rr22::{
+    RR22_KIND_CHOICES, RR22_KIND_COLUMNS, RR22_KIND_MASKED, RR22_KIND_MATCHED, RR22_KIND_OUTPUTS,
+    RR22_KIND_START, RR22_KIND_TREES,
 };
 use blindmatch_psi::vole::{
     VOLE_KIND_CHOICES, VOLE_KIND_MASKED, VOLE_KIND_MATCHED, VOLE_KIND_OUTPUTS, VOLE_KIND_START,
@@ -83,6 +87,10 @@ pub(crate) enum Class {
     VoleOutputs,
     /// Vole protocol: the learner's matched positions (reveal both).
     VoleMatched,
+    /// Silent VOLE: the receiver's correlated-OT columns.
+    VoleColumns,
+    /// Silent VOLE: the sender's GGM tree sums.
+    VoleTrees,
 }
 
 impl Class {
@@ -102,6 +110,8 @@ impl Class {
             Class::VoleMasked => 11,
             Class::VoleOutputs => 12,
             Class::VoleMatched => 13,
+            Class::VoleColumns => 14,
+            Class::VoleTrees => 15,
         }
     }
 }
@@ -109,8 +119,8 @@ impl Class {
 /// Frames and bytes one side wrote, per [`Class`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FrameCounts {
-    frames: [u64; 14],
-    bytes: [u64; 14],
+    frames: [u64; 16],
+    bytes: [u64; 16],
 }
 
 impl FrameCounts {
@@ -154,14 +164,16 @@ pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> 
     let levels: &[Class] = match phase {
         SessionPhase::Handshake => &[Class::Hello, Class::Accept],
         // ECDH: blinded → reblinded (→ result when both learn); the vole protocol's
-        // kinds each wait for the peer's previous one: start → choices → masked →
-        // outputs (→ matched).
+        // kinds each wait for the peer's previous one: start → choices (→ columns →
+        // trees) → masked → outputs (→ matched).
         SessionPhase::Exchange => &[
             Class::Blinded,
             Class::Reblinded,
             Class::Result,
             Class::VoleStart,
             Class::VoleChoices,
+            Class::VoleColumns,
+            Class::VoleTrees,
             Class::VoleMasked,
             Class::VoleOutputs,
             Class::VoleMatched,
@@ -288,11 +300,13 @@ impl FrameTap {
                 Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
                 Some(LABELLED_KIND_ENTRIES) => Class::Entries,
                 Some(MESSAGE_KIND_MATCHES | MESSAGE_KIND_COUNTS) => Class::Result,
-                Some(VOLE_KIND_START) => Class::VoleStart,
-                Some(VOLE_KIND_CHOICES) => Class::VoleChoices,
-                Some(VOLE_KIND_MASKED) => Class::VoleMasked,
-                Some(VOLE_KIND_OUTPUTS) => Class::VoleOutputs,
-                Some(VOLE_KIND_MATCHED) => Class::VoleMatched,
+                Some(VOLE_KIND_START | RR22_KIND_START) => Class::VoleStart,
+                Some(VOLE_KIND_CHOICES | RR22_KIND_CHOICES) => Class::VoleChoices,
+                Some(RR22_KIND_COLUMNS) => Class::VoleColumns,
+                Some(RR22_KIND_TREES) => Class::VoleTrees,
+                Some(VOLE_KIND_MASKED | RR22_KIND_MASKED) => Class::VoleMasked,
+                Some(VOLE_KIND_OUTPUTS | RR22_KIND_OUTPUTS) => Class::VoleOutputs,
+                Some(VOLE_KIND_MATCHED | RR22_KIND_MATCHED) => Class::VoleMatched,
                 _ => Class::Other,
             },
             kind::CONTROL => match decode_frame(&self.control) {

@@ -1,6 +1,7 @@
-//! `--protocol`: what differs when the session runs the vole protocol instead of
-//! ECDH — its primitive floor (base OTs, item hashes, the OKVS, the OT extension,
-//! decodes and output hashes, timed through `blindmatch_psi::vole::floor`), the
+//! `--protocol`: what differs when the session runs the vole protocol
+//! (`vole-rr22-silent`) instead of ECDH — its primitive floor (base OTs, item
+//! hashes, the OKVS, the silent VOLE, decodes and output hashes, timed through
+//! `blindmatch_psi::rr22::floor`), the
 //! payload it must send, and the side-by-side comparison of the two protocols on the
 //! same sizes in one run.
 
@@ -10,9 +11,13 @@ use std::time::Instant;
 use blindmatch_net::{Reveal, Role};
 use blindmatch_pipeline::matching::PsiProtocol;
 use blindmatch_psi::PsiError;
-use blindmatch_psi::vole::floor::{self as vole_floor, VoleWork};
-use blindmatch_psi::vole::params::{BASE_OTS, okvs_columns};
-use blindmatch_psi::vole::{VOLE_HEADER_LEN, is_oprf_receiver};
+use blindmatch_psi::rr22::floor as vole_floor;
+use blindmatch_psi::rr22::params::{BASE_OTS, okvs_columns, silent_params, tree_chunks};
+use blindmatch_psi::rr22::{RR22_HEADER_LEN, RR22_PROTOCOL_ID};
+use blindmatch_psi::silent::params::SilentParams;
+use blindmatch_psi::vole::floor::VoleWork;
+use blindmatch_psi::vole::is_oprf_receiver;
+use blindmatch_psi::vole::params::chunk_rows;
 use serde::Serialize;
 
 use super::data::{SideIds, value};
@@ -87,32 +92,48 @@ pub(crate) fn expected_ops(spec: &RunSpec) -> FloorOps {
         (m, n)
     };
     FloorOps {
-        vole: Some(VoleWork::for_sizes(receiver, sender)),
+        vole: Some(vole_floor::work_for_sizes(receiver, sender)),
         ..FloorOps::default()
     }
 }
 
+/// Bytes of the silent VOLE's messages with their headers: the correlated-OT
+/// columns (16 B per row) from the receiver, the tree sums from the sender.
+fn silent_bytes(p: &SilentParams, batch_size: u32) -> (u64, u64) {
+    let header = RR22_HEADER_LEN as u64;
+    let rows = p.cot_rows() as u64;
+    let column_messages = rows.div_ceil(chunk_rows(batch_size) as u64);
+    let trees = (p.trees * (2 * p.depth + 1) * 16) as u64;
+    (
+        16 * rows + header * column_messages,
+        trees + header * u64::from(tree_chunks(p.trees)),
+    )
+}
+
 /// Payload bytes the vole protocol must send each way (initiator → responder,
-/// responder → initiator) for `spec`, message headers included: the start message
-/// and the masked OKVS (64 bytes per column) from the receiver, the base-OT points
-/// and one comparison value per item from the sender, and, when both learn, the
-/// matched positions back.
+/// responder → initiator) for `spec`, message headers included where they are one
+/// per message: the start message, the silent VOLE's correlated-OT columns and the
+/// masked OKVS (16 bytes per column) from the receiver, the base-OT points, the
+/// tree sums and one comparison value per item from the sender, and, when both
+/// learn, the matched positions back.
 pub(crate) fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
     let r = spec.rules as u64;
     let (n, m) = (r * spec.initiator_size, r * spec.responder_size);
     let initiator_receives = is_oprf_receiver(spec.reveal, Role::Initiator);
     let (receiver, sender) = if initiator_receives { (n, m) } else { (m, n) };
-    let header = VOLE_HEADER_LEN as u64;
+    let header = RR22_HEADER_LEN as u64;
     let columns = okvs_columns(receiver) as u64;
+    let (cot, trees) = silent_bytes(&silent_params(receiver), spec.batch_size);
     let from_receiver = header
         + 48
-        + columns * BASE_OTS as u64 / 8
+        + cot
+        + columns * 16
         + if spec.reveal == Reveal::Both {
             header + 4 + 4 * r * spec.shared
         } else {
             0
         };
-    let from_sender = BASE_OTS as u64 * 32 + comparison_len as u64 * sender;
+    let from_sender = header + BASE_OTS as u64 * 32 + trees + comparison_len as u64 * sender;
     if initiator_receives {
         [from_receiver, from_sender]
     } else {
@@ -150,7 +171,7 @@ pub(crate) fn compare(this: &RunReport, other: &RunReport) -> Option<ProtocolCom
             r.batch_size,
         )
     };
-    if this.protocol != blindmatch_psi::vole::VOLE_PROTOCOL_ID
+    if this.protocol != RR22_PROTOCOL_ID
         || other.protocol != blindmatch_psi::ECDH_PROTOCOL_ID
         || key(this) != key(other)
         || this.bandwidth_bits_per_s != other.bandwidth_bits_per_s
@@ -184,14 +205,14 @@ pub(crate) fn compare(this: &RunReport, other: &RunReport) -> Option<ProtocolCom
 pub(crate) fn name(p: PsiProtocol) -> &'static str {
     match p {
         PsiProtocol::Ecdh => blindmatch_psi::ECDH_PROTOCOL_ID,
-        PsiProtocol::Vole => blindmatch_psi::vole::VOLE_PROTOCOL_ID,
+        PsiProtocol::Vole => RR22_PROTOCOL_ID,
     }
 }
 
 /// The table's floor line of a vole run.
 pub(crate) fn floor_line(v: &VoleWork) -> String {
     format!(
-        "floor: {} base OTs, {} item hashes, {} items into the OKVS, {} OKVS rows through the OT extension, {} decodes and {} output hashes, timed alone on the same threads; bytes floor: base-OT points, masked OKVS columns and comparison values; memory floor: 32 B per element.\n",
+        "floor: {} base OTs, {} item hashes, {} items into the OKVS, a silent VOLE from {} correlated OTs, {} decodes and {} output hashes, timed alone on the same threads; bytes floor: base-OT points, correlated-OT columns, tree sums, masked OKVS columns and comparison values; memory floor: 32 B per element.\n",
         v.base_ots,
         v.item_hashes,
         v.okvs_encoded,
@@ -245,11 +266,13 @@ mod tests {
             protocol: PsiProtocol::Vole,
         };
         let [i2r, r2i] = payload(&spec(Reveal::Initiator), 8);
-        assert_eq!(r2i, 512 * 32 + 8 * 500);
-        assert_eq!(i2r, 5 + 48 + okvs_columns(1000) as u64 * 64);
+        let (cot, trees) = silent_bytes(&silent_params(1000), 4096);
+        assert_eq!(r2i, 5 + 128 * 32 + trees + 8 * 500);
+        assert_eq!(i2r, 5 + 48 + cot + okvs_columns(1000) as u64 * 16);
         let [i2r_r, r2i_r] = payload(&spec(Reveal::Responder), 8);
-        assert_eq!(i2r_r, 512 * 32 + 8 * 1000);
-        assert_eq!(r2i_r, 5 + 48 + okvs_columns(500) as u64 * 64);
+        let (cot_r, trees_r) = silent_bytes(&silent_params(500), 4096);
+        assert_eq!(i2r_r, 5 + 128 * 32 + trees_r + 8 * 1000);
+        assert_eq!(r2i_r, 5 + 48 + cot_r + okvs_columns(500) as u64 * 16);
         let [both, _] = payload(&spec(Reveal::Both), 8);
         assert_eq!(both, i2r + 5 + 4 + 400);
     }

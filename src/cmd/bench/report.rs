@@ -159,7 +159,7 @@ pub(crate) struct RunReport {
     /// `intersection`, `cardinality` or `labelled`.
     pub(crate) mode: &'static str,
     /// The PSI protocol as the hello names it (`ecdh-ristretto255`,
-    /// `vole-okvs-iknp512`, `oprf-labels-ristretto255`).
+    /// `vole-rr22-silent`, `oprf-labels-ristretto255`).
     pub(crate) protocol: &'static str,
     /// Labelled mode: bytes of each released value (`--label-bytes`); null otherwise.
     pub(crate) label_bytes: Option<u32>,

@@ -51,7 +51,7 @@ fn vole_gives_the_same_rows_as_ecdh_for_every_reveal() {
                 assert_eq!(v.0.as_ref(), Some(&side.expected), "--reveal {reveal}");
             }
             assert_eq!(e.1["psi_protocol"], "ecdh-ristretto255");
-            assert_eq!(v.1["psi_protocol"], "vole-okvs-iknp512");
+            assert_eq!(v.1["psi_protocol"], "vole-rr22-silent");
             assert_eq!(
                 e.1["result"]["matched_values"],
                 v.1["result"]["matched_values"]

@@ -140,8 +140,8 @@ pub enum PsiProtocol {
     /// simplest assumptions, every mode.
     #[default]
     Ecdh,
-    /// The OT-extension/OKVS protocol (RR22 family): much less computation,
-    /// intersection mode only.
+    /// The silent-VOLE/OKVS protocol (`vole-rr22-silent`, RR22): much less
+    /// computation and fewer bytes than ECDH at scale, intersection mode only.
     Vole,
 }
 

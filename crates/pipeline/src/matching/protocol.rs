@@ -5,7 +5,7 @@
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Mode, PreparedSet, ProtocolSetup};
 use blindmatch_psi::labelled::{LabelColumn, LabelTable, LabelledSetup};
-use blindmatch_psi::vole::VoleSetup;
+use blindmatch_psi::rr22::Rr22Setup;
 use blindmatch_psi::{EcdhSetup, PsiError};
 
 use super::config::{PartyConfig, PsiProtocol};
@@ -87,6 +87,6 @@ pub fn protocol_setup(
 pub(super) fn set_protocol(protocol: PsiProtocol, set: PreparedSet) -> Box<dyn ProtocolSetup> {
     match protocol {
         PsiProtocol::Ecdh => Box::new(EcdhSetup::new(set)),
-        PsiProtocol::Vole => Box::new(VoleSetup::new(set)),
+        PsiProtocol::Vole => Box::new(Rr22Setup::new(set)),
     }
 }

@@ -23,15 +23,15 @@ use super::params::{BASE_OTS, VALUE_WORDS};
 use super::transpose::transpose;
 
 /// One column's PRG: the ChaCha20 keystream under a base-OT key.
-struct Prg(ChaCha20);
+pub(crate) struct Prg(ChaCha20);
 
 impl Prg {
-    fn new(key: &OtKey) -> Self {
+    pub(crate) fn new(key: &OtKey) -> Self {
         Prg(ChaCha20::new(&(**key).into(), &[0u8; 12].into()))
     }
 
     /// XORs the next `out.len()` stream bytes into `out`.
-    fn xor_next(&mut self, out: &mut [u8]) {
+    pub(crate) fn xor_next(&mut self, out: &mut [u8]) {
         self.0.apply_keystream(out);
     }
 }

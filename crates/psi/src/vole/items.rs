@@ -76,6 +76,15 @@ impl OwnItems {
 
     /// Every item's hash in sending order; the raw values are wiped.
     pub(crate) fn hash_all(&mut self, hasher: &ItemHasher) -> Vec<ItemHash> {
+        self.hash_all_with(|id_type, value| hasher.hash(id_type, value))
+    }
+
+    /// `hash(type, value)` of every item in sending order; the raw values are wiped.
+    pub(crate) fn hash_all_with<T, F>(&mut self, hash: F) -> Vec<T>
+    where
+        T: Send,
+        F: Fn(&str, &[u8]) -> T + Sync,
+    {
         let types = &self.types;
         let hashed = self
             .keys
@@ -84,7 +93,7 @@ impl OwnItems {
                 let (t, value) = split_key(key);
                 // Type indices were checked in `new`.
                 let id_type = types.get(usize::from(t)).map_or("", String::as_str);
-                hasher.hash(id_type, value)
+                hash(id_type, value)
             })
             .collect();
         for key in &mut self.keys {

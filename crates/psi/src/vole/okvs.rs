@@ -1,5 +1,6 @@
 //! A random-band oblivious key-value store (RB-OKVS, Bienstock–Patel–Seo–Yeo, USENIX
-//! Security 2023) over [`Row`] values: each key owns a random band of
+//! Security 2023) over [`Value`]s (512-bit [`Row`]s for `vole-okvs-iknp512`,
+//! `GF(2^128)` elements for `vole-rr22-silent`): each key owns a random band of
 //! [`BAND_WIDTH`] bits starting at a random column, and the encoding is a vector of
 //! `m` rows such that XOR-ing the rows under a key's band gives its value.
 //!
@@ -20,6 +21,31 @@ pub(crate) type Row = [u64; VALUE_WORDS];
 pub(crate) fn xor_into(a: &mut Row, b: &Row) {
     for (x, y) in a.iter_mut().zip(b) {
         *x ^= y;
+    }
+}
+
+/// An OKVS value: anything with XOR. Band coefficients are bits, so encoding and
+/// decoding only ever add values.
+pub(crate) trait Value: Copy + Send + Sync {
+    /// The zero value.
+    const ZERO: Self;
+    /// `self ⊕= other`.
+    fn add(&mut self, other: &Self);
+}
+
+impl Value for Row {
+    const ZERO: Self = [0u64; VALUE_WORDS];
+    #[inline]
+    fn add(&mut self, other: &Self) {
+        xor_into(self, other);
+    }
+}
+
+impl Value for u128 {
+    const ZERO: Self = 0;
+    #[inline]
+    fn add(&mut self, other: &Self) {
+        *self ^= other;
     }
 }
 
@@ -81,13 +107,13 @@ fn for_each_bit(b: &[u64; BAND_WORDS], mut f: impl FnMut(usize)) {
 
 /// Encodes `(band, value)` pairs into `m` rows; free columns are zero (the OT
 /// extension masks the whole encoding, so it needs no randomness of its own).
-pub(crate) fn encode(m: usize, items: &[(Band, Row)]) -> Result<Vec<Row>, OkvsError> {
+pub(crate) fn encode<V: Value>(m: usize, items: &[(Band, V)]) -> Result<Vec<V>, OkvsError> {
     if items.iter().any(|(b, _)| b.start + BAND_WIDTH > m) {
         return Err(OkvsError::OutOfRange);
     }
     let mut order: Vec<u32> = (0..items.len() as u32).collect();
     order.sort_unstable_by_key(|&i| items.get(i as usize).map_or(0, |(b, _)| b.start));
-    let mut rows: Vec<(Band, Row)> = order
+    let mut rows: Vec<(Band, V)> = order
         .iter()
         .filter_map(|&i| items.get(i as usize).copied())
         .collect();
@@ -112,11 +138,11 @@ pub(crate) fn encode(m: usize, items: &[(Band, Row)]) -> Result<Vec<Row>, OkvsEr
                 for (o, s) in other.bits.iter_mut().zip(shifted) {
                     *o ^= s;
                 }
-                xor_into(other_value, value);
+                other_value.add(value);
             }
         }
     }
-    let mut out = vec![[0u64; VALUE_WORDS]; m];
+    let mut out = vec![V::ZERO; m];
     for ((band, value), &pivot) in rows.iter().zip(&pivots).rev() {
         let mut acc = *value;
         for_each_bit(&band.bits, |k| {
@@ -124,7 +150,7 @@ pub(crate) fn encode(m: usize, items: &[(Band, Row)]) -> Result<Vec<Row>, OkvsEr
             if col != pivot
                 && let Some(x) = out.get(col)
             {
-                xor_into(&mut acc, x);
+                acc.add(x);
             }
         });
         if let Some(slot) = out.get_mut(pivot) {
@@ -136,12 +162,12 @@ pub(crate) fn encode(m: usize, items: &[(Band, Row)]) -> Result<Vec<Row>, OkvsEr
 
 /// The value stored for `band`: the XOR of the rows its bits select. Columns past
 /// the encoding's end read as zero (they cannot occur for bands built for `m`).
-pub(crate) fn decode(table: &[Row], band: &Band) -> Row {
-    let mut acc = [0u64; VALUE_WORDS];
+pub(crate) fn decode<V: Value>(table: &[V], band: &Band) -> V {
+    let mut acc = V::ZERO;
     let window = table.get(band.start..).unwrap_or_default();
     for_each_bit(&band.bits, |k| {
         if let Some(x) = window.get(k) {
-            xor_into(&mut acc, x);
+            acc.add(x);
         }
     });
     acc
@@ -152,10 +178,11 @@ pub(crate) fn decode(table: &[Row], band: &Band) -> Row {
 /// a thread read the same rows: at 2^20 items the table is far larger than the
 /// caches, and decoding in item order would fetch a whole band's rows from memory
 /// for every item.
-pub(crate) fn decode_all<T, F>(table: &[Row], bands: &[Band], f: F) -> Vec<T>
+pub(crate) fn decode_all<V, T, F>(table: &[V], bands: &[Band], f: F) -> Vec<T>
 where
+    V: Value,
     T: Send + Copy + Default,
-    F: Fn(usize, Row) -> T + Sync,
+    F: Fn(usize, V) -> T + Sync,
 {
     let mut order: Vec<u32> = (0..bands.len() as u32).collect();
     order.par_sort_unstable_by_key(|&i| bands.get(i as usize).map_or(0, |b| b.start));
@@ -210,6 +237,21 @@ mod tests {
             for (i, (got, (_, value))) in all.iter().zip(&items).enumerate() {
                 assert_eq!(*got, (i, value[0]));
             }
+        }
+    }
+
+    #[test]
+    fn field_element_values_round_trip() {
+        let mut rng = StdRng::from_seed([10; 32]);
+        let n = 3000;
+        let m = super::super::params::okvs_columns(n as u64);
+        let items: Vec<(Band, u128)> = random_items(n, m, &mut rng)
+            .into_iter()
+            .map(|(b, _)| (b, rng.random()))
+            .collect();
+        let table = encode(m, &items).expect("encodes");
+        for (band, value) in &items {
+            assert_eq!(decode(&table, band), *value);
         }
     }
 
