@@ -338,7 +338,7 @@ def match(
             "memory_limit must be a number of bytes or a size such as '256MiB'",
             "e.g. memory_limit='512MiB' or memory_limit=2**30",
         )
-    if isinstance(shard, tuple) and len(shard) == 2 and all(
+    if isinstance(shard, (tuple, list)) and len(shard) == 2 and all(
         isinstance(n, int) and not isinstance(n, bool) for n in shard
     ):
         shard = f"{shard[0]}/{shard[1]}"

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 import blindmatch as bm
-from conftest import HERE, PYTHON, messy, two_sides
+from conftest import HERE, PYTHON, cli_binary, messy, two_sides
 
 TIMEOUT = 120
 
@@ -109,8 +109,8 @@ def test_the_vole_protocol_over_tls_finds_what_ecdh_finds(tmp_path, identities):
 
 
 def test_a_small_memory_limit_runs_buckets_and_finds_the_same_rows(tmp_path, identities):
-    # 2,000 values per side pad to more than 1 MiB holds (docs/protocol.md).
-    a_ids, b_ids = two_sides(2000, 2200, 700)
+    # More values than 1 MiB holds (2,621 at 400 bytes each): both sides spill.
+    a_ids, b_ids = two_sides(3000, 3200, 700)
     common = [f"C{i}" for i in sorted(set(a_ids) & set(b_ids))]
     whole = tls_pair(tmp_path / "whole", identities, a_ids, b_ids)
     work = tmp_path / "spill"
@@ -144,7 +144,7 @@ def test_shards_cover_the_whole_set(tmp_path, identities):
 
 
 def test_a_resumed_bucketed_session_runs_no_bucket_again(tmp_path, identities):
-    a_ids, b_ids = two_sides(2000, 2000, 600)
+    a_ids, b_ids = two_sides(3000, 3000, 600)
     common = [f"C{i}" for i in sorted(set(a_ids) & set(b_ids))]
     a_dir, b_dir = tmp_path / "a-state", tmp_path / "b-state"
     options = dict(memory_limit="1MiB")
@@ -160,6 +160,58 @@ def test_a_resumed_bucketed_session_runs_no_bucket_again(tmp_path, identities):
         assert "bucket_started" not in again[side]["events"], again[side]["events"]
 
 
+def test_a_cli_side_and_a_python_side_run_vole_buckets_together(tmp_path, identities):
+    binary = cli_binary()
+    if binary is None:
+        pytest.skip("no blindmatch binary built in this checkout (cargo build)")
+    (a_stem, a_fp), (b_stem, b_fp) = identities
+    # The CLI's set needs buckets, the Python side's fits: it reads its table
+    # again from memory into buckets when the plan says so.
+    a_ids, b_ids = two_sides(3000, 1500, 500)
+    common = [f"C{i}" for i in sorted(set(a_ids) & set(b_ids))]
+    rows = ["customer_id,mobile"] + [f"C{i},{messy(i)}" for i in a_ids]
+    (tmp_path / "a.csv").write_text("\n".join(rows) + "\n")
+    cli = subprocess.Popen(
+        [str(binary), "match", "--listen", "127.0.0.1:0", "--identity", a_stem,
+         "--peer-fingerprint", b_fp, "--input", "a.csv", "--column", "mobile:phone",
+         "--keep", "customer_id", "-o", "matched.csv", "--min-peer-set", "10",
+         "--protocol", "vole", "--memory-limit", "1MiB", "--wait-timeout", "60s"],
+        cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        addr = None
+        for line in cli.stderr:
+            if line.startswith("listening on "):
+                addr = line.split()[-1]
+                break
+        assert addr, "the CLI did not listen"
+        rest = []
+        drain = threading.Thread(target=lambda: rest.append(cli.stderr.read()), daemon=True)
+        drain.start()
+        out = tmp_path / "b.json"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE)] + sys.path))
+        spec = dict(customers=b_ids, connect=addr, identity=b_stem, peer_fingerprint=a_fp,
+                    min_peer_set=10, protocol="vole", memory_limit="1MiB", wait_timeout=60,
+                    read_timeout=30)
+        py = subprocess.run([PYTHON, str(HERE / "_party.py"), json.dumps(spec), str(out) + ".addr",
+                             str(out)], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        assert py.returncode == 0, py.stderr
+        code = cli.wait(TIMEOUT)
+        drain.join(10)
+        assert code == 0, rest
+    finally:
+        cli.kill()
+    b = json.loads(out.read_text())
+    assert b["customers"] == common
+    assert b["psi_protocol"] == "vole-okvs-iknp512" and b["buckets"] >= 2
+    matched = (tmp_path / "matched.csv").read_text().splitlines()
+    header = matched[0].split(",")
+    ids = [line.split(",")[header.index("customer_id")] for line in matched[1:]]
+    match_ids = [line.split(",")[header.index("match_id")] for line in matched[1:]]
+    assert ids == common
+    assert sorted(match_ids) == sorted(b["match_ids"])
+
+
 def test_scale_options_are_checked_like_the_cli_flags():
     t = pa.table({"m": ["13800000000"] * 3})
     cases = [
@@ -168,7 +220,7 @@ def test_scale_options_are_checked_like_the_cli_flags():
         (dict(memory_limit="10KiB"), "below the smallest limit"),
         (dict(memory_limit=True), "memory_limit must be"),
         (dict(shard=(2, 2)), "is not a shard"),
-        (dict(shard=[0, 2]), "shard must be"),
+        (dict(shard=(0, 1, 2)), "shard must be"),
         (dict(mode="labelled", memory_limit="1GiB"), "do not apply to labelled mode"),
         (dict(mode="cardinality", shard="0/2"), "cardinality session must not be split"),
         (dict(mode="cardinality", protocol="vole"), "--protocol vole with --mode cardinality"),
