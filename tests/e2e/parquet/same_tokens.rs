@@ -35,17 +35,17 @@ fn email(i: usize) -> Option<String> {
 
 /// Row `i`'s member number (an integer column, read as its digits).
 fn member(i: usize) -> Option<i64> {
-    (i % 13 != 0).then(|| 9_000_000 + i as i64)
+    (!i.is_multiple_of(13)).then(|| 9_000_000 + i as i64)
 }
 
 /// A kept column that needs quoting in CSV.
 fn note(i: usize) -> Option<String> {
-    (i % 5 != 0).then(|| format!("note, \"{i}\""))
+    (!i.is_multiple_of(5)).then(|| format!("note, \"{i}\""))
 }
 
 /// A kept integer column with nulls.
 fn score(i: usize) -> Option<i32> {
-    (i % 4 != 0).then(|| (i % 100) as i32)
+    (!i.is_multiple_of(4)).then_some((i % 100) as i32)
 }
 
 /// The table as Arrow batches split at `cuts` (e-mail a large string column).
