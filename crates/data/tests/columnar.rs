@@ -572,3 +572,23 @@ fn blocks_of_rows_read_in_place_give_what_records_give() {
         }
     }
 }
+
+#[test]
+fn blocks_of_rows_show_no_value_in_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    write_parquet(&path, &[customers()]);
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "id,phone\n7,138 1234 5678\n").unwrap();
+    for path in [&path, &csv] {
+        let mut reader = open(path).unwrap();
+        let mut chunk = RowChunk::default();
+        assert!(
+            reader.read_chunk(&mut chunk, 0).unwrap() == 1,
+            "at least one row"
+        );
+        let shown = format!("{chunk:?} {:?}", chunk.rows());
+        assert!(!shown.contains("1234"), "{shown}");
+        assert!(shown.contains("rows: 1"), "{shown}");
+    }
+}

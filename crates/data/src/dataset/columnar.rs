@@ -265,7 +265,7 @@ impl ColumnarReader {
         Ok(true)
     }
 
-    /// Reads up to `max` of the next rows as one block of the current batch
+    /// Reads up to `max` (at least one) of the next rows as one block of the current batch
     /// (fewer at the end of a batch), without copying a cell; `None` at the
     /// end. Rows read before with [`ColumnarReader::read`] are not repeated.
     ///

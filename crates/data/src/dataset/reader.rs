@@ -163,8 +163,8 @@ impl DatasetReader {
         }
     }
 
-    /// Reads up to `max` of the next rows into `chunk` and returns how many (0
-    /// at the end). CSV fills the chunk's reused records; Parquet and Arrow hand
+    /// Reads up to `max` (at least one) of the next rows into `chunk` and
+    /// returns how many (0 only at the end). CSV fills the chunk's reused records; Parquet and Arrow hand
     /// over a range of the current record batch (at most to its end), whose
     /// cells are then read from the Arrow arrays without a copy. Rows come in
     /// input order with the row numbers [`DatasetReader::read`] gives, and the

@@ -56,8 +56,7 @@ impl Rows for [Record] {
 }
 
 /// One column of a columnar batch as text: strings as the file holds them, or
-/// other types formatted once per batch.
-#[derive(Debug)]
+/// other types formatted once per batch. No `Debug`: it holds raw data.
 pub(super) enum TextColumn {
     Utf8(StringArray),
     Large(LargeStringArray),
@@ -145,20 +144,42 @@ impl Rows for BatchRows {
 /// A reusable block of rows for [`DatasetReader::read_chunk`](super::DatasetReader::read_chunk):
 /// CSV fills its records (kept from block to block, so their buffers are
 /// reused), a columnar table hands over a range of its batch.
-#[derive(Debug, Default)]
+///
+/// `Debug` shows the form and the row count only: the rows are raw data.
+#[derive(Default)]
 pub struct RowChunk {
     records: Vec<Record>,
     len: usize,
     batch: Option<BatchRows>,
 }
 
+impl std::fmt::Debug for RowChunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.rows().fmt(f)
+    }
+}
+
 /// The rows of a [`RowChunk`], in the form they were read.
-#[derive(Debug, Clone, Copy)]
+///
+/// `Debug` shows the form and the row count only.
+#[derive(Clone, Copy)]
 pub enum ChunkRows<'a> {
     /// CSV records.
     Records(&'a [Record]),
     /// A range of a Parquet or Arrow batch.
     Batch(&'a BatchRows),
+}
+
+impl std::fmt::Debug for ChunkRows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChunkRows::Records(records) => f
+                .debug_struct("Records")
+                .field("rows", &records.len())
+                .finish_non_exhaustive(),
+            ChunkRows::Batch(batch) => batch.fmt(f),
+        }
+    }
 }
 
 impl RowChunk {
@@ -183,9 +204,9 @@ impl RowChunk {
         }
     }
 
-    /// Fills the chunk with up to `max` CSV records, each read by `read`
-    /// (`false` at the end of the input); the records' buffers are reused.
-    /// Returns the records read.
+    /// Fills the chunk with up to `max` (at least one) CSV records, each read
+    /// by `read` (`false` at the end of the input); the records' buffers are
+    /// reused. Returns the records read.
     pub(super) fn fill_records<E>(
         &mut self,
         max: usize,
@@ -193,7 +214,7 @@ impl RowChunk {
     ) -> std::result::Result<usize, E> {
         self.batch = None;
         self.len = 0;
-        while self.len < max {
+        while self.len < max.max(1) {
             if self.records.len() == self.len {
                 self.records.push(Record::default());
             }
