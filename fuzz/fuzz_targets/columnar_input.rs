@@ -2,11 +2,15 @@
 //! over a `.parquet` or `.arrow` file, what every command reads such a table
 //! with), on any bytes, read record by record to the end and then `finish()`ed.
 //!
-//! The first byte picks the format (even: Parquet, odd: Arrow IPC) and whether
-//! only the first column is decoded (`use_columns`); the rest is the file.
+//! The first byte picks the format (even: Parquet, odd: Arrow IPC), whether
+//! only the first column is decoded (`use_columns`), and whether the rows are
+//! read in blocks (`read_chunk`, the tokenize workers' way: a range of the record
+//! batch read in place) of a size the byte's high bits give, mixed with single
+//! records; the rest is the file.
 //! Checked, beyond "never panics":
 //! - every record has the schema's field count, rows are numbered 1, 2, 3, … and a
-//!   record's line is its row;
+//!   record's line is its row, in blocks as in records; a block holds at most the
+//!   rows asked for, and every field of its rows reads as text;
 //! - the summary counts the rows read and the whole file, with its SHA-256;
 //! - every error is bad input whose message names the file.
 #![no_main]
@@ -14,7 +18,9 @@
 use std::path::PathBuf;
 
 use blindmatch_data::Category;
-use blindmatch_data::dataset::{ColumnSpec, Columns, DatasetReader, Format, InputSource, Record};
+use blindmatch_data::dataset::{
+    ChunkRows, ColumnSpec, Columns, DatasetReader, Format, InputSource, Record, RowChunk, Rows,
+};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
@@ -59,8 +65,26 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let mut record = Record::default();
+    let mut chunk = RowChunk::default();
+    let blocks = selector & 4 != 0;
+    let block_rows = 1 + usize::from(selector >> 3) * 97;
     let mut rows = 0u64;
-    loop {
+    for n in 0u64.. {
+        if blocks && n % 4 != 3 {
+            match reader.read_chunk(&mut chunk, block_rows) {
+                Ok(0) => break,
+                Ok(got) => {
+                    assert!(got <= block_rows, "a block larger than asked for");
+                    assert_eq!(got, chunk.len());
+                    match chunk.rows() {
+                        ChunkRows::Records(r) => check_block(r, header.len(), &mut rows),
+                        ChunkRows::Batch(b) => check_block(b, header.len(), &mut rows),
+                    }
+                }
+                Err(e) => return check(&e),
+            }
+            continue;
+        }
         match reader.read(&mut record) {
             Ok(true) => {
                 rows += 1;
@@ -85,3 +109,16 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => check(&e),
     }
 });
+
+/// The rows of a block continue the numbering, give their row as line, and
+/// read every field as text.
+fn check_block<R: Rows + ?Sized>(block: &R, width: usize, rows: &mut u64) {
+    for i in 0..block.len() {
+        *rows += 1;
+        assert_eq!(block.row(i), *rows, "rows skip or repeat in a block");
+        assert_eq!(block.line(i), *rows, "a table row's line is its row");
+        for c in 0..width {
+            assert!(block.text(i, c).is_some(), "a table field that is not text");
+        }
+    }
+}

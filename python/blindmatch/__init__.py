@@ -273,6 +273,11 @@ def match(
     rejects: Optional[str] = None,
     max_reject_rate: Optional[float] = None,
     force: bool = False,
+    protocol: str = "ecdh",
+    memory_limit: Union[int, str, None] = None,
+    work_dir: Optional[str] = None,
+    resume: Optional[str] = None,
+    shard: Union[Tuple[int, int], str, None] = None,
     progress: Optional[Callable[[Dict[str, Any]], None]] = None,
 ) -> MatchResult:
     """Runs one side of a PSI session with a partner, as ``blindmatch match`` does.
@@ -287,12 +292,27 @@ def match(
     Modes: ``mode`` ``intersection`` (default), ``cardinality`` or ``labelled``
     (``release=["segment"]`` on the giving side); ``reveal`` ``me``, ``peer`` or
     ``both`` (default both; labelled: inferred); ``rules`` in priority order
-    (``["phone", "email", "name+company"]``; default: each column). ``keep``:
+    (``["phone", "email", "name+company"]``; default: each column). ``protocol``
+    ``"ecdh"`` (default, every mode) or ``"vole"`` (OT extension and OKVS, several
+    times faster, intersection mode only); both sides choose the same. ``keep``:
     columns of ``data`` in the result (default: all). ``receipt``,
     ``shareable_receipt`` and ``rejects``: also write those files. Timeouts are in
-    seconds. ``progress`` is called on this thread with each session event as a
-    dict (``listening``, ``connected``, ``handshake_complete``, ``progress``,
-    ``finished``).
+    seconds.
+
+    Scale, as ``--memory-limit``, ``--work-dir``, ``--shard`` and ``--resume``
+    (not in labelled mode): ``memory_limit`` (bytes as an ``int``, or a size such
+    as ``"256MiB"`` or ``"2GiB"``; default 1 GiB, at least 1 MiB) splits a set that
+    does not fit into buckets agreed with the partner, one sub-session each, the
+    table read again and spilled encrypted to ``work_dir`` (default: the system's
+    temporary folder); ``shard=(i, k)`` or ``"i/k"`` runs shard ``i`` of ``k``
+    (0-based; the partner runs the same shard; not in cardinality mode);
+    ``resume`` is a folder that keeps a bucketed session's state, so that a rerun
+    with the same folder on both sides runs only the buckets not yet completed.
+
+    ``progress`` is called on this thread with each session event as a dict
+    (``listening``, ``connected``, ``handshake_complete``, ``progress``,
+    ``finished``; in a bucketed session also ``planned``, ``bucket_started`` and
+    ``bucket_done``).
 
     The identifier values are handed to the library in memory and never written
     to disk. Raises :class:`BadInputError`, :class:`CheckFailedError` (refused by
@@ -311,6 +331,19 @@ def match(
         if name not in table.column_names:
             raise bad_input(f"keep column '{name}' is not in the table", "check the column name")
     csv = table_to_csv(table, needed)
+    if isinstance(memory_limit, bool) or not (
+        memory_limit is None or isinstance(memory_limit, (int, str))
+    ):
+        raise bad_input(
+            "memory_limit must be a number of bytes or a size such as '256MiB'",
+            "e.g. memory_limit='512MiB' or memory_limit=2**30",
+        )
+    if isinstance(shard, (tuple, list)) and len(shard) == 2 and all(
+        isinstance(n, int) and not isinstance(n, bool) for n in shard
+    ):
+        shard = f"{shard[0]}/{shard[1]}"
+    elif shard is not None and not isinstance(shard, str):
+        raise bad_input("shard must be (i, k) or 'i/k'", "e.g. shard=(0, 4) for the first of 4 shards")
     options = dict(
         columns=pairs,
         rules=list(rules),
@@ -337,6 +370,11 @@ def match(
         rejects=None if rejects is None else str(rejects),
         max_reject_rate=max_reject_rate,
         force=force,
+        protocol=protocol,
+        memory_limit=None if memory_limit is None else str(memory_limit),
+        work_dir=None if work_dir is None else str(work_dir),
+        shard=shard,
+        resume=None if resume is None else str(resume),
     )
     out_csv, receipt_json, shareable_json, summary = _native.match_csv(
         csv, "<DataFrame>", _Options(options), progress

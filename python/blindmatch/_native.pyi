@@ -54,7 +54,11 @@ def match_csv(
     csv: bytes, name: str, options: Any, progress: Optional[Any] = None
 ) -> Tuple[Optional[bytes], str, str, Dict[str, Any]]:
     """One party of a session over in-memory CSV text: (matched rows as CSV or
-    None, receipt JSON, shareable receipt JSON, summary)."""
+    None, receipt JSON, shareable receipt JSON, summary). ``options`` has the
+    keyword arguments of :func:`blindmatch.match` as attributes, converted:
+    ``protocol`` ``"ecdh"`` or ``"vole"``; ``memory_limit`` a size as text
+    (``"268435456"``, ``"256MiB"``) or None; ``work_dir`` and ``resume`` paths
+    or None; ``shard`` ``"I/K"`` or None."""
 
 def resolve_csv(
     sources: Sequence[Tuple[str, bytes, Sequence[Tuple[str, str]]]],

@@ -1,7 +1,10 @@
 //! `match`: one party of a PSI session, configured as `blindmatch match` would be,
 //! reading its table from memory (CSV text the Python layer made from the
-//! DataFrame; never written to disk) and running the library's pipeline:
-//! `prepare` → `protocol_setup` → `Endpoint::open/run` → `finish`.
+//! DataFrame; never written to disk) and running the library's pipeline as the
+//! CLI does: `prepare` → `Endpoint::open` → `run_partitioned` (the planning
+//! connection, then one sub-session per bucket when a set does not fit
+//! `memory_limit`; a memory input is read again for its buckets, spilled
+//! encrypted to `work_dir`) → `finish`.
 //!
 //! The session runs on a thread of its own with the GIL released; the calling
 //! thread waits for its events, hands them to the progress callback, and checks
@@ -20,8 +23,10 @@ use std::time::Duration;
 use blindmatch_data::dataset::{InputSource, InputSpec, MemoryInput};
 use blindmatch_data::{Error, FailWith, Result};
 use blindmatch_net::{Cancellation, Event, EventSink, Learner, Mode, Transport};
+use blindmatch_pipeline::matching::partition::{PartitionOptions, Shard, parse_memory_limit};
 use blindmatch_pipeline::matching::{
-    self, Address, Endpoint, LabelConfig, PartyConfig, RunClock, load_transport, session_rules,
+    self, Address, BucketProgress, Endpoint, LabelConfig, PartyConfig, PsiProtocol, RunClock,
+    load_transport, run_partitioned, session_rules,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -81,6 +86,13 @@ pub(crate) struct MatchOptions {
     rejects: Option<PathBuf>,
     max_reject_rate: Option<f64>,
     force: bool,
+    protocol: String,
+    /// Bytes as digits, or a size as `--memory-limit` takes it (`256MiB`).
+    memory_limit: Option<String>,
+    work_dir: Option<PathBuf>,
+    /// `I/K`.
+    shard: Option<String>,
+    resume: Option<PathBuf>,
 }
 
 fn seconds(value: f64, what: &str) -> PyResult<Duration> {
@@ -131,6 +143,30 @@ fn party_config(csv: Vec<u8>, name: &str, o: &MatchOptions, dir: &Path) -> PyRes
         )
     })?;
     let labelled = mode == Mode::Labelled;
+    let protocol = PsiProtocol::from_name(&o.protocol).ok_or_else(|| {
+        bad_input(
+            format!("unknown protocol '{}'", o.protocol),
+            Some("use 'ecdh' or 'vole' (both sides the same)"),
+        )
+    })?;
+    let memory_limit = o
+        .memory_limit
+        .as_deref()
+        .map(|m| parse_memory_limit(m).map_err(|e| bad_input(format!("memory_limit {e}"), None)))
+        .transpose()?;
+    let shard = o
+        .shard
+        .as_deref()
+        .map(|s| Shard::parse(s).map_err(|e| bad_input(format!("shard {e}"), None)))
+        .transpose()?;
+    let partition = PartitionOptions {
+        memory_limit,
+        work_dir: o.work_dir.clone(),
+        shard,
+        resume: o.resume.clone(),
+    }
+    .resolve(mode)
+    .py_err()?;
     let learner = match (o.reveal.as_deref(), labelled) {
         (Some("me"), _) => Learner::Me,
         (Some("peer"), _) => Learner::Peer,
@@ -178,10 +214,10 @@ fn party_config(csv: Vec<u8>, name: &str, o: &MatchOptions, dir: &Path) -> PyRes
         rejects: o.rejects.clone(),
         max_reject_rate: o.max_reject_rate,
         force: o.force,
-        // A table from Python is already in memory: one session, no buckets.
-        partition: None,
-        // The package runs ECDH (`--protocol vole` is the CLI's for now).
-        protocol: blindmatch_pipeline::matching::PsiProtocol::Ecdh,
+        // As the CLI: a planning connection first (so either side may be the
+        // CLI), buckets when a set does not fit the memory limit.
+        partition,
+        protocol,
     };
     if cfg.learns_rows() {
         cfg.output = Some(dir.join("matched.csv"));
@@ -193,13 +229,13 @@ fn party_config(csv: Vec<u8>, name: &str, o: &MatchOptions, dir: &Path) -> PyRes
 fn run_party(
     cfg: &PartyConfig,
     events: EventSink,
+    buckets: &(dyn Fn(&BucketProgress) + Sync),
     cancel: &Cancellation,
     warnings: &Warnings,
 ) -> Result<Done> {
     let clock = RunClock::start();
     cfg.check_outputs()?;
     let mut prepared = matching::prepare(cfg, warnings)?;
-    let setup = matching::protocol_setup(cfg, &mut prepared)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -208,10 +244,16 @@ fn run_party(
         .fail_with(|| Error::failed("cannot start the network runtime"))?;
     let report = runtime.block_on(async {
         let endpoint = Endpoint::open(cfg).await?;
-        endpoint
-            .run(cfg, setup, Some(events), cancel)
-            .await
-            .map_err(|e| matching::session_failure(e, cfg))
+        run_partitioned(
+            cfg,
+            &mut prepared,
+            &endpoint,
+            Some(events),
+            cancel,
+            warnings,
+            buckets,
+        )
+        .await
     })?;
     let done = matching::finish(cfg, &prepared, report, &clock)?;
     let read = |path: &Path| {
@@ -268,6 +310,15 @@ pub(crate) fn match_csv<'py>(
             let _ = events_tx.send(Message::Event(json));
         }
     });
+    // Bucket progress reaches the callback as the session's events do, as the
+    // objects of the CLI's `--events json` (`planned`, `bucket_started`,
+    // `bucket_done`).
+    let buckets_tx = tx.clone();
+    let buckets = move |progress: &BucketProgress| {
+        if let Ok(json) = serde_json::to_string(progress) {
+            let _ = buckets_tx.send(Message::Event(json));
+        }
+    };
     let warnings = Arc::new(Warnings::default());
     let thread = {
         let cfg = Arc::clone(&cfg);
@@ -276,7 +327,7 @@ pub(crate) fn match_csv<'py>(
         std::thread::Builder::new()
             .name("blindmatch-session".into())
             .spawn(move || {
-                let result = run_party(&cfg, events, &cancel, &warnings);
+                let result = run_party(&cfg, events, &buckets, &cancel, &warnings);
                 let _ = tx.send(Message::Done(Box::new(result)));
             })
             .map_err(|e| {

@@ -28,7 +28,10 @@ def main() -> None:
         }
     )
 
+    events = []
+
     def progress(event):
+        events.append(event["event"])
         if event["event"] == "listening":
             with open(addr_file + ".tmp", "w") as f:
                 f.write(event["addr"])
@@ -47,6 +50,9 @@ def main() -> None:
                 "matched_values": result.matched_values,
                 "transcript": result.receipt["transcript_hash"],
                 "kind": type(table).__name__,
+                "psi_protocol": result.receipt.get("psi_protocol"),
+                "buckets": (result.receipt.get("partition") or {}).get("buckets"),
+                "events": sorted(set(events)),
             },
             f,
         )

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 import blindmatch as bm
-from conftest import HERE, PYTHON, messy, two_sides
+from conftest import HERE, PYTHON, cli_binary, messy, two_sides
 
 TIMEOUT = 120
 
@@ -76,6 +76,161 @@ def test_two_processes_over_tls_find_exactly_the_shared_customers(tmp_path, iden
     assert a["matched_values"] == b["matched_values"] == len(common)
     assert a["transcript"] == b["transcript"]
     assert a["kind"] == "DataFrame"
+
+
+def tls_pair(tmp_path, identities, a_ids, b_ids, a_extra=None, b_extra=None, **both):
+    """A listens, B connects, over TLS with pinning, with the options ``both``
+    and each side's own."""
+    (a_stem, a_fp), (b_stem, b_fp) = identities
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    common = dict(wait_timeout=60, read_timeout=30, min_peer_set=10, **both)
+    return run_pair(
+        tmp_path,
+        dict(customers=a_ids, listen="127.0.0.1:0", identity=a_stem, peer_fingerprint=b_fp,
+             **common, **(a_extra or {})),
+        dict(customers=b_ids, identity=b_stem, peer_fingerprint=a_fp, **common, **(b_extra or {})),
+    )
+
+
+def test_the_vole_protocol_over_tls_finds_what_ecdh_finds(tmp_path, identities):
+    a_ids, b_ids = two_sides(400, 300, 170)
+    common = sorted(set(a_ids) & set(b_ids))
+    ecdh = tls_pair(tmp_path / "ecdh", identities, a_ids, b_ids)
+    vole = tls_pair(tmp_path / "vole", identities, a_ids, b_ids, protocol="vole")
+    for side in (0, 1):
+        assert ecdh[side]["psi_protocol"] == "ecdh-ristretto255"
+        assert vole[side]["psi_protocol"] == "vole-okvs-iknp512"
+        assert vole[side]["customers"] == ecdh[side]["customers"] == [f"C{i}" for i in common]
+        assert vole[side]["matched_values"] == ecdh[side]["matched_values"] == len(common)
+    # Match IDs come from each session: equal across the sides, fresh per session.
+    assert vole[0]["match_ids"] == vole[1]["match_ids"]
+    assert vole[0]["transcript"] == vole[1]["transcript"]
+    assert vole[0]["match_ids"] != ecdh[0]["match_ids"]
+
+
+def test_a_small_memory_limit_runs_buckets_and_finds_the_same_rows(tmp_path, identities):
+    # More values than 1 MiB holds (2,621 at 400 bytes each): both sides spill.
+    a_ids, b_ids = two_sides(3000, 3200, 700)
+    common = [f"C{i}" for i in sorted(set(a_ids) & set(b_ids))]
+    whole = tls_pair(tmp_path / "whole", identities, a_ids, b_ids)
+    work = tmp_path / "spill"
+    work.mkdir()
+    split = tls_pair(tmp_path / "split", identities, a_ids, b_ids, memory_limit="1MiB",
+                     work_dir=str(work))
+    for side in (0, 1):
+        assert whole[side]["buckets"] is None
+        assert split[side]["buckets"] >= 2, split[side]
+        assert {"planned", "bucket_started", "bucket_done"} <= set(split[side]["events"])
+        assert split[side]["customers"] == whole[side]["customers"] == common
+        assert split[side]["matched_values"] == whole[side]["matched_values"] == len(common)
+    assert split[0]["match_ids"] == split[1]["match_ids"]
+    assert list(work.iterdir()) == [], "the spill folder is removed"
+    # The same limit in bytes, and the partner with the default: the larger
+    # need wins, so both run the same buckets.
+    again = tls_pair(tmp_path / "bytes", identities, a_ids, b_ids, memory_limit=1 << 20)
+    assert again[0]["buckets"] == split[0]["buckets"]
+    assert again[1]["customers"] == common
+
+
+def test_shards_cover_the_whole_set(tmp_path, identities):
+    a_ids, b_ids = two_sides(300, 300, 150)
+    common = {f"C{i}" for i in set(a_ids) & set(b_ids)}
+    found = []
+    for n, shard in enumerate([(0, 2), "1/2"]):
+        a, b = tls_pair(tmp_path / f"shard-{n}", identities, a_ids, b_ids, shard=shard)
+        assert a["customers"] == b["customers"]
+        found += a["customers"]
+    assert len(found) == len(common) and set(found) == common
+
+
+def test_a_resumed_bucketed_session_runs_no_bucket_again(tmp_path, identities):
+    a_ids, b_ids = two_sides(3000, 3000, 600)
+    common = [f"C{i}" for i in sorted(set(a_ids) & set(b_ids))]
+    a_dir, b_dir = tmp_path / "a-state", tmp_path / "b-state"
+    options = dict(memory_limit="1MiB")
+    first = tls_pair(tmp_path / "first", identities, a_ids, b_ids,
+                     a_extra=dict(resume=str(a_dir)), b_extra=dict(resume=str(b_dir)), **options)
+    assert first[0]["buckets"] >= 2 and first[0]["customers"] == common
+    assert (a_dir / "plan.json").exists() and (b_dir / "plan.json").exists()
+    again = tls_pair(tmp_path / "again", identities, a_ids, b_ids,
+                     a_extra=dict(resume=str(a_dir)), b_extra=dict(resume=str(b_dir)), **options)
+    for side in (0, 1):
+        assert again[side]["customers"] == common
+        assert again[side]["match_ids"] == first[side]["match_ids"]
+        assert "bucket_started" not in again[side]["events"], again[side]["events"]
+
+
+def test_a_cli_side_and_a_python_side_run_vole_buckets_together(tmp_path, identities):
+    binary = cli_binary()
+    if binary is None:
+        pytest.skip("no blindmatch binary built in this checkout (cargo build)")
+    (a_stem, a_fp), (b_stem, b_fp) = identities
+    # The CLI's set needs buckets, the Python side's fits: it reads its table
+    # again from memory into buckets when the plan says so.
+    a_ids, b_ids = two_sides(3000, 1500, 500)
+    common = [f"C{i}" for i in sorted(set(a_ids) & set(b_ids))]
+    rows = ["customer_id,mobile"] + [f"C{i},{messy(i)}" for i in a_ids]
+    (tmp_path / "a.csv").write_text("\n".join(rows) + "\n")
+    cli = subprocess.Popen(
+        [str(binary), "match", "--listen", "127.0.0.1:0", "--identity", a_stem,
+         "--peer-fingerprint", b_fp, "--input", "a.csv", "--column", "mobile:phone",
+         "--keep", "customer_id", "-o", "matched.csv", "--min-peer-set", "10",
+         "--protocol", "vole", "--memory-limit", "1MiB", "--wait-timeout", "60s"],
+        cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        addr = None
+        for line in cli.stderr:
+            if line.startswith("listening on "):
+                addr = line.split()[-1]
+                break
+        assert addr, "the CLI did not listen"
+        rest = []
+        drain = threading.Thread(target=lambda: rest.append(cli.stderr.read()), daemon=True)
+        drain.start()
+        out = tmp_path / "b.json"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE)] + sys.path))
+        spec = dict(customers=b_ids, connect=addr, identity=b_stem, peer_fingerprint=a_fp,
+                    min_peer_set=10, protocol="vole", memory_limit="1MiB", wait_timeout=60,
+                    read_timeout=30)
+        py = subprocess.run([PYTHON, str(HERE / "_party.py"), json.dumps(spec), str(out) + ".addr",
+                             str(out)], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        assert py.returncode == 0, py.stderr
+        code = cli.wait(TIMEOUT)
+        drain.join(10)
+        assert code == 0, rest
+    finally:
+        cli.kill()
+    b = json.loads(out.read_text())
+    assert b["customers"] == common
+    assert b["psi_protocol"] == "vole-okvs-iknp512" and b["buckets"] >= 2
+    matched = (tmp_path / "matched.csv").read_text().splitlines()
+    header = matched[0].split(",")
+    ids = [line.split(",")[header.index("customer_id")] for line in matched[1:]]
+    match_ids = [line.split(",")[header.index("match_id")] for line in matched[1:]]
+    assert ids == common
+    assert sorted(match_ids) == sorted(b["match_ids"])
+
+
+def test_scale_options_are_checked_like_the_cli_flags():
+    t = pa.table({"m": ["13800000000"] * 3})
+    cases = [
+        (dict(protocol="rsa"), "unknown protocol 'rsa'"),
+        (dict(memory_limit="lots"), "is not a memory size"),
+        (dict(memory_limit="10KiB"), "below the smallest limit"),
+        (dict(memory_limit=True), "memory_limit must be"),
+        (dict(shard=(2, 2)), "is not a shard"),
+        (dict(shard=(0, 1, 2)), "shard must be"),
+        (dict(mode="labelled", memory_limit="1GiB"), "do not apply to labelled mode"),
+        (dict(mode="cardinality", shard="0/2"), "cardinality session must not be split"),
+        (dict(mode="cardinality", protocol="vole"), "--protocol vole with --mode cardinality"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(bm.BadInputError) as info:
+            bm.match(t, {"m": "phone"}, listen="127.0.0.1:0", insecure_plaintext_for_testing=True,
+                     **kwargs)
+        assert message in str(info.value), (kwargs, str(info.value))
+        assert info.value.exit_code == 2
 
 
 def test_labelled_mode_across_processes(tmp_path, identities):

@@ -24,6 +24,7 @@ use crate::util::{Run, assert_files, run};
 
 mod bad_files;
 mod commands;
+mod same_tokens;
 
 /// The customers of the tests as CSV: what the Parquet file holds, nulls as
 /// empty cells.

@@ -3,7 +3,9 @@
 //! ([`InputSpec`]), and the parts that read them: [`DatasetReader`] over the CSV
 //! reader ([`CsvReader`], with line and row numbers and one-line errors naming
 //! file, line and column) and the Parquet and Arrow reader ([`ColumnarReader`],
-//! one record batch at a time), column specs resolved against the header ([`Columns`]), per-cell
+//! one record batch at a time), blocks of rows for pipelines that work on many
+//! rows at once ([`RowChunk`], read through [`Rows`]: CSV records, or a range of
+//! a record batch read in place), column specs resolved against the header ([`Columns`]), per-cell
 //! normalisation ([`normalize_cell`]) and reject counting ([`RejectTally`]).
 //!
 //! Shared by every pipeline that reads a dataset (tokenize, normalize, match), so
@@ -20,6 +22,7 @@ mod csv;
 mod format;
 mod reader;
 mod rejects;
+mod rows;
 mod source;
 
 /// The Arrow type of a column of a Parquet or Arrow input
@@ -32,4 +35,5 @@ pub use csv::{CsvReader, InputSummary, Record, utf8_failure};
 pub use format::Format;
 pub use reader::DatasetReader;
 pub use rejects::{REJECTS_HEADER, RejectTally, write_reject_line};
+pub use rows::{BatchRows, ChunkRows, RowChunk, Rows};
 pub use source::{InputSource, InputSpec, MemoryInput, parse_delimiter};

@@ -17,7 +17,8 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use blindmatch_data::Category;
 use blindmatch_data::dataset::{
-    BATCH_ROWS, ColumnSpec, Columns, DatasetReader, Format, InputSource, Record,
+    BATCH_ROWS, ChunkRows, ColumnSpec, Columns, DatasetReader, Format, InputSource, Record,
+    RowChunk, Rows,
 };
 use blindmatch_data::output::{AtomicFile, ColumnTypes, ParquetWriter};
 use parquet::arrow::ArrowWriter;
@@ -423,5 +424,171 @@ fn values_round_trip_from_the_reader_through_the_writer() {
             original.column(i).as_ref(),
             "column {i}"
         );
+    }
+}
+
+/// Every row as (row number, line, cells) through `Rows`, reading blocks of at
+/// most `max` rows with `read_chunk` and, every third block, one record with
+/// `read` in between: the two may be mixed.
+fn rows_by_chunks(reader: &mut DatasetReader, max: usize) -> Vec<(u64, u64, Vec<String>)> {
+    let width = reader.header().len();
+    let mut chunk = RowChunk::default();
+    let mut record = Record::default();
+    let mut out = Vec::new();
+    for block in 0.. {
+        if block % 3 == 2 {
+            if !reader.read(&mut record).unwrap() {
+                break;
+            }
+            let cells = (0..width).map(|c| record.text(c).to_owned()).collect();
+            out.push((record.row(), record.line(), cells));
+            continue;
+        }
+        let n = reader.read_chunk(&mut chunk, max).unwrap();
+        assert_eq!(n, chunk.len());
+        assert!(n <= max, "{n} rows in a block of at most {max}");
+        if n == 0 {
+            break;
+        }
+        fn take<R: Rows + ?Sized>(rows: &R, width: usize, out: &mut Vec<(u64, u64, Vec<String>)>) {
+            for i in 0..rows.len() {
+                let cells = (0..width)
+                    .map(|c| rows.text(i, c).unwrap().to_owned())
+                    .collect();
+                out.push((rows.row(i), rows.line(i), cells));
+            }
+        }
+        match chunk.rows() {
+            ChunkRows::Records(records) => take(records, width, &mut out),
+            ChunkRows::Batch(batch) => take(batch, width, &mut out),
+        }
+    }
+    out
+}
+
+#[test]
+fn blocks_of_rows_read_in_place_give_what_records_give() {
+    let dir = tempfile::tempdir().unwrap();
+    // Batches and row groups that end at other rows than the reader's batches.
+    let n = BATCH_ROWS * 2 + 1234;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("n", DataType::Int64, false),
+        Field::new("phone", DataType::Utf8, true),
+        Field::new("note", DataType::Utf8, true),
+    ]));
+    let batches: Vec<RecordBatch> = [0, 5000, 5001, n]
+        .windows(2)
+        .map(|w| {
+            let range = w[0]..w[1];
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from_iter_values(
+                        range.clone().map(|i| i as i64),
+                    )),
+                    Arc::new(StringArray::from_iter(range.clone().map(|i| match i % 5 {
+                        0 => None,
+                        1 => Some(String::new()),
+                        _ => Some(format!("1381234{i:04}")),
+                    }))),
+                    Arc::new(StringArray::from_iter(
+                        range.map(|i| (i % 3 == 0).then(|| format!("n,\"{i}\""))),
+                    )),
+                ],
+            )
+            .unwrap()
+        })
+        .collect();
+    let parquet = dir.path().join("t.parquet");
+    let file = File::create(&parquet).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(3000))
+        .build();
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
+    for batch in &batches {
+        writer.write(batch).unwrap();
+    }
+    writer.close().unwrap();
+    let arrow = dir.path().join("t.arrow");
+    let file = File::create(&arrow).unwrap();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &schema).unwrap();
+    for batch in &batches {
+        writer.write(batch).unwrap();
+    }
+    writer.finish().unwrap();
+    // The same table as CSV: a null is an empty cell.
+    let csv = dir.path().join("t.csv");
+    let mut text = String::from("n,phone,note\n");
+    for i in 0..n {
+        let phone = match i % 5 {
+            0 | 1 => String::new(),
+            _ => format!("1381234{i:04}"),
+        };
+        let note = if i % 3 == 0 {
+            format!("\"n,\"\"{i}\"\"\"")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!("{i},{phone},{note}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+
+    let all_records = |path: &Path, used: bool| {
+        let mut reader = open(path).unwrap();
+        if used {
+            let cols = columns(&reader, &["phone:phone"], &["n"]).unwrap();
+            reader.use_columns(&cols).unwrap();
+        }
+        let mut record = Record::default();
+        let mut out = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            let cells: Vec<String> = (0..3).map(|c| record.text(c).to_owned()).collect();
+            out.push((record.row(), record.line(), cells));
+        }
+        out
+    };
+    let want = all_records(&parquet, false);
+    assert_eq!(want.len(), n);
+    assert_eq!(want[5002].2, ["5002", "13812345002", ""]);
+    for path in [&parquet, &arrow, &csv] {
+        for (used, max) in [(false, 1000), (true, 2048), (false, BATCH_ROWS * 3)] {
+            let mut reader = open(path).unwrap();
+            if used {
+                let cols = columns(&reader, &["phone:phone"], &["n"]).unwrap();
+                reader.use_columns(&cols).unwrap();
+            }
+            let got = rows_by_chunks(&mut reader, max);
+            let csv_lines = path.extension().is_some_and(|e| e == "csv");
+            if csv_lines {
+                // CSV lines count the header; cells are the same.
+                let cells: Vec<_> = got.iter().map(|(r, _, c)| (*r, c.clone())).collect();
+                let want: Vec<_> = want.iter().map(|(r, _, c)| (*r, c.clone())).collect();
+                assert_eq!(cells, want, "{path:?} {max}");
+                assert!(got.iter().all(|(r, l, _)| *l == r + 1));
+            } else {
+                assert_eq!(got, all_records(path, used), "{path:?} {used} {max}");
+            }
+            assert_eq!(reader.finish().unwrap().rows, n as u64, "{path:?}");
+        }
+    }
+}
+
+#[test]
+fn blocks_of_rows_show_no_value_in_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    write_parquet(&path, &[customers()]);
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "id,phone\n7,138 1234 5678\n").unwrap();
+    for path in [&path, &csv] {
+        let mut reader = open(path).unwrap();
+        let mut chunk = RowChunk::default();
+        assert!(
+            reader.read_chunk(&mut chunk, 0).unwrap() == 1,
+            "at least one row"
+        );
+        let shown = format!("{chunk:?} {:?}", chunk.rows());
+        assert!(!shown.contains("1234"), "{shown}");
+        assert!(shown.contains("rows: 1"), "{shown}");
     }
 }

@@ -2,7 +2,9 @@
 //! with a JSON manifest beside it and an optional rejects file.
 //!
 //! The pipeline streams in constant memory: a reader thread parses records into a
-//! fixed number of reused work items; worker threads each take the next item,
+//! fixed number of reused work items (from Parquet or Arrow, an item is a range of
+//! the current record batch, whose cells the workers read in place: nothing is
+//! copied per cell); worker threads each take the next item,
 //! normalise and tokenise it; the main thread puts finished items back in input
 //! order, counts them and hands their text to a writer thread (which also hashes
 //! it). No worker waits for another. Short-code registries (one entry per

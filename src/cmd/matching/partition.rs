@@ -6,11 +6,9 @@ use std::path::PathBuf;
 use blindmatch_net::Mode;
 use blindmatch_pipeline::matching::BucketProgress;
 use blindmatch_pipeline::matching::partition::{
-    DEFAULT_MEMORY_LIMIT, MIN_MEMORY_LIMIT, PartitionConfig, Shard,
+    PartitionConfig, PartitionOptions, Shard, parse_memory_limit,
 };
 use clap::Args as ClapArgs;
-
-use crate::error::Failure;
 
 /// Buckets, shards and resume.
 #[derive(Debug, Clone, ClapArgs)]
@@ -19,7 +17,7 @@ pub(crate) struct PartitionArgs {
     /// does not fit is split into buckets (agreed with the partner, padded so that
     /// their sizes reveal nothing) spilled to --work-dir, one sub-session each
     /// [default: 1GiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
     pub(crate) memory_limit: Option<u64>,
 
     /// Folder for the spill files of a bucketed session (encrypted under a key that
@@ -42,69 +40,21 @@ pub(crate) struct PartitionArgs {
 }
 
 impl PartitionArgs {
-    /// The partition settings for `mode`: none in labelled mode (which runs one
-    /// session in memory), where these flags are refused.
+    /// The partition settings for `mode` ([`PartitionOptions::resolve`]): none in
+    /// labelled mode, where these flags are refused.
     ///
     /// # Errors
     /// A partition flag in labelled mode; --shard or --resume in cardinality mode
     /// (the count per part would be revealed).
     pub(crate) fn validate(&self, mode: Mode) -> anyhow::Result<Option<PartitionConfig>> {
-        let given = self.memory_limit.is_some()
-            || self.work_dir.is_some()
-            || self.shard.is_some()
-            || self.resume.is_some();
-        if mode == Mode::Labelled {
-            if given {
-                return Err(Failure::bad_input(
-                    "--memory-limit, --work-dir, --shard and --resume do not apply to labelled mode",
-                )
-                .hint("a labelled session runs in memory, in one piece")
-                .into());
-            }
-            return Ok(None);
-        }
-        if mode == Mode::Cardinality && (self.shard.is_some() || self.resume.is_some()) {
-            return Err(Failure::bad_input(
-                "--shard and --resume split a session, and a cardinality session must not be split",
-            )
-            .hint("each part would reveal its own count; run one cardinality session (raise --memory-limit if needed)")
-            .into());
-        }
-        Ok(Some(PartitionConfig {
-            memory_limit: self.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT),
-            work_dir: self.work_dir.clone().unwrap_or_else(std::env::temp_dir),
-            shard: self.shard.unwrap_or(Shard::WHOLE),
+        let options = PartitionOptions {
+            memory_limit: self.memory_limit,
+            work_dir: self.work_dir.clone(),
+            shard: self.shard,
             resume: self.resume.clone(),
-        }))
+        };
+        Ok(options.resolve(mode)?)
     }
-}
-
-/// Parses a memory size: `512MiB`, `2GiB`, `1G`, `800M`, or bytes.
-///
-/// # Errors
-/// Anything else, or less than 64 MiB.
-pub(crate) fn parse_memory(arg: &str) -> Result<u64, String> {
-    let s = arg.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("'{arg}' is not a memory size; use e.g. 512MiB or 2GiB"))?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(format!("'{arg}': unknown unit; use MiB or GiB")),
-    };
-    let bytes = n
-        .checked_mul(scale)
-        .ok_or_else(|| format!("'{arg}' is too large"))?;
-    if bytes < MIN_MEMORY_LIMIT {
-        return Err(format!("'{arg}' is below the smallest limit, 1MiB"));
-    }
-    Ok(bytes)
 }
 
 /// One line on stderr per bucket (unless quiet), and the JSON event with --events json.
@@ -148,21 +98,5 @@ fn eta(seconds: f64) -> String {
         format!("{:.0} min", seconds / 60.0)
     } else {
         format!("{:.1} h", seconds / 3600.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn memory_sizes() {
-        assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_memory("512MiB"), Ok(512 << 20));
-        assert_eq!(parse_memory("2G"), Ok(2 << 30));
-        assert!(parse_memory("512KiB").is_err());
-        assert!(parse_memory("lots").is_err());
-        assert!(parse_memory("5 parsecs").is_err());
     }
 }

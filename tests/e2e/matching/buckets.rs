@@ -133,6 +133,36 @@ fn a_killed_session_resumes_from_the_completed_buckets() {
 }
 
 #[test]
+fn a_session_whose_buckets_all_completed_resumes_into_the_same_output() {
+    let f = Fixture::new(4000, 3000, 1200);
+    let base = with(SMALL_LIMIT, &["--resume", "state", "--work-dir", "."]);
+    let (ra, rb) = f.session(&refs(&base), &refs(&base));
+    ra.ok();
+    rb.ok();
+    // Both sides completed every bucket; a rerun with the same folders runs
+    // none of them again and still writes every matched row.
+    let again = with(&refs(&base), &["-o", "again.csv"]);
+    let (ra, rb) = f.session(&refs(&again), &refs(&again));
+    ra.ok().stderr_has("already completed (resumed)");
+    rb.ok();
+    check_truth(&f, &f.a.join("again.csv"), &f.b.join("again.csv"));
+    for dir in [&f.a, &f.b] {
+        assert_eq!(
+            std::fs::read_to_string(dir.join("again.csv")).unwrap(),
+            std::fs::read_to_string(dir.join("matched.csv")).unwrap(),
+            "the match IDs are those of the original sub-sessions"
+        );
+        let receipt = json(&dir.join("again.csv.receipt.json"));
+        let sessions = receipt["partition"]["sessions"].as_array().unwrap().clone();
+        assert!(sessions.len() >= 2, "{sessions:?}");
+        assert!(
+            sessions.iter().all(|s| s["resumed"] == true),
+            "{sessions:?}"
+        );
+    }
+}
+
+#[test]
 fn shards_merge_to_the_result_of_one_session() {
     let f = Fixture::new(900, 700, 300);
     let k = 3;

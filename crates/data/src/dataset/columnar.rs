@@ -1,5 +1,7 @@
 //! Parquet and Arrow IPC files read one record batch at a time, handed out as the
-//! same [`Record`]s the CSV reader gives, so every pipeline reads them unchanged.
+//! same [`Record`]s the CSV reader gives, so every pipeline reads them unchanged,
+//! or as ranges of the batch ([`BatchRows`], [`ColumnarReader::read_rows`]) whose
+//! cells are read in place, for pipelines that work on blocks of rows.
 //!
 //! Memory stays bounded by a batch ([`BATCH_ROWS`] rows of the columns in use):
 //! a Parquet file is read row group by row group, only the columns a command
@@ -20,7 +22,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
@@ -30,6 +32,7 @@ use sha2::{Digest, Sha256};
 use super::columns::{Columns, shown_header};
 use super::csv::{InputSummary, Record};
 use super::format::Format;
+use super::rows::{BatchColumns, BatchRows, TextColumn};
 use super::source::InputSource;
 use crate::error::{Error, FailWith, Result};
 
@@ -46,24 +49,6 @@ enum Opened {
     Arrow(Batches),
 }
 
-/// One column of the current batch as text.
-enum TextColumn {
-    Utf8(StringArray),
-    Large(arrow_array::LargeStringArray),
-    View(arrow_array::StringViewArray),
-}
-
-impl TextColumn {
-    /// The text of `row`; `None` for a null.
-    fn get(&self, row: usize) -> Option<&str> {
-        match self {
-            TextColumn::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
-            TextColumn::Large(a) => a.is_valid(row).then(|| a.value(row)),
-            TextColumn::View(a) => a.is_valid(row).then(|| a.value(row)),
-        }
-    }
-}
-
 /// A Parquet or Arrow IPC file read in record batches.
 pub struct ColumnarReader {
     name: String,
@@ -76,8 +61,9 @@ pub struct ColumnarReader {
     header: Vec<String>,
     /// Header positions decoded, ascending; `None` for all.
     selected: Option<Vec<usize>>,
-    /// The current batch, per header position (`None`: not decoded).
-    current: Vec<Option<TextColumn>>,
+    /// The current batch, per header position (`None`: not decoded); shared
+    /// with the [`BatchRows`] handed out of it.
+    current: BatchColumns,
     current_rows: usize,
     next_row: usize,
     rows: u64,
@@ -165,7 +151,7 @@ impl ColumnarReader {
             file,
             opened: Some(opened),
             batches: None,
-            current: Vec::new(),
+            current: Arc::from(Vec::new()),
             schema,
             header,
             selected: None,
@@ -272,11 +258,30 @@ impl ColumnarReader {
         self.next_row += 1;
         self.rows += 1;
         record.start_columnar(self.rows);
-        for column in &self.current {
+        for column in self.current.iter() {
             let text = column.as_ref().and_then(|c| c.get(row)).unwrap_or("");
             record.push_field(text.as_bytes());
         }
         Ok(true)
+    }
+
+    /// Reads up to `max` (at least one) of the next rows as one block of the current batch
+    /// (fewer at the end of a batch), without copying a cell; `None` at the
+    /// end. Rows read before with [`ColumnarReader::read`] are not repeated.
+    ///
+    /// # Errors
+    /// As [`ColumnarReader::read`].
+    pub fn read_rows(&mut self, max: usize) -> Result<Option<BatchRows>> {
+        while self.next_row >= self.current_rows {
+            if !self.next_batch()? {
+                return Ok(None);
+            }
+        }
+        let len = max.max(1).min(self.current_rows - self.next_row);
+        let rows = BatchRows::new(Arc::clone(&self.current), self.next_row, len, self.rows + 1);
+        self.next_row += len;
+        self.rows += len as u64;
+        Ok(Some(rows))
     }
 
     /// Reads to the end (so a damaged last page is found) and returns the hash,
@@ -331,7 +336,7 @@ impl ColumnarReader {
                 *slot = Some(text);
             }
         }
-        self.current = current;
+        self.current = Arc::from(current);
         self.current_rows = batch.num_rows();
         self.next_row = 0;
         Ok(true)

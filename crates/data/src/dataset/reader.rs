@@ -1,7 +1,9 @@
 //! One reader for every table format: [`DatasetReader`] hands out the same
 //! [`Record`]s whether the input is CSV ([`CsvReader`]) or a Parquet or Arrow
 //! IPC file ([`ColumnarReader`]), so a pipeline reads all of them with one loop
-//! and fails on each with the same kind of error.
+//! and fails on each with the same kind of error. Pipelines that work on blocks
+//! of rows read [`RowChunk`]s instead ([`DatasetReader::read_chunk`]): records
+//! from CSV, ranges of the record batch, read in place, from the others.
 
 use arrow_schema::DataType;
 
@@ -9,6 +11,7 @@ use super::columnar::ColumnarReader;
 use super::columns::Columns;
 use super::csv::{CsvReader, InputSummary, Record};
 use super::format::Format;
+use super::rows::RowChunk;
 use super::source::{InputSource, InputSpec};
 use crate::error::Result;
 
@@ -157,6 +160,26 @@ impl DatasetReader {
         match &mut self.inner {
             Inner::Csv(r) => r.read(record),
             Inner::Columnar(r) => r.read(record),
+        }
+    }
+
+    /// Reads up to `max` (at least one) of the next rows into `chunk` and
+    /// returns how many (0 only at the end). CSV fills the chunk's reused records; Parquet and Arrow hand
+    /// over a range of the current record batch (at most to its end), whose
+    /// cells are then read from the Arrow arrays without a copy. Rows come in
+    /// input order with the row numbers [`DatasetReader::read`] gives, and the
+    /// two calls may be mixed.
+    ///
+    /// # Errors
+    /// As [`DatasetReader::read`].
+    pub fn read_chunk(&mut self, chunk: &mut RowChunk, max: usize) -> Result<usize> {
+        match &mut self.inner {
+            Inner::Csv(r) => chunk.fill_records(max, |record| r.read(record)),
+            Inner::Columnar(r) => {
+                let rows = r.read_rows(max)?;
+                chunk.set_batch(rows);
+                Ok(chunk.len())
+            }
         }
     }
 

@@ -382,7 +382,14 @@ async fn run_buckets(
         });
     }
     let total_matched = matched.iter().try_fold(0u64, |acc, m| m.map(|m| acc + m));
-    let learns = !matches!(last.outcome.result, MatchResult::NotRevealed);
+    // With every bucket taken from the resume folder, `last` is the planning
+    // connection's report, which ran no protocol: who learns is then the
+    // configuration's (resume runs intersection mode only).
+    let learns = if run_now > 0 {
+        !matches!(last.outcome.result, MatchResult::NotRevealed)
+    } else {
+        cfg.learns()
+    };
     let result = match (learns, total_matched) {
         // The rows are in `stored`, which `finish` reads in row order.
         (true, Some(m)) => MatchResult::Intersection {

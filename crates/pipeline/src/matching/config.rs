@@ -156,6 +156,11 @@ impl PsiProtocol {
             PsiProtocol::Vole => "vole",
         }
     }
+
+    /// The protocol of that name ([`PsiProtocol::name`]), if any.
+    pub fn from_name(name: &str) -> Option<PsiProtocol> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
 }
 
 /// Labelled mode settings of one side.
@@ -619,5 +624,9 @@ mod tests {
         }
         vole.protocol = PsiProtocol::Ecdh;
         assert!(vole.check_protocol().is_ok());
+        for protocol in PsiProtocol::ALL {
+            assert_eq!(PsiProtocol::from_name(protocol.name()), Some(protocol));
+        }
+        assert_eq!(PsiProtocol::from_name("ECDH"), None);
     }
 }

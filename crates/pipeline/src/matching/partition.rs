@@ -20,6 +20,8 @@ pub mod plan;
 
 use std::path::PathBuf;
 
+use blindmatch_data::Error;
+use blindmatch_net::Mode;
 use sha2::{Digest, Sha256};
 
 /// Label of the placement hash.
@@ -86,6 +88,88 @@ impl Default for PartitionConfig {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The partition options of `match` as a caller gives them (`None`: not given):
+/// `--memory-limit`, `--work-dir`, `--shard`, `--resume`. The CLI and the Python
+/// package both turn them into a [`PartitionConfig`] here, so they accept and
+/// refuse the same settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionOptions {
+    /// `--memory-limit` in bytes ([`parse_memory_limit`]); default
+    /// [`DEFAULT_MEMORY_LIMIT`].
+    pub memory_limit: Option<u64>,
+    /// `--work-dir`; default the system's temporary folder.
+    pub work_dir: Option<PathBuf>,
+    /// `--shard I/K`; default the whole set.
+    pub shard: Option<Shard>,
+    /// `--resume DIR`.
+    pub resume: Option<PathBuf>,
+}
+
+impl PartitionOptions {
+    /// The partition settings of a session in `mode`: none in labelled mode
+    /// (which runs one session in memory), where none of the options may be given.
+    ///
+    /// # Errors
+    /// An option in labelled mode; a shard or resume folder in cardinality mode
+    /// (each part would reveal its own count). Bad input, naming the CLI's flags.
+    pub fn resolve(&self, mode: Mode) -> blindmatch_data::Result<Option<PartitionConfig>> {
+        let given = self.memory_limit.is_some()
+            || self.work_dir.is_some()
+            || self.shard.is_some()
+            || self.resume.is_some();
+        if mode == Mode::Labelled {
+            if given {
+                return Err(Error::bad_input(
+                    "--memory-limit, --work-dir, --shard and --resume do not apply to labelled mode",
+                )
+                .hint("a labelled session runs in memory, in one piece"));
+            }
+            return Ok(None);
+        }
+        if mode == Mode::Cardinality && (self.shard.is_some() || self.resume.is_some()) {
+            return Err(Error::bad_input(
+                "--shard and --resume split a session, and a cardinality session must not be split",
+            )
+            .hint("each part would reveal its own count; run one cardinality session (raise --memory-limit if needed)"));
+        }
+        Ok(Some(PartitionConfig {
+            memory_limit: self.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT),
+            work_dir: self.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+            shard: self.shard.unwrap_or(Shard::WHOLE),
+            resume: self.resume.clone(),
+        }))
+    }
+}
+
+/// Parses a memory size as `--memory-limit` takes it: `512MiB`, `2GiB`, `1G`,
+/// `800M`, or bytes.
+///
+/// # Errors
+/// A message for the user: anything else, or less than [`MIN_MEMORY_LIMIT`].
+pub fn parse_memory_limit(arg: &str) -> Result<u64, String> {
+    let s = arg.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{arg}' is not a memory size; use e.g. 512MiB or 2GiB"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("'{arg}': unknown unit; use MiB or GiB")),
+    };
+    let bytes = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("'{arg}' is too large"))?;
+    if bytes < MIN_MEMORY_LIMIT {
+        return Err(format!("'{arg}' is below the smallest limit, 1MiB"));
+    }
+    Ok(bytes)
 }
 
 /// The placement hash of a rule's value.
@@ -189,6 +273,42 @@ pub fn bucket_bound(total: u64, bucket: u32, buckets: u32) -> u64 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory_limit("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_memory_limit("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_memory_limit("2G"), Ok(2 << 30));
+        assert_eq!(parse_memory_limit("1048576"), Ok(1 << 20));
+        assert!(parse_memory_limit("512KiB").is_err());
+        assert!(parse_memory_limit("lots").is_err());
+        assert!(parse_memory_limit("5 parsecs").is_err());
+        assert!(parse_memory_limit("-1").is_err());
+    }
+
+    #[test]
+    fn options_resolve_per_mode() {
+        let none = PartitionOptions::default();
+        let whole = none.resolve(Mode::Intersection).unwrap().unwrap();
+        assert_eq!(whole, PartitionConfig::new());
+        assert_eq!(none.resolve(Mode::Labelled).unwrap(), None);
+        let small = PartitionOptions {
+            memory_limit: Some(1 << 20),
+            shard: Some(Shard { index: 1, count: 4 }),
+            ..PartitionOptions::default()
+        };
+        let config = small.resolve(Mode::Intersection).unwrap().unwrap();
+        assert_eq!((config.memory_limit, config.shard.count), (1 << 20, 4));
+        let err = small.resolve(Mode::Labelled).unwrap_err();
+        assert!(err.to_string().contains("labelled mode"), "{err}");
+        let err = small.resolve(Mode::Cardinality).unwrap_err();
+        assert!(err.to_string().contains("cardinality"), "{err}");
+        let limit_only = PartitionOptions {
+            memory_limit: Some(1 << 20),
+            ..PartitionOptions::default()
+        };
+        assert!(limit_only.resolve(Mode::Cardinality).unwrap().is_some());
+    }
 
     #[test]
     fn shards_parse_and_reject() {

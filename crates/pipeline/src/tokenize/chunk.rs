@@ -1,9 +1,15 @@
-//! The work on one chunk of records, done by any worker thread: every identifier
+//! The work on one chunk of rows, done by any worker thread: every identifier
 //! cell checked for UTF-8, normalised and counted (rejects listed by row), the
 //! MACs of a group of values computed together, and the rows written as CSV text.
+//!
+//! The rows are read through [`Rows`]: CSV records, or a range of a Parquet or
+//! Arrow record batch whose cells are normalised straight from the Arrow arrays.
+//! The code is generic over the two, so both give the same bytes.
+
+use std::ops::Range;
 
 use blindmatch_data::dataset::{
-    Cell, ColumnCounts, Columns, OutputColumn, Record, RejectTally, normalize_cell_append,
+    Cell, ColumnCounts, Columns, OutputColumn, RejectTally, Rows, normalize_cell_append,
 };
 use blindmatch_data::text::write_field;
 use blindmatch_token::{DerivedCode, IdType, Profile, Rejection, ShortCoder, Tokenizer};
@@ -99,15 +105,16 @@ pub(super) enum Slot {
     },
 }
 
-/// Normalises and tokenises one chunk of records into `out`, a group of rows at a
+/// Normalises and tokenises one chunk of rows into `out`, a group of rows at a
 /// time.
-pub(super) fn process_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
+pub(super) fn process_chunk<R: Rows + ?Sized>(plan: &Plan<'_>, rows: &R, out: &mut ChunkOut) {
     let Some(current) = plan.current else {
-        copy_chunk(plan, records, out);
+        copy_chunk(plan, rows, out);
         return;
     };
-    for group in records.chunks(GROUP_ROWS) {
-        normalise_group(plan, group, out);
+    for start in (0..rows.len()).step_by(GROUP_ROWS) {
+        let group = start..(start + GROUP_ROWS).min(rows.len());
+        normalise_group(plan, rows, group.clone(), out);
         let ChunkOut {
             values,
             slots,
@@ -134,16 +141,21 @@ pub(super) fn process_chunk(plan: &Plan<'_>, records: &[Record], out: &mut Chunk
             previous_macs.clear();
             previous.macs(inputs(), previous_macs);
         }
-        write_group(plan, current, group, out);
+        write_group(plan, current, rows, group, out);
     }
 }
 
 /// The first pass over a group: checks, normalises and counts every identifier
 /// cell; each becomes a [`Slot`], in the order [`write_group`] visits them.
-fn normalise_group(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
+fn normalise_group<R: Rows + ?Sized>(
+    plan: &Plan<'_>,
+    rows: &R,
+    group: Range<usize>,
+    out: &mut ChunkOut,
+) {
     out.values.clear();
     out.slots.clear();
-    for record in records {
+    for i in group {
         let mut rejected_here = false;
         for &(position, n) in &plan.id_order {
             let Some(id) = plan.columns.ids.get(n) else {
@@ -151,8 +163,8 @@ fn normalise_group(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
             };
             // Each used cell is checked for UTF-8 exactly once: identifier cells
             // here, kept cells in `write_group`.
-            let Some(cell) = record.try_text(id.index) else {
-                out.note_utf8_error(record.line(), position, OutputColumn::Id(n));
+            let Some(cell) = rows.text(i, id.index) else {
+                out.note_utf8_error(rows.line(i), position, OutputColumn::Id(n));
                 out.slots.push(Slot::Unreadable);
                 continue;
             };
@@ -172,8 +184,8 @@ fn normalise_group(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
                     rejected_here = true;
                     out.tally.add(n, reason);
                     out.rejects.push(RejectRow {
-                        row: record.row(),
-                        line: record.line(),
+                        row: rows.row(i),
+                        line: rows.line(i),
                         column: n,
                         reason,
                     });
@@ -188,11 +200,17 @@ fn normalise_group(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
 
 /// The second pass over a group: writes its rows, tokens from the MACs computed
 /// for the group's values.
-fn write_group(plan: &Plan<'_>, current: &Tokenizer, records: &[Record], out: &mut ChunkOut) {
+fn write_group<R: Rows + ?Sized>(
+    plan: &Plan<'_>,
+    current: &Tokenizer,
+    rows: &R,
+    group: Range<usize>,
+    out: &mut ChunkOut,
+) {
     let delimiter = plan.delimiter;
     let mut slots = 0;
     let mut values = 0;
-    for record in records {
+    for i in group {
         let line_start = out.text.len();
         for (position, &column) in plan.columns.output_order.iter().enumerate() {
             if position > 0 {
@@ -201,9 +219,9 @@ fn write_group(plan: &Plan<'_>, current: &Tokenizer, records: &[Record], out: &m
             let n = match column {
                 OutputColumn::Keep(n) => {
                     let index = plan.columns.keep.get(n).map(|c| c.index);
-                    match index.and_then(|i| record.try_text(i)) {
+                    match index.and_then(|index| rows.text(i, index)) {
                         Some(cell) => write_field(&mut out.text, cell.as_bytes(), delimiter),
-                        None => out.note_utf8_error(record.line(), position, column),
+                        None => out.note_utf8_error(rows.line(i), position, column),
                     }
                     continue;
                 }
@@ -243,7 +261,7 @@ fn write_group(plan: &Plan<'_>, current: &Tokenizer, records: &[Record], out: &m
                         let code = coder.derive(id_type, value);
                         out.text.push(delimiter);
                         out.text.extend_from_slice(code.code().as_str().as_bytes());
-                        out.codes.push((record.row(), n, code));
+                        out.codes.push((rows.row(i), n, code));
                     }
                 }
             }
@@ -254,9 +272,9 @@ fn write_group(plan: &Plan<'_>, current: &Tokenizer, records: &[Record], out: &m
 
 /// The passthrough baseline: the used cells copied unchanged, with the same
 /// checks (UTF-8, quoting) and counts as a tokenised run.
-fn copy_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
+fn copy_chunk<R: Rows + ?Sized>(plan: &Plan<'_>, rows: &R, out: &mut ChunkOut) {
     let delimiter = plan.delimiter;
-    for record in records {
+    for i in 0..rows.len() {
         let line_start = out.text.len();
         for (position, &column) in plan.columns.output_order.iter().enumerate() {
             if position > 0 {
@@ -266,8 +284,8 @@ fn copy_chunk(plan: &Plan<'_>, records: &[Record], out: &mut ChunkOut) {
                 OutputColumn::Keep(n) => plan.columns.keep.get(n).map(|c| c.index),
                 OutputColumn::Id(n) => plan.columns.ids.get(n).map(|c| c.index),
             };
-            let Some(cell) = index.and_then(|i| record.try_text(i)) else {
-                out.note_utf8_error(record.line(), position, column);
+            let Some(cell) = index.and_then(|index| rows.text(i, index)) else {
+                out.note_utf8_error(rows.line(i), position, column);
                 continue;
             };
             write_field(&mut out.text, cell.as_bytes(), delimiter);

@@ -1,5 +1,6 @@
 //! The threads of a tokenize run and what flows between them: a reader thread
-//! fills reused work items with records, workers tokenise them in any order, the
+//! fills reused work items with rows (CSV records, or a range of a Parquet or
+//! Arrow record batch, never copied cell by cell), workers tokenise them in any order, the
 //! collector puts them back in input order (counting, listing rejects, checking
 //! short codes) and a writer thread writes and hashes the text.
 
@@ -9,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use blindmatch_data::dataset::{
-    ColumnCounts, DatasetReader, OutputColumn, Record, RejectTally, utf8_failure, write_reject_line,
+    ChunkRows, ColumnCounts, DatasetReader, OutputColumn, RejectTally, RowChunk, utf8_failure,
+    write_reject_line,
 };
 use blindmatch_data::output::{AtomicFile, SealedFile, TableFile, WrittenFile};
 use blindmatch_data::{Error, FailWith, Observer, Result};
@@ -18,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::chunk::{ChunkOut, Plan, process_chunk};
 
-/// Records per work item: the reader fills items, any free worker takes the next
-/// one. Large enough that handing items between threads costs little (a thread
+/// Rows per work item: the reader fills items, any free worker takes the next
+/// one (a columnar batch of `BATCH_ROWS` makes several items). Large enough that handing items between threads costs little (a thread
 /// woken per item), small enough to keep the cores evenly busy to the end.
 const ITEM_ROWS: usize = 2048;
 /// Work items in circulation per worker (plus one): enough that no worker waits
@@ -27,13 +29,12 @@ const ITEM_ROWS: usize = 2048;
 const ITEMS_PER_WORKER: usize = 2;
 
 /// A work item travelling from the reader thread to a worker, to the main thread
-/// and back to the reader: records and what became of them.
+/// and back to the reader: rows and what became of them.
 #[derive(Default)]
 struct Item {
     /// Position in the input, counted in items.
     seq: u64,
-    records: Vec<Record>,
-    len: usize,
+    rows: RowChunk,
     out: ChunkOut,
 }
 
@@ -224,26 +225,9 @@ fn read_items(
             },
         };
         item.seq = seq;
-        item.len = 0;
-        let mut more = true;
-        while item.len < ITEM_ROWS {
-            if item.records.len() == item.len {
-                item.records.push(Record::default());
-            }
-            let Some(record) = item.records.get_mut(item.len) else {
-                break;
-            };
-            if !reader.read(record)? {
-                more = false;
-                break;
-            }
-            item.len += 1;
-        }
+        let read = reader.read_chunk(&mut item.rows, ITEM_ROWS)?;
         observer.progress(reader.bytes_read());
-        if item.len > 0 && jobs.send(item).is_err() {
-            break;
-        }
-        if !more {
+        if read == 0 || jobs.send(item).is_err() {
             break;
         }
     }
@@ -264,11 +248,11 @@ fn work(plan: &Plan<'_>, jobs: &std::sync::Mutex<mpsc::Receiver<Item>>, done: &m
             return;
         };
         item.out.reset(ids);
-        process_chunk(
-            plan,
-            item.records.get(..item.len).unwrap_or_default(),
-            &mut item.out,
-        );
+        // One dispatch per item: the per-cell code is compiled for each form.
+        match item.rows.rows() {
+            ChunkRows::Records(records) => process_chunk(plan, records, &mut item.out),
+            ChunkRows::Batch(batch) => process_chunk(plan, batch, &mut item.out),
+        }
         if done.send(item).is_err() {
             return;
         }
