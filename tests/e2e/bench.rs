@@ -178,16 +178,15 @@ fn json_lines_parse_and_carry_every_field() {
             "exchange bytes {exchange} against {points} + {reblinded}"
         );
         // The other way: the responder's points and its result for the initiator,
-        // per batch a bitmap and a 2-byte index per match (10-byte header), or one
-        // count (cardinality).
-        let matched = v["matched"].as_f64().unwrap();
+        // per batch a bitmap of the matched positions and nothing per match (10-byte
+        // header), or one count (cardinality).
         let result = if v["mode"] == "cardinality" {
             10.0 + 4.0
         } else {
             let bitmaps: f64 = (0..n.div_ceil(128))
                 .map(|b| (n - b * 128).min(128).div_ceil(8) as f64)
                 .sum();
-            batches * 10.0 + bitmaps + 2.0 * matched
+            batches * 10.0 + bitmaps
         };
         let exchange = phase(v, "exchange", "frame_bytes_r2i");
         assert!(
