@@ -17,8 +17,10 @@ use blindmatch_psi::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Version of the detached hello.
-pub const DETACHED_VERSION: u32 = 1;
+/// Version of the detached hello: 2 since the both-learn `Matches` of protocol
+/// version 5 (bitmaps only), so that a party of either side refuses the other by
+/// version instead of failing on a result batch's length.
+pub const DETACHED_VERSION: u32 = 2;
 /// Longest hello accepted from a peer, in bytes.
 pub const MAX_DETACHED_HELLO: usize = 64 * 1024;
 /// Label of the session-context hash over both hellos.
@@ -403,11 +405,23 @@ mod tests {
     }
 
     #[test]
+    fn a_version_one_hello_is_refused_by_version() {
+        let a: Vec<String> = (0..20).map(|i| format!("+86138{:08}", i)).collect();
+        let mut x = party(Role::Initiator, &a, 1);
+        let y = party(Role::Responder, &a, 2);
+        let mut old: serde_json::Value = serde_json::from_slice(y.hello()).unwrap();
+        old["version"] = serde_json::json!(1);
+        let err = x.start(&serde_json::to_vec(&old).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("version 1, we speak 2"), "{err}");
+        assert!(x.session_id().is_none());
+    }
+
+    #[test]
     fn a_hello_whose_sizes_do_not_add_up_is_malformed_and_starts_nothing() {
         // Found by the detached_hello fuzz target: a set of 6 declared as 3 phones.
         let a: Vec<String> = (0..20).map(|i| format!("+86138{:08}", i)).collect();
         let mut x = party(Role::Initiator, &a, 1);
-        let crash = br#"{"version":1,"protocol":"ecdh-ristretto255","params":[1],"role":"responder","mode":"intersection","reveal":"both","batch_size":16,"size":6,"id_types":["phone"],"type_sizes":[3],"nonce":[3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3]}"#;
+        let crash = br#"{"version":2,"protocol":"ecdh-ristretto255","params":[1],"role":"responder","mode":"intersection","reveal":"both","batch_size":16,"size":6,"id_types":["phone"],"type_sizes":[3],"nonce":[3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3]}"#;
         x.options.min_peer_set = 1;
         let err = x.start(crash).unwrap_err();
         assert_eq!(err.category(), blindmatch_data::Category::BadInput);
