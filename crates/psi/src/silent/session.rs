@@ -113,10 +113,10 @@ impl SilentSender {
             &mut b,
         );
         let code = Code::new(&self.context, p.outputs, p.code_len);
-        let big_b = Zeroizing::new(code.compress(&mut b));
+        code.compress(&mut b);
         self.q = Zeroizing::new(Vec::new());
         self.holder = None;
-        (message, big_b)
+        (message, b)
     }
 }
 
@@ -229,10 +229,10 @@ impl SilentReceiver {
         }
         drop(c);
         let code = Code::new(&self.context, p.outputs, p.code_len);
-        let out = Zeroizing::new(code.compress(&mut pairs));
+        code.compress(&mut pairs);
         self.t = Zeroizing::new(Vec::new());
         self.chooser = None;
-        out
+        pairs
     }
 }
 
