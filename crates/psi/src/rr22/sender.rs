@@ -12,7 +12,8 @@ use super::compare;
 use super::hash::{ItemHash, ItemHasher, OutputHasher};
 use super::message::Rr22Message;
 use super::params::{
-    BASE_OTS, okvs_columns, row_chunk, row_chunks, silent_params, tree_chunk, tree_chunks,
+    BASE_OTS, check_receiver_count, okvs_columns, row_chunk, row_chunks, silent_params, tree_chunk,
+    tree_chunks,
 };
 use crate::config::batch_count;
 use crate::ecdh::batch::{batch_range, check_batch_index};
@@ -70,6 +71,9 @@ impl Sender {
         set: PreparedSet,
         rng: StdRng,
     ) -> Result<Self, PsiError> {
+        // Before anything is allocated or sent: the peer's declared count sizes our
+        // VOLE (params::MAX_RECEIVER_ITEMS).
+        check_receiver_count(config.peer_count)?;
         let mut rng = rng;
         let mut items = OwnItems::new(&config, set, &mut rng)?;
         let hasher = ItemHasher::new(&config.context);
