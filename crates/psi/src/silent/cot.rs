@@ -104,10 +104,11 @@ impl CotHolder {
             .enumerate()
             .for_each(|(i, ((q_col, u_col), g))| {
                 g.xor_next(q_col);
-                if delta >> i & 1 == 1 {
-                    for (x, y) in q_col.iter_mut().zip(u_col) {
-                        *x ^= y;
-                    }
+                // A mask, not a branch: the work per column must not depend on
+                // Δ's bit (i < COT_WIDTH = 128).
+                let mask = 0u8.wrapping_sub((delta >> i & 1) as u8);
+                for (x, y) in q_col.iter_mut().zip(u_col) {
+                    *x ^= y & mask;
                 }
             });
         Zeroizing::new(rows_of(&q, rows))
