@@ -23,7 +23,8 @@ use crate::vole::transpose::transpose;
 pub(crate) const COT_WIDTH: usize = 128;
 
 fn rows_of(columns: &[u8], rows: usize) -> Vec<u128> {
-    transpose(columns, COT_WIDTH, rows)
+    // The transposed rows are `Q`/`T` themselves: wiped once read.
+    Zeroizing::new(transpose(columns, COT_WIDTH, rows))
         .chunks_exact(16)
         .map(|c| {
             let mut b = [0u8; 16];

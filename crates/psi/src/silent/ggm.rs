@@ -18,7 +18,7 @@
 use aes::Aes128;
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use rayon::prelude::*;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::cot::ot_hash;
 
@@ -75,6 +75,10 @@ impl TreePrg {
                     pair[0] = u128::from_le_bytes(lb) ^ p;
                     pair[1] = u128::from_le_bytes(rb) ^ p;
                 }
+            }
+            // The children are tree seeds: leave no copy on the stack.
+            for b in l.iter_mut().chain(r.iter_mut()) {
+                b[..].zeroize();
             }
             end = start;
         }
