@@ -55,6 +55,9 @@ impl CotChooser {
     /// after column) and our `T_j`.
     pub(crate) fn extend(&mut self, r: &[u8], rows: usize) -> (Vec<u8>, Zeroizing<Vec<u128>>) {
         let col_len = rows / 8;
+        // The zip with `r` below would silently stop short of a column otherwise.
+        debug_assert_eq!(r.len(), col_len);
+        debug_assert!(rows.is_multiple_of(128));
         let mut u = vec![0u8; COT_WIDTH * col_len];
         let mut t = Zeroizing::new(vec![0u8; COT_WIDTH * col_len]);
         u.par_chunks_mut(col_len.max(1))
@@ -97,6 +100,8 @@ impl CotHolder {
     /// hold `COT_WIDTH · rows / 8` bytes (checked by the caller).
     pub(crate) fn extend(&mut self, u: &[u8], rows: usize) -> Zeroizing<Vec<u128>> {
         let col_len = rows / 8;
+        debug_assert_eq!(u.len(), COT_WIDTH * col_len);
+        debug_assert!(rows.is_multiple_of(128));
         let delta = *self.delta;
         let mut q = Zeroizing::new(vec![0u8; COT_WIDTH * col_len]);
         q.par_chunks_mut(col_len.max(1))
