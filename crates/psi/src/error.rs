@@ -186,7 +186,9 @@ pub enum PsiError {
         row: u64,
     },
 
-    /// A set (ours or the peer's declared one) is larger than [`crate::MAX_SET_SIZE`].
+    /// A set (ours or the peer's declared one) is larger than [`crate::MAX_SET_SIZE`],
+    /// or a receiver's declared set is larger than the silent VOLE's
+    /// [`crate::rr22::params::MAX_RECEIVER_ITEMS`].
     #[error("set of {count} distinct items exceeds the limit of {max}")]
     SetTooLarge {
         /// The size.

@@ -280,6 +280,34 @@ fn cardinality_and_labelled_are_refused() {
 }
 
 #[test]
+fn an_oversized_declared_receiver_set_is_refused_before_anything_is_sized() {
+    let (a, b) = sample();
+    let over = blindmatch_psi::rr22::params::MAX_RECEIVER_ITEMS + 1;
+    // The OPRF sender (the responder when both learn) sizes its VOLE from the peer's
+    // count: refused at start, naming the count and the bound, before any allocation.
+    let mut cfg = config(Role::Responder, Reveal::Both, 8, &a, &b, &[]);
+    assert!(!is_oprf_receiver(cfg.reveal, cfg.role));
+    cfg.peer_count = over;
+    let err = Rr22Setup::new(set(&a))
+        .start_with_seed(cfg, [0; 32])
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, PsiError::SetTooLarge { count, max } if count == over && max == over - 1),
+        "{err:?}"
+    );
+    // The OPRF receiver's memory follows its own set and what arrives, not the
+    // peer's declaration: the same count is no reason to refuse there.
+    let mut cfg = config(Role::Initiator, Reveal::Both, 8, &a, &b, &[]);
+    cfg.peer_count = over;
+    assert!(
+        Rr22Setup::new(set(&a))
+            .start_with_seed(cfg, [0; 32])
+            .is_ok()
+    );
+}
+
+#[test]
 fn setup_declares_the_protocol() {
     let (a, _) = sample();
     let setup = Rr22Setup::new(set(&a));

@@ -9,11 +9,14 @@ pub const ITEM_LABEL: &str = "blindmatch/v1/psi/vole-rr22/item";
 pub const OUTPUT_LABEL: &str = "blindmatch/v1/psi/vole-rr22/output";
 
 /// An item's OKVS value and the key its band is derived from.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct ItemHash {
     pub(crate) value: u128,
     pub(crate) band_key: [u8; 16],
 }
+
+// Derived from our raw identifiers: wiped with the vectors that hold them.
+impl zeroize::DefaultIsZeroes for ItemHash {}
 
 /// Hashes `(type, value)` items for one session.
 #[derive(Clone)]

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use crate::PsiError;
 use crate::silent::params::{
     CODE_SCALER, MIN_DIST_PER_MILLE, MIN_NOISE_WEIGHT, SECURITY_BITS, SilentParams,
 };
@@ -29,6 +30,39 @@ pub const MAX_TREE_DEPTH: usize = 32;
 
 /// The base-OT count: one per bit of `Δ`.
 pub const BASE_OTS: usize = 128;
+
+/// Largest receiver set the OPRF sender builds a silent VOLE for.
+///
+/// The sender sizes its VOLE from the receiver's *declared* count, and allocates it
+/// (about [`sender_vole_bytes`] of it, ~64 bytes per item) once the receiver's
+/// correlated-OT columns are in, well before anything binds the receiver to that
+/// count; without a bound a peer could make us allocate for a set it does not have.
+/// `2^26` items (~4.5 GiB of VOLE) is 25 times the bucket capacity of the
+/// default 1 GiB `--memory-limit` (400 bytes per item), so only a peer with a
+/// limit above 25 GiB meets it; [`crate::MAX_SET_SIZE`] would be ~270 GiB.
+pub const MAX_RECEIVER_ITEMS: u64 = 1 << 26;
+
+/// Bytes the OPRF sender's silent VOLE peaks at for `n` receiver items: the
+/// length-`code_len` leaf vector (compressed in place) plus `B` and `K`.
+#[must_use]
+pub fn sender_vole_bytes(n: u64) -> u64 {
+    let p = silent_params(n);
+    16 * (p.code_len as u64 + 2 * p.outputs as u64)
+}
+
+/// Refuses a receiver's declared count above [`MAX_RECEIVER_ITEMS`].
+///
+/// # Errors
+/// [`PsiError::SetTooLarge`] naming the declared count and the bound.
+pub(crate) fn check_receiver_count(declared: u64) -> Result<(), PsiError> {
+    if declared > MAX_RECEIVER_ITEMS {
+        return Err(PsiError::SetTooLarge {
+            count: declared,
+            max: MAX_RECEIVER_ITEMS,
+        });
+    }
+    Ok(())
+}
 
 /// The parameter block the hello carries, big-endian: version, statistical and
 /// computational security, field bits, band width, OKVS expansion, code scaler,
@@ -131,6 +165,14 @@ mod tests {
             }
             assert_eq!(next, trees);
         }
+        assert!(check_receiver_count(MAX_RECEIVER_ITEMS).is_ok());
+        assert!(matches!(
+            check_receiver_count(MAX_RECEIVER_ITEMS + 1),
+            Err(PsiError::SetTooLarge { count, max })
+                if count == MAX_RECEIVER_ITEMS + 1 && max == MAX_RECEIVER_ITEMS
+        ));
+        let bound = sender_vole_bytes(MAX_RECEIVER_ITEMS);
+        assert!(bound <= 5 << 30, "{bound} bytes at the bound");
         let biggest = silent_params(u64::from(u32::MAX));
         assert!(biggest.depth <= MAX_TREE_DEPTH);
         assert_eq!(params_bytes().len(), 2 + 9 * 2);

@@ -33,7 +33,7 @@ pub(crate) struct Receiver {
     config: SessionConfig,
     cmp_len: usize,
     items: OwnItems,
-    bands: Vec<Band>,
+    bands: Zeroizing<Vec<Band>>,
     /// `P`, until `A' = P ⊕ A` replaces it.
     okvs: Zeroizing<Vec<u128>>,
     okvs_seed: [u8; 16],
@@ -76,7 +76,7 @@ impl Receiver {
     ) -> Result<Self, PsiError> {
         let mut items = OwnItems::new(&config, set, rng)?;
         let hasher = ItemHasher::new(&config.context);
-        let hashed = items.hash_all_with(|t, v| hasher.hash(t, v));
+        let hashed = Zeroizing::new(items.hash_all_with(|t, v| hasher.hash(t, v)));
         let m = okvs_columns(config.local_count);
         let mut attempts = 0;
         let (okvs, bands, okvs_seed) = loop {
@@ -84,13 +84,15 @@ impl Receiver {
             let mut seed = [0u8; 16];
             rng.fill_bytes(&mut seed);
             let band_hasher = BandHasher::new(&config.context, &seed, m);
-            let bands: Vec<Band> = hashed
-                .par_iter()
-                .map(|h| band_hasher.band(&h.band_key))
-                .collect();
+            let bands: Zeroizing<Vec<Band>> = Zeroizing::new(
+                hashed
+                    .par_iter()
+                    .map(|h| band_hasher.band(&h.band_key))
+                    .collect(),
+            );
             let pairs: Vec<(Band, u128)> = bands
                 .iter()
-                .zip(&hashed)
+                .zip(hashed.iter())
                 .map(|(b, h)| (*b, h.value))
                 .collect();
             match okvs::encode(m, &pairs) {
@@ -223,7 +225,7 @@ impl Receiver {
         self.outputs = Zeroizing::new(okvs::decode_all(&c, &self.bands, |_, v| hasher.hash(v)));
         self.masked = Some(masked);
         self.okvs = Zeroizing::new(Vec::new());
-        self.bands = Vec::new();
+        self.bands = Zeroizing::new(Vec::new());
     }
 
     fn compare_ready(&self) -> bool {

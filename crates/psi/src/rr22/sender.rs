@@ -12,7 +12,8 @@ use super::compare;
 use super::hash::{ItemHash, ItemHasher, OutputHasher};
 use super::message::Rr22Message;
 use super::params::{
-    BASE_OTS, okvs_columns, row_chunk, row_chunks, silent_params, tree_chunk, tree_chunks,
+    BASE_OTS, check_receiver_count, okvs_columns, row_chunk, row_chunks, silent_params, tree_chunk,
+    tree_chunks,
 };
 use crate::config::batch_count;
 use crate::ecdh::batch::{batch_range, check_batch_index};
@@ -35,7 +36,7 @@ pub(crate) struct Sender {
     cmp_len: usize,
     items: OwnItems,
     rng: StdRng,
-    hashed: Vec<ItemHash>,
+    hashed: Zeroizing<Vec<ItemHash>>,
     band_hasher: Option<BandHasher>,
     params: SilentParams,
     silent: SilentSender,
@@ -70,10 +71,13 @@ impl Sender {
         set: PreparedSet,
         rng: StdRng,
     ) -> Result<Self, PsiError> {
+        // Before anything is allocated or sent: the peer's declared count sizes our
+        // VOLE (params::MAX_RECEIVER_ITEMS).
+        check_receiver_count(config.peer_count)?;
         let mut rng = rng;
         let mut items = OwnItems::new(&config, set, &mut rng)?;
         let hasher = ItemHasher::new(&config.context);
-        let hashed = items.hash_all_with(|t, v| hasher.hash(t, v));
+        let hashed = Zeroizing::new(items.hash_all_with(|t, v| hasher.hash(t, v)));
         let params = silent_params(config.peer_count);
         let silent = SilentSender::new(params, &config.context, &mut rng);
         Ok(Sender {
@@ -261,6 +265,9 @@ impl Sender {
         if self.columns_received == self.columns_total {
             let (message, b) = self.silent.trees(&mut self.rng);
             self.tree_message = Some(message);
+            // `K` fills chunk by chunk: reserve it whole, so growing it never
+            // frees an unwiped buffer.
+            self.k = Zeroizing::new(Vec::with_capacity(b.len()));
             self.b = b;
         }
         Ok(None)
@@ -293,16 +300,13 @@ impl Sender {
         }
         let delta = self.silent.delta();
         let b = self.b.get(range).unwrap_or_default();
-        let k: Vec<u128> = rows
-            .par_chunks_exact(16)
-            .zip(b.par_iter())
-            .map(|(a, b)| {
+        // Straight into `K` (reserved whole): no temporary copy of it to wipe.
+        self.k
+            .par_extend(rows.par_chunks_exact(16).zip(b.par_iter()).map(|(a, b)| {
                 let mut x = [0u8; 16];
                 x.copy_from_slice(a);
                 b ^ mul(u128::from_le_bytes(x), delta)
-            })
-            .collect();
-        self.k.extend_from_slice(&k);
+            }));
         self.masked_received += 1;
         if self.masked_received == self.masked_total {
             self.compute_outputs();
@@ -324,24 +328,27 @@ impl Sender {
         };
         let delta = self.silent.delta();
         let hashed = &self.hashed;
-        let our_bands: Vec<_> = hashed.par_iter().map(|h| bands.band(&h.band_key)).collect();
-        let full: Vec<[u8; 32]> = okvs::decode_all(&self.k, &our_bands, |i, v: u128| {
-            let h = hashed.get(i).map_or(0, |h| h.value);
-            hasher.hash(v ^ mul(delta, h))
-        });
+        let our_bands: Zeroizing<Vec<_>> =
+            Zeroizing::new(hashed.par_iter().map(|h| bands.band(&h.band_key)).collect());
+        // Our full outputs: kept (wiped on drop) only when we learn.
+        let full: Zeroizing<Vec<[u8; 32]>> =
+            Zeroizing::new(okvs::decode_all(&self.k, &our_bands, |i, v: u128| {
+                let h = hashed.get(i).map_or(0, |h| h.value);
+                hasher.hash(v ^ mul(delta, h))
+            }));
         let l = self.cmp_len;
         let mut outputs = Vec::with_capacity(full.len() * l);
-        for f in &full {
+        for f in full.iter() {
             outputs.extend_from_slice(f.get(..l).unwrap_or_default());
         }
         self.outputs = outputs;
         if self.config.i_learn() {
-            self.outputs_full = Zeroizing::new(full);
+            self.outputs_full = full;
         }
         self.outputs_ready = true;
         self.k = Zeroizing::new(Vec::new());
         self.b = Zeroizing::new(Vec::new());
-        self.hashed = Vec::new();
+        self.hashed = Zeroizing::new(Vec::new());
     }
 
     fn handle_matched(

@@ -83,17 +83,19 @@ impl Code {
         }
     }
 
-    /// Compresses `e` (exactly `n` entries, overwritten) to `k` entries.
-    pub(crate) fn compress<T: Lane>(&self, e: &mut [T]) -> Vec<T> {
+    /// Compresses `e` (exactly `n` entries) in place to its first `k` entries; the
+    /// capacity stays, so a wiping owner still wipes all of it and the peak is one
+    /// length-`n` buffer, not that plus a length-`k` copy.
+    pub(crate) fn compress<T: Lane>(&self, e: &mut Vec<T>) {
         let len = self.n.min(e.len());
-        let (head, tail) = e.split_at_mut(len).0.split_at_mut(self.k.min(len));
+        let k = self.k.min(len);
+        let (head, tail) = e.split_at_mut(len).0.split_at_mut(k);
         self.convolute(tail, &NONCE_PASS_ONE);
         self.convolute(tail, &NONCE_PASS_TWO);
         let tail: &[T] = tail;
         let s = tail.len();
         let slice = s / EXPANDER_WEIGHT;
-        let mut out = head.to_vec();
-        out.par_chunks_mut(EXPAND_CHUNK)
+        head.par_chunks_mut(EXPAND_CHUNK)
             .enumerate()
             .for_each(|(c, chunk)| {
                 let mut stream = ChaCha20::new(&self.key.into(), &NONCE_EXPANDER.into());
@@ -115,7 +117,7 @@ impl Code {
                     }
                 }
             });
-        out
+        e.truncate(k);
     }
 
     /// One convolution pass over `d`, in place.
@@ -161,6 +163,11 @@ mod tests {
     use super::super::gf128::mul;
     use super::*;
 
+    fn compressed<T: Lane>(code: &Code, mut e: Vec<T>) -> Vec<T> {
+        code.compress(&mut e);
+        e
+    }
+
     #[test]
     fn compression_is_linear_and_keeps_the_correlation() {
         let mut rng = StdRng::from_seed([31; 32]);
@@ -174,15 +181,15 @@ mod tests {
             a[block * 64 + rng.random_range(0..64)] = rng.random();
         }
         let c: Vec<u128> = b.iter().zip(&a).map(|(b, a)| b ^ mul(*a, delta)).collect();
-        let big_b = code.compress(&mut b.clone());
-        let mut pairs: Vec<[u128; 2]> = a.iter().zip(&c).map(|(a, c)| [*a, *c]).collect();
-        let ac = code.compress(&mut pairs);
+        let big_b = compressed(&code, b.clone());
+        let pairs: Vec<[u128; 2]> = a.iter().zip(&c).map(|(a, c)| [*a, *c]).collect();
+        let ac = compressed(&code, pairs);
         assert_eq!(big_b.len(), k);
         for i in 0..k {
             assert_eq!(ac[i][1], big_b[i] ^ mul(ac[i][0], delta), "entry {i}");
         }
         // The same lanes one at a time agree with the pair.
-        let big_a = code.compress(&mut a.clone());
+        let big_a = compressed(&code, a.clone());
         assert!(big_a.iter().zip(&ac).all(|(x, p)| *x == p[0]));
         // The sparse noise reaches (almost) every output: a is dense after compression.
         let zeros = big_a.iter().filter(|&&x| x == 0).count();
@@ -196,12 +203,12 @@ mod tests {
         for pos in [0usize, 1, k - 1, k, k + 1, n - 2, n - 1] {
             let mut e = vec![0u128; n];
             e[pos] = 1;
-            let out = code.compress(&mut e);
+            let out = compressed(&code, e);
             assert!(out.iter().any(|&x| x != 0), "position {pos} is lost");
         }
-        let mut e: Vec<u128> = (0..n as u128).collect();
-        let one = code.compress(&mut e.clone());
-        let other = Code::new(&[3; 32], k, n).compress(&mut e);
+        let e: Vec<u128> = (0..n as u128).collect();
+        let one = compressed(&code, e.clone());
+        let other = compressed(&Code::new(&[3; 32], k, n), e);
         assert_ne!(one, other);
     }
 }

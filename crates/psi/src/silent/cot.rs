@@ -23,7 +23,8 @@ use crate::vole::transpose::transpose;
 pub(crate) const COT_WIDTH: usize = 128;
 
 fn rows_of(columns: &[u8], rows: usize) -> Vec<u128> {
-    transpose(columns, COT_WIDTH, rows)
+    // The transposed rows are `Q`/`T` themselves: wiped once read.
+    Zeroizing::new(transpose(columns, COT_WIDTH, rows))
         .chunks_exact(16)
         .map(|c| {
             let mut b = [0u8; 16];
@@ -54,6 +55,9 @@ impl CotChooser {
     /// after column) and our `T_j`.
     pub(crate) fn extend(&mut self, r: &[u8], rows: usize) -> (Vec<u8>, Zeroizing<Vec<u128>>) {
         let col_len = rows / 8;
+        // The zip with `r` below would silently stop short of a column otherwise.
+        debug_assert_eq!(r.len(), col_len);
+        debug_assert!(rows.is_multiple_of(128));
         let mut u = vec![0u8; COT_WIDTH * col_len];
         let mut t = Zeroizing::new(vec![0u8; COT_WIDTH * col_len]);
         u.par_chunks_mut(col_len.max(1))
@@ -96,6 +100,8 @@ impl CotHolder {
     /// hold `COT_WIDTH · rows / 8` bytes (checked by the caller).
     pub(crate) fn extend(&mut self, u: &[u8], rows: usize) -> Zeroizing<Vec<u128>> {
         let col_len = rows / 8;
+        debug_assert_eq!(u.len(), COT_WIDTH * col_len);
+        debug_assert!(rows.is_multiple_of(128));
         let delta = *self.delta;
         let mut q = Zeroizing::new(vec![0u8; COT_WIDTH * col_len]);
         q.par_chunks_mut(col_len.max(1))
@@ -104,10 +110,11 @@ impl CotHolder {
             .enumerate()
             .for_each(|(i, ((q_col, u_col), g))| {
                 g.xor_next(q_col);
-                if delta >> i & 1 == 1 {
-                    for (x, y) in q_col.iter_mut().zip(u_col) {
-                        *x ^= y;
-                    }
+                // A mask, not a branch: the work per column must not depend on
+                // Δ's bit (i < COT_WIDTH = 128).
+                let mask = 0u8.wrapping_sub((delta >> i & 1) as u8);
+                for (x, y) in q_col.iter_mut().zip(u_col) {
+                    *x ^= y & mask;
                 }
             });
         Zeroizing::new(rows_of(&q, rows))

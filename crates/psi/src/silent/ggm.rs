@@ -18,7 +18,7 @@
 use aes::Aes128;
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use rayon::prelude::*;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::cot::ot_hash;
 
@@ -76,6 +76,10 @@ impl TreePrg {
                     pair[1] = u128::from_le_bytes(rb) ^ p;
                 }
             }
+            // The children are tree seeds: leave no copy on the stack.
+            for b in l.iter_mut().chain(r.iter_mut()) {
+                b[..].zeroize();
+            }
             end = start;
         }
     }
@@ -115,6 +119,11 @@ pub(crate) fn send(
     let prg = TreePrg::new();
     let width = 1usize << depth;
     let per = message_blocks(depth);
+    // The `unwrap_or(0)`s below only keep indexing total; these lengths make them
+    // unreachable (a silent 0 there would be a wrong, not a failed, VOLE).
+    debug_assert_eq!(leaves.len(), roots.len() * width);
+    debug_assert_eq!(q.len(), roots.len() * depth);
+    debug_assert_eq!(delta_shares.len(), roots.len());
     let mut message = vec![0u128; roots.len() * per];
     leaves
         .par_chunks_mut(width)
@@ -159,6 +168,12 @@ pub(crate) fn receive(
     let prg = TreePrg::new();
     let width = 1usize << depth;
     let per = message_blocks(depth);
+    // As in `send`: the lengths that make the `unwrap_or(0)`s unreachable.
+    debug_assert_eq!(leaves.len(), alphas.len() * width);
+    debug_assert_eq!(message.len(), alphas.len() * per);
+    debug_assert_eq!(t.len(), alphas.len() * depth);
+    debug_assert_eq!(gammas.len(), alphas.len());
+    debug_assert!(alphas.iter().all(|&a| a < width));
     leaves
         .par_chunks_mut(width)
         .zip(message.par_chunks(per))

@@ -11,8 +11,11 @@ pub const SECURITY_BITS: u32 = 128;
 pub const CODE_SCALER: usize = 2;
 
 /// Minimum distance of the expand-convolute code as a fraction of its length, in
-/// thousandths: libOTe's estimate for `ExConv7x24` (`ExConvConfigure`, 0.15; RRT23
-/// §6 for the measured minimum distances behind it).
+/// thousandths: libOTe's older, conservative estimate for `ExConv7x24`
+/// (`ExConvConfigure` gave 0.15 from April 2024 to June 2025, 0.25 since; RRT23 §6
+/// for the measured minimum distances behind it). Our expander is not libOTe's:
+/// 7 regular slices where libOTe's regular `ExpanderCode` uses 4 regular and 3
+/// uniform positions, so the estimate carries over by analogy only.
 pub const MIN_DIST_PER_MILLE: u32 = 150;
 
 /// Least number of noise positions (GGM trees), `t ≥ λ / −log2(1 − 2·d/N)` for a

@@ -100,6 +100,7 @@ impl SilentSender {
             .q
             .get(p.base_vole_rows()..p.base_vole_rows() + p.tree_rows())
             .unwrap_or_default();
+        debug_assert_eq!(tree_rows.len(), p.tree_rows(), "trees() before every row");
         let roots: Zeroizing<Vec<u128>> =
             Zeroizing::new((0..p.trees).map(|_| rng.random()).collect());
         let mut b = ggm::leaves(p.code_len);
@@ -113,10 +114,10 @@ impl SilentSender {
             &mut b,
         );
         let code = Code::new(&self.context, p.outputs, p.code_len);
-        let big_b = Zeroizing::new(code.compress(&mut b));
+        code.compress(&mut b);
         self.q = Zeroizing::new(Vec::new());
         self.holder = None;
-        (message, big_b)
+        (message, b)
     }
 }
 
@@ -190,6 +191,7 @@ impl SilentReceiver {
             .choices
             .get(rows.start / 8..rows.end / 8)
             .unwrap_or_default();
+        debug_assert_eq!(bits.len(), rows.len() / 8, "rows past the choices");
         let (u, t) = chooser.extend(bits, rows.len());
         self.t.extend_from_slice(&t);
         u
@@ -205,6 +207,7 @@ impl SilentReceiver {
             .t
             .get(p.base_vole_rows()..p.base_vole_rows() + p.tree_rows())
             .unwrap_or_default();
+        debug_assert_eq!(tree_rows.len(), p.tree_rows(), "open() before every row");
         let mut c = ggm::leaves(p.code_len);
         ggm::receive(
             message,
@@ -229,10 +232,10 @@ impl SilentReceiver {
         }
         drop(c);
         let code = Code::new(&self.context, p.outputs, p.code_len);
-        let out = Zeroizing::new(code.compress(&mut pairs));
+        code.compress(&mut pairs);
         self.t = Zeroizing::new(Vec::new());
         self.chooser = None;
-        out
+        pairs
     }
 }
 

@@ -51,11 +51,14 @@ impl Value for u128 {
 
 /// A key's band: columns `start .. start + BAND_WIDTH`, bit `k` of `bits` for
 /// column `start + k`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Band {
     pub(crate) start: usize,
     pub(crate) bits: [u64; BAND_WORDS],
 }
+
+// A band is a hash of an item: wiped with the vectors that hold our items' bands.
+impl zeroize::DefaultIsZeroes for Band {}
 
 /// Why an encoding could not be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,7 @@ use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, 
 use curve25519_dalek::{Scalar, traits::Identity};
 use rand::CryptoRng;
 use rayon::prelude::*;
+use subtle::{Choice, ConditionallySelectable};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::hash::base_ot_key;
@@ -113,10 +114,13 @@ pub(crate) fn receive<R: CryptoRng + ?Sized>(
         .zip(choices.par_iter())
         .enumerate()
         .map(|(i, (b, &c))| {
-            let mut point = b * RISTRETTO_BASEPOINT_TABLE;
-            if c {
-                point += big_a;
-            }
+            // The choice is a bit of Δ in the silent VOLE: select, never branch.
+            let base = b * RISTRETTO_BASEPOINT_TABLE;
+            let point = RistrettoPoint::conditional_select(
+                &base,
+                &(base + big_a),
+                Choice::from(u8::from(c)),
+            );
             let public = point.compress().to_bytes();
             let shared = (b * &table).compress().to_bytes();
             // i < BASE_OTS, a small constant.
