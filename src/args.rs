@@ -122,6 +122,16 @@ mod tests {
         };
         assert_eq!(none.profile(), Profile::standard());
     }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_memory("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_memory("2G"), Ok(2 << 30));
+        assert!(parse_memory("512KiB").is_err());
+        assert!(parse_memory("lots").is_err());
+        assert!(parse_memory("5 parsecs").is_err());
+    }
 }
 
 /// `--protocol` of `match` and `demo`.
@@ -140,4 +150,33 @@ impl From<ProtocolArg> for PsiProtocol {
             ProtocolArg::Vole => PsiProtocol::Vole,
         }
     }
+}
+
+/// Parses a memory size: `512MiB`, `2GiB`, `1G`, `800M`, or bytes.
+///
+/// # Errors
+/// Anything else, or less than
+/// [`MIN_MEMORY_LIMIT`](blindmatch_pipeline::matching::partition::MIN_MEMORY_LIMIT) (1 MiB).
+pub(crate) fn parse_memory(arg: &str) -> Result<u64, String> {
+    let s = arg.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{arg}' is not a memory size; use e.g. 512MiB or 2GiB"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("'{arg}': unknown unit; use MiB or GiB")),
+    };
+    let bytes = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("'{arg}' is too large"))?;
+    if bytes < blindmatch_pipeline::matching::partition::MIN_MEMORY_LIMIT {
+        return Err(format!("'{arg}' is below the smallest limit, 1MiB"));
+    }
+    Ok(bytes)
 }

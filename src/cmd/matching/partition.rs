@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use blindmatch_net::Mode;
 use blindmatch_pipeline::matching::BucketProgress;
-use blindmatch_pipeline::matching::partition::{
-    DEFAULT_MEMORY_LIMIT, MIN_MEMORY_LIMIT, PartitionConfig, Shard,
-};
+use blindmatch_pipeline::matching::partition::{DEFAULT_MEMORY_LIMIT, PartitionConfig, Shard};
 use clap::Args as ClapArgs;
 
 use crate::error::Failure;
@@ -19,7 +17,7 @@ pub(crate) struct PartitionArgs {
     /// does not fit is split into buckets (agreed with the partner, padded so that
     /// their sizes reveal nothing) spilled to --work-dir, one sub-session each
     /// [default: 1GiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::args::parse_memory)]
     pub(crate) memory_limit: Option<u64>,
 
     /// Folder for the spill files of a bucketed session (encrypted under a key that
@@ -79,34 +77,6 @@ impl PartitionArgs {
     }
 }
 
-/// Parses a memory size: `512MiB`, `2GiB`, `1G`, `800M`, or bytes.
-///
-/// # Errors
-/// Anything else, or less than 64 MiB.
-pub(crate) fn parse_memory(arg: &str) -> Result<u64, String> {
-    let s = arg.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("'{arg}' is not a memory size; use e.g. 512MiB or 2GiB"))?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(format!("'{arg}': unknown unit; use MiB or GiB")),
-    };
-    let bytes = n
-        .checked_mul(scale)
-        .ok_or_else(|| format!("'{arg}' is too large"))?;
-    if bytes < MIN_MEMORY_LIMIT {
-        return Err(format!("'{arg}' is below the smallest limit, 1MiB"));
-    }
-    Ok(bytes)
-}
-
 /// One line on stderr per bucket (unless quiet), and the JSON event with --events json.
 pub(crate) fn show(progress: &BucketProgress, quiet: bool, json: bool) {
     if json && let Ok(line) = serde_json::to_string(progress) {
@@ -148,21 +118,5 @@ fn eta(seconds: f64) -> String {
         format!("{:.0} min", seconds / 60.0)
     } else {
         format!("{:.1} h", seconds / 3600.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn memory_sizes() {
-        assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_memory("512MiB"), Ok(512 << 20));
-        assert_eq!(parse_memory("2G"), Ok(2 << 30));
-        assert!(parse_memory("512KiB").is_err());
-        assert!(parse_memory("lots").is_err());
-        assert!(parse_memory("5 parsecs").is_err());
     }
 }
