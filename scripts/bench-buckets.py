@@ -3,13 +3,14 @@
 
 Two `blindmatch match` processes on one machine over loopback (the plaintext test
 transport, so the figures are the matching's, not TLS's), on generated files of
-2^E rows per side with half of them shared. For each size it prints one JSON line:
+2^E rows per side (or N rows: a size above 64, such as 10000000 or 1e7, is a row
+count) with half of them shared. For each size it prints one JSON line:
 rows per side, buckets agreed, wall seconds, and per party the peak RSS
 (getrusage ru_maxrss, exact) and CPU seconds, and core-microseconds per element
 (both parties' CPU over both sides' rows). docs/benchmarks.md ("Buckets and bounded
 memory") has the figures and the command.
 
-usage: scripts/bench-buckets.py BIN [--memory-limit 256MiB] [--threads N] E [E ...]
+usage: scripts/bench-buckets.py BIN [--memory-limit 256MiB] [--threads N] E|N [E|N ...]
 """
 
 import argparse
@@ -31,6 +32,15 @@ def generate(path, start, n):
             f.write("".join(f"{i},+86139{i:08d}\n" for i in range(lo, hi)))
 
 
+def rows_of(text):
+    """A size argument: 2^E for E up to 64, else a row count (10000000, 1e7)."""
+    value = float(text)
+    if value != int(value) or value < 1 or value > 6e7:
+        raise argparse.ArgumentTypeError(f"{text}: give an exponent E (2^E rows) or a row count up to 6e7")
+    value = int(value)
+    return (value, 1 << value) if value <= 64 else (None, value)
+
+
 def wait_rusage(proc):
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -40,12 +50,11 @@ def wait_rusage(proc):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin")
-    ap.add_argument("exponents", nargs="+", type=int)
+    ap.add_argument("sizes", nargs="+", type=rows_of)
     ap.add_argument("--memory-limit", default="256MiB")
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     args = ap.parse_args()
-    for e in args.exponents:
-        n = 1 << e
+    for e, n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             a, b = os.path.join(tmp, "a.csv"), os.path.join(tmp, "b.csv")
             generate(a, 0, n)
@@ -56,7 +65,7 @@ def main():
                 "--threads", str(args.threads), "--min-peer-set", "0",
                 "--wait-timeout", "10m", "--read-timeout", "10m", "--force",
             ]
-            port = 17000 + e
+            port = 17000 + (e if e is not None else 100 + n % 800)
             started = time.monotonic()
             pa = subprocess.Popen(
                 [args.bin, "match", "--listen", f"127.0.0.1:{port}", "--input", a,

@@ -122,6 +122,7 @@ mod tests {
         };
         assert_eq!(none.profile(), Profile::standard());
     }
+
 }
 
 /// `--protocol` of `match` and `demo`.
@@ -141,3 +142,4 @@ impl From<ProtocolArg> for PsiProtocol {
         }
     }
 }
+

@@ -15,6 +15,16 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::error::ExitStatus;
 
+/// jemalloc instead of the system allocator: a bucketed session frees and
+/// allocates one bucket's buffers (tens of MB) per sub-session, and glibc's malloc
+/// kept the freed ones as fragments the next bucket could not fully reuse, so
+/// peak memory grew with the number of buckets, above `--memory-limit`
+/// (`docs/benchmarks.md`, "Buckets and bounded memory"). Unix only (jemalloc does
+/// not build for MSVC).
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Privacy-preserving cross-party matching: keyed tokens, private set
 /// intersection over TLS, and compliance audits.
 #[derive(Debug, Parser)]

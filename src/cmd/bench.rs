@@ -12,12 +12,14 @@
 //! against single-rule sessions), [`labelled`] (labelled mode, against intersection),
 //! [`plot`] (SVG).
 
+mod bucketed;
 mod data;
 mod emulation;
 mod floor;
 mod harness;
 mod labelled;
 mod meter;
+mod parse;
 mod plot;
 mod probe;
 mod protocols;
@@ -45,10 +47,6 @@ use crate::progress::{self, Terminal};
 const MAX_SIZE: u64 = 1 << 28;
 /// Most repeats per configuration.
 const MAX_REPEATS: usize = 1000;
-/// Longest emulated one-way latency.
-const MAX_LATENCY: Duration = Duration::from_secs(10);
-/// Slowest emulated link.
-const MIN_BANDWIDTH: f64 = 1e3;
 
 /// Measure the PSI protocol on generated data, both parties in this process.
 ///
@@ -71,12 +69,12 @@ const MIN_BANDWIDTH: f64 = 1e3;
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Items of the initiator per run, comma-separated: 10000, 1e4 or 2^20 forms.
-    #[arg(long, value_name = "LIST", default_value = "1e4", value_delimiter = ',', value_parser = parse_size)]
+    #[arg(long, value_name = "LIST", default_value = "1e4", value_delimiter = ',', value_parser = parse::parse_size)]
     sizes: Vec<u64>,
 
     /// Items of the responder: one per --sizes entry, or one for all (unbalanced
     /// runs) [default: as --sizes].
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse::parse_size)]
     peer_sizes: Vec<u64>,
 
     /// Matching rules per session, comma-separated, each measured: with r rules each
@@ -88,7 +86,7 @@ pub(crate) struct Args {
     rules: Vec<usize>,
 
     /// Share of the smaller set that both sides hold, 0 to 1.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.5, value_parser = parse_fraction)]
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.5, value_parser = parse::parse_fraction)]
     overlap: f64,
 
     /// Modes to measure, comma-separated (the plot draws one line per mode). A
@@ -135,11 +133,11 @@ pub(crate) struct Args {
     repeat: usize,
 
     /// Emulated line rate per direction (token bucket), e.g. 100mbit, 1gbit, 500kbit.
-    #[arg(long, value_name = "RATE", value_parser = parse_bandwidth)]
+    #[arg(long, value_name = "RATE", value_parser = parse::parse_bandwidth)]
     bandwidth: Option<f64>,
 
     /// Emulated one-way latency added to every write, e.g. 10ms, 250us, 0.5s.
-    #[arg(long, value_name = "DURATION", value_parser = parse_latency)]
+    #[arg(long, value_name = "DURATION", value_parser = parse::parse_latency)]
     latency: Option<Duration>,
 
     /// Items per PSI batch (frame).
@@ -157,6 +155,24 @@ pub(crate) struct Args {
     /// Replace an existing --plot file.
     #[arg(long)]
     force: bool,
+
+    /// Run each configuration bucketed, as `match --memory-limit SIZE` runs it (e.g.
+    /// 256MiB), and report each party's peak memory: the two parties run as two
+    /// processes of this program over plaintext TCP on 127.0.0.1, each reading a
+    /// generated CSV file, spilling its set by slice to --work-dir and running one
+    /// sub-session per bucket. Intersection mode, one rule, no emulated link;
+    /// --threads counts per party [default: half the cores].
+    #[arg(long, value_name = "SIZE", value_parser = blindmatch_pipeline::matching::partition::parse_memory_limit)]
+    memory_limit: Option<u64>,
+
+    /// With --memory-limit: the folder for the generated inputs, the spill files and
+    /// the outputs (removed after each run) [default: the system's temporary folder]
+    #[arg(long, value_name = "DIR", requires = "memory_limit")]
+    work_dir: Option<PathBuf>,
+
+    /// One party of a --memory-limit run, as the harness starts it (internal).
+    #[arg(long, value_name = "JOB", hide = true)]
+    party: Option<String>,
 }
 
 /// `--mode`.
@@ -210,6 +226,7 @@ struct Config {
     json: bool,
     plot: Option<PathBuf>,
     force: bool,
+    bucketed: Option<bucketed::Settings>,
 }
 
 impl Args {
@@ -323,11 +340,42 @@ impl Args {
         let mut rules = self.rules;
         rules.sort_unstable();
         rules.dedup();
+        let bucketed = match self.memory_limit {
+            None => None,
+            Some(memory_limit) => {
+                let refused = if modes != [Mode::Intersection] {
+                    Some("--mode")
+                } else if rules != [1] {
+                    Some("--rules")
+                } else if self.bandwidth.is_some() || self.latency.is_some() {
+                    Some("--bandwidth and --latency")
+                } else if self.transport == TransportArg::Tls {
+                    Some("--transport tls")
+                } else if self.plot.is_some() {
+                    Some("--plot")
+                } else {
+                    None
+                };
+                if let Some(flag) = refused {
+                    return bad(
+                        format!("{flag} does not apply with --memory-limit"),
+                        "a bucketed run measures intersection mode with one rule, two processes over TCP on 127.0.0.1",
+                    );
+                }
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                Some(bucketed::Settings {
+                    memory_limit,
+                    work_dir: self.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+                    threads: self.threads.unwrap_or((cores / 2).max(1)),
+                })
+            }
+        };
         if let Some(path) = &self.plot {
             ensure_absent(path, self.force)?;
             clear_stale(path, &Terminal::default());
         }
         Ok(Config {
+            bucketed,
             pairs,
             rules,
             overlap: self.overlap,
@@ -368,6 +416,9 @@ impl Config {
 /// Bad arguments or an existing plot file (exit 2); a failed session, a failed
 /// self-check or an unwritable plot (exit 1).
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    if let Some(job) = &args.party {
+        return bucketed::run_party(job);
+    }
     let cfg = args.validate()?;
     if rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
@@ -432,6 +483,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .collect();
     let bar = progress::bar(Some((configs.len() * cfg.repeats) as u64), "runs");
     bar.set_prefix("bench");
+    if let Some(settings) = &cfg.bucketed {
+        bucketed::run_all(settings, &configs, cfg.repeats, cfg.json, &bar)?;
+        bar.finish_and_clear();
+        return Ok(ExitStatus::Success);
+    }
     let mut reports = Vec::with_capacity(configs.len());
     let mut stdout = std::io::stdout();
     for spec in &configs {
@@ -563,128 +619,4 @@ fn write_plot(cfg: &Config, reports: &[RunReport], path: &std::path::Path) -> an
         eprintln!("plot written to {}", path.display());
     }
     Ok(())
-}
-
-/// Parses a set size: `10000`, `10_000`, `1e4`, `2.5e5` or `2^20`.
-fn parse_size(arg: &str) -> Result<u64, String> {
-    let s = arg.trim().replace('_', "");
-    let value = if let Some((base, exp)) = s.split_once('^') {
-        base.parse::<u64>()
-            .ok()
-            .zip(exp.parse::<u32>().ok())
-            .and_then(|(b, e)| b.checked_pow(e))
-    } else if let Some((mantissa, exp)) = s.split_once(['e', 'E']) {
-        mantissa
-            .parse::<f64>()
-            .ok()
-            .zip(exp.parse::<i32>().ok())
-            .map(|(m, e)| m * 10f64.powi(e))
-            .filter(|v| v.is_finite() && *v >= 0.0 && v.fract() == 0.0 && *v <= 9e15)
-            .map(|v| v as u64)
-    } else {
-        s.parse::<u64>().ok()
-    };
-    match value {
-        Some(0) => Err(format!("'{arg}': a set needs at least one item")),
-        Some(v) => Ok(v),
-        None => Err(format!(
-            "'{arg}' is not a set size; use e.g. 10000, 1e4 or 2^20"
-        )),
-    }
-}
-
-/// Parses a fraction within 0..=1.
-fn parse_fraction(arg: &str) -> Result<f64, String> {
-    match arg.trim().parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("'{arg}' is not a fraction between 0 and 1")),
-    }
-}
-
-/// Splits `12.5ms` into `(12.5, "ms")`.
-fn number_and_unit(s: &str) -> Option<(f64, &str)> {
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    n.is_finite().then_some((n, unit.trim()))
-}
-
-/// Parses a line rate in bits per second: `100mbit`, `1gbit`, `500kbit`, `64000bit`
-/// (also `mbps`-style and a `/s` suffix). SI prefixes: 1 mbit = 10^6 bits.
-fn parse_bandwidth(arg: &str) -> Result<f64, String> {
-    let lower = arg.trim().to_ascii_lowercase();
-    let s = lower.strip_suffix("/s").unwrap_or(&lower);
-    let err = || format!("'{arg}' is not a line rate; use e.g. 100mbit, 1gbit or 500kbit");
-    let (n, unit) = number_and_unit(s).ok_or_else(err)?;
-    let scale = match unit {
-        "bit" | "bps" => 1.0,
-        "kbit" | "kbps" => 1e3,
-        "mbit" | "mbps" => 1e6,
-        "gbit" | "gbps" => 1e9,
-        _ => return Err(err()),
-    };
-    let rate = n * scale;
-    if rate < MIN_BANDWIDTH {
-        return Err(format!("'{arg}': the slowest emulated link is 1kbit"));
-    }
-    Ok(rate)
-}
-
-/// Parses a one-way latency: `10ms`, `250us` (or `µs`), `0.5s`, or `0`.
-fn parse_latency(arg: &str) -> Result<Duration, String> {
-    let s = arg.trim();
-    let err = || format!("'{arg}' is not a latency; use e.g. 10ms, 250us or 0.5s");
-    let (n, unit) = number_and_unit(s).ok_or_else(err)?;
-    let secs = match unit {
-        "" if n == 0.0 => 0.0,
-        "s" => n,
-        "ms" => n / 1e3,
-        "us" | "µs" => n / 1e6,
-        _ => return Err(err()),
-    };
-    let d = Duration::try_from_secs_f64(secs).map_err(|_| err())?;
-    if d > MAX_LATENCY {
-        return Err(format!("'{arg}': the longest emulated latency is 10s"));
-    }
-    Ok(d)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn sizes_in_every_form() {
-        assert_eq!(parse_size("10000"), Ok(10_000));
-        assert_eq!(parse_size("10_000"), Ok(10_000));
-        assert_eq!(parse_size("1e4"), Ok(10_000));
-        assert_eq!(parse_size("2.5E5"), Ok(250_000));
-        assert_eq!(parse_size("2^20"), Ok(1 << 20));
-        for bad in ["0", "1.5", "1e-1", "2^", "x", "-3", "2^99", "1e40"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn rates_and_latencies() {
-        assert_eq!(parse_bandwidth("100mbit"), Ok(1e8));
-        assert_eq!(parse_bandwidth("1Gbit/s"), Ok(1e9));
-        assert_eq!(parse_bandwidth("2.5mbps"), Ok(2.5e6));
-        assert_eq!(parse_bandwidth("500kbit"), Ok(5e5));
-        for bad in ["100", "100mb", "fast", "10bit", "mbit"] {
-            assert!(parse_bandwidth(bad).is_err(), "{bad}");
-        }
-        assert_eq!(parse_latency("10ms"), Ok(Duration::from_millis(10)));
-        assert_eq!(parse_latency("250us"), Ok(Duration::from_micros(250)));
-        assert_eq!(parse_latency("0.5s"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_latency("0"), Ok(Duration::ZERO));
-        for bad in ["10", "ten ms", "11s", "-1ms"] {
-            assert!(parse_latency(bad).is_err(), "{bad}");
-        }
-        assert_eq!(parse_fraction("0.5"), Ok(0.5));
-        assert!(parse_fraction("1.5").is_err());
-    }
 }

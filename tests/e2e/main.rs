@@ -7,6 +7,7 @@ mod util;
 // @test-modules (keep this marker: engineers add `mod NAME;` below it)
 mod audit;
 mod bench;
+mod bench_buckets;
 mod demo;
 mod identity;
 mod interrupt;

@@ -242,7 +242,7 @@ pub(crate) fn mode_name(mode: Mode) -> &'static str {
     mode.name()
 }
 
-fn reveal_name(reveal: Reveal) -> &'static str {
+pub(crate) fn reveal_name(reveal: Reveal) -> &'static str {
     match reveal {
         Reveal::Initiator => "initiator",
         Reveal::Responder => "responder",

@@ -27,7 +27,7 @@ use super::config::PartyConfig;
 use super::endpoint::Endpoint;
 use super::failure::session_failure;
 use super::partition::plan::{BucketSetup, PlanParams, PlanSetup};
-use super::partition::{PartitionConfig, SLICES, bucket_bound, slice_bound, slices_of};
+use super::partition::{PartitionConfig, bucket_bound, slices_of};
 use super::prepare::{Prepared, add_slice, prepare_spilled};
 use super::protocol::{protocol_setup, set_protocol};
 use resume::{BucketFile, ResumeDir};
@@ -147,7 +147,7 @@ pub async fn run_partitioned(
     let wanted = if whole {
         1
     } else {
-        part.buckets_for(padded_total(&prepared.rule_sizes))
+        part.buckets_for(&prepared.rule_sizes)
     };
     let inner: Box<dyn ProtocolSetup> = if whole {
         protocol_setup(cfg, prepared)?
@@ -223,14 +223,6 @@ pub async fn run_partitioned(
         &common,
     )
     .await
-}
-
-/// Every rule's padded total: what the buckets hold together.
-fn padded_total(totals: &[u64]) -> u64 {
-    totals
-        .iter()
-        .map(|&t| slice_bound(t) * u64::from(SLICES))
-        .sum()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -77,10 +77,32 @@ impl PartitionConfig {
         (self.memory_limit / BYTES_PER_ITEM).max(1)
     }
 
-    /// Buckets needed for `items` padded items.
+    /// Buckets needed for rules of `totals` distinct values each: the fewest whose
+    /// fullest bucket, padded, fits [`PartitionConfig::bucket_capacity`].
+    ///
+    /// Buckets are made of whole slices, so with `B` buckets the fullest holds
+    /// ⌈[`SLICES`] / B⌉ of them, not 1/B of the set: dividing the padded total by
+    /// the capacity would let that bucket run up to 1.5 times over the limit (3
+    /// slices instead of 2.46 with 26 buckets), and make the buckets' size, and so
+    /// the peak memory, swing with the set size. Above [`SLICES`] (one slice
+    /// alone is over the capacity) the answer is what dividing the total gives, for
+    /// the plan to refuse with a hint to shard.
     #[must_use]
-    pub fn buckets_for(&self, items: u64) -> u32 {
-        u32::try_from(items.div_ceil(self.bucket_capacity()).max(1)).unwrap_or(u32::MAX)
+    pub fn buckets_for(&self, totals: &[u64]) -> u32 {
+        let per_slice: u64 = totals.iter().map(|&t| slice_bound(t)).sum();
+        if per_slice == 0 {
+            return 1;
+        }
+        let capacity = self.bucket_capacity();
+        // Slices one bucket may hold.
+        let fit = capacity / per_slice;
+        if fit == 0 {
+            let all = per_slice.saturating_mul(u64::from(SLICES));
+            let needed = all.div_ceil(capacity).max(u64::from(SLICES) + 1);
+            return u32::try_from(needed).unwrap_or(u32::MAX);
+        }
+        // ⌈SLICES / fit⌉ buckets hold at most `fit` slices each; one fewer would not.
+        u32::try_from(u64::from(SLICES).div_ceil(fit)).unwrap_or(SLICES)
     }
 }
 
@@ -346,6 +368,39 @@ mod tests {
     fn the_label_separates_rules() {
         assert_ne!(place("phone", b"x"), place("email", b"x"));
         assert_eq!(place("phone", b"x"), place("phone", b"x"));
+    }
+
+    #[test]
+    fn the_fullest_bucket_fits_the_capacity() {
+        let part = PartitionConfig {
+            memory_limit: 256 << 20,
+            ..PartitionConfig::new()
+        };
+        let capacity = part.bucket_capacity();
+        for e in [10u32, 16, 18, 20, 21, 22, 23, 24, 25] {
+            let totals = [1u64 << e];
+            let buckets = part.buckets_for(&totals);
+            let fullest = (0..buckets)
+                .map(|b| bucket_bound(totals[0], b, buckets))
+                .max()
+                .unwrap();
+            assert!(fullest <= capacity, "2^{e}: {fullest} > {capacity}");
+            if buckets > 1 {
+                let fewer = buckets - 1;
+                let over = (0..fewer).any(|b| bucket_bound(totals[0], b, fewer) > capacity);
+                assert!(over, "2^{e}: {fewer} buckets would do");
+            }
+        }
+        // 2^24 values: 26 buckets by the total alone, whose fullest holds 3 slices
+        // (797,000 items, 1.2 times the capacity); 32 buckets of 2 slices fit.
+        assert_eq!(part.buckets_for(&[1 << 24]), 32);
+        assert_eq!(part.buckets_for(&[1 << 20]), 2);
+        assert_eq!(part.buckets_for(&[0]), 1);
+        assert_eq!(part.buckets_for(&[1000, 2000]), 1);
+        // Two rules share the buckets.
+        assert_eq!(part.buckets_for(&[1 << 23, 1 << 23]), 32);
+        // One slice over the capacity: more than SLICES, which the plan refuses.
+        assert!(part.buckets_for(&[1 << 26]) > SLICES);
     }
 
     #[test]
