@@ -122,7 +122,6 @@ mod tests {
         };
         assert_eq!(none.profile(), Profile::standard());
     }
-
 }
 
 /// `--protocol` of `match` and `demo`.
@@ -142,4 +141,3 @@ impl From<ProtocolArg> for PsiProtocol {
         }
     }
 }
-

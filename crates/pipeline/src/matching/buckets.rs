@@ -147,7 +147,7 @@ pub async fn run_partitioned(
     let wanted = if whole {
         1
     } else {
-        part.buckets_for(&prepared.rule_sizes)
+        part.buckets_for(&prepared.rule_sizes, cfg.protocol.bytes_per_item())
     };
     let inner: Box<dyn ProtocolSetup> = if whole {
         protocol_setup(cfg, prepared)?

@@ -161,6 +161,16 @@ impl PsiProtocol {
     pub fn from_name(name: &str) -> Option<PsiProtocol> {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
+
+    /// Peak memory per bucket item under this protocol, which sizes buckets
+    /// ([`PartitionConfig::bucket_capacity`](super::partition::PartitionConfig::bucket_capacity)).
+    #[must_use]
+    pub fn bytes_per_item(self) -> u64 {
+        match self {
+            PsiProtocol::Ecdh => super::partition::BYTES_PER_ITEM,
+            PsiProtocol::Vole => super::partition::VOLE_BYTES_PER_ITEM,
+        }
+    }
 }
 
 /// Labelled mode settings of one side.

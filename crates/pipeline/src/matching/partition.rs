@@ -36,11 +36,15 @@ pub const MAX_SHARDS: u32 = 4096;
 /// The default `--memory-limit`: 1 GiB per party.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 
-/// Peak memory one item of a bucket costs a party, all told (the de-duplicated set,
-/// the protocol's points and answers, the partner's items): what turns
-/// `--memory-limit` into a bucket's capacity. Measured with `blindmatch bench`
+/// Peak memory one item of a bucket costs a party under ECDH, all told (the
+/// de-duplicated set, the protocol's points and answers, the partner's items): what
+/// turns `--memory-limit` into a bucket's capacity. Measured with `blindmatch bench`
 /// (`docs/benchmarks.md`, "Buckets and bounded memory") and rounded up.
 pub const BYTES_PER_ITEM: u64 = 400;
+
+/// The same for the vole protocol, whose silent VOLE and OKVS hold several 16-byte
+/// vectors per item (about 570 bytes per item measured at 256 MiB; rounded up).
+pub const VOLE_BYTES_PER_ITEM: u64 = 640;
 
 /// The smallest `--memory-limit` accepted: 1 MiB (a few thousand items per bucket).
 pub const MIN_MEMORY_LIMIT: u64 = 1 << 20;
@@ -71,10 +75,12 @@ impl PartitionConfig {
         }
     }
 
-    /// Items one bucket may hold under the memory limit.
+    /// Items one bucket may hold under the memory limit, for a protocol whose items
+    /// cost `bytes_per_item` each ([`BYTES_PER_ITEM`], [`VOLE_BYTES_PER_ITEM`]; both
+    /// sides run the same protocol, so they size buckets alike).
     #[must_use]
-    pub fn bucket_capacity(&self) -> u64 {
-        (self.memory_limit / BYTES_PER_ITEM).max(1)
+    pub fn bucket_capacity(&self, bytes_per_item: u64) -> u64 {
+        (self.memory_limit / bytes_per_item.max(1)).max(1)
     }
 
     /// Buckets needed for rules of `totals` distinct values each: the fewest whose
@@ -88,12 +94,12 @@ impl PartitionConfig {
     /// alone is over the capacity) the answer is what dividing the total gives, for
     /// the plan to refuse with a hint to shard.
     #[must_use]
-    pub fn buckets_for(&self, totals: &[u64]) -> u32 {
+    pub fn buckets_for(&self, totals: &[u64], bytes_per_item: u64) -> u32 {
         let per_slice: u64 = totals.iter().map(|&t| slice_bound(t)).sum();
         if per_slice == 0 {
             return 1;
         }
-        let capacity = self.bucket_capacity();
+        let capacity = self.bucket_capacity(bytes_per_item);
         // Slices one bucket may hold.
         let fit = capacity / per_slice;
         if fit == 0 {
@@ -376,10 +382,10 @@ mod tests {
             memory_limit: 256 << 20,
             ..PartitionConfig::new()
         };
-        let capacity = part.bucket_capacity();
+        let capacity = part.bucket_capacity(BYTES_PER_ITEM);
         for e in [10u32, 16, 18, 20, 21, 22, 23, 24, 25] {
             let totals = [1u64 << e];
-            let buckets = part.buckets_for(&totals);
+            let buckets = part.buckets_for(&totals, BYTES_PER_ITEM);
             let fullest = (0..buckets)
                 .map(|b| bucket_bound(totals[0], b, buckets))
                 .max()
@@ -393,14 +399,17 @@ mod tests {
         }
         // 2^24 values: 26 buckets by the total alone, whose fullest holds 3 slices
         // (797,000 items, 1.2 times the capacity); 32 buckets of 2 slices fit.
-        assert_eq!(part.buckets_for(&[1 << 24]), 32);
-        assert_eq!(part.buckets_for(&[1 << 20]), 2);
-        assert_eq!(part.buckets_for(&[0]), 1);
-        assert_eq!(part.buckets_for(&[1000, 2000]), 1);
+        assert_eq!(part.buckets_for(&[1 << 24], BYTES_PER_ITEM), 32);
+        assert_eq!(part.buckets_for(&[1 << 20], BYTES_PER_ITEM), 2);
+        assert_eq!(part.buckets_for(&[0], BYTES_PER_ITEM), 1);
+        assert_eq!(part.buckets_for(&[1000, 2000], BYTES_PER_ITEM), 1);
         // Two rules share the buckets.
-        assert_eq!(part.buckets_for(&[1 << 23, 1 << 23]), 32);
+        assert_eq!(part.buckets_for(&[1 << 23, 1 << 23], BYTES_PER_ITEM), 32);
         // One slice over the capacity: more than SLICES, which the plan refuses.
-        assert!(part.buckets_for(&[1 << 26]) > SLICES);
+        assert!(part.buckets_for(&[1 << 26], BYTES_PER_ITEM) > SLICES);
+        // Vole's items cost more, so the same limit makes more, smaller buckets.
+        assert_eq!(part.buckets_for(&[1 << 20], VOLE_BYTES_PER_ITEM), 3);
+        assert!(part.bucket_capacity(VOLE_BYTES_PER_ITEM) < part.bucket_capacity(BYTES_PER_ITEM));
     }
 
     #[test]

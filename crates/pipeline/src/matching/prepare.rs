@@ -265,7 +265,9 @@ fn prepare_into(
         (Some(p), true) => Sink::Spill(Spill::create(&p.work_dir)?),
         (p, _) => Sink::Memory {
             set: PreparedSet::new(),
-            cap: p.as_ref().map(|p| p.bucket_capacity()),
+            cap: p
+                .as_ref()
+                .map(|p| p.bucket_capacity(cfg.protocol.bytes_per_item())),
         },
     };
     let mut column_counts = vec![ColumnCounts::default(); id_columns.len()];
