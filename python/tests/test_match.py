@@ -99,7 +99,7 @@ def test_the_vole_protocol_over_tls_finds_what_ecdh_finds(tmp_path, identities):
     vole = tls_pair(tmp_path / "vole", identities, a_ids, b_ids, protocol="vole")
     for side in (0, 1):
         assert ecdh[side]["psi_protocol"] == "ecdh-ristretto255"
-        assert vole[side]["psi_protocol"] == "vole-okvs-iknp512"
+        assert vole[side]["psi_protocol"] == "vole-rr22-silent"
         assert vole[side]["customers"] == ecdh[side]["customers"] == [f"C{i}" for i in common]
         assert vole[side]["matched_values"] == ecdh[side]["matched_values"] == len(common)
     # Match IDs come from each session: equal across the sides, fresh per session.
@@ -203,7 +203,7 @@ def test_a_cli_side_and_a_python_side_run_vole_buckets_together(tmp_path, identi
         cli.kill()
     b = json.loads(out.read_text())
     assert b["customers"] == common
-    assert b["psi_protocol"] == "vole-okvs-iknp512" and b["buckets"] >= 2
+    assert b["psi_protocol"] == "vole-rr22-silent" and b["buckets"] >= 2
     matched = (tmp_path / "matched.csv").read_text().splitlines()
     header = matched[0].split(",")
     ids = [line.split(",")[header.index("customer_id")] for line in matched[1:]]
