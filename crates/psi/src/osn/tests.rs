@@ -30,29 +30,40 @@ fn parties(log_n: u32, ell: usize, seed: u8) -> (Vec<u8>, ShuffleHolder, Shuffle
 }
 
 /// Ping-pongs until neither side has anything to send; checks every payload
-/// against `max_payload_len`.
+/// against `max_payload_len`. With `at_once`, R answers each payload of S before
+/// S sends the next (R's queue stays one chunk long); without, S sends all it can
+/// first, as over a network that delivers S's columns before R is polled.
 fn exchange(
     r: &mut ShuffleHolder,
     s: &mut ShufflePermuter,
     batch: u32,
     ell: usize,
+    at_once: bool,
 ) -> (usize, usize) {
     let max = max_payload_len(batch, ell);
     let mut sent = (0, 0);
+    let answer = |r: &mut ShuffleHolder, s: &mut ShufflePermuter, sent: &mut (usize, usize)| {
+        let mut any = false;
+        while let Some(p) = r.poll_payload(batch) {
+            assert!(p.len() <= max, "{} > {max}", p.len());
+            sent.0 += p.len();
+            s.handle_payload(&p).unwrap();
+            any = true;
+        }
+        any
+    };
     loop {
         let mut progress = false;
         while let Some(p) = s.poll_payload(batch) {
             assert!(p.len() <= max, "{} > {max}", p.len());
             sent.1 += p.len();
             r.handle_payload(&p).unwrap();
+            if at_once {
+                answer(r, s, &mut sent);
+            }
             progress = true;
         }
-        while let Some(p) = r.poll_payload(batch) {
-            assert!(p.len() <= max, "{} > {max}", p.len());
-            sent.0 += p.len();
-            s.handle_payload(&p).unwrap();
-            progress = true;
-        }
+        progress |= answer(r, s, &mut sent);
         if !progress {
             return sent;
         }
@@ -61,7 +72,7 @@ fn exchange(
 
 fn run(log_n: u32, ell: usize, batch: u32, seed: u8) -> Run {
     let (w, mut r, mut s) = parties(log_n, ell, seed);
-    let sent = exchange(&mut r, &mut s, batch, ell);
+    let sent = exchange(&mut r, &mut s, batch, ell, seed % 2 == 0);
     assert!(r.is_done() && s.is_done(), "log_n {log_n} ell {ell}");
     let perm = s.permutation().to_vec();
     Run {
@@ -123,7 +134,7 @@ fn switch_bits_decide_the_result() {
     // above, and this one shows the opened vector follows the bits alone.
     let (w, mut r, mut s) = parties(6, 7, 3);
     s.switch_bits_mut().fill(0);
-    exchange(&mut r, &mut s, 256, 7);
+    exchange(&mut r, &mut s, 256, 7, false);
     let perm = s.permutation().to_vec();
     let opened = xor(&r.into_shares(), &s.into_shares());
     assert_eq!(opened, w);
@@ -133,9 +144,17 @@ fn switch_bits_decide_the_result() {
 #[test]
 fn runs_are_deterministic_and_sizes_are_as_documented() {
     let (a, b) = (run(5, 8, 64, 9), run(5, 8, 64, 9));
-    assert_eq!((a.s, a.t, a.perm, a.sent), (b.s, b.t, b.perm, b.sent));
+    assert_eq!((&a.s, &a.t, &a.perm, a.sent), (&b.s, &b.t, &b.perm, b.sent));
     let c = run(5, 8, 64, 10);
     assert_ne!(a.w, c.w);
+    // The order the driver polls in changes nothing but R's queue length.
+    let shares = |at_once| {
+        let (_, mut r, mut s) = parties(5, 8, 9);
+        exchange(&mut r, &mut s, 64, 8, at_once);
+        (r.into_shares(), s.into_shares())
+    };
+    assert_eq!(shares(true), shares(false));
+    assert_eq!(shares(true), (b.s, b.t));
     // n = 32: 9 layers of 16 switches = 144 → 256 rows, in two 128-row chunks
     // at this batch size. R: choices, inputs in 64-value chunks, corrections; S:
     // its point, then 16 bytes per row.
