@@ -37,12 +37,12 @@ pub fn parties(seed: u8) -> (FuzzHolder, FuzzPermuter) {
 }
 
 impl FuzzHolder {
-    /// [`ShuffleHolder::poll_payload`] at [`FUZZ_BATCH`].
+    /// `ShuffleHolder::poll_payload` at [`FUZZ_BATCH`].
     pub fn poll(&mut self) -> Option<Vec<u8>> {
         self.0.poll_payload(FUZZ_BATCH)
     }
 
-    /// [`ShuffleHolder::handle_payload`].
+    /// `ShuffleHolder::handle_payload`.
     ///
     /// # Errors
     /// As the party's.
@@ -50,19 +50,19 @@ impl FuzzHolder {
         self.0.handle_payload(payload)
     }
 
-    /// [`ShuffleHolder::is_done`].
+    /// `ShuffleHolder::is_done`.
     pub fn is_done(&self) -> bool {
         self.0.is_done()
     }
 }
 
 impl FuzzPermuter {
-    /// [`ShufflePermuter::poll_payload`] at [`FUZZ_BATCH`].
+    /// `ShufflePermuter::poll_payload` at [`FUZZ_BATCH`].
     pub fn poll(&mut self) -> Option<Vec<u8>> {
         self.0.poll_payload(FUZZ_BATCH)
     }
 
-    /// [`ShufflePermuter::handle_payload`].
+    /// `ShufflePermuter::handle_payload`.
     ///
     /// # Errors
     /// As the party's.
@@ -70,7 +70,7 @@ impl FuzzPermuter {
         self.0.handle_payload(payload)
     }
 
-    /// [`ShufflePermuter::is_done`].
+    /// `ShufflePermuter::is_done`.
     pub fn is_done(&self) -> bool {
         self.0.is_done()
     }

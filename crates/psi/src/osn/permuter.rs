@@ -128,7 +128,7 @@ impl ShufflePermuter {
         }
     }
 
-    /// π: out j carries in π[j].
+    /// π: out `j` carries in `π[j]`.
     #[cfg_attr(
         not(test),
         expect(
