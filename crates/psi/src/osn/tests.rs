@@ -72,7 +72,7 @@ fn exchange(
 
 fn run(log_n: u32, ell: usize, batch: u32, seed: u8) -> Run {
     let (w, mut r, mut s) = parties(log_n, ell, seed);
-    let sent = exchange(&mut r, &mut s, batch, ell, seed % 2 == 0);
+    let sent = exchange(&mut r, &mut s, batch, ell, seed.is_multiple_of(2));
     assert!(r.is_done() && s.is_done(), "log_n {log_n} ell {ell}");
     let perm = s.permutation().to_vec();
     Run {
