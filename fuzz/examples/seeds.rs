@@ -43,7 +43,6 @@ fn main() {
     psi_message(&root);
     psi_result(&root);
     detached_hello(&root);
-    vole_message(&root);
     rr22_message(&root);
     net_frame(&root);
     let runs = tokenize_runs();
@@ -359,57 +358,6 @@ fn detached_hello(root: &Path) {
         ("not-json".to_owned(), b"{\"version\":1,".to_vec()),
     ];
     write(root, "detached_hello", &seeds);
-}
-
-/// Every message of an honest vole session between two tiny sets (the parties of
-/// the `vole_message` target), both directions, plus near misses.
-fn vole_message(root: &Path) {
-    use blindmatch_psi::protocol::Protocol;
-    use blindmatch_psi::vole::VoleSetup;
-    use blindmatch_psi::{PreparedSet, SessionConfig};
-    let party = |role, values: [&[u8]; 2]| -> Box<dyn Protocol> {
-        let set =
-            PreparedSet::from_items([("phone", values[0], 0), ("phone", values[1], 1)]).unwrap();
-        let config = SessionConfig {
-            role,
-            mode: Mode::Intersection,
-            reveal: Reveal::Both,
-            batch_size: 2,
-            context: [3; 32],
-            local_count: 2,
-            peer_count: 2,
-            groups: Vec::new(),
-            peer_params: Vec::new(),
-        };
-        VoleSetup::new(set)
-            .start_with_seed(config, [9; 32])
-            .unwrap()
-    };
-    let mut a = party(Role::Initiator, [b"1", b"2"]);
-    let mut b = party(Role::Responder, [b"2", b"3"]);
-    let mut seeds = Vec::new();
-    while !(a.is_finished() && b.is_finished()) {
-        while let Some(m) = a.poll_transmit() {
-            b.handle(&m.payload).unwrap();
-            seeds.push((
-                format!("receiver-{:02}-kind-{:02x}", seeds.len(), m.payload[0]),
-                m.payload,
-            ));
-        }
-        while let Some(m) = b.poll_transmit() {
-            a.handle(&m.payload).unwrap();
-            seeds.push((
-                format!("sender-{:02}-kind-{:02x}", seeds.len(), m.payload[0]),
-                m.payload,
-            ));
-        }
-    }
-    seeds.push(("short-header".to_owned(), vec![0x21, 0, 0]));
-    seeds.push((
-        "matched-odd".to_owned(),
-        vec![0x25, 0, 0, 0, 0, 0, 0, 0, 1, 7],
-    ));
-    write(root, "vole_message", &seeds);
 }
 
 /// Every kind of message of an honest `vole-rr22-silent` session between two tiny

@@ -13,8 +13,8 @@
 //! them; a round trip is two flights. The harness counts a flight for each of these
 //! kinds it actually saw written by either side, so a run with one learner, which
 //! sends no result, shows one flight fewer than one where both learn. The vole
-//! protocols' chain is `Start` → `Choices` (→ `Columns` → `Trees` for
-//! `vole-rr22-silent`) → `Masked` → `Outputs` (→ `Matched` when both learn).
+//! protocol's (`vole-rr22-silent`) chain is `Start` → `Choices` → `Columns` →
+//! `Trees` → `Masked` → `Outputs` (→ `Matched` when both learn).
 
 use std::io;
 use std::pin::Pin;
@@ -30,9 +30,6 @@ use blindmatch_psi::labelled::{
 use blindmatch_psi::rr22::{
     RR22_KIND_CHOICES, RR22_KIND_COLUMNS, RR22_KIND_MASKED, RR22_KIND_MATCHED, RR22_KIND_OUTPUTS,
     RR22_KIND_START, RR22_KIND_TREES,
-};
-use blindmatch_psi::vole::{
-    VOLE_KIND_CHOICES, VOLE_KIND_MASKED, VOLE_KIND_MATCHED, VOLE_KIND_OUTPUTS, VOLE_KIND_START,
 };
 use blindmatch_psi::{
     MESSAGE_KIND_BLINDED, MESSAGE_KIND_COUNTS, MESSAGE_KIND_MATCHES, MESSAGE_KIND_REBLINDED,
@@ -164,8 +161,8 @@ pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> 
     let levels: &[Class] = match phase {
         SessionPhase::Handshake => &[Class::Hello, Class::Accept],
         // ECDH: blinded → reblinded (→ result when both learn); the vole protocol's
-        // kinds each wait for the peer's previous one: start → choices (→ columns →
-        // trees) → masked → outputs (→ matched).
+        // kinds each wait for the peer's previous one: start → choices → columns →
+        // trees → masked → outputs (→ matched).
         SessionPhase::Exchange => &[
             Class::Blinded,
             Class::Reblinded,
@@ -300,13 +297,13 @@ impl FrameTap {
                 Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
                 Some(LABELLED_KIND_ENTRIES) => Class::Entries,
                 Some(MESSAGE_KIND_MATCHES | MESSAGE_KIND_COUNTS) => Class::Result,
-                Some(VOLE_KIND_START | RR22_KIND_START) => Class::VoleStart,
-                Some(VOLE_KIND_CHOICES | RR22_KIND_CHOICES) => Class::VoleChoices,
+                Some(RR22_KIND_START) => Class::VoleStart,
+                Some(RR22_KIND_CHOICES) => Class::VoleChoices,
                 Some(RR22_KIND_COLUMNS) => Class::VoleColumns,
                 Some(RR22_KIND_TREES) => Class::VoleTrees,
-                Some(VOLE_KIND_MASKED | RR22_KIND_MASKED) => Class::VoleMasked,
-                Some(VOLE_KIND_OUTPUTS | RR22_KIND_OUTPUTS) => Class::VoleOutputs,
-                Some(VOLE_KIND_MATCHED | RR22_KIND_MATCHED) => Class::VoleMatched,
+                Some(RR22_KIND_MASKED) => Class::VoleMasked,
+                Some(RR22_KIND_OUTPUTS) => Class::VoleOutputs,
+                Some(RR22_KIND_MATCHED) => Class::VoleMatched,
                 _ => Class::Other,
             },
             kind::CONTROL => match decode_frame(&self.control) {

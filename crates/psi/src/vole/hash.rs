@@ -1,7 +1,11 @@
-//! The VOLE protocol's hash functions, all BLAKE3 in keyed or key-derivation mode
-//! with versioned labels: an item's OKVS band and value, the OPRF output, and the
-//! base-OT keys. The session context goes into every key, so nothing is comparable
-//! across sessions.
+//! The hash functions of the OT/OKVS building blocks, all BLAKE3 in keyed or
+//! key-derivation mode with versioned labels: an item's OKVS band, the base-OT keys,
+//! and a 512-bit item hash (value and band key). The session context goes into
+//! every key, so nothing is comparable across sessions. The labels keep the `vole`
+//! names they had under the removed IKNP protocol: `vole-rr22-silent` derives its
+//! bands and base-OT keys with them, so they are part of its wire format. No
+//! protocol uses the 512-bit item hash at present (`vole-rr22-silent` hashes items
+//! to `GF(2^128)` in [`crate::rr22`]); it stays for the protocols being written.
 
 use super::okvs::{Band, Row};
 use super::params::{BAND_WIDTH, BAND_WORDS, VALUE_BYTES, VALUE_WORDS};
@@ -10,16 +14,16 @@ use super::params::{BAND_WIDTH, BAND_WORDS, VALUE_BYTES, VALUE_WORDS};
 pub const ITEM_LABEL: &str = "blindmatch/v1/psi/vole/item";
 /// Key-derivation label of the band hash (keyed by context and OKVS seed).
 pub const BAND_LABEL: &str = "blindmatch/v1/psi/vole/band";
-/// Key-derivation label of the OPRF output hash.
-pub const OUTPUT_LABEL: &str = "blindmatch/v1/psi/vole/output";
 /// Key-derivation label of the base-OT key hash.
 pub const BASE_OT_LABEL: &str = "blindmatch/v1/psi/vole/base-ot";
 /// Bytes the item hash extends to: the value, then the band key.
+#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
 const ITEM_DIGEST_LEN: usize = VALUE_BYTES + 16;
 /// Bytes the band hash extends to: the start, then the band bits.
 const BAND_DIGEST_LEN: usize = 8 + BAND_WIDTH / 8;
 
 /// An item's OKVS value and the key its band is derived from.
+#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
 #[derive(Clone, Copy)]
 pub(crate) struct ItemHash {
     pub(crate) value: Row,
@@ -27,11 +31,13 @@ pub(crate) struct ItemHash {
 }
 
 /// Hashes `(type, value)` items for one session.
+#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
 #[derive(Clone)]
 pub(crate) struct ItemHasher {
     key: [u8; 32],
 }
 
+#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
 impl ItemHasher {
     pub(crate) fn new(context: &[u8; 32]) -> Self {
         ItemHasher {
@@ -106,40 +112,14 @@ fn le_word(c: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// Bytes of a row in the wire and hash order: words little-endian, in order.
-pub(crate) fn row_bytes(row: &Row) -> [u8; VALUE_BYTES] {
-    let mut out = [0u8; VALUE_BYTES];
-    for (c, w) in out.chunks_exact_mut(8).zip(row) {
-        c.copy_from_slice(&w.to_le_bytes());
-    }
-    out
-}
-
-/// The row of `VALUE_BYTES` bytes in [`row_bytes`] order.
+/// The row of `VALUE_BYTES` bytes: words little-endian, in order.
+#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
 pub(crate) fn row_from_bytes(bytes: &[u8]) -> Row {
     let mut row = [0u64; VALUE_WORDS];
     for (w, c) in row.iter_mut().zip(bytes.chunks_exact(8)) {
         *w = le_word(c);
     }
     row
-}
-
-/// The OPRF's final hash: 32 bytes from the OKVS-decoded correlation row.
-#[derive(Clone)]
-pub(crate) struct OutputHasher {
-    key: [u8; 32],
-}
-
-impl OutputHasher {
-    pub(crate) fn new(context: &[u8; 32]) -> Self {
-        OutputHasher {
-            key: blake3::derive_key(OUTPUT_LABEL, context),
-        }
-    }
-
-    pub(crate) fn hash(&self, row: &Row) -> [u8; 32] {
-        *blake3::keyed_hash(&self.key, &row_bytes(row)).as_bytes()
-    }
 }
 
 /// A base-OT key: `BLAKE3-derive(BASE_OT_LABEL, context ‖ index ‖ A ‖ B ‖ shared)`.
@@ -185,11 +165,5 @@ mod tests {
             let k = h.hash("t", &v.to_be_bytes()).band_key;
             assert!(bands.band(&k).start + BAND_WIDTH <= m);
         }
-    }
-
-    #[test]
-    fn rows_round_trip_through_bytes() {
-        let row: Row = core::array::from_fn(|i| (i as u64 + 1) * 0x0102_0304_0506_0708);
-        assert_eq!(row_from_bytes(&row_bytes(&row)), row);
     }
 }
