@@ -226,28 +226,16 @@ async fn different_protocols_and_unsupported_modes_are_refused() {
     tokio::time::timeout(TEST_LIMIT, async {
         let alice = rows(0..200, 0);
         let bob = rows(100..300, 1_000_000);
-        let (l, c) = session(
-            Mode::Intersection,
-            Reveal::Both,
-            &["phone"],
-            (Which::Ecdh, Which::Rr22),
-            set(&alice, &["phone"]),
-            set(&bob, &["phone"]),
-        )
-        .await;
+        let phones = |mode, protocols| {
+            let (a, b) = (set(&alice, &["phone"]), set(&bob, &["phone"]));
+            session(mode, Reveal::Both, &["phone"], protocols, a, b)
+        };
+        let (l, c) = phones(Mode::Intersection, (Which::Ecdh, Which::Rr22)).await;
         assert!(l.is_err() && c.is_err(), "{l:?} {c:?}");
         // An old peer announcing the removed IKNP protocol, on either side, gets
         // the unknown-protocol refusal naming what it sent.
         for protocols in [(Which::OldIknp, Which::Rr22), (Which::Rr22, Which::OldIknp)] {
-            let (l, c) = session(
-                Mode::Intersection,
-                Reveal::Both,
-                &["phone"],
-                protocols,
-                set(&alice, &["phone"]),
-                set(&bob, &["phone"]),
-            )
-            .await;
+            let (l, c) = phones(Mode::Intersection, protocols).await;
             let ours = if protocols.0 == Which::Rr22 { l } else { c };
             match ours {
                 Err(NetError::Unsupported {
@@ -261,15 +249,7 @@ async fn different_protocols_and_unsupported_modes_are_refused() {
                 other => panic!("{protocols:?}: {other:?}"),
             }
         }
-        let (l, c) = session(
-            Mode::Cardinality,
-            Reveal::Both,
-            &["phone"],
-            (Which::Rr22, Which::Rr22),
-            set(&alice, &["phone"]),
-            set(&bob, &["phone"]),
-        )
-        .await;
+        let (l, c) = phones(Mode::Cardinality, (Which::Rr22, Which::Rr22)).await;
         for side in [l, c] {
             assert!(
                 matches!(
