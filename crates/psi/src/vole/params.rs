@@ -6,7 +6,7 @@
 //! ([`crate::rr22::params`]), so two builds with different choices refuse each other
 //! instead of computing garbage.
 
-/// Bits of a 512-bit OKVS value row ([`super::okvs`]'s `Row`, the 512-bit item hash).
+/// Bits of a 512-bit OKVS value row (`okvs::Row`, the 512-bit item hash's value).
 pub const VALUE_BITS: usize = 512;
 
 /// [`VALUE_BITS`] in 64-bit words.
