@@ -44,6 +44,7 @@ fn main() {
     psi_result(&root);
     detached_hello(&root);
     rr22_message(&root);
+    osn_message(&root);
     net_frame(&root);
     let runs = tokenize_runs();
     csv_input(&root, &runs);
@@ -416,6 +417,28 @@ fn rr22_message(root: &Path) {
         vec![0x37, 0, 0, 0, 0, 0, 0, 0, 1, 7],
     ));
     write(root, "rr22_message", &seeds);
+}
+
+/// Every payload of an honest oblivious shuffle between the parties of the
+/// `osn_message` target, plus near misses.
+fn osn_message(root: &Path) {
+    use blindmatch_psi::osn_fuzz;
+    let (mut r, mut s) = osn_fuzz::parties(1);
+    let mut seeds = Vec::new();
+    while !(r.is_done() && s.is_done()) {
+        while let Some(p) = s.poll() {
+            r.handle(&p).unwrap();
+            seeds.push((format!("permuter-{:03}-tag-{:02x}", seeds.len(), p[0]), p));
+        }
+        while let Some(p) = r.poll() {
+            s.handle(&p).unwrap();
+            seeds.push((format!("holder-{:03}-tag-{:02x}", seeds.len(), p[0]), p));
+        }
+    }
+    seeds.push(("short-header".to_owned(), vec![0x51, 0, 0]));
+    seeds.push(("inputs-odd".to_owned(), vec![0x53, 0, 0, 0, 0, 1, 2]));
+    seeds.push(("corrections-ahead".to_owned(), vec![0x55, 0, 0, 0, 1, 1]));
+    write(root, "osn_message", &seeds);
 }
 
 fn net_frame(root: &Path) {

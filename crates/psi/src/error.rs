@@ -32,6 +32,16 @@ pub enum MessageKind {
     VoleColumns,
     /// Silent VOLE (`vole-rr22-silent`): a chunk of the GGM tree messages.
     VoleTrees,
+    /// Oblivious shuffle: the permuter's base-OT point.
+    ShuffleStart,
+    /// Oblivious shuffle: the holder's 128 base-OT points.
+    ShuffleChoices,
+    /// Oblivious shuffle: a chunk of the permuter's input shares.
+    ShuffleInputs,
+    /// Oblivious shuffle: a chunk of the correlated-OT columns.
+    ShuffleColumns,
+    /// Oblivious shuffle: a chunk of the holder's switch corrections.
+    ShuffleCorrections,
 }
 
 impl fmt::Display for MessageKind {
@@ -49,6 +59,11 @@ impl fmt::Display for MessageKind {
             MessageKind::VoleMatched => "vole matched positions",
             MessageKind::VoleColumns => "vole correlated-OT columns",
             MessageKind::VoleTrees => "vole tree sums",
+            MessageKind::ShuffleStart => "shuffle start",
+            MessageKind::ShuffleChoices => "shuffle base-OT choices",
+            MessageKind::ShuffleInputs => "shuffle input shares",
+            MessageKind::ShuffleColumns => "shuffle correlated-OT columns",
+            MessageKind::ShuffleCorrections => "shuffle corrections",
         })
     }
 }

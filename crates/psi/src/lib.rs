@@ -10,6 +10,7 @@ pub mod ecdh;
 mod error;
 mod items;
 pub mod labelled;
+pub(crate) mod osn;
 mod outcome;
 pub mod protocol;
 pub mod rr22;
@@ -31,6 +32,8 @@ pub use labelled::{
     LABELLED_PROTOCOL_ID, LabelColumn, LabelTable, LabelledSetup, MAX_LABEL_BYTES,
     MAX_LABEL_COLUMNS, MAX_LABELS_PER_ID,
 };
+#[doc(hidden)]
+pub use osn::fuzz as osn_fuzz;
 pub use outcome::{
     LabelledRow, MATCH_ID_BOTH_LABEL, MATCH_ID_LABEL, Match, MatchId, MatchResult, Outcome,
     ReceivedLabels, TypeMatches,
