@@ -361,19 +361,19 @@ fn detached_hello(root: &Path) {
     write(root, "detached_hello", &seeds);
 }
 
-/// Every kind of message of an honest `vole-rr22-silent` session between two tiny
-/// sets (the parties of the `rr22_message` target), the first few of each kind,
-/// plus near misses.
+/// Every kind of message of honest `vole-rr22-silent` sessions, intersection and
+/// cardinality, between two tiny sets (the parties of the `rr22_message` target),
+/// the first few of each kind, plus near misses.
 fn rr22_message(root: &Path) {
     use blindmatch_psi::protocol::Protocol;
     use blindmatch_psi::rr22::Rr22Setup;
     use blindmatch_psi::{PreparedSet, SessionConfig};
-    let party = |role, values: [&[u8]; 2]| -> Box<dyn Protocol> {
+    let party = |role, values: [&[u8]; 2], mode| -> Box<dyn Protocol> {
         let set =
             PreparedSet::from_items([("phone", values[0], 0), ("phone", values[1], 1)]).unwrap();
         let config = SessionConfig {
             role,
-            mode: Mode::Intersection,
+            mode,
             reveal: Reveal::Both,
             batch_size: 2,
             context: [3; 32],
@@ -386,8 +386,6 @@ fn rr22_message(root: &Path) {
             .start_with_seed(config, [9; 32])
             .unwrap()
     };
-    let mut a = party(Role::Initiator, [b"1", b"2"]);
-    let mut b = party(Role::Responder, [b"2", b"3"]);
     let mut seeds = Vec::new();
     let mut per_kind = std::collections::BTreeMap::<u8, usize>::new();
     let mut keep = |who: &str, payload: Vec<u8>, seeds: &mut Vec<(String, Vec<u8>)>| {
@@ -400,14 +398,18 @@ fn rr22_message(root: &Path) {
             ));
         }
     };
-    while !(a.is_finished() && b.is_finished()) {
-        while let Some(m) = a.poll_transmit() {
-            b.handle(&m.payload).unwrap();
-            keep("receiver", m.payload, &mut seeds);
-        }
-        while let Some(m) = b.poll_transmit() {
-            a.handle(&m.payload).unwrap();
-            keep("sender", m.payload, &mut seeds);
+    for mode in [Mode::Intersection, Mode::Cardinality] {
+        let mut a = party(Role::Initiator, [b"1", b"2"], mode);
+        let mut b = party(Role::Responder, [b"2", b"3"], mode);
+        while !(a.is_finished() && b.is_finished()) {
+            while let Some(m) = a.poll_transmit() {
+                b.handle(&m.payload).unwrap();
+                keep("receiver", m.payload, &mut seeds);
+            }
+            while let Some(m) = b.poll_transmit() {
+                a.handle(&m.payload).unwrap();
+                keep("sender", m.payload, &mut seeds);
+            }
         }
     }
     seeds.push(("short-header".to_owned(), vec![0x31, 0, 0]));

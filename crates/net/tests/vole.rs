@@ -1,8 +1,9 @@
 //! The vole protocol (`vole-rr22-silent`) over TLS on 127.0.0.1, beside ECDH on the
-//! same data: every reveal setting, one and several identifier types, gives the same
-//! rows, counts and (both learn) match IDs with both protocols; sides that name
-//! different protocols (ECDH, or the removed IKNP protocol an old peer may still
-//! announce), and the modes the vole protocol does not run, are refused.
+//! same data: every mode it runs (intersection, cardinality), every reveal setting,
+//! one and several identifier types, gives the same rows, counts and (both learn)
+//! match IDs with both protocols; sides that name different protocols (ECDH, or the
+//! removed IKNP protocol an old peer may still announce), and labelled mode, which
+//! the vole protocol does not run, are refused.
 
 #![allow(clippy::unwrap_used)]
 
@@ -176,12 +177,17 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
     tokio::time::timeout(TEST_LIMIT, async {
         let alice = rows(0..400, 0);
         let bob = rows(250..700, 1_000_000);
-        for types in [&["phone"][..], &["phone", "email"][..]] {
+        for (mode, types) in [
+            (Mode::Intersection, &["phone"][..]),
+            (Mode::Intersection, &["phone", "email"][..]),
+            (Mode::Cardinality, &["phone"][..]),
+            (Mode::Cardinality, &["phone", "email"][..]),
+        ] {
             for reveal in [Reveal::Initiator, Reveal::Responder, Reveal::Both] {
                 let mut results = Vec::new();
                 for which in [Which::Ecdh, Which::Rr22] {
                     let (l, c) = session(
-                        Mode::Intersection,
+                        mode,
                         reveal,
                         types,
                         (which, which),
@@ -206,7 +212,7 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
                     results.push((learned(&l), learned(&c)));
                 }
                 let (ecdh, rr22) = (&results[0], &results[1]);
-                assert_eq!(ecdh, rr22, "{types:?} {reveal:?}");
+                assert_eq!(ecdh, rr22, "{mode:?} {types:?} {reveal:?}");
                 // And they are the real intersection: 150 phone values.
                 let learner = if reveal == Reveal::Responder {
                     &ecdh.0
@@ -249,15 +255,13 @@ async fn different_protocols_and_unsupported_modes_are_refused() {
                 other => panic!("{protocols:?}: {other:?}"),
             }
         }
-        let (l, c) = phones(Mode::Cardinality, (Which::Rr22, Which::Rr22)).await;
+        let (l, c) = phones(Mode::Labelled, (Which::Rr22, Which::Rr22)).await;
         for side in [l, c] {
             assert!(
                 matches!(
                     side,
                     Err(NetError::Psi {
-                        source: PsiError::UnsupportedMode {
-                            mode: "cardinality"
-                        }
+                        source: PsiError::UnsupportedMode { mode: "labelled" }
                     })
                 ),
                 "{side:?}"

@@ -1,68 +1,21 @@
 //! The hash functions of the OT/OKVS building blocks, all BLAKE3 in keyed or
-//! key-derivation mode with versioned labels: an item's OKVS band, the base-OT keys,
-//! and a 512-bit item hash (value and band key). The session context goes into
+//! key-derivation mode with versioned labels: an item's OKVS band and the base-OT
+//! keys. The session context goes into
 //! every key, so nothing is comparable across sessions. The labels keep the `vole`
 //! names they had under the removed IKNP protocol: `vole-rr22-silent` derives its
-//! bands and base-OT keys with them, so they are part of its wire format. No
-//! protocol uses the 512-bit item hash at present (`vole-rr22-silent` hashes items
-//! to `GF(2^128)` in [`crate::rr22`]); it stays for the protocols being written.
+//! bands and base-OT keys with them, so they are part of its wire format. Items
+//! are hashed by each protocol (`vole-rr22-silent`: to `GF(2^128)`, in
+//! [`crate::rr22`]).
 
-use super::okvs::{Band, Row};
-use super::params::{BAND_WIDTH, BAND_WORDS, VALUE_BYTES, VALUE_WORDS};
+use super::okvs::Band;
+use super::params::{BAND_WIDTH, BAND_WORDS};
 
-/// Key-derivation label of the item hash (value and band key).
-pub const ITEM_LABEL: &str = "blindmatch/v1/psi/vole/item";
 /// Key-derivation label of the band hash (keyed by context and OKVS seed).
 pub const BAND_LABEL: &str = "blindmatch/v1/psi/vole/band";
 /// Key-derivation label of the base-OT key hash.
 pub const BASE_OT_LABEL: &str = "blindmatch/v1/psi/vole/base-ot";
-/// Bytes the item hash extends to: the value, then the band key.
-#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
-const ITEM_DIGEST_LEN: usize = VALUE_BYTES + 16;
 /// Bytes the band hash extends to: the start, then the band bits.
 const BAND_DIGEST_LEN: usize = 8 + BAND_WIDTH / 8;
-
-/// An item's OKVS value and the key its band is derived from.
-#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
-#[derive(Clone, Copy)]
-pub(crate) struct ItemHash {
-    pub(crate) value: Row,
-    pub(crate) band_key: [u8; 16],
-}
-
-/// Hashes `(type, value)` items for one session.
-#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
-#[derive(Clone)]
-pub(crate) struct ItemHasher {
-    key: [u8; 32],
-}
-
-#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
-impl ItemHasher {
-    pub(crate) fn new(context: &[u8; 32]) -> Self {
-        ItemHasher {
-            key: blake3::derive_key(ITEM_LABEL, context),
-        }
-    }
-
-    /// BLAKE3 keyed with the session key over `len(type) ‖ type ‖ value`, extended
-    /// to the 64-byte value and a 16-byte band key.
-    pub(crate) fn hash(&self, id_type: &str, value: &[u8]) -> ItemHash {
-        let mut h = blake3::Hasher::new_keyed(&self.key);
-        // Type labels are at most 64 bytes (checked when the set is built).
-        h.update(&[id_type.len() as u8]);
-        h.update(id_type.as_bytes());
-        h.update(value);
-        let mut out = [0u8; ITEM_DIGEST_LEN];
-        h.finalize_xof().fill(&mut out);
-        let mut band_key = [0u8; 16];
-        band_key.copy_from_slice(&out[VALUE_BYTES..]);
-        ItemHash {
-            value: row_from_bytes(&out[..VALUE_BYTES]),
-            band_key,
-        }
-    }
-}
 
 /// Derives bands from band keys for one OKVS seed (the receiver retries seeds
 /// without hashing its items again).
@@ -112,16 +65,6 @@ fn le_word(c: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// The row of `VALUE_BYTES` bytes: words little-endian, in order.
-#[allow(dead_code, reason = "512-bit item hash, kept for new protocols")]
-pub(crate) fn row_from_bytes(bytes: &[u8]) -> Row {
-    let mut row = [0u64; VALUE_WORDS];
-    for (w, c) in row.iter_mut().zip(bytes.chunks_exact(8)) {
-        *w = le_word(c);
-    }
-    row
-}
-
 /// A base-OT key: `BLAKE3-derive(BASE_OT_LABEL, context ‖ index ‖ A ‖ B ‖ shared)`.
 pub(crate) fn base_ot_key(
     context: &[u8; 32],
@@ -144,25 +87,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item_hashes_separate_types_seeds_and_contexts() {
+    fn bands_separate_seeds_and_stay_inside_the_table() {
         let m = 1024;
-        let h = ItemHasher::new(&[1; 32]);
-        let a = h.hash("phone", b"123");
-        assert_eq!(a.value, h.hash("phone", b"123").value);
-        assert_ne!(a.value, h.hash("email", b"123").value);
-        assert_ne!(a.band_key, h.hash("email", b"123").band_key);
-        assert_ne!(
-            a.value,
-            ItemHasher::new(&[9; 32]).hash("phone", b"123").value
-        );
-        // "ab" ‖ "c" and "a" ‖ "bc" differ thanks to the length prefix.
-        assert_ne!(h.hash("ab", b"c").value, h.hash("a", b"bc").value);
+        let key = [7u8; 16];
         let bands = BandHasher::new(&[1; 32], &[2; 16], m);
-        let band = bands.band(&a.band_key);
-        assert!(band == bands.band(&a.band_key));
-        assert!(band != BandHasher::new(&[1; 32], &[3; 16], m).band(&a.band_key));
+        let band = bands.band(&key);
+        assert!(band == bands.band(&key));
+        assert!(band != BandHasher::new(&[1; 32], &[3; 16], m).band(&key));
+        assert!(band != BandHasher::new(&[9; 32], &[2; 16], m).band(&key));
         for v in 0..200u32 {
-            let k = h.hash("t", &v.to_be_bytes()).band_key;
+            let mut k = [0u8; 16];
+            k[..4].copy_from_slice(&v.to_be_bytes());
             assert!(bands.band(&k).start + BAND_WIDTH <= m);
         }
     }

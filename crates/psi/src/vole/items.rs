@@ -109,6 +109,11 @@ impl OwnItems {
         }
     }
 
+    /// The agreed group of the item at sending position `pos`.
+    pub(crate) fn group_of(&self, pos: usize) -> Option<usize> {
+        self.bounds.iter().position(|r| r.contains(&pos))
+    }
+
     /// Matched items per agreed group, from matched sending positions.
     pub(crate) fn per_group(&self, positions: impl Iterator<Item = usize>) -> Vec<u64> {
         let mut counts = vec![0u64; self.bounds.len()];
