@@ -75,7 +75,7 @@ fn vole_counts_like_ecdh_in_cardinality_mode() {
             assert_eq!(e.1["result"], v.1["result"], "--reveal {reveal}");
             if reveal != "peer" {
                 // The fixture's 90 shared customers.
-                let n = v.1["result"]["matched_values"].as_u64().unwrap_or(0);
+                let n = v.1["result"]["cardinality"].as_u64().unwrap_or(0);
                 assert!(n >= 90, "{}", v.1);
             }
         }

@@ -75,6 +75,27 @@ impl CardShape {
     }
 }
 
+/// Bins for a learner holding `n` items (a power of two): [`bins::log_bins`].
+#[must_use]
+pub fn bin_count(n: u64) -> u64 {
+    1u64 << bins::log_bins(n)
+}
+
+/// Bytes of each shuffled value for a learner of `n` items in a session of `groups`
+/// agreed type groups: the match length, plus two bytes of group when `groups > 1`.
+#[must_use]
+pub fn value_width(n: u64, groups: usize) -> usize {
+    match_len(bins::log_bins(n)) + if groups > 1 { 2 } else { 0 }
+}
+
+/// Switches of the shuffle for a learner of `n` items: `(2·log2 b − 1)·b/2` for `b`
+/// bins (one random OT each).
+#[must_use]
+pub fn switch_count(n: u64) -> u64 {
+    let log_n = bins::log_bins(n);
+    (2 * u64::from(log_n) - 1) * (1u64 << log_n) / 2
+}
+
 /// The widest shuffled value: the match length at `2^63` bins plus a group.
 pub(crate) const MAX_WIDTH: usize = 16;
 
