@@ -19,7 +19,7 @@ pub(crate) mod ot;
 pub mod params;
 pub(crate) mod transpose;
 
-use crate::{Mode, Reveal, Role};
+use crate::{Reveal, Role};
 
 /// Whether `role` is the OPRF receiver under `reveal`: the side that learns, and
 /// the initiator when both learn.
@@ -29,12 +29,4 @@ pub fn is_oprf_receiver(reveal: Reveal, role: Role) -> bool {
         Reveal::Initiator | Reveal::Both => role == Role::Initiator,
         Reveal::Responder => role == Role::Responder,
     }
-}
-
-/// The modes the OT-based protocols run: intersection only. The OPRF receiver
-/// computes its own outputs in its own order, so it would learn which of its rows
-/// matched, which cardinality mode must hide.
-#[must_use]
-pub fn supports_mode(mode: Mode) -> bool {
-    mode == Mode::Intersection
 }

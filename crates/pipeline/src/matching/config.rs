@@ -141,7 +141,8 @@ pub enum PsiProtocol {
     #[default]
     Ecdh,
     /// The silent-VOLE/OKVS protocol (`vole-rr22-silent`, RR22): much less
-    /// computation and fewer bytes than ECDH at scale, intersection mode only.
+    /// computation and fewer bytes than ECDH at scale; intersection and cardinality
+    /// mode.
     Vole,
 }
 

@@ -212,7 +212,7 @@ impl Sender {
                 index,
                 total,
                 positions,
-            } => self.handle_matched(index, total, &positions),
+            } if self.card.is_none() => self.handle_matched(index, total, &positions),
             Rr22Message::Shuffle { index, payload } => self
                 .card_after_oprf(MessageKind::VoleShuffle)
                 .and_then(|card| card.handle_shuffle(index, &payload))
