@@ -43,7 +43,6 @@ fn main() {
     psi_message(&root);
     psi_result(&root);
     detached_hello(&root);
-    vole_message(&root);
     rr22_message(&root);
     osn_message(&root);
     net_frame(&root);
@@ -362,70 +361,19 @@ fn detached_hello(root: &Path) {
     write(root, "detached_hello", &seeds);
 }
 
-/// Every message of an honest vole session between two tiny sets (the parties of
-/// the `vole_message` target), both directions, plus near misses.
-fn vole_message(root: &Path) {
-    use blindmatch_psi::protocol::Protocol;
-    use blindmatch_psi::vole::VoleSetup;
-    use blindmatch_psi::{PreparedSet, SessionConfig};
-    let party = |role, values: [&[u8]; 2]| -> Box<dyn Protocol> {
-        let set =
-            PreparedSet::from_items([("phone", values[0], 0), ("phone", values[1], 1)]).unwrap();
-        let config = SessionConfig {
-            role,
-            mode: Mode::Intersection,
-            reveal: Reveal::Both,
-            batch_size: 2,
-            context: [3; 32],
-            local_count: 2,
-            peer_count: 2,
-            groups: Vec::new(),
-            peer_params: Vec::new(),
-        };
-        VoleSetup::new(set)
-            .start_with_seed(config, [9; 32])
-            .unwrap()
-    };
-    let mut a = party(Role::Initiator, [b"1", b"2"]);
-    let mut b = party(Role::Responder, [b"2", b"3"]);
-    let mut seeds = Vec::new();
-    while !(a.is_finished() && b.is_finished()) {
-        while let Some(m) = a.poll_transmit() {
-            b.handle(&m.payload).unwrap();
-            seeds.push((
-                format!("receiver-{:02}-kind-{:02x}", seeds.len(), m.payload[0]),
-                m.payload,
-            ));
-        }
-        while let Some(m) = b.poll_transmit() {
-            a.handle(&m.payload).unwrap();
-            seeds.push((
-                format!("sender-{:02}-kind-{:02x}", seeds.len(), m.payload[0]),
-                m.payload,
-            ));
-        }
-    }
-    seeds.push(("short-header".to_owned(), vec![0x21, 0, 0]));
-    seeds.push((
-        "matched-odd".to_owned(),
-        vec![0x25, 0, 0, 0, 0, 0, 0, 0, 1, 7],
-    ));
-    write(root, "vole_message", &seeds);
-}
-
-/// Every kind of message of an honest `vole-rr22-silent` session between two tiny
-/// sets (the parties of the `rr22_message` target), the first few of each kind,
-/// plus near misses.
+/// Every kind of message of honest `vole-rr22-silent` sessions, intersection and
+/// cardinality, between two tiny sets (the parties of the `rr22_message` target),
+/// the first few of each kind, plus near misses.
 fn rr22_message(root: &Path) {
     use blindmatch_psi::protocol::Protocol;
     use blindmatch_psi::rr22::Rr22Setup;
     use blindmatch_psi::{PreparedSet, SessionConfig};
-    let party = |role, values: [&[u8]; 2]| -> Box<dyn Protocol> {
+    let party = |role, values: [&[u8]; 2], mode| -> Box<dyn Protocol> {
         let set =
             PreparedSet::from_items([("phone", values[0], 0), ("phone", values[1], 1)]).unwrap();
         let config = SessionConfig {
             role,
-            mode: Mode::Intersection,
+            mode,
             reveal: Reveal::Both,
             batch_size: 2,
             context: [3; 32],
@@ -438,8 +386,6 @@ fn rr22_message(root: &Path) {
             .start_with_seed(config, [9; 32])
             .unwrap()
     };
-    let mut a = party(Role::Initiator, [b"1", b"2"]);
-    let mut b = party(Role::Responder, [b"2", b"3"]);
     let mut seeds = Vec::new();
     let mut per_kind = std::collections::BTreeMap::<u8, usize>::new();
     let mut keep = |who: &str, payload: Vec<u8>, seeds: &mut Vec<(String, Vec<u8>)>| {
@@ -452,14 +398,18 @@ fn rr22_message(root: &Path) {
             ));
         }
     };
-    while !(a.is_finished() && b.is_finished()) {
-        while let Some(m) = a.poll_transmit() {
-            b.handle(&m.payload).unwrap();
-            keep("receiver", m.payload, &mut seeds);
-        }
-        while let Some(m) = b.poll_transmit() {
-            a.handle(&m.payload).unwrap();
-            keep("sender", m.payload, &mut seeds);
+    for mode in [Mode::Intersection, Mode::Cardinality] {
+        let mut a = party(Role::Initiator, [b"1", b"2"], mode);
+        let mut b = party(Role::Responder, [b"2", b"3"], mode);
+        while !(a.is_finished() && b.is_finished()) {
+            while let Some(m) = a.poll_transmit() {
+                b.handle(&m.payload).unwrap();
+                keep("receiver", m.payload, &mut seeds);
+            }
+            while let Some(m) = b.poll_transmit() {
+                a.handle(&m.payload).unwrap();
+                keep("sender", m.payload, &mut seeds);
+            }
         }
     }
     seeds.push(("short-header".to_owned(), vec![0x31, 0, 0]));

@@ -3,7 +3,8 @@
 //! of a session: the OPRF receiver after its start message, the OPRF sender before
 //! the receiver's start and, for the kinds it then treats differently (correlated-OT
 //! columns, masked rows, matched positions), after it; and, for tree sums, the
-//! receiver once it has sent all its columns.
+//! receiver once it has sent all its columns; and, for the cardinality kinds (table,
+//! shuffle, masks, counts), both sides of a cardinality session once its OPRF ended.
 //!
 //! Checked, beyond "never panics": a message that decodes encodes to exactly the
 //! bytes it came from; a party that refused a message refuses everything after it.
@@ -13,16 +14,21 @@
 
 use blindmatch_psi::protocol::Protocol;
 use blindmatch_psi::rr22::{
-    RR22_KIND_COLUMNS, RR22_KIND_MASKED, RR22_KIND_MATCHED, RR22_KIND_TREES, Rr22Message, Rr22Setup,
+    RR22_KIND_COLUMNS, RR22_KIND_COUNTS, RR22_KIND_MASKED, RR22_KIND_MASKS, RR22_KIND_MATCHED,
+    RR22_KIND_SHUFFLE, RR22_KIND_TABLE, RR22_KIND_TREES, Rr22Message, Rr22Setup,
 };
 use blindmatch_psi::{Mode, PreparedSet, PsiError, Reveal, Role, SessionConfig};
 use libfuzzer_sys::fuzz_target;
 
 fn party(role: Role) -> Box<dyn Protocol> {
+    party_in(role, Mode::Intersection)
+}
+
+fn party_in(role: Role, mode: Mode) -> Box<dyn Protocol> {
     let set = PreparedSet::from_items([("phone", &b"1"[..], 0), ("phone", b"2", 1)]).unwrap();
     let config = SessionConfig {
         role,
-        mode: Mode::Intersection,
+        mode,
         reveal: Reveal::Both,
         batch_size: 2,
         context: [3; 32],
@@ -77,5 +83,32 @@ fuzz_target!(|data: &[u8]| {
         }
         while r.poll_transmit().is_some() {}
         feed(&mut r, data);
+    }
+    if matches!(
+        kind,
+        Some(RR22_KIND_TABLE | RR22_KIND_SHUFFLE | RR22_KIND_MASKS | RR22_KIND_COUNTS)
+    ) {
+        // A cardinality session up to the sender's first table chunk.
+        let mut r = party_in(Role::Initiator, Mode::Cardinality);
+        let mut s = party_in(Role::Responder, Mode::Cardinality);
+        'oprf: loop {
+            let mut moved = false;
+            while let Some(m) = r.poll_transmit() {
+                s.handle(&m.payload).unwrap();
+                moved = true;
+            }
+            while let Some(m) = s.poll_transmit() {
+                if m.payload.first() == Some(&RR22_KIND_TABLE) {
+                    break 'oprf;
+                }
+                r.handle(&m.payload).unwrap();
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+        }
+        feed(&mut r, data);
+        feed(&mut s, data);
     }
 });

@@ -293,8 +293,8 @@ def match(
     (``release=["segment"]`` on the giving side); ``reveal`` ``me``, ``peer`` or
     ``both`` (default both; labelled: inferred); ``rules`` in priority order
     (``["phone", "email", "name+company"]``; default: each column). ``protocol``
-    ``"ecdh"`` (default, every mode) or ``"vole"`` (OT extension and OKVS, several
-    times faster, intersection mode only); both sides choose the same. ``keep``:
+    ``"ecdh"`` (default, every mode) or ``"vole"`` (``vole-rr22-silent``: silent
+    VOLE and OKVS, several times faster; intersection and cardinality mode); both sides choose the same. ``keep``:
     columns of ``data`` in the result (default: all). ``receipt``,
     ``shareable_receipt`` and ``rejects``: also write those files. Timeouts are in
     seconds.

@@ -108,6 +108,20 @@ def test_the_vole_protocol_over_tls_finds_what_ecdh_finds(tmp_path, identities):
     assert vole[0]["match_ids"] != ecdh[0]["match_ids"]
 
 
+def test_the_vole_protocol_counts_like_ecdh_in_cardinality_mode(tmp_path, identities):
+    a_ids, b_ids = two_sides(300, 260, 110)
+    common = set(a_ids) & set(b_ids)
+    ecdh = tls_pair(tmp_path / "ecdh", identities, a_ids, b_ids, mode="cardinality")
+    vole = tls_pair(tmp_path / "vole", identities, a_ids, b_ids, mode="cardinality",
+                    protocol="vole")
+    for side in (0, 1):
+        assert vole[side]["psi_protocol"] == "vole-rr22-silent"
+        # Counts only: no rows on either side.
+        assert vole[side]["customers"] is None and ecdh[side]["customers"] is None
+        assert vole[side]["matched_values"] == ecdh[side]["matched_values"] == len(common)
+    assert vole[0]["transcript"] == vole[1]["transcript"]
+
+
 def test_a_small_memory_limit_runs_buckets_and_finds_the_same_rows(tmp_path, identities):
     # More values than 1 MiB holds (2,621 at 400 bytes each): both sides spill.
     a_ids, b_ids = two_sides(3000, 3200, 700)
@@ -223,7 +237,7 @@ def test_scale_options_are_checked_like_the_cli_flags():
         (dict(shard=(0, 1, 2)), "shard must be"),
         (dict(mode="labelled", memory_limit="1GiB"), "do not apply to labelled mode"),
         (dict(mode="cardinality", shard="0/2"), "cardinality session must not be split"),
-        (dict(mode="cardinality", protocol="vole"), "--protocol vole with --mode cardinality"),
+        (dict(mode="labelled", protocol="vole"), "--protocol vole with --mode labelled"),
     ]
     for kwargs, message in cases:
         with pytest.raises(bm.BadInputError) as info:

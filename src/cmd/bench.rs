@@ -101,9 +101,9 @@ pub(crate) struct Args {
     mode: Vec<ModeArg>,
 
     /// PSI protocols to measure side by side, comma-separated: `ecdh`, `vole`. The
-    /// vole protocol runs intersection mode only (its cardinality and labelled
-    /// runs are skipped); ECDH runs first, and each vole run is compared with the
-    /// ECDH run of the same sizes when both are in the list.
+    /// vole protocol runs intersection and cardinality mode (its labelled runs are
+    /// skipped); ECDH runs first, and each vole run is compared with the ECDH run
+    /// of the same mode and sizes when both are in the list.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "ecdh")]
     protocol: Vec<ProtocolArg>,
 
@@ -330,10 +330,10 @@ impl Args {
         }
         // ECDH first, so that each vole run is compared with the ECDH run before it.
         protocols.sort_by_key(|&p| p == PsiProtocol::Vole);
-        if protocols == [PsiProtocol::Vole] && !modes.contains(&Mode::Intersection) {
+        if protocols == [PsiProtocol::Vole] && modes == [Mode::Labelled] {
             return bad(
-                "the vole protocol runs intersection mode only".to_owned(),
-                "add intersection to --mode, or ecdh to --protocol",
+                "the vole protocol does not run labelled mode".to_owned(),
+                "add intersection or cardinality to --mode, or ecdh to --protocol",
             );
         }
         // Ascending, so that the single-rule run is measured before those compared with it.
@@ -460,12 +460,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .flat_map(|&mode| cfg.pairs.iter().map(move |&(n, m)| (mode, n, m)))
         .flat_map(|(mode, n, m)| cfg.rules.iter().map(move |&r| (mode, n, m, r)))
         .flat_map(|(mode, n, m, r)| cfg.protocols.iter().map(move |&p| (mode, n, m, r, p)))
-        // Labelled mode runs its own protocol, once; the vole protocol runs
-        // intersection mode only.
+        // Labelled mode runs its own protocol, once.
         .filter(|&(mode, _, _, _, p)| match mode {
             Mode::Labelled => p == cfg.protocols.first().copied().unwrap_or_default(),
-            Mode::Cardinality => p == PsiProtocol::Ecdh,
-            Mode::Intersection => true,
+            Mode::Cardinality | Mode::Intersection => true,
         })
         .map(|(mode, n, m, rules, protocol)| RunSpec {
             protocol,

@@ -601,7 +601,7 @@ fn the_two_protocols_run_side_by_side() {
         "--repeat",
         "1",
     ]);
-    // ECDH first in both modes; the vole protocol runs intersection only.
+    // ECDH first in both modes.
     let runs: Vec<(&str, &str)> = lines
         .iter()
         .map(|l| (l["protocol"].as_str().unwrap(), l["mode"].as_str().unwrap()))
@@ -612,8 +612,28 @@ fn the_two_protocols_run_side_by_side() {
             ("ecdh-ristretto255", "intersection"),
             ("vole-rr22-silent", "intersection"),
             ("ecdh-ristretto255", "cardinality"),
+            ("vole-rr22-silent", "cardinality"),
         ]
     );
+    // Cardinality: the same count, compared with the ECDH run of that mode.
+    let (ecdh_card, vole_card) = (&lines[2], &lines[3]);
+    assert_eq!(vole_card["matched"], ecdh_card["matched"]);
+    assert_eq!(vole_card["matched"], 300);
+    assert_eq!(
+        vole_card["vs_other_protocol"]["against"],
+        "ecdh-ristretto255"
+    );
+    for (dir, floor) in [
+        ("frame_bytes_i2r", "payload_bytes_i2r"),
+        ("frame_bytes_r2i", "payload_bytes_r2i"),
+    ] {
+        assert!(
+            phase(vole_card, "exchange", dir) >= vole_card["floor"][floor].as_f64().unwrap(),
+            "{dir}"
+        );
+    }
+    // Start … masked, table, the shuffle's four, masks, counts and done.
+    assert_eq!(phase(vole_card, "exchange", "flights"), 13.0);
     let (ecdh, vole) = (&lines[0], &lines[1]);
     assert_eq!(vole["matched"], ecdh["matched"]);
     assert_eq!(vole["matched"], 300);
@@ -641,7 +661,7 @@ fn the_two_protocols_run_side_by_side() {
 }
 
 #[test]
-fn vole_alone_needs_intersection_mode() {
+fn vole_alone_does_not_run_labelled_mode() {
     let dir = tempfile::tempdir().unwrap();
     run(
         dir.path(),
@@ -652,9 +672,9 @@ fn vole_alone_needs_intersection_mode() {
             "--protocol",
             "vole",
             "--mode",
-            "cardinality",
+            "labelled",
         ],
     )
     .code(2)
-    .stderr_has("intersection mode only");
+    .stderr_has("does not run labelled mode");
 }

@@ -1,8 +1,9 @@
-//! The vole protocols (`vole-okvs-iknp512` and `vole-rr22-silent`) over TLS on
-//! 127.0.0.1, beside ECDH on the same data: every reveal setting, one and several
-//! identifier types, gives the same rows, counts and (both learn) match IDs with every
-//! protocol; sides that name different protocols, and the modes the vole protocols do
-//! not run, are refused.
+//! The vole protocol (`vole-rr22-silent`) over TLS on 127.0.0.1, beside ECDH on the
+//! same data: every mode it runs (intersection, cardinality), every reveal setting,
+//! one and several identifier types, gives the same rows, counts and (both learn)
+//! match IDs with both protocols; sides that name different protocols (ECDH, or the
+//! removed IKNP protocol an old peer may still announce), and labelled mode, which
+//! the vole protocol does not run, are refused.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,9 +15,8 @@ use blindmatch_net::{
     Identity, Listener, MatchResult, Mode, NetError, PeerAuth, PreparedSet, ProtocolSetup, Reveal,
     SessionOptions, SessionParams, SessionReport, TlsSettings, Transport, connect,
 };
-use blindmatch_psi::EcdhSetup;
 use blindmatch_psi::rr22::{RR22_PROTOCOL_ID, Rr22Setup};
-use blindmatch_psi::vole::{VOLE_PROTOCOL_ID, VoleSetup};
+use blindmatch_psi::{EcdhSetup, Protocol, PsiError, SessionConfig};
 
 const WAIT: Duration = Duration::from_secs(20);
 const TEST_LIMIT: Duration = Duration::from_secs(120);
@@ -24,8 +24,43 @@ const TEST_LIMIT: Duration = Duration::from_secs(120);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Which {
     Ecdh,
-    Vole,
     Rr22,
+    /// A peer from before `vole-okvs-iknp512` was removed, announcing it.
+    OldIknp,
+}
+
+/// The hello of an old peer that still runs the removed IKNP protocol: its name
+/// and parameter block (`01 28 0200 0100 0064`). It never gets to run.
+struct OldIknpSetup(Rr22Setup);
+
+impl ProtocolSetup for OldIknpSetup {
+    fn id(&self) -> &'static str {
+        "vole-okvs-iknp512"
+    }
+
+    fn params(&self) -> Vec<u8> {
+        vec![0x01, 0x28, 0x02, 0x00, 0x01, 0x00, 0x00, 0x64]
+    }
+
+    fn declared_size(&self) -> u64 {
+        self.0.declared_size()
+    }
+
+    fn identifier_types(&self) -> Vec<String> {
+        self.0.identifier_types()
+    }
+
+    fn type_sizes(&self) -> Vec<(String, u64)> {
+        self.0.type_sizes()
+    }
+
+    fn max_message_len(&self, batch_size: u32) -> usize {
+        self.0.max_message_len(batch_size)
+    }
+
+    fn start(self: Box<Self>, _config: SessionConfig) -> Result<Box<dyn Protocol>, PsiError> {
+        unreachable!("a session with an unknown protocol never starts")
+    }
 }
 
 /// Rows (row, type, value): values `v{i}` under `phone`, `e{i}` under `email` for
@@ -56,8 +91,8 @@ fn set(rows: &[(u64, &'static str, String)], types: &[&str]) -> PreparedSet {
 fn setup(which: Which, set: PreparedSet) -> Box<dyn ProtocolSetup> {
     match which {
         Which::Ecdh => Box::new(EcdhSetup::new(set)),
-        Which::Vole => Box::new(VoleSetup::new(set)),
         Which::Rr22 => Box::new(Rr22Setup::new(set)),
+        Which::OldIknp => Box::new(OldIknpSetup(Rr22Setup::new(set))),
     }
 }
 
@@ -142,12 +177,17 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
     tokio::time::timeout(TEST_LIMIT, async {
         let alice = rows(0..400, 0);
         let bob = rows(250..700, 1_000_000);
-        for types in [&["phone"][..], &["phone", "email"][..]] {
+        for (mode, types) in [
+            (Mode::Intersection, &["phone"][..]),
+            (Mode::Intersection, &["phone", "email"][..]),
+            (Mode::Cardinality, &["phone"][..]),
+            (Mode::Cardinality, &["phone", "email"][..]),
+        ] {
             for reveal in [Reveal::Initiator, Reveal::Responder, Reveal::Both] {
                 let mut results = Vec::new();
-                for which in [Which::Ecdh, Which::Vole, Which::Rr22] {
+                for which in [Which::Ecdh, Which::Rr22] {
                     let (l, c) = session(
-                        Mode::Intersection,
+                        mode,
                         reveal,
                         types,
                         (which, which),
@@ -158,10 +198,6 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
                     let l = l.unwrap_or_else(|e| panic!("listener {which:?} {reveal:?}: {e}"));
                     let c = c.unwrap_or_else(|e| panic!("connector {which:?} {reveal:?}: {e}"));
                     assert_eq!(l.transcript_hash, c.transcript_hash);
-                    if which == Which::Vole {
-                        assert_eq!(l.protocol, VOLE_PROTOCOL_ID);
-                        assert_eq!(c.protocol, VOLE_PROTOCOL_ID);
-                    }
                     if which == Which::Rr22 {
                         assert_eq!(l.protocol, RR22_PROTOCOL_ID);
                         assert_eq!(c.protocol, RR22_PROTOCOL_ID);
@@ -175,9 +211,8 @@ async fn vole_and_ecdh_agree_over_tls_for_every_reveal() {
                     }
                     results.push((learned(&l), learned(&c)));
                 }
-                let (ecdh, vole, rr22) = (&results[0], &results[1], &results[2]);
-                assert_eq!(ecdh, vole, "{types:?} {reveal:?}");
-                assert_eq!(ecdh, rr22, "{types:?} {reveal:?}");
+                let (ecdh, rr22) = (&results[0], &results[1]);
+                assert_eq!(ecdh, rr22, "{mode:?} {types:?} {reveal:?}");
                 // And they are the real intersection: 150 phone values.
                 let learner = if reveal == Reveal::Responder {
                     &ecdh.0
@@ -197,49 +232,40 @@ async fn different_protocols_and_unsupported_modes_are_refused() {
     tokio::time::timeout(TEST_LIMIT, async {
         let alice = rows(0..200, 0);
         let bob = rows(100..300, 1_000_000);
-        let (l, c) = session(
-            Mode::Intersection,
-            Reveal::Both,
-            &["phone"],
-            (Which::Ecdh, Which::Vole),
-            set(&alice, &["phone"]),
-            set(&bob, &["phone"]),
-        )
-        .await;
+        let phones = |mode, protocols| {
+            let (a, b) = (set(&alice, &["phone"]), set(&bob, &["phone"]));
+            session(mode, Reveal::Both, &["phone"], protocols, a, b)
+        };
+        let (l, c) = phones(Mode::Intersection, (Which::Ecdh, Which::Rr22)).await;
         assert!(l.is_err() && c.is_err(), "{l:?} {c:?}");
-        let (l, c) = session(
-            Mode::Intersection,
-            Reveal::Both,
-            &["phone"],
-            (Which::Vole, Which::Rr22),
-            set(&alice, &["phone"]),
-            set(&bob, &["phone"]),
-        )
-        .await;
-        assert!(l.is_err() && c.is_err(), "{l:?} {c:?}");
-        for which in [Which::Vole, Which::Rr22] {
-            let (l, c) = session(
-                Mode::Cardinality,
-                Reveal::Both,
-                &["phone"],
-                (which, which),
-                set(&alice, &["phone"]),
-                set(&bob, &["phone"]),
-            )
-            .await;
-            for side in [l, c] {
-                assert!(
-                    matches!(
-                        side,
-                        Err(NetError::Psi {
-                            source: blindmatch_psi::PsiError::UnsupportedMode {
-                                mode: "cardinality"
-                            }
-                        })
-                    ),
-                    "{side:?}"
-                );
+        // An old peer announcing the removed IKNP protocol, on either side, gets
+        // the unknown-protocol refusal naming what it sent.
+        for protocols in [(Which::OldIknp, Which::Rr22), (Which::Rr22, Which::OldIknp)] {
+            let (l, c) = phones(Mode::Intersection, protocols).await;
+            let ours = if protocols.0 == Which::Rr22 { l } else { c };
+            match ours {
+                Err(NetError::Unsupported {
+                    what: "PSI protocol",
+                    name,
+                    ours,
+                }) => {
+                    assert_eq!(name, "vole-okvs-iknp512");
+                    assert_eq!(ours, RR22_PROTOCOL_ID);
+                }
+                other => panic!("{protocols:?}: {other:?}"),
             }
+        }
+        let (l, c) = phones(Mode::Labelled, (Which::Rr22, Which::Rr22)).await;
+        for side in [l, c] {
+            assert!(
+                matches!(
+                    side,
+                    Err(NetError::Psi {
+                        source: PsiError::UnsupportedMode { mode: "labelled" }
+                    })
+                ),
+                "{side:?}"
+            );
         }
     })
     .await

@@ -42,6 +42,12 @@ pub enum MessageKind {
     ShuffleColumns,
     /// Oblivious shuffle: a chunk of the holder's switch corrections.
     ShuffleCorrections,
+    /// Silent VOLE, cardinality: a chunk of the programmed OKVS.
+    VoleTable,
+    /// Silent VOLE, cardinality: a message of the oblivious shuffle.
+    VoleShuffle,
+    /// Silent VOLE, cardinality: a batch of shuffled comparison masks.
+    VoleMasks,
 }
 
 impl fmt::Display for MessageKind {
@@ -64,6 +70,9 @@ impl fmt::Display for MessageKind {
             MessageKind::ShuffleInputs => "shuffle input shares",
             MessageKind::ShuffleColumns => "shuffle correlated-OT columns",
             MessageKind::ShuffleCorrections => "shuffle corrections",
+            MessageKind::VoleTable => "vole programmed table",
+            MessageKind::VoleShuffle => "vole shuffle",
+            MessageKind::VoleMasks => "vole comparison masks",
         })
     }
 }

@@ -12,10 +12,12 @@
 //! receiver compares with `H(Decode(C, x))`. When both learn, the receiver reports
 //! the matched positions.
 //!
-//! Cardinality mode is refused for the same reason as `vole-okvs-iknp512`: the OPRF
-//! receiver computes its own outputs in its own order. Byte for byte:
+//! The OPRF receiver computes its own outputs in its own order, so it would learn
+//! *which* rows matched; cardinality mode therefore adds cuckoo bins, an OPPRF and
+//! an oblivious shuffle after the OPRF ([`cardinality`]). Byte for byte:
 //! `docs/protocol.md`, "Silent VOLE protocol".
 
+pub mod cardinality;
 mod compare;
 pub mod floor;
 pub mod hash;
@@ -29,18 +31,25 @@ use rand::{SeedableRng, TryRng};
 use zeroize::Zeroizing;
 
 pub use message::{
-    RR22_HEADER_LEN, RR22_KIND_CHOICES, RR22_KIND_COLUMNS, RR22_KIND_MASKED, RR22_KIND_MATCHED,
-    RR22_KIND_OUTPUTS, RR22_KIND_START, RR22_KIND_TREES, Rr22Message,
+    RR22_HEADER_LEN, RR22_KIND_CHOICES, RR22_KIND_COLUMNS, RR22_KIND_COUNTS, RR22_KIND_MASKED,
+    RR22_KIND_MASKS, RR22_KIND_MATCHED, RR22_KIND_OUTPUTS, RR22_KIND_SHUFFLE, RR22_KIND_START,
+    RR22_KIND_TABLE, RR22_KIND_TREES, Rr22Message,
 };
 
 use crate::protocol::{Outgoing, Protocol, ProtocolSetup, StageItems};
-use crate::vole::{is_oprf_receiver, supports_mode};
-use crate::{Outcome, PreparedSet, PsiError, SessionConfig};
+use crate::vole::is_oprf_receiver;
+use crate::{Mode, Outcome, PreparedSet, PsiError, SessionConfig};
 use receiver::Receiver;
 use sender::Sender;
 
 /// The protocol's name in the hello.
 pub const RR22_PROTOCOL_ID: &str = "vole-rr22-silent";
+
+/// The modes this protocol runs: intersection and cardinality.
+#[must_use]
+pub fn supports_mode(mode: Mode) -> bool {
+    matches!(mode, Mode::Intersection | Mode::Cardinality)
+}
 
 /// The silent-VOLE protocol before the handshake: our prepared set.
 #[derive(Debug)]
@@ -120,7 +129,8 @@ impl ProtocolSetup for Rr22Setup {
 
 /// The longest encoded message at `batch_size`: base-OT points, a chunk of
 /// columns or masked rows, a `Trees` chunk, a full `Outputs` batch (comparison
-/// values are at most 32 bytes) or a `Matched` message, whichever is longest.
+/// values are at most 32 bytes), a `Matched` message, or in cardinality mode a
+/// `Table` chunk, a shuffle message or a `Masks` batch, whichever is longest.
 #[must_use]
 pub fn max_message_len(batch_size: u32) -> usize {
     let batch = batch_size as usize;
@@ -131,6 +141,9 @@ pub fn max_message_len(batch_size: u32) -> usize {
         params::max_trees_payload(),
         batch * crate::POINT_LEN,
         4 + batch * 4,
+        16 + params::max_row_payload(batch_size),
+        crate::osn::max_payload_len(batch_size, cardinality::MAX_WIDTH),
+        batch * cardinality::MAX_WIDTH,
     ]
     .into_iter()
     .max()

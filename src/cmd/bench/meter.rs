@@ -13,8 +13,10 @@
 //! them; a round trip is two flights. The harness counts a flight for each of these
 //! kinds it actually saw written by either side, so a run with one learner, which
 //! sends no result, shows one flight fewer than one where both learn. The vole
-//! protocols' chain is `Start` → `Choices` (→ `Columns` → `Trees` for
-//! `vole-rr22-silent`) → `Masked` → `Outputs` (→ `Matched` when both learn).
+//! protocol's (`vole-rr22-silent`) chain is `Start` → `Choices` → `Columns` →
+//! `Trees` → `Masked` → `Outputs` (→ `Matched` when both learn); in cardinality
+//! mode `Masked` → `Table` → the shuffle's four flights (counted as four when its
+//! messages are seen) → `Masks` (→ `Counts` when both learn).
 
 use std::io;
 use std::pin::Pin;
@@ -28,11 +30,9 @@ use blindmatch_psi::labelled::{
     LABELLED_KIND_BLINDED, LABELLED_KIND_ENTRIES, LABELLED_KIND_EVALUATED,
 };
 use blindmatch_psi::rr22::{
-    RR22_KIND_CHOICES, RR22_KIND_COLUMNS, RR22_KIND_MASKED, RR22_KIND_MATCHED, RR22_KIND_OUTPUTS,
-    RR22_KIND_START, RR22_KIND_TREES,
-};
-use blindmatch_psi::vole::{
-    VOLE_KIND_CHOICES, VOLE_KIND_MASKED, VOLE_KIND_MATCHED, VOLE_KIND_OUTPUTS, VOLE_KIND_START,
+    RR22_KIND_CHOICES, RR22_KIND_COLUMNS, RR22_KIND_COUNTS, RR22_KIND_MASKED, RR22_KIND_MASKS,
+    RR22_KIND_MATCHED, RR22_KIND_OUTPUTS, RR22_KIND_SHUFFLE, RR22_KIND_START, RR22_KIND_TABLE,
+    RR22_KIND_TREES,
 };
 use blindmatch_psi::{
     MESSAGE_KIND_BLINDED, MESSAGE_KIND_COUNTS, MESSAGE_KIND_MATCHES, MESSAGE_KIND_REBLINDED,
@@ -91,6 +91,14 @@ pub(crate) enum Class {
     VoleColumns,
     /// Silent VOLE: the sender's GGM tree sums.
     VoleTrees,
+    /// Vole cardinality: the sender's programmed table.
+    VoleTable,
+    /// Vole cardinality: the oblivious shuffle's messages (four flights).
+    VoleShuffle,
+    /// Vole cardinality: the sender's comparison masks.
+    VoleMasks,
+    /// Vole cardinality: the learner's counts (reveal both).
+    VoleCounts,
 }
 
 impl Class {
@@ -112,6 +120,10 @@ impl Class {
             Class::VoleMatched => 13,
             Class::VoleColumns => 14,
             Class::VoleTrees => 15,
+            Class::VoleTable => 16,
+            Class::VoleShuffle => 17,
+            Class::VoleMasks => 18,
+            Class::VoleCounts => 19,
         }
     }
 }
@@ -119,8 +131,8 @@ impl Class {
 /// Frames and bytes one side wrote, per [`Class`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FrameCounts {
-    frames: [u64; 16],
-    bytes: [u64; 16],
+    frames: [u64; 20],
+    bytes: [u64; 20],
 }
 
 impl FrameCounts {
@@ -164,8 +176,8 @@ pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> 
     let levels: &[Class] = match phase {
         SessionPhase::Handshake => &[Class::Hello, Class::Accept],
         // ECDH: blinded → reblinded (→ result when both learn); the vole protocol's
-        // kinds each wait for the peer's previous one: start → choices (→ columns →
-        // trees) → masked → outputs (→ matched).
+        // kinds each wait for the peer's previous one: start → choices → columns →
+        // trees → masked → outputs (→ matched).
         SessionPhase::Exchange => &[
             Class::Blinded,
             Class::Reblinded,
@@ -177,13 +189,18 @@ pub(crate) fn flights(a: &FrameCounts, b: &FrameCounts, phase: SessionPhase) -> 
             Class::VoleMasked,
             Class::VoleOutputs,
             Class::VoleMatched,
+            Class::VoleTable,
+            Class::VoleShuffle,
+            Class::VoleMasks,
+            Class::VoleCounts,
             Class::Done,
         ],
     };
-    levels
-        .iter()
-        .filter(|&&c| a.frames(c) + b.frames(c) > 0)
-        .count() as u32
+    let seen = |c: Class| a.frames(c) + b.frames(c) > 0;
+    // The shuffle's start, choices and inputs, columns, corrections: three more
+    // flights than its one level.
+    let shuffle = if seen(Class::VoleShuffle) { 3 } else { 0 };
+    levels.iter().filter(|&&c| seen(c)).count() as u32 + shuffle
 }
 
 /// An incremental parser of a written frame stream: it needs only each frame's five
@@ -300,13 +317,17 @@ impl FrameTap {
                 Some(MESSAGE_KIND_REBLINDED) => Class::Reblinded,
                 Some(LABELLED_KIND_ENTRIES) => Class::Entries,
                 Some(MESSAGE_KIND_MATCHES | MESSAGE_KIND_COUNTS) => Class::Result,
-                Some(VOLE_KIND_START | RR22_KIND_START) => Class::VoleStart,
-                Some(VOLE_KIND_CHOICES | RR22_KIND_CHOICES) => Class::VoleChoices,
+                Some(RR22_KIND_START) => Class::VoleStart,
+                Some(RR22_KIND_CHOICES) => Class::VoleChoices,
                 Some(RR22_KIND_COLUMNS) => Class::VoleColumns,
                 Some(RR22_KIND_TREES) => Class::VoleTrees,
-                Some(VOLE_KIND_MASKED | RR22_KIND_MASKED) => Class::VoleMasked,
-                Some(VOLE_KIND_OUTPUTS | RR22_KIND_OUTPUTS) => Class::VoleOutputs,
-                Some(VOLE_KIND_MATCHED | RR22_KIND_MATCHED) => Class::VoleMatched,
+                Some(RR22_KIND_MASKED) => Class::VoleMasked,
+                Some(RR22_KIND_OUTPUTS) => Class::VoleOutputs,
+                Some(RR22_KIND_MATCHED) => Class::VoleMatched,
+                Some(RR22_KIND_TABLE) => Class::VoleTable,
+                Some(RR22_KIND_SHUFFLE) => Class::VoleShuffle,
+                Some(RR22_KIND_MASKS) => Class::VoleMasks,
+                Some(RR22_KIND_COUNTS) => Class::VoleCounts,
                 _ => Class::Other,
             },
             kind::CONTROL => match decode_frame(&self.control) {

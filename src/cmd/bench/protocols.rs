@@ -8,9 +8,10 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use blindmatch_net::{Reveal, Role};
+use blindmatch_net::{Mode, Reveal, Role};
 use blindmatch_pipeline::matching::PsiProtocol;
 use blindmatch_psi::PsiError;
+use blindmatch_psi::rr22::cardinality::{bin_count, switch_count, value_width};
 use blindmatch_psi::rr22::floor as vole_floor;
 use blindmatch_psi::rr22::params::{BASE_OTS, okvs_columns, silent_params, tree_chunks};
 use blindmatch_psi::rr22::{RR22_HEADER_LEN, RR22_PROTOCOL_ID};
@@ -117,6 +118,9 @@ fn silent_bytes(p: &SilentParams, batch_size: u32) -> (u64, u64) {
 /// tree sums and one comparison value per item from the sender, and, when both
 /// learn, the matched positions back.
 pub(crate) fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
+    if spec.mode == Mode::Cardinality {
+        return cardinality_payload(spec);
+    }
     let r = spec.rules as u64;
     let (n, m) = (r * spec.initiator_size, r * spec.responder_size);
     let initiator_receives = is_oprf_receiver(spec.reveal, Role::Initiator);
@@ -134,6 +138,48 @@ pub(crate) fn payload(spec: &RunSpec, comparison_len: usize) -> [u64; 2] {
             0
         };
     let from_sender = header + BASE_OTS as u64 * 32 + trees + comparison_len as u64 * sender;
+    if initiator_receives {
+        [from_receiver, from_sender]
+    } else {
+        [from_sender, from_receiver]
+    }
+}
+
+/// Payload bytes of cardinality mode each way (initiator → responder, responder →
+/// initiator), message bodies only: the OPRF on the learner's `b` bins (start,
+/// correlated-OT columns, masked OKVS; base-OT points, tree sums), the programmed
+/// table (16 bytes per column, `3·n_S` keys), the shuffle (`b` values of `W` bytes
+/// and `2W` bytes per switch from the learner; 16 bytes per correlated-OT row from
+/// the other side), the `b` masks back, and the counts when both learn.
+fn cardinality_payload(spec: &RunSpec) -> [u64; 2] {
+    let r = spec.rules as u64;
+    let (n, m) = (r * spec.initiator_size, r * spec.responder_size);
+    let initiator_receives = is_oprf_receiver(spec.reveal, Role::Initiator);
+    let (receiver, sender) = if initiator_receives { (n, m) } else { (m, n) };
+    let bins = bin_count(receiver);
+    let width = value_width(receiver, spec.rules.max(1)) as u64;
+    let switches = switch_count(receiver);
+    let rows = switches.div_ceil(128) * 128;
+    let (cot, trees) = silent_bytes(&silent_params(bins), spec.batch_size);
+    let counts = if spec.reveal == Reveal::Both {
+        8 * spec.rules.max(1) as u64
+    } else {
+        0
+    };
+    let from_receiver = 48
+        + cot
+        + okvs_columns(bins) as u64 * 16
+        + BASE_OTS as u64 * 32
+        + bins * width
+        + switches * 2 * width
+        + counts;
+    let from_sender = BASE_OTS as u64 * 32
+        + trees
+        + 16
+        + okvs_columns(3 * sender) as u64 * 16
+        + 32
+        + rows * 16
+        + bins * width;
     if initiator_receives {
         [from_receiver, from_sender]
     } else {
@@ -275,5 +321,24 @@ mod tests {
         assert_eq!(r2i_r, 5 + 48 + cot_r + okvs_columns(500) as u64 * 16);
         let [both, _] = payload(&spec(Reveal::Both), 8);
         assert_eq!(both, i2r + 5 + 4 + 400);
+        // Cardinality: 1000 learner items make 2048 bins (1.27 · 1000 = 1270),
+        // 7-byte values (⌈(40 + 11)/8⌉), 21 · 1024 switches.
+        let card = |reveal| RunSpec {
+            mode: Mode::Cardinality,
+            ..spec(reveal)
+        };
+        let [i2r, r2i] = payload(&card(Reveal::Initiator), 8);
+        let (cot, trees) = silent_bytes(&silent_params(2048), 4096);
+        let switches = 21 * 1024;
+        assert_eq!(
+            i2r,
+            48 + cot + okvs_columns(2048) as u64 * 16 + 128 * 32 + 2048 * 7 + switches * 14
+        );
+        assert_eq!(
+            r2i,
+            128 * 32 + trees + 16 + okvs_columns(1500) as u64 * 16 + 32 + switches * 16 + 2048 * 7
+        );
+        let [both, _] = payload(&card(Reveal::Both), 8);
+        assert_eq!(both, i2r + 8);
     }
 }

@@ -1,7 +1,7 @@
 //! `--protocol vole` against `--protocol ecdh` on the same files, over TLS on
 //! 127.0.0.1: every reveal setting gives the same matched rows on each side, the
-//! receipts name the protocol, and the modes the vole protocol does not run are
-//! refused before any connection.
+//! receipts name the protocol, cardinality mode gives the same counts, and labelled
+//! mode, which the vole protocol does not run, is refused before any connection.
 
 use super::*;
 
@@ -10,6 +10,7 @@ use super::*;
 fn run_with(
     f: &Fixture,
     protocol: &str,
+    mode: &str,
     reveal_a: &str,
     reveal_b: &str,
 ) -> [(Option<BTreeSet<String>>, serde_json::Value); 2] {
@@ -18,7 +19,7 @@ fn run_with(
             let _ = std::fs::remove_file(dir.join(name));
         }
     }
-    let extra = |reveal| ["--protocol", protocol, "--reveal", reveal];
+    let extra = |reveal| ["--protocol", protocol, "--mode", mode, "--reveal", reveal];
     let a = Party::spawn(&f.a, &f.a_args(&extra(reveal_a)), &[], None);
     let addr = a.listening_addr();
     let b = Party::spawn(&f.b, &f.b_args(&addr, &extra(reveal_b)), &[], None);
@@ -39,8 +40,8 @@ fn run_with(
 fn vole_gives_the_same_rows_as_ecdh_for_every_reveal() {
     let f = Fixture::new(300, 250, 90);
     for (reveal_a, reveal_b) in [("both", "both"), ("me", "peer"), ("peer", "me")] {
-        let ecdh = run_with(&f, "ecdh", reveal_a, reveal_b);
-        let vole = run_with(&f, "vole", reveal_a, reveal_b);
+        let ecdh = run_with(&f, "ecdh", "intersection", reveal_a, reveal_b);
+        let vole = run_with(&f, "vole", "intersection", reveal_a, reveal_b);
         for ((e, v), (side, reveal)) in ecdh
             .iter()
             .zip(&vole)
@@ -61,15 +62,34 @@ fn vole_gives_the_same_rows_as_ecdh_for_every_reveal() {
 }
 
 #[test]
-fn vole_refuses_cardinality_and_labelled_mode_up_front() {
-    let f = Fixture::new(120, 120, 30);
-    for mode in ["cardinality", "labelled"] {
-        let args = f.a_args(&["--protocol", "vole", "--mode", mode, "--reveal", "me"]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        util::run(&f.a, &args)
-            .code(2)
-            .stderr_has("--protocol vole with --mode")
-            .stderr_has("--protocol ecdh");
-        assert!(!f.a.join("matched.csv").exists());
+fn vole_counts_like_ecdh_in_cardinality_mode() {
+    let f = Fixture::new(300, 250, 90);
+    for (reveal_a, reveal_b) in [("both", "both"), ("me", "peer"), ("peer", "me")] {
+        let ecdh = run_with(&f, "ecdh", "cardinality", reveal_a, reveal_b);
+        let vole = run_with(&f, "vole", "cardinality", reveal_a, reveal_b);
+        for ((e, v), reveal) in ecdh.iter().zip(&vole).zip([reveal_a, reveal_b]) {
+            // Counts only: no matched-rows file on either side.
+            assert_eq!((&e.0, &v.0), (&None, &None), "--reveal {reveal}");
+            assert_eq!(v.1["psi_protocol"], "vole-rr22-silent");
+            assert_eq!(v.1["mode"], "cardinality", "{}", v.1);
+            assert_eq!(e.1["result"], v.1["result"], "--reveal {reveal}");
+            if reveal != "peer" {
+                // The fixture's 90 shared customers.
+                let n = v.1["result"]["cardinality"].as_u64().unwrap_or(0);
+                assert!(n >= 90, "{}", v.1);
+            }
+        }
     }
+}
+
+#[test]
+fn vole_refuses_labelled_mode_up_front() {
+    let f = Fixture::new(120, 120, 30);
+    let args = f.a_args(&["--protocol", "vole", "--mode", "labelled", "--reveal", "me"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    util::run(&f.a, &args)
+        .code(2)
+        .stderr_has("--protocol vole with --mode labelled")
+        .stderr_has("--protocol ecdh");
+    assert!(!f.a.join("matched.csv").exists());
 }

@@ -141,7 +141,8 @@ pub enum PsiProtocol {
     #[default]
     Ecdh,
     /// The silent-VOLE/OKVS protocol (`vole-rr22-silent`, RR22): much less
-    /// computation and fewer bytes than ECDH at scale, intersection mode only.
+    /// computation and fewer bytes than ECDH at scale; intersection and cardinality
+    /// mode.
     Vole,
 }
 
@@ -317,7 +318,7 @@ impl PartyConfig {
 
 impl PartyConfig {
     /// The chosen PSI protocol runs the chosen mode: the vole protocol runs
-    /// intersection mode only. Runs before any work.
+    /// intersection and cardinality mode, not labelled mode. Runs before any work.
     ///
     /// # Errors
     /// Bad input (exit 2), in the flags' words.
@@ -326,11 +327,9 @@ impl PartyConfig {
             return Ok(());
         }
         match self.mode {
-            Mode::Intersection => Ok(()),
+            Mode::Intersection | Mode::Cardinality => Ok(()),
             Mode::Labelled => Err(Error::bad_input("--protocol vole with --mode labelled")
                 .hint("labelled mode runs its own ECDH-based protocol: drop --protocol vole (or give --protocol ecdh) on both sides")),
-            Mode::Cardinality => Err(Error::bad_input("--protocol vole with --mode cardinality")
-                .hint("the vole protocol would show the learner which of its rows matched, which cardinality mode hides: use --protocol ecdh on both sides")),
         }
     }
 
@@ -623,15 +622,18 @@ mod tests {
             hello.starts_with("bm-std-v1,phone-region=86;sha256="),
             "{hello}"
         );
-        // The vole protocol runs intersection mode only.
+        // The vole protocol runs intersection and cardinality mode.
         let mut vole = config;
         vole.protocol = PsiProtocol::Vole;
         assert!(vole.check_protocol().is_ok());
-        for mode in [Mode::Cardinality, Mode::Labelled] {
-            vole.mode = mode;
-            let err = vole.check_protocol().unwrap_err().to_string();
-            assert!(err.contains("--protocol vole"), "{err}");
-        }
+        vole.mode = Mode::Cardinality;
+        assert!(vole.check_protocol().is_ok());
+        vole.mode = Mode::Labelled;
+        let err = vole.check_protocol().unwrap_err().to_string();
+        assert!(
+            err.contains("--protocol vole with --mode labelled"),
+            "{err}"
+        );
         vole.protocol = PsiProtocol::Ecdh;
         assert!(vole.check_protocol().is_ok());
         for protocol in PsiProtocol::ALL {

@@ -22,6 +22,14 @@ pub const RR22_KIND_MASKED: u8 = 0x35;
 pub const RR22_KIND_OUTPUTS: u8 = 0x36;
 /// Kind byte of [`Rr22Message::Matched`].
 pub const RR22_KIND_MATCHED: u8 = 0x37;
+/// Kind byte of [`Rr22Message::Table`] (cardinality mode).
+pub const RR22_KIND_TABLE: u8 = 0x38;
+/// Kind byte of [`Rr22Message::Shuffle`] (cardinality mode).
+pub const RR22_KIND_SHUFFLE: u8 = 0x39;
+/// Kind byte of [`Rr22Message::Masks`] (cardinality mode).
+pub const RR22_KIND_MASKS: u8 = 0x3a;
+/// Kind byte of [`Rr22Message::Counts`] (cardinality mode).
+pub const RR22_KIND_COUNTS: u8 = 0x3b;
 
 /// One `vole-rr22-silent` message.
 #[derive(Clone, PartialEq, Eq)]
@@ -81,6 +89,38 @@ pub enum Rr22Message {
         /// Strictly increasing positions.
         positions: Vec<u32>,
     },
+    /// Cardinality, OPRF sender → learner: a chunk of the programmed OKVS mapping
+    /// each sender item's three bin queries to `F(query) ⊕ r_bin`.
+    Table {
+        /// Chunk number, from 0.
+        chunk: u32,
+        /// The table's band seed (the same in every chunk).
+        seed: [u8; 16],
+        /// `16 · columns` bytes.
+        rows: Vec<u8>,
+    },
+    /// Cardinality, either way: one message of the oblivious shuffle
+    /// ([`crate::osn`]; its first byte is the shuffle's own tag).
+    Shuffle {
+        /// Message number in this direction, from 0.
+        index: u32,
+        /// The shuffle's payload.
+        payload: Vec<u8>,
+    },
+    /// Cardinality, OPRF sender → learner: a batch of `t_j ⊕ r_{π(j)}`, one
+    /// shuffled value per bin.
+    Masks {
+        /// Batch number, from 0.
+        batch: u32,
+        /// `count × width` bytes.
+        values: Vec<u8>,
+    },
+    /// Cardinality, learner → OPRF sender when both learn (index 0): matched items
+    /// per agreed type group.
+    Counts {
+        /// One count per group, in the agreed order.
+        counts: Vec<u64>,
+    },
 }
 
 impl std::fmt::Debug for Rr22Message {
@@ -106,6 +146,10 @@ impl Rr22Message {
             Rr22Message::Masked { .. } => MessageKind::VoleMasked,
             Rr22Message::Outputs { .. } => MessageKind::VoleOutputs,
             Rr22Message::Matched { .. } => MessageKind::VoleMatched,
+            Rr22Message::Table { .. } => MessageKind::VoleTable,
+            Rr22Message::Shuffle { .. } => MessageKind::VoleShuffle,
+            Rr22Message::Masks { .. } => MessageKind::VoleMasks,
+            Rr22Message::Counts { .. } => MessageKind::Counts,
         }
     }
 
@@ -113,7 +157,12 @@ impl Rr22Message {
     #[must_use]
     pub fn index(&self) -> u32 {
         match self {
-            Rr22Message::Start { .. } | Rr22Message::Choices { .. } => 0,
+            Rr22Message::Start { .. }
+            | Rr22Message::Choices { .. }
+            | Rr22Message::Counts { .. } => 0,
+            Rr22Message::Table { chunk, .. } => *chunk,
+            Rr22Message::Shuffle { index, .. } => *index,
+            Rr22Message::Masks { batch, .. } => *batch,
             Rr22Message::Columns { chunk, .. }
             | Rr22Message::Trees { chunk, .. }
             | Rr22Message::Masked { chunk, .. } => *chunk,
@@ -133,6 +182,11 @@ impl Rr22Message {
             | Rr22Message::Masked { rows: b, .. }
             | Rr22Message::Outputs { values: b, .. } => b.len(),
             Rr22Message::Matched { positions, .. } => 4 + positions.len() * 4,
+            Rr22Message::Table { rows, .. } => 16 + rows.len(),
+            Rr22Message::Shuffle { payload: b, .. } | Rr22Message::Masks { values: b, .. } => {
+                b.len()
+            }
+            Rr22Message::Counts { counts } => counts.len() * 8,
         }
     }
 
@@ -148,6 +202,10 @@ impl Rr22Message {
             Rr22Message::Masked { .. } => RR22_KIND_MASKED,
             Rr22Message::Outputs { .. } => RR22_KIND_OUTPUTS,
             Rr22Message::Matched { .. } => RR22_KIND_MATCHED,
+            Rr22Message::Table { .. } => RR22_KIND_TABLE,
+            Rr22Message::Shuffle { .. } => RR22_KIND_SHUFFLE,
+            Rr22Message::Masks { .. } => RR22_KIND_MASKS,
+            Rr22Message::Counts { .. } => RR22_KIND_COUNTS,
         });
         out.extend_from_slice(&self.index().to_be_bytes());
         match self {
@@ -173,6 +231,18 @@ impl Rr22Message {
                 out.extend_from_slice(&total.to_be_bytes());
                 for p in positions {
                     out.extend_from_slice(&p.to_be_bytes());
+                }
+            }
+            Rr22Message::Table { seed, rows, .. } => {
+                out.extend_from_slice(seed);
+                out.extend_from_slice(rows);
+            }
+            Rr22Message::Shuffle { payload: b, .. } | Rr22Message::Masks { values: b, .. } => {
+                out.extend_from_slice(b);
+            }
+            Rr22Message::Counts { counts } => {
+                for c in counts {
+                    out.extend_from_slice(&c.to_be_bytes());
                 }
             }
         }
@@ -256,6 +326,44 @@ impl Rr22Message {
                     positions: positions.iter().map(|p| u32::from_be_bytes(*p)).collect(),
                 })
             }
+            RR22_KIND_TABLE => {
+                let (seed, rows) = payload
+                    .split_first_chunk::<16>()
+                    .ok_or(malformed("vole table has no seed"))?;
+                if !rows.len().is_multiple_of(16) {
+                    return Err(malformed("vole table rows are not whole 16-byte values"));
+                }
+                Ok(Rr22Message::Table {
+                    chunk: index,
+                    seed: *seed,
+                    rows: rows.to_vec(),
+                })
+            }
+            RR22_KIND_SHUFFLE => {
+                if payload.is_empty() {
+                    return Err(malformed("vole shuffle message is empty"));
+                }
+                Ok(Rr22Message::Shuffle {
+                    index,
+                    payload: payload.to_vec(),
+                })
+            }
+            RR22_KIND_MASKS => Ok(Rr22Message::Masks {
+                batch: index,
+                values: payload.to_vec(),
+            }),
+            RR22_KIND_COUNTS => {
+                let (counts, rest) = payload.as_chunks::<8>();
+                if !rest.is_empty() {
+                    return Err(malformed("vole counts are not whole u64s"));
+                }
+                if index != 0 {
+                    return Err(malformed("vole counts index is not 0"));
+                }
+                Ok(Rr22Message::Counts {
+                    counts: counts.iter().map(|c| u64::from_be_bytes(*c)).collect(),
+                })
+            }
             _ => Err(malformed("unknown vole message kind")),
         }
     }
@@ -297,6 +405,22 @@ mod tests {
                 total: 7,
                 positions: vec![1, 5, u32::MAX],
             },
+            Rr22Message::Table {
+                chunk: 4,
+                seed: [3; 16],
+                rows: vec![9; 64],
+            },
+            Rr22Message::Shuffle {
+                index: 5,
+                payload: vec![1, 2, 3],
+            },
+            Rr22Message::Masks {
+                batch: 6,
+                values: vec![4; 33],
+            },
+            Rr22Message::Counts {
+                counts: vec![0, 7, u64::MAX],
+            },
         ];
         for m in msgs {
             let enc = m.encode();
@@ -319,7 +443,14 @@ mod tests {
             &[0x37, 0, 0, 0, 0, 1, 2][..],
             &[0x37, 0, 0, 0, 0, 0, 0, 0, 1, 7][..],
             &[0x21, 0, 0, 0, 0][..],
-            &[0x38, 0, 0, 0, 0][..],
+            &[0x38, 0, 0, 0, 0, 1, 2][..],
+            &[
+                0x38, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9,
+            ][..],
+            &[0x39, 0, 0, 0, 0][..],
+            &[0x3b, 0, 0, 0, 0, 1, 2, 3][..],
+            &[0x3b, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1][..],
+            &[0x3c, 0, 0, 0, 0][..],
         ] {
             assert!(
                 matches!(Rr22Message::decode(bad), Err(PsiError::Malformed { .. })),

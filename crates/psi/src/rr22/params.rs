@@ -1,5 +1,5 @@
 //! `vole-rr22-silent`'s fixed parameters and the sizes that follow from the declared
-//! set sizes: OKVS columns (as `vole-okvs-iknp512`: RB-OKVS, `w = 256`, `ε = 0.1`),
+//! set sizes: OKVS columns (RB-OKVS, `w = 256`, `ε = 0.1`, see [`crate::vole::params`]),
 //! the silent VOLE's shape, and how the messages are chunked.
 //!
 //! Every constant is named in the hello parameters ([`params_bytes`]), so two builds

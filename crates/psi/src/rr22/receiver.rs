@@ -3,13 +3,15 @@
 //! sender and the silent VOLE as its receiver (ending with `A`, `C`), sends
 //! `A' = P ⊕ A`, and compares its outputs `H(Decode(C, x))` with the sender's.
 
-use rand::Rng;
 use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+use super::cardinality::bins::{self, BinHasher, Slot};
+use super::cardinality::{CardLearner, CardShape};
 use super::compare::{self, Hits};
-use super::hash::{ItemHasher, OutputHasher};
+use super::hash::{ItemHash, ItemHasher, OutputHasher};
 use super::message::Rr22Message;
 use super::params::{
     BASE_OTS, MAX_OKVS_ATTEMPTS, okvs_columns, row_chunk, row_chunks, silent_params, tree_chunk,
@@ -27,12 +29,16 @@ use crate::vole::items::{OwnItems, outcome_base};
 use crate::vole::okvs::{self, Band};
 use crate::vole::ot::OtSender;
 use crate::vole::params::{chunk_range, masked_chunks};
-use crate::{MessageKind, Outcome, PreparedSet, PsiError, SessionConfig};
+use crate::{MatchResult, MessageKind, Mode, Outcome, PreparedSet, PsiError, SessionConfig};
 
 pub(crate) struct Receiver {
     config: SessionConfig,
     cmp_len: usize,
     items: OwnItems,
+    /// Keys in our OKVS: our items, or in cardinality mode our bins.
+    oprf_count: u64,
+    /// Cardinality mode: what follows the OPRF.
+    card: Option<Box<CardLearner>>,
     bands: Zeroizing<Vec<Band>>,
     /// `P`, until `A' = P ⊕ A` replaces it.
     okvs: Zeroizing<Vec<u128>>,
@@ -76,13 +82,37 @@ impl Receiver {
     ) -> Result<Self, PsiError> {
         let mut items = OwnItems::new(&config, set, rng)?;
         let hasher = ItemHasher::new(&config.context);
-        let hashed = Zeroizing::new(items.hash_all_with(|t, v| hasher.hash(t, v)));
-        let m = okvs_columns(config.local_count);
+        let mut hashed = Zeroizing::new(items.hash_all_with(|t, v| hasher.hash(t, v)));
+        let cardinality = config.mode == Mode::Cardinality;
+        let log_n = bins::log_bins(config.local_count);
+        let oprf_count = if cardinality {
+            1u64 << log_n
+        } else {
+            config.local_count
+        };
+        let own_items = std::mem::take(&mut *hashed);
+        let m = okvs_columns(oprf_count);
         let mut attempts = 0;
+        let mut slots = Vec::new();
         let (okvs, bands, okvs_seed) = loop {
             attempts += 1;
             let mut seed = [0u8; 16];
             rng.fill_bytes(&mut seed);
+            if cardinality {
+                // The seed places the bins too: a cuckoo failure draws another.
+                let bin_hasher = BinHasher::new(&config.context, &seed, log_n);
+                let Some(placed) = bins::cuckoo(&bin_hasher, &own_items, log_n, rng) else {
+                    if attempts < MAX_OKVS_ATTEMPTS {
+                        continue;
+                    }
+                    return Err(PsiError::OkvsEncoding { attempts });
+                };
+                *hashed = bin_queries(&bin_hasher, &placed, &own_items, rng);
+                slots = placed;
+            } else {
+                hashed.clear();
+                hashed.extend_from_slice(&own_items);
+            }
             let band_hasher = BandHasher::new(&config.context, &seed, m);
             let bands: Zeroizing<Vec<Band>> = Zeroizing::new(
                 hashed
@@ -101,10 +131,37 @@ impl Receiver {
                 Err(_) => return Err(PsiError::OkvsEncoding { attempts }),
             }
         };
+        let mut own_items = own_items;
+        zeroize::Zeroize::zeroize(&mut own_items);
+        let card = cardinality.then(|| {
+            let shape = CardShape {
+                context: config.context,
+                batch_size: config.batch_size,
+                log_n,
+                sender_count: config.peer_count,
+                groups: config.groups.len().max(1),
+                peer_learns: config.peer_learns(),
+            };
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            Box::new(CardLearner::new(
+                shape,
+                hashed.clone(),
+                &slots,
+                |pos| {
+                    items
+                        .group_of(pos as usize)
+                        .and_then(|g| u16::try_from(g).ok())
+                },
+                StdRng::from_seed(seed),
+            ))
+        });
         drop(hashed);
-        let params = silent_params(config.local_count);
+        let params = silent_params(oprf_count);
         let silent = SilentReceiver::new(params, &config.context, rng);
         Ok(Receiver {
+            oprf_count,
+            card,
             cmp_len: config.comparison_len(),
             items,
             bands,
@@ -122,7 +179,7 @@ impl Receiver {
             trees_total: tree_chunks(params.trees),
             masked: None,
             masked_sent: 0,
-            masked_total: masked_chunks(config.local_count, config.batch_size),
+            masked_total: masked_chunks(oprf_count, config.batch_size),
             outputs: Zeroizing::new(Vec::new()),
             peer_values: Vec::new(),
             outputs_received: 0,
@@ -167,6 +224,11 @@ impl Receiver {
         if self.masked.is_some() && self.masked_sent < self.masked_total {
             return Some(self.next_masked());
         }
+        if self.masked_sent == self.masked_total
+            && let Some(card) = self.card.as_mut()
+        {
+            return card.poll_transmit();
+        }
         if self.config.peer_learns() {
             if self.hits.is_none() && self.compare_ready() {
                 self.compare();
@@ -181,7 +243,7 @@ impl Receiver {
     fn next_masked(&mut self) -> Outgoing {
         let chunk = self.masked_sent;
         let n = self.config.local_count;
-        let range = chunk_range(n, self.config.batch_size, chunk);
+        let range = chunk_range(self.oprf_count, self.config.batch_size, chunk);
         let mut rows = Vec::with_capacity(range.len() * 16);
         for v in self
             .masked
@@ -223,6 +285,10 @@ impl Receiver {
         drop(ac);
         let hasher = OutputHasher::new(&self.config.context);
         self.outputs = Zeroizing::new(okvs::decode_all(&c, &self.bands, |_, v| hasher.hash(v)));
+        if let Some(card) = self.card.as_mut() {
+            card.set_outputs(&self.outputs);
+            self.outputs = Zeroizing::new(Vec::new());
+        }
         self.masked = Some(masked);
         self.okvs = Zeroizing::new(Vec::new());
         self.bands = Zeroizing::new(Vec::new());
@@ -275,7 +341,21 @@ impl Receiver {
         let result = match message {
             Rr22Message::Choices { points } => self.handle_choices(&points),
             Rr22Message::Trees { chunk, blocks } => self.handle_trees(chunk, &blocks),
-            Rr22Message::Outputs { batch, values } => self.handle_outputs(batch, values),
+            Rr22Message::Outputs { batch, values } if self.card.is_none() => {
+                self.handle_outputs(batch, values)
+            }
+            Rr22Message::Table { chunk, seed, rows } => self
+                .card_after_oprf(MessageKind::VoleTable)
+                .and_then(|card| card.handle_table(chunk, seed, &rows))
+                .map(|()| None),
+            Rr22Message::Shuffle { index, payload } => self
+                .card_after_oprf(MessageKind::VoleShuffle)
+                .and_then(|card| card.handle_shuffle(index, &payload))
+                .map(|()| None),
+            Rr22Message::Masks { batch, values } => self
+                .card_after_oprf(MessageKind::VoleMasks)
+                .and_then(|card| card.handle_masks(batch, &values))
+                .map(|()| None),
             other => Err(PsiError::MessageNotAllowed {
                 kind: other.kind(),
                 reason: "the OPRF receiver never receives this message",
@@ -285,6 +365,21 @@ impl Receiver {
             self.failed = true;
         }
         result
+    }
+
+    /// Cardinality mode once our masked rows are all sent; otherwise the message
+    /// is out of place.
+    fn card_after_oprf(&mut self, kind: MessageKind) -> Result<&mut CardLearner, PsiError> {
+        if self.masked_sent < self.masked_total || self.trees_received < self.trees_total {
+            return Err(PsiError::MessageNotAllowed {
+                kind,
+                reason: "cardinality messages before all our masked rows were sent",
+            });
+        }
+        self.card.as_deref_mut().ok_or(PsiError::MessageNotAllowed {
+            kind,
+            reason: "only cardinality sessions send this message",
+        })
     }
 
     fn handle_choices(&mut self, points: &[[u8; 32]]) -> Result<Option<StageItems>, PsiError> {
@@ -422,6 +517,9 @@ impl Receiver {
                 total: self.masked_total,
             });
         }
+        if let Some(card) = self.card.as_ref() {
+            return card.pending();
+        }
         if self.outputs_received < self.outputs_total {
             return Some(Pending::PeerBatches {
                 received: self.outputs_received,
@@ -454,6 +552,11 @@ impl Receiver {
         if let Some(pending) = self.pending() {
             return Err(PsiError::Incomplete { pending });
         }
+        if let Some(card) = self.card.as_ref() {
+            let mut outcome = outcome_base(&self.config, self.cmp_len);
+            fill_counts(&mut outcome, card.counts());
+            return Ok(outcome);
+        }
         if self.hits.is_none() {
             self.compare();
         }
@@ -468,4 +571,36 @@ impl Receiver {
         );
         Ok(outcome)
     }
+}
+
+/// One query per bin: the placed item's, or a random dummy's for an empty bin.
+fn bin_queries(
+    hasher: &BinHasher,
+    slots: &[Slot],
+    items: &[ItemHash],
+    rng: &mut StdRng,
+) -> Vec<ItemHash> {
+    slots
+        .iter()
+        .enumerate()
+        .map(|(bin, slot)| match *slot {
+            Slot::Item { position, which } => items
+                .get(position as usize)
+                .map_or_else(ItemHash::default, |x| hasher.query(bin as u64, which, x)),
+            Slot::Empty => ItemHash {
+                value: rng.random(),
+                band_key: rng.random(),
+            },
+        })
+        .collect()
+}
+
+/// A cardinality result from the counts per group.
+pub(crate) fn fill_counts(outcome: &mut Outcome, counts: &[u64]) {
+    for (t, &n) in outcome.per_type.iter_mut().zip(counts) {
+        t.matched = Some(n);
+    }
+    outcome.result = MatchResult::Cardinality {
+        matched: counts.iter().sum(),
+    };
 }

@@ -8,6 +8,9 @@ use rand::rngs::StdRng;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+use super::cardinality::bins::log_bins;
+use super::cardinality::sender::OprfKey;
+use super::cardinality::{CardSender, CardShape};
 use super::compare;
 use super::hash::{ItemHash, ItemHasher, OutputHasher};
 use super::message::Rr22Message;
@@ -15,6 +18,7 @@ use super::params::{
     BASE_OTS, check_receiver_count, okvs_columns, row_chunk, row_chunks, silent_params, tree_chunk,
     tree_chunks,
 };
+use super::receiver::fill_counts;
 use crate::config::batch_count;
 use crate::ecdh::batch::{batch_range, check_batch_index};
 use crate::error::Pending;
@@ -29,13 +33,18 @@ use crate::vole::items::{OwnItems, outcome_base};
 use crate::vole::okvs;
 use crate::vole::ot;
 use crate::vole::params::{chunk_range, masked_chunks};
-use crate::{MessageKind, Outcome, PreparedSet, PsiError, SessionConfig};
+use crate::{MessageKind, Mode, Outcome, PreparedSet, PsiError, SessionConfig};
 
 pub(crate) struct Sender {
     config: SessionConfig,
     cmp_len: usize,
     items: OwnItems,
     rng: StdRng,
+    /// Keys in the receiver's OKVS: its items, or in cardinality mode its bins.
+    oprf_count: u64,
+    okvs_seed: [u8; 16],
+    /// Cardinality mode: what follows the OPRF, once `K` is known.
+    card: Option<Box<CardSender>>,
     hashed: Zeroizing<Vec<ItemHash>>,
     band_hasher: Option<BandHasher>,
     params: SilentParams,
@@ -74,13 +83,23 @@ impl Sender {
         // Before anything is allocated or sent: the peer's declared count sizes our
         // VOLE (params::MAX_RECEIVER_ITEMS).
         check_receiver_count(config.peer_count)?;
+        let oprf_count = if config.mode == Mode::Cardinality {
+            let bins = 1u64 << log_bins(config.peer_count);
+            check_receiver_count(bins)?;
+            bins
+        } else {
+            config.peer_count
+        };
         let mut rng = rng;
         let mut items = OwnItems::new(&config, set, &mut rng)?;
         let hasher = ItemHasher::new(&config.context);
         let hashed = Zeroizing::new(items.hash_all_with(|t, v| hasher.hash(t, v)));
-        let params = silent_params(config.peer_count);
+        let params = silent_params(oprf_count);
         let silent = SilentSender::new(params, &config.context, &mut rng);
         Ok(Sender {
+            oprf_count,
+            okvs_seed: [0; 16],
+            card: None,
             cmp_len: config.comparison_len(),
             items,
             rng,
@@ -99,7 +118,7 @@ impl Sender {
             b: Zeroizing::new(Vec::new()),
             k: Zeroizing::new(Vec::new()),
             masked_received: 0,
-            masked_total: masked_chunks(config.peer_count, config.batch_size),
+            masked_total: masked_chunks(oprf_count, config.batch_size),
             outputs: Vec::new(),
             outputs_full: Zeroizing::new(Vec::new()),
             outputs_ready: false,
@@ -149,6 +168,9 @@ impl Sender {
                 on_sent: None,
             });
         }
+        if let Some(card) = self.card.as_mut() {
+            return card.poll_transmit();
+        }
         if self.outputs_ready && self.outputs_sent < self.outputs_total {
             let batch = self.outputs_sent;
             let l = self.cmp_len;
@@ -190,7 +212,15 @@ impl Sender {
                 index,
                 total,
                 positions,
-            } => self.handle_matched(index, total, &positions),
+            } if self.card.is_none() => self.handle_matched(index, total, &positions),
+            Rr22Message::Shuffle { index, payload } => self
+                .card_after_oprf(MessageKind::VoleShuffle)
+                .and_then(|card| card.handle_shuffle(index, &payload))
+                .map(|()| None),
+            Rr22Message::Counts { counts } => self
+                .card_after_oprf(MessageKind::Counts)
+                .and_then(|card| card.handle_counts(&counts))
+                .map(|()| None),
             other => Err(PsiError::MessageNotAllowed {
                 kind: other.kind(),
                 reason: "the OPRF sender never receives this message",
@@ -223,8 +253,9 @@ impl Sender {
         self.band_hasher = Some(BandHasher::new(
             &self.config.context,
             okvs_seed,
-            okvs_columns(self.config.peer_count),
+            okvs_columns(self.oprf_count),
         ));
+        self.okvs_seed = *okvs_seed;
         self.started = true;
         Ok(None)
     }
@@ -288,7 +319,7 @@ impl Sender {
             self.masked_total,
             self.config.peer_count,
         )?;
-        let range = chunk_range(self.config.peer_count, self.config.batch_size, chunk);
+        let range = chunk_range(self.oprf_count, self.config.batch_size, chunk);
         let expected = range.len() * 16;
         if rows.len() != expected {
             return Err(PsiError::WrongBatchLength {
@@ -309,7 +340,11 @@ impl Sender {
             }));
         self.masked_received += 1;
         if self.masked_received == self.masked_total {
-            self.compute_outputs();
+            if self.config.mode == Mode::Cardinality {
+                self.start_cardinality()?;
+            } else {
+                self.compute_outputs();
+            }
         }
         let n = self.config.peer_count;
         let total = u64::from(self.masked_total);
@@ -318,6 +353,55 @@ impl Sender {
             stage: Stage::Received,
             items: share(u64::from(chunk) + 1) - share(u64::from(chunk)),
         }))
+    }
+
+    /// Cardinality mode: `K` is known; program the table and draw the shuffle.
+    fn start_cardinality(&mut self) -> Result<(), PsiError> {
+        let Some(bands) = self.band_hasher.as_ref() else {
+            return Err(PsiError::Aborted);
+        };
+        let config = &self.config;
+        let shape = CardShape {
+            context: config.context,
+            batch_size: config.batch_size,
+            log_n: log_bins(config.peer_count),
+            sender_count: config.local_count,
+            groups: config.groups.len().max(1),
+            peer_learns: config.i_learn(),
+        };
+        let limits = if config.groups.is_empty() {
+            vec![config.local_count.min(config.peer_count)]
+        } else {
+            config.groups.iter().map(|g| g.local.min(g.peer)).collect()
+        };
+        let key = OprfKey {
+            k: &self.k,
+            delta: self.silent.delta(),
+            bands,
+            seed: &self.okvs_seed,
+        };
+        let card = CardSender::new(shape, limits, &key, &self.hashed, &mut self.rng)?;
+        self.card = Some(Box::new(card));
+        self.outputs_ready = true;
+        self.outputs_total = 0;
+        self.k = Zeroizing::new(Vec::new());
+        self.b = Zeroizing::new(Vec::new());
+        self.hashed = Zeroizing::new(Vec::new());
+        Ok(())
+    }
+
+    /// Cardinality mode once `K` is known; otherwise the message is out of place.
+    fn card_after_oprf(&mut self, kind: MessageKind) -> Result<&mut CardSender, PsiError> {
+        if self.config.mode != Mode::Cardinality {
+            return Err(PsiError::MessageNotAllowed {
+                kind,
+                reason: "only cardinality sessions send this message",
+            });
+        }
+        self.card.as_deref_mut().ok_or(PsiError::MessageNotAllowed {
+            kind,
+            reason: "cardinality messages before all the masked rows arrived",
+        })
     }
 
     /// `F(y) = H(Decode(K, y) ⊕ Δ ⊗ h(y))` for each of our items, in sending order.
@@ -436,6 +520,9 @@ impl Sender {
                 total: self.masked_total,
             });
         }
+        if let Some(card) = self.card.as_ref() {
+            return card.pending();
+        }
         if self.outputs_sent < self.outputs_total {
             return Some(Pending::OwnBatches {
                 sent: self.outputs_sent,
@@ -470,6 +557,10 @@ impl Sender {
         }
         let mut outcome = outcome_base(&self.config, self.cmp_len);
         if !self.config.i_learn() {
+            return Ok(outcome);
+        }
+        if let Some(card) = self.card.as_ref() {
+            fill_counts(&mut outcome, card.counts().unwrap_or_default());
             return Ok(outcome);
         }
         compare::fill_outcome(

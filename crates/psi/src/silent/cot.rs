@@ -8,9 +8,8 @@
 //! That is a VOLE over the subfield `GF(2)` with the same `Δ` as the silent VOLE:
 //! 128 rows make one base-VOLE entry ([`super::gf128::gadget`]), one row makes one
 //! random OT of the GGM trees ([`ot_hash`]). Column `i` is stretched from base-OT key
-//! `k_i^b` with ChaCha20, as in the IKNP extension of `vole-okvs-iknp512`: the
-//! chooser sends `u^i = G(k_i^0) ⊕ G(k_i^1) ⊕ r`; the holder, knowing `k_i^{Δ_i}`,
-//! sets `q^i = G(k_i^{Δ_i}) ⊕ Δ_i·u^i = G(k_i^0) ⊕ Δ_i·r`.
+//! `k_i^b` with ChaCha20 ([`crate::vole::ext::Prg`]): the chooser sends
+//! `u^i = G(k_i^0) ⊕ G(k_i^1) ⊕ r`; the holder, knowing `k_i^{Δ_i}`, sets `q^i = G(k_i^{Δ_i}) ⊕ Δ_i·u^i = G(k_i^0) ⊕ Δ_i·r`.
 
 use rayon::prelude::*;
 use zeroize::Zeroizing;

@@ -1,62 +1,21 @@
-//! The VOLE protocol's hash functions, all BLAKE3 in keyed or key-derivation mode
-//! with versioned labels: an item's OKVS band and value, the OPRF output, and the
-//! base-OT keys. The session context goes into every key, so nothing is comparable
-//! across sessions.
+//! The hash functions of the OT/OKVS building blocks, all BLAKE3 in keyed or
+//! key-derivation mode with versioned labels: an item's OKVS band and the base-OT
+//! keys. The session context goes into
+//! every key, so nothing is comparable across sessions. The labels keep the `vole`
+//! names they had under the removed IKNP protocol: `vole-rr22-silent` derives its
+//! bands and base-OT keys with them, so they are part of its wire format. Items
+//! are hashed by each protocol (`vole-rr22-silent`: to `GF(2^128)`, in
+//! [`crate::rr22`]).
 
-use super::okvs::{Band, Row};
-use super::params::{BAND_WIDTH, BAND_WORDS, VALUE_BYTES, VALUE_WORDS};
+use super::okvs::Band;
+use super::params::{BAND_WIDTH, BAND_WORDS};
 
-/// Key-derivation label of the item hash (value and band key).
-pub const ITEM_LABEL: &str = "blindmatch/v1/psi/vole/item";
 /// Key-derivation label of the band hash (keyed by context and OKVS seed).
 pub const BAND_LABEL: &str = "blindmatch/v1/psi/vole/band";
-/// Key-derivation label of the OPRF output hash.
-pub const OUTPUT_LABEL: &str = "blindmatch/v1/psi/vole/output";
 /// Key-derivation label of the base-OT key hash.
 pub const BASE_OT_LABEL: &str = "blindmatch/v1/psi/vole/base-ot";
-/// Bytes the item hash extends to: the value, then the band key.
-const ITEM_DIGEST_LEN: usize = VALUE_BYTES + 16;
 /// Bytes the band hash extends to: the start, then the band bits.
 const BAND_DIGEST_LEN: usize = 8 + BAND_WIDTH / 8;
-
-/// An item's OKVS value and the key its band is derived from.
-#[derive(Clone, Copy)]
-pub(crate) struct ItemHash {
-    pub(crate) value: Row,
-    pub(crate) band_key: [u8; 16],
-}
-
-/// Hashes `(type, value)` items for one session.
-#[derive(Clone)]
-pub(crate) struct ItemHasher {
-    key: [u8; 32],
-}
-
-impl ItemHasher {
-    pub(crate) fn new(context: &[u8; 32]) -> Self {
-        ItemHasher {
-            key: blake3::derive_key(ITEM_LABEL, context),
-        }
-    }
-
-    /// BLAKE3 keyed with the session key over `len(type) ‖ type ‖ value`, extended
-    /// to the 64-byte value and a 16-byte band key.
-    pub(crate) fn hash(&self, id_type: &str, value: &[u8]) -> ItemHash {
-        let mut h = blake3::Hasher::new_keyed(&self.key);
-        // Type labels are at most 64 bytes (checked when the set is built).
-        h.update(&[id_type.len() as u8]);
-        h.update(id_type.as_bytes());
-        h.update(value);
-        let mut out = [0u8; ITEM_DIGEST_LEN];
-        h.finalize_xof().fill(&mut out);
-        let mut band_key = [0u8; 16];
-        band_key.copy_from_slice(&out[VALUE_BYTES..]);
-        ItemHash {
-            value: row_from_bytes(&out[..VALUE_BYTES]),
-            band_key,
-        }
-    }
-}
 
 /// Derives bands from band keys for one OKVS seed (the receiver retries seeds
 /// without hashing its items again).
@@ -106,42 +65,6 @@ fn le_word(c: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// Bytes of a row in the wire and hash order: words little-endian, in order.
-pub(crate) fn row_bytes(row: &Row) -> [u8; VALUE_BYTES] {
-    let mut out = [0u8; VALUE_BYTES];
-    for (c, w) in out.chunks_exact_mut(8).zip(row) {
-        c.copy_from_slice(&w.to_le_bytes());
-    }
-    out
-}
-
-/// The row of `VALUE_BYTES` bytes in [`row_bytes`] order.
-pub(crate) fn row_from_bytes(bytes: &[u8]) -> Row {
-    let mut row = [0u64; VALUE_WORDS];
-    for (w, c) in row.iter_mut().zip(bytes.chunks_exact(8)) {
-        *w = le_word(c);
-    }
-    row
-}
-
-/// The OPRF's final hash: 32 bytes from the OKVS-decoded correlation row.
-#[derive(Clone)]
-pub(crate) struct OutputHasher {
-    key: [u8; 32],
-}
-
-impl OutputHasher {
-    pub(crate) fn new(context: &[u8; 32]) -> Self {
-        OutputHasher {
-            key: blake3::derive_key(OUTPUT_LABEL, context),
-        }
-    }
-
-    pub(crate) fn hash(&self, row: &Row) -> [u8; 32] {
-        *blake3::keyed_hash(&self.key, &row_bytes(row)).as_bytes()
-    }
-}
-
 /// A base-OT key: `BLAKE3-derive(BASE_OT_LABEL, context ‖ index ‖ A ‖ B ‖ shared)`.
 pub(crate) fn base_ot_key(
     context: &[u8; 32],
@@ -164,32 +87,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn item_hashes_separate_types_seeds_and_contexts() {
+    fn bands_separate_seeds_and_stay_inside_the_table() {
         let m = 1024;
-        let h = ItemHasher::new(&[1; 32]);
-        let a = h.hash("phone", b"123");
-        assert_eq!(a.value, h.hash("phone", b"123").value);
-        assert_ne!(a.value, h.hash("email", b"123").value);
-        assert_ne!(a.band_key, h.hash("email", b"123").band_key);
-        assert_ne!(
-            a.value,
-            ItemHasher::new(&[9; 32]).hash("phone", b"123").value
-        );
-        // "ab" ‖ "c" and "a" ‖ "bc" differ thanks to the length prefix.
-        assert_ne!(h.hash("ab", b"c").value, h.hash("a", b"bc").value);
+        let key = [7u8; 16];
         let bands = BandHasher::new(&[1; 32], &[2; 16], m);
-        let band = bands.band(&a.band_key);
-        assert!(band == bands.band(&a.band_key));
-        assert!(band != BandHasher::new(&[1; 32], &[3; 16], m).band(&a.band_key));
+        let band = bands.band(&key);
+        assert!(band == bands.band(&key));
+        assert!(band != BandHasher::new(&[1; 32], &[3; 16], m).band(&key));
+        assert!(band != BandHasher::new(&[9; 32], &[2; 16], m).band(&key));
         for v in 0..200u32 {
-            let k = h.hash("t", &v.to_be_bytes()).band_key;
+            let mut k = [0u8; 16];
+            k[..4].copy_from_slice(&v.to_be_bytes());
             assert!(bands.band(&k).start + BAND_WIDTH <= m);
         }
-    }
-
-    #[test]
-    fn rows_round_trip_through_bytes() {
-        let row: Row = core::array::from_fn(|i| (i as u64 + 1) * 0x0102_0304_0506_0708);
-        assert_eq!(row_from_bytes(&row_bytes(&row)), row);
     }
 }

@@ -1,5 +1,5 @@
-//! One side's items in the VOLE protocol: the prepared set taken apart, put in the
-//! session's sending order (grouped by agreed identifier type, shuffled within a
+//! One side's items in an OT-based protocol: the prepared set taken apart, put in
+//! the session's sending order (grouped by agreed identifier type, shuffled within a
 //! group, exactly as the ECDH protocol orders them), hashed once the OKVS seed is
 //! known, and mapped back to rows and groups at the end.
 
@@ -9,7 +9,6 @@ use rand::rngs::StdRng;
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
-use super::hash::{ItemHash, ItemHasher};
 use crate::ecdh::groups;
 use crate::items::split_key;
 use crate::{MatchResult, Outcome, PreparedSet, PsiError, SessionConfig, TypeMatches};
@@ -74,11 +73,6 @@ impl OwnItems {
         self.order.len()
     }
 
-    /// Every item's hash in sending order; the raw values are wiped.
-    pub(crate) fn hash_all(&mut self, hasher: &ItemHasher) -> Vec<ItemHash> {
-        self.hash_all_with(|id_type, value| hasher.hash(id_type, value))
-    }
-
     /// `hash(type, value)` of every item in sending order; the raw values are wiped.
     pub(crate) fn hash_all_with<T, F>(&mut self, hash: F) -> Vec<T>
     where
@@ -113,6 +107,11 @@ impl OwnItems {
             (Some(&a), Some(&b)) => self.rows.get(a..b).unwrap_or_default(),
             _ => &[],
         }
+    }
+
+    /// The agreed group of the item at sending position `pos`.
+    pub(crate) fn group_of(&self, pos: usize) -> Option<usize> {
+        self.bounds.iter().position(|r| r.contains(&pos))
     }
 
     /// Matched items per agreed group, from matched sending positions.

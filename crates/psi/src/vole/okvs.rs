@@ -1,8 +1,8 @@
 //! A random-band oblivious key-value store (RB-OKVS, Bienstock–Patel–Seo–Yeo, USENIX
-//! Security 2023) over [`Value`]s (512-bit [`Row`]s for `vole-okvs-iknp512`,
-//! `GF(2^128)` elements for `vole-rr22-silent`): each key owns a random band of
-//! [`BAND_WIDTH`] bits starting at a random column, and the encoding is a vector of
-//! `m` rows such that XOR-ing the rows under a key's band gives its value.
+//! Security 2023) over [`Value`]s (`GF(2^128)` elements for `vole-rr22-silent`, or
+//! 512-bit [`Row`]s): each key owns a random band of [`BAND_WIDTH`] bits starting at
+//! a random column, and the encoding is a vector of `m` rows such that XOR-ing the
+//! rows under a key's band gives its value.
 //!
 //! Encoding sorts the keys by band start and runs Gaussian elimination along the
 //! band; it fails (rarely, see [`super::params`]) when the bands are linearly

@@ -1,33 +1,19 @@
-//! The VOLE protocol's fixed parameters and the sizes that follow from the declared
-//! set sizes: OKVS columns, chunking of the masked matrix, message counts.
+//! The fixed parameters of the OT/OKVS building blocks and the sizes that follow
+//! from the declared set sizes: OKVS columns and the chunking of the rows that
+//! travel per message.
 //!
-//! Every constant here is named in the hello parameters ([`params_bytes`]), so two
-//! builds with different choices refuse each other instead of computing garbage.
+//! `vole-rr22-silent` names every constant it uses here in its hello parameters
+//! ([`crate::rr22::params`]), so two builds with different choices refuse each other
+//! instead of computing garbage.
 
-/// Version of the parameter set below (and of the message layout).
-pub const VOLE_PARAMS_VERSION: u8 = 1;
-
-/// Bits of each OKVS value and of the OT-extension correlation (`ℓ` in PRTY20/KKRT16
-/// terms): the sender's secret `s` has this many bits, and an item the receiver does
-/// not hold leaves `wt(d)` of them unknown, where `d` is uniform in `{0,1}^ℓ`.
-/// With `ℓ = 512`, `Pr[wt(d) < 128] < 2^-96` per item (binomial tail), so every
-/// output the receiver cannot compute keeps at least 128 bits of the sender's key.
+/// Bits of a 512-bit OKVS value row (`okvs::Row`, the 512-bit item hash's value).
 pub const VALUE_BITS: usize = 512;
 
 /// [`VALUE_BITS`] in 64-bit words.
 pub const VALUE_WORDS: usize = VALUE_BITS / 64;
 
-/// Bytes of an OKVS value row.
+/// Bytes of a 512-bit OKVS value row.
 pub const VALUE_BYTES: usize = VALUE_BITS / 8;
-
-/// Base OTs (one per bit of the sender's secret).
-pub const BASE_OTS: usize = VALUE_BITS;
-
-/// Base-OT points per `Choices` message: keeps it far below the smallest frame limit.
-pub const CHOICES_PER_MESSAGE: usize = 128;
-
-/// `Choices` messages in a session.
-pub const CHOICE_MESSAGES: u32 = (BASE_OTS / CHOICES_PER_MESSAGE) as u32;
 
 /// Width in bits of an OKVS row's random band (`w` in Bienstock–Patel–Seo–Yeo,
 /// USENIX Security 2023, "RB-OKVS"). Their fitted failure bound for `ε = 0.1` is
@@ -51,18 +37,6 @@ pub const STATISTICAL_BITS: u8 = 40;
 /// every chunk is whole 64×64 transpose blocks).
 const MIN_CHUNK_ROWS: usize = 128;
 const MAX_CHUNK_ROWS: usize = 16384;
-
-/// The parameter block the hello carries: version, statistical security, value
-/// bits, band width and expansion, big-endian. Both sides must send the same.
-#[must_use]
-pub fn params_bytes() -> Vec<u8> {
-    let mut out = vec![VOLE_PARAMS_VERSION, STATISTICAL_BITS];
-    // The constants are small; the casts cannot truncate.
-    out.extend_from_slice(&(VALUE_BITS as u16).to_be_bytes());
-    out.extend_from_slice(&(BAND_WIDTH as u16).to_be_bytes());
-    out.extend_from_slice(&(OKVS_EXPANSION_PER_MILLE as u16).to_be_bytes());
-    out
-}
 
 /// OKVS columns for `n` items: `n + ⌈ε·n⌉ + w`, rounded up to a multiple of 128.
 #[must_use]
@@ -97,12 +71,6 @@ pub fn chunk_range(n: u64, batch_size: u32, chunk: u32) -> std::ops::Range<usize
     start..start.saturating_add(rows).min(m)
 }
 
-/// Payload bytes of the largest `Masked` message at this batch size.
-#[must_use]
-pub fn max_masked_payload(batch_size: u32) -> usize {
-    BASE_OTS * chunk_rows(batch_size) / 8
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,7 +97,6 @@ mod tests {
                 next = r.end;
             }
             assert_eq!(next, okvs_columns(n));
-            assert!(max_masked_payload(batch) <= 1 << 20);
         }
     }
 }

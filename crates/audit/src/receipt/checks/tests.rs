@@ -192,7 +192,7 @@ fn a_shareable_receipt_is_checked_on_all_it_holds() {
             "transcript_hash",
         ),
         ("/protocol_version", 3.into(), "protocol_version"),
-        ("/psi_protocol", "vole-okvs-iknp512".into(), "psi_protocol"),
+        ("/psi_protocol", "vole-rr22-silent".into(), "psi_protocol"),
         ("/mode", "cardinality".into(), "mode"),
         ("/reveal", "initiator".into(), "reveal"),
         ("/id_type", "email".into(), "id_type"),
