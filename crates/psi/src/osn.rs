@@ -109,13 +109,6 @@ pub(crate) fn row_chunk(batch_size: u32, ell: usize) -> usize {
 }
 
 /// Longest OSN payload either side sends at this batch size (for the session's frame limit).
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the cardinality mode of vole-rr22-silent (issue 16) calls it"
-    )
-)]
 pub(crate) fn max_payload_len(batch_size: u32, ell: usize) -> usize {
     let rows = row_chunk(batch_size, ell);
     let body = [

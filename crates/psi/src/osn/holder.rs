@@ -235,13 +235,6 @@ impl ShuffleHolder {
 
     /// `s`, `n·ℓ` bytes; empty unless [`Self::is_done`] (a shuffle cut short has
     /// no shares).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the cardinality mode of vole-rr22-silent (issue 16) calls it"
-        )
-    )]
     pub(crate) fn into_shares(mut self) -> Zeroizing<Vec<u8>> {
         if !self.is_done() {
             return Zeroizing::new(Vec::new());

@@ -129,13 +129,6 @@ impl ShufflePermuter {
     }
 
     /// π: out `j` carries in `π[j]`.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the cardinality mode of vole-rr22-silent (issue 16) calls it"
-        )
-    )]
     pub(crate) fn permutation(&self) -> &[u32] {
         &self.perm
     }
@@ -346,13 +339,6 @@ impl ShufflePermuter {
 
     /// `t`, `n·ℓ` bytes; empty unless [`Self::is_done`] (a shuffle cut short has
     /// no shares).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the cardinality mode of vole-rr22-silent (issue 16) calls it"
-        )
-    )]
     pub(crate) fn into_shares(mut self) -> Zeroizing<Vec<u8>> {
         if !self.is_done() {
             return Zeroizing::new(Vec::new());
