@@ -255,10 +255,22 @@ pub(crate) fn name(p: PsiProtocol) -> &'static str {
     }
 }
 
-/// The table's floor line of a vole run.
-pub(crate) fn floor_line(v: &VoleWork) -> String {
+/// The table's floor line of a vole run. In cardinality mode the time floor is
+/// still the intersection OPRF's on the same items (bins, table and shuffle are
+/// not in it), while the bytes floor is cardinality's own message bodies.
+pub(crate) fn floor_line(v: &VoleWork, cardinality: bool) -> String {
+    let bytes = if cardinality {
+        "the OPRF on the learner's bins, the programmed table, the shuffle's values, corrections and correlated-OT columns, and the masks"
+    } else {
+        "base-OT points, correlated-OT columns, tree sums, masked OKVS columns and comparison values"
+    };
     format!(
-        "floor: {} base OTs, {} item hashes, {} items into the OKVS, a silent VOLE from {} correlated OTs, {} decodes and {} output hashes, timed alone on the same threads; bytes floor: base-OT points, correlated-OT columns, tree sums, masked OKVS columns and comparison values; memory floor: 32 B per element.\n",
+        "floor{}: {} base OTs, {} item hashes, {} items into the OKVS, a silent VOLE from {} correlated OTs, {} decodes and {} output hashes, timed alone on the same threads; bytes floor: {bytes}; memory floor: 32 B per element.\n",
+        if cardinality {
+            " (the intersection OPRF's work on these items)"
+        } else {
+            ""
+        },
         v.base_ots,
         v.item_hashes,
         v.okvs_encoded,

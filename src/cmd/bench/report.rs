@@ -639,7 +639,7 @@ pub(crate) fn table(r: &RunReport) -> String {
         String::new()
     };
     if let Some(v) = &f.ops.vole {
-        out.push_str(&protocols::floor_line(v));
+        out.push_str(&protocols::floor_line(v, r.mode == "cardinality"));
     } else {
         let _ = writeln!(
             out,
