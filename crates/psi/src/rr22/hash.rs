@@ -39,6 +39,14 @@ impl ItemHasher {
         h.update(&[id_type.len() as u8]);
         h.update(id_type.as_bytes());
         h.update(value);
+        ItemHash::from_xof(&h)
+    }
+}
+
+impl ItemHash {
+    /// The first 32 bytes of `h`'s XOF: the value (16 bytes, little-endian), then
+    /// the band key.
+    pub(crate) fn from_xof(h: &blake3::Hasher) -> ItemHash {
         let mut out = [0u8; 32];
         h.finalize_xof().fill(&mut out);
         let (v, k) = out.split_at(16);

@@ -81,17 +81,7 @@ impl BinHasher {
         h.update(&[which]);
         h.update(&x.value.to_le_bytes());
         h.update(&x.band_key);
-        let mut out = [0u8; 32];
-        h.finalize_xof().fill(&mut out);
-        let (v, k) = out.split_at(16);
-        let mut value = [0u8; 16];
-        value.copy_from_slice(v);
-        let mut band_key = [0u8; 16];
-        band_key.copy_from_slice(k);
-        ItemHash {
-            value: u128::from_le_bytes(value),
-            band_key,
-        }
+        ItemHash::from_xof(&h)
     }
 }
 
