@@ -338,3 +338,28 @@ proptest! {
         card_session(reveal, batch, &items(&a), &items(&b), &[]);
     }
 }
+
+#[test]
+fn progress_counts_every_item_sent_and_received_once() {
+    use blindmatch_psi::protocol::Stage;
+    let (mut r, mut s) = pair(64, &["id"]);
+    // [sent, received] per side, from `on_sent` and `handle`.
+    let mut tally = [[0u64; 2]; 2];
+    let mut add = |side: usize, items: Option<blindmatch_psi::protocol::StageItems>| match items {
+        Some(i) if i.stage == Stage::Sent => tally[side][0] += i.items,
+        Some(i) if i.stage == Stage::Received => tally[side][1] += i.items,
+        _ => {}
+    };
+    while !(r.is_finished() && s.is_finished()) {
+        while let Some(m) = r.poll_transmit() {
+            add(0, m.on_sent);
+            add(1, s.handle(&m.payload).unwrap());
+        }
+        while let Some(m) = s.poll_transmit() {
+            add(1, m.on_sent);
+            add(0, r.handle(&m.payload).unwrap());
+        }
+    }
+    // The learner holds 300 items, the other side 400.
+    assert_eq!(tally, [[300, 400], [400, 300]]);
+}

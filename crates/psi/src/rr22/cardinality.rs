@@ -119,6 +119,14 @@ pub(crate) fn table_chunk(shape: &CardShape, chunk: u32) -> Range<usize> {
     start..start.saturating_add(rows).min(m)
 }
 
+/// The sender's items that `Table` chunk `chunk` stands for in progress reports:
+/// its share of `sender_count`, so that the chunks add up to it.
+pub(crate) fn table_share(shape: &CardShape, chunk: u32) -> u64 {
+    let total = u64::from(table_chunks(shape));
+    let share = |c: u64| shape.sender_count * c / total;
+    share(u64::from(chunk) + 1) - share(u64::from(chunk))
+}
+
 /// Where a cardinality session stands, after the OPRF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Stage {

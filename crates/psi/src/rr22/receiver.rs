@@ -347,7 +347,7 @@ impl Receiver {
             Rr22Message::Table { chunk, seed, rows } => self
                 .card_after_oprf(MessageKind::VoleTable)
                 .and_then(|card| card.handle_table(chunk, seed, &rows))
-                .map(|()| None),
+                .map(Some),
             Rr22Message::Shuffle { index, payload } => self
                 .card_after_oprf(MessageKind::VoleShuffle)
                 .and_then(|card| card.handle_shuffle(index, &payload))

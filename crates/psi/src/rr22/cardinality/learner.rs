@@ -8,11 +8,11 @@ use rand::rngs::StdRng;
 use zeroize::Zeroizing;
 
 use super::bins::Slot;
-use super::{CardShape, Stage as CardStage, match_len, table_chunk, table_chunks};
+use super::{CardShape, Stage as CardStage, match_len, table_chunk, table_chunks, table_share};
 use crate::ecdh::batch::{batch_len, check_batch_index};
 use crate::error::Pending;
 use crate::osn::ShuffleHolder;
-use crate::protocol::Outgoing;
+use crate::protocol::{Outgoing, Stage, StageItems};
 use crate::rr22::hash::ItemHash;
 use crate::rr22::message::Rr22Message;
 use crate::vole::hash::BandHasher;
@@ -131,12 +131,13 @@ impl CardLearner {
         None
     }
 
+    /// A chunk of the table; it stands for its share of the sender's items.
     pub(crate) fn handle_table(
         &mut self,
         chunk: u32,
         seed: [u8; 16],
         rows: &[u8],
-    ) -> Result<(), PsiError> {
+    ) -> Result<StageItems, PsiError> {
         let kind = MessageKind::VoleTable;
         let total = table_chunks(&self.shape);
         check_batch_index(
@@ -171,7 +172,10 @@ impl CardLearner {
         if self.table_received == total {
             self.start_shuffle();
         }
-        Ok(())
+        Ok(StageItems {
+            stage: Stage::Received,
+            items: table_share(&self.shape, chunk),
+        })
     }
 
     /// `w_j = Decode(table, q_j) ⊕ F(q_j)`, cut to the match length, with bin `j`'s

@@ -9,11 +9,11 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::bins::{BinHasher, CUCKOO_HASHES};
-use super::{CardShape, Stage as CardStage, match_len, table_chunk, table_chunks};
+use super::{CardShape, Stage as CardStage, match_len, table_chunk, table_chunks, table_share};
 use crate::ecdh::batch::batch_range;
 use crate::error::Pending;
 use crate::osn::ShufflePermuter;
-use crate::protocol::Outgoing;
+use crate::protocol::{Outgoing, Stage, StageItems};
 use crate::rr22::hash::{ItemHash, OutputHasher};
 use crate::rr22::message::Rr22Message;
 use crate::rr22::params::MAX_OKVS_ATTEMPTS;
@@ -166,6 +166,8 @@ impl CardSender {
                 if self.table_sent == table_chunks(&self.shape) {
                     self.table = Vec::new();
                 }
+                // The table carries our items: progress counts them sent with it.
+                let items = table_share(&self.shape, chunk);
                 Some(Outgoing {
                     payload: Rr22Message::Table {
                         chunk,
@@ -173,8 +175,11 @@ impl CardSender {
                         rows,
                     }
                     .encode(),
-                    prepared: 0,
-                    on_sent: None,
+                    prepared: items,
+                    on_sent: Some(StageItems {
+                        stage: Stage::Sent,
+                        items,
+                    }),
                 })
             }
             CardStage::Shuffle => {
