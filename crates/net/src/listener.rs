@@ -91,7 +91,7 @@ impl Listener {
     /// [`NetError::InvalidConfig`]; [`NetError::WaitTimeout`] (with the count and last
     /// reason of refused connections); [`NetError::Cancelled`] when
     /// `options.cancel` fires (connections in their handshake are told with an
-    /// Abort); the handshake refusals; and as [`run_session`] for the exchange.
+    /// Abort); the handshake refusals; and as [`run_session`](crate::run_session) for the exchange.
     pub async fn run_session(
         &self,
         params: &SessionParams,

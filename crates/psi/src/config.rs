@@ -151,7 +151,7 @@ pub struct SessionConfig {
     /// The peer's protocol parameters, as its hello carried them (for protocols
     /// whose two sides declare different parameters, such as the labelled one,
     /// where only the releasing side names its columns). Checked by the protocol's
-    /// [`crate::ProtocolSetup::check_peer_params`] before the session starts.
+    /// [`crate::ProtocolSetup::params_check`] before the session starts.
     pub peer_params: Vec<u8>,
 }
 

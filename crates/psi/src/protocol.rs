@@ -104,7 +104,7 @@ pub trait ProtocolSetup: Send {
 
     /// The protocol's parameters in the hello, in its own encoding (at most
     /// [`MAX_PROTOCOL_PARAMS_LEN`] bytes). By default both sides' must be equal
-    /// ([`ProtocolSetup::check_peer_params`]).
+    /// ([`ProtocolSetup::params_check`]).
     fn params(&self) -> Vec<u8>;
 
     /// How the peer's parameters are checked against ours: by default they must be

@@ -31,7 +31,7 @@ pub(crate) const MAX_ANCHORS: usize = 16;
 /// `linked_by` of a record no rule joined to anything.
 pub(crate) const NO_RULE: u8 = u8::MAX;
 
-/// The most rules a run takes (a rule index is a `u8`, one value is [`NO_RULE`]).
+/// The most rules a run takes (a rule index is a `u8`, one value marks "no rule").
 pub const MAX_RULES: usize = 254;
 
 /// A fast hasher for keys that are value numbers, not attacker-chosen bytes.

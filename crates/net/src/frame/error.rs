@@ -24,7 +24,7 @@ pub enum FrameError {
         /// The kind byte.
         kind: u8,
     },
-    /// A hello that does not start with [`MAGIC`]: not a blindmatch peer.
+    /// A hello that does not start with [`MAGIC`](crate::frame::MAGIC): not a blindmatch peer.
     #[error("not a blindmatch peer (hello without the protocol magic)")]
     BadMagic,
     /// A hello of a protocol version this side does not speak.

@@ -32,7 +32,7 @@ pub struct SessionOptions {
     /// Where progress and connection events go.
     pub events: Option<EventSink>,
     /// Stops the session from outside: waiting for the partner, connecting, the
-    /// handshake and the exchange all give up with [`NetError::Cancelled`], telling
+    /// handshake and the exchange all give up with [`NetError::Cancelled`](crate::NetError::Cancelled), telling
     /// the peer with an `Abort` ([`crate::AbortCode::Cancelled`]) once connected.
     /// The default is never cancelled.
     pub cancel: Cancellation,
@@ -92,6 +92,6 @@ pub struct ConnectionInfo {
     /// Time spent on TCP connect/accept and TLS before the stream was handed over.
     pub connect_time: Duration,
     /// The TLS connection's exporter value ([`crate::TlsEstablished::exporter`]); with
-    /// both fingerprints it binds the session to the channel ([`ChannelBinding`]).
+    /// both fingerprints it binds the session to the channel ([`ChannelBinding`](crate::ChannelBinding)).
     pub tls_exporter: Option<[u8; 32]>,
 }

@@ -12,7 +12,7 @@
 //!    `F(query) ⊕ r_bin` (an OPPRF). The learner decodes it at its queries:
 //!    `w_j = Decode(table, q_j) ⊕ F(q_j)` equals `r_j` exactly when bin `j`'s item
 //!    is the other side's too, and is random otherwise; it cannot tell which.
-//! 3. An oblivious shuffle ([`crate::osn`]) permutes `w` by a permutation `π` only
+//! 3. An oblivious shuffle (`osn`, `docs/protocol.md` "Oblivious shuffle") permutes `w` by a permutation `π` only
 //!    the other side knows and leaves it XOR-shared: learner `s`, other side `t`.
 //! 4. The other side sends `t_j ⊕ r_{π(j)}`; the learner counts the positions equal
 //!    to its `s_j`. Positions are shuffled, so it learns how many bins matched (per

@@ -100,7 +100,7 @@ pub enum Rr22Message {
         rows: Vec<u8>,
     },
     /// Cardinality, either way: one message of the oblivious shuffle
-    /// ([`crate::osn`]; its first byte is the shuffle's own tag).
+    /// (`docs/protocol.md`, "Oblivious shuffle"; its first byte is the shuffle's own tag).
     Shuffle {
         /// Message number in this direction, from 0.
         index: u32,

@@ -8,7 +8,7 @@
 //! limit needs, and our resume state. Both sides then agree on
 //! `B = max(wanted, wanted_peer)` (or the resumed run's `B`). With `B = 1` the real
 //! protocol runs on this connection as in any session; otherwise this connection
-//! ends after the handshake ([`PlanOnly`]) and one connection per bucket follows,
+//! ends after the handshake (`PlanOnly`) and one connection per bucket follows,
 //! each running a [`BucketSetup`] whose parameters bind it to the plan and the
 //! bucket, and whose start checks that the partner declared exactly the padded
 //! bounds the plan implies.
