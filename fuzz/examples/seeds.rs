@@ -521,7 +521,7 @@ fn net_frame(root: &Path) {
             Frame::Protocol(
                 Message::Matches {
                     batch: 0,
-                    payload: vec![0x80, 0x00, 0x03],
+                    bitmap: vec![0x80],
                 }
                 .encode(),
             ),
@@ -986,6 +986,7 @@ fn receipt(root: &Path) {
             },
             timings_ms: TimingsMs::default(),
             labels: None,
+            partition: None,
         }
     };
     let a = side(Role::Initiator).to_json().unwrap();
