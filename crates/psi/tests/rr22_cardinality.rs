@@ -363,3 +363,38 @@ fn progress_counts_every_item_sent_and_received_once() {
     // The learner holds 300 items, the other side 400.
     assert_eq!(tally, [[300, 400], [400, 300]]);
 }
+
+#[test]
+fn a_learner_whose_bins_the_other_side_would_refuse_stops_before_any_work() {
+    let (a, b) = sample();
+    let mut cfg = config(Role::Initiator, Reveal::Both, 64, &a, &b, &[]);
+    cfg.mode = Mode::Cardinality;
+    // 2^25 items make 2^26 bins, the sender's bound; one more item, 2^27.
+    let max = blindmatch_psi::rr22::params::MAX_RECEIVER_ITEMS;
+    cfg.local_count = 52_841_626;
+    let err = blindmatch_psi::rr22::Rr22Setup::new(rr22_support::set(&a))
+        .start_with_seed(cfg, [0; 32])
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, PsiError::SetTooLarge { count, max: m } if count == 2 * max && m == max),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn masks_past_the_last_batch_are_too_many() {
+    let (mut r, _, counts) = until(64, |learner, p| learner && p[0] == RR22_KIND_COUNTS);
+    assert_eq!(counts[0], RR22_KIND_COUNTS);
+    let extra = Rr22Message::Masks {
+        batch: 99,
+        values: vec![0; 8],
+    };
+    assert!(matches!(
+        refused(&mut r, &extra.encode()),
+        PsiError::TooManyItems {
+            kind: MessageKind::VoleMasks,
+            ..
+        }
+    ));
+}

@@ -333,22 +333,22 @@ mod tests {
         assert_eq!(r2i_r, 5 + 48 + cot_r + okvs_columns(500) as u64 * 16);
         let [both, _] = payload(&spec(Reveal::Both), 8);
         assert_eq!(both, i2r + 5 + 4 + 400);
-        // Cardinality: 1000 learner items make 2048 bins (1.27 · 1000 = 1270),
-        // 7-byte values (⌈(40 + 11)/8⌉), 21 · 1024 switches.
+        // Cardinality: 1000 learner items make 4096 bins (a small set: the
+        // bins' table), 7-byte values (⌈(40 + 12)/8⌉), 23 · 2048 switches.
         let card = |reveal| RunSpec {
             mode: Mode::Cardinality,
             ..spec(reveal)
         };
         let [i2r, r2i] = payload(&card(Reveal::Initiator), 8);
-        let (cot, trees) = silent_bytes(&silent_params(2048), 4096);
-        let switches = 21 * 1024;
+        let (cot, trees) = silent_bytes(&silent_params(4096), 4096);
+        let switches = 23 * 2048;
         assert_eq!(
             i2r,
-            48 + cot + okvs_columns(2048) as u64 * 16 + 128 * 32 + 2048 * 7 + switches * 14
+            48 + cot + okvs_columns(4096) as u64 * 16 + 128 * 32 + 4096 * 7 + switches * 14
         );
         assert_eq!(
             r2i,
-            128 * 32 + trees + 16 + okvs_columns(1500) as u64 * 16 + 32 + switches * 16 + 2048 * 7
+            128 * 32 + trees + 16 + okvs_columns(1500) as u64 * 16 + 32 + switches * 16 + 4096 * 7
         );
         let [both, _] = payload(&card(Reveal::Both), 8);
         assert_eq!(both, i2r + 8);

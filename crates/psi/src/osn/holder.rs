@@ -148,8 +148,9 @@ impl ShuffleHolder {
                 if self.cot.is_some() {
                     return Err(PsiError::DuplicateBatch { kind, batch: 0 });
                 }
-                let choices: Vec<bool> =
-                    (0..COT_WIDTH).map(|i| *self.delta >> i & 1 == 1).collect();
+                // Δ's bits: wiped with the vector.
+                let choices: Zeroizing<Vec<bool>> =
+                    Zeroizing::new((0..COT_WIDTH).map(|i| *self.delta >> i & 1 == 1).collect());
                 let mut rng = StdRng::from_seed(*self.ot_seed);
                 let (points, keys) = ot::receive(&self.ot_context, point, &choices, &mut rng)
                     .map_err(|_| PsiError::InvalidPoint {

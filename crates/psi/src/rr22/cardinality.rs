@@ -59,14 +59,15 @@ impl CardShape {
         okvs_columns(self.sender_count.saturating_mul(3))
     }
 
-    /// Whether each value carries its group (two bytes) through the shuffle.
+    /// Whether each value carries its group ([`GROUP_TAG_BYTES`]) through the
+    /// shuffle.
     pub(crate) fn tagged(&self) -> bool {
         self.groups > 1
     }
 
     /// Bytes of each shuffled value.
     pub(crate) fn width(&self) -> usize {
-        match_len(self.log_n) + if self.tagged() { 2 } else { 0 }
+        match_len(self.log_n) + if self.tagged() { GROUP_TAG_BYTES } else { 0 }
     }
 
     /// `Masks` messages: one value per bin, `batch_size` per message.
@@ -74,6 +75,10 @@ impl CardShape {
         batch_count(self.bins() as u64, self.batch_size)
     }
 }
+
+/// Bytes of the group index each shuffled value carries when a session agreed
+/// several type groups (`u16`, big-endian).
+pub const GROUP_TAG_BYTES: usize = 2;
 
 /// Bins for a learner holding `n` items (a power of two): [`bins::log_bins`].
 #[must_use]
@@ -85,7 +90,7 @@ pub fn bin_count(n: u64) -> u64 {
 /// agreed type groups: the match length, plus two bytes of group when `groups > 1`.
 #[must_use]
 pub fn value_width(n: u64, groups: usize) -> usize {
-    match_len(bins::log_bins(n)) + if groups > 1 { 2 } else { 0 }
+    match_len(bins::log_bins(n)) + if groups > 1 { GROUP_TAG_BYTES } else { 0 }
 }
 
 /// Switches of the shuffle for a learner of `n` items: `(2·log2 b − 1)·b/2` for `b`

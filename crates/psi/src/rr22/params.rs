@@ -8,6 +8,8 @@
 use std::ops::Range;
 
 use crate::PsiError;
+use crate::rr22::cardinality::GROUP_TAG_BYTES;
+use crate::rr22::cardinality::bins;
 use crate::silent::params::{
     CODE_SCALER, MIN_DIST_PER_MILLE, MIN_NOISE_WEIGHT, SECURITY_BITS, SilentParams,
 };
@@ -15,8 +17,11 @@ use crate::vole::params::{BAND_WIDTH, OKVS_EXPANSION_PER_MILLE, STATISTICAL_BITS
 
 pub use crate::vole::params::{MAX_OKVS_ATTEMPTS, okvs_columns};
 
-/// Version of the parameter set below (and of the message layout).
-pub const RR22_PARAMS_VERSION: u8 = 1;
+/// Version of the parameter set below (and of the message layout). Version 2 adds
+/// cardinality mode (its messages, the small-set bin table
+/// [`SMALL_SET_BINS`](crate::rr22::cardinality::bins::SMALL_SET_BINS) and the
+/// constants named in the block).
+pub const RR22_PARAMS_VERSION: u8 = 2;
 
 /// Bits of an OKVS value and of the VOLE's field.
 pub const FIELD_BITS: u16 = 128;
@@ -67,7 +72,8 @@ pub(crate) fn check_receiver_count(declared: u64) -> Result<(), PsiError> {
 /// The parameter block the hello carries, big-endian: version, statistical and
 /// computational security, field bits, band width, OKVS expansion, code scaler,
 /// code minimum distance (‰), expander weight, convolution window, least noise
-/// weight.
+/// weight; then cardinality mode's cuckoo hash functions, bins per item (‰),
+/// fewest bins (`log2`) and group-tag bytes.
 #[must_use]
 pub fn params_bytes() -> Vec<u8> {
     let mut out = vec![RR22_PARAMS_VERSION, STATISTICAL_BITS];
@@ -81,6 +87,10 @@ pub fn params_bytes() -> Vec<u8> {
         crate::silent::code::EXPANDER_WEIGHT as u16,
         crate::silent::code::CONV_WINDOW as u16,
         MIN_NOISE_WEIGHT as u16,
+        bins::CUCKOO_HASHES as u16,
+        bins::BINS_PER_MILLE as u16,
+        bins::MIN_LOG_BINS as u16,
+        GROUP_TAG_BYTES as u16,
     ] {
         out.extend_from_slice(&v.to_be_bytes());
     }
@@ -175,6 +185,10 @@ mod tests {
         assert!(bound <= 5 << 30, "{bound} bytes at the bound");
         let biggest = silent_params(u64::from(u32::MAX));
         assert!(biggest.depth <= MAX_TREE_DEPTH);
-        assert_eq!(params_bytes().len(), 2 + 9 * 2);
+        // The docs' 28 bytes: version, λ and thirteen 2-byte fields.
+        let p = params_bytes();
+        assert_eq!(p.len(), 2 + 13 * 2);
+        assert_eq!(p[0], 2);
+        assert_eq!(&p[20..], [0, 3, 0x04, 0xF6, 0, 3, 0, 2]);
     }
 }

@@ -6,7 +6,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use rayon::prelude::*;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::cardinality::bins::{self, BinHasher, Slot};
 use super::cardinality::{CardLearner, CardShape};
@@ -14,8 +14,8 @@ use super::compare::{self, Hits};
 use super::hash::{ItemHash, ItemHasher, OutputHasher};
 use super::message::Rr22Message;
 use super::params::{
-    BASE_OTS, MAX_OKVS_ATTEMPTS, okvs_columns, row_chunk, row_chunks, silent_params, tree_chunk,
-    tree_chunks,
+    BASE_OTS, MAX_OKVS_ATTEMPTS, check_receiver_count, okvs_columns, row_chunk, row_chunks,
+    silent_params, tree_chunk, tree_chunks,
 };
 use crate::config::batch_count;
 use crate::ecdh::batch::{batch_len, check_batch_index};
@@ -80,6 +80,10 @@ impl Receiver {
         set: PreparedSet,
         rng: &mut StdRng,
     ) -> Result<Self, PsiError> {
+        if config.mode == Mode::Cardinality {
+            // The other side refuses a VOLE for more bins: say so before any work.
+            check_receiver_count(1u64 << bins::log_bins(config.local_count))?;
+        }
         let mut items = OwnItems::new(&config, set, rng)?;
         let hasher = ItemHasher::new(&config.context);
         let mut hashed = Zeroizing::new(items.hash_all_with(|t, v| hasher.hash(t, v)));
@@ -90,7 +94,7 @@ impl Receiver {
         } else {
             config.local_count
         };
-        let own_items = std::mem::take(&mut *hashed);
+        let own_items = Zeroizing::new(std::mem::take(&mut *hashed));
         let m = okvs_columns(oprf_count);
         let mut attempts = 0;
         let mut slots = Vec::new();
@@ -107,10 +111,12 @@ impl Receiver {
                     }
                     return Err(PsiError::OkvsEncoding { attempts });
                 };
-                *hashed = bin_queries(&bin_hasher, &placed, &own_items, rng);
+                let queries = Zeroizing::new(bin_queries(&bin_hasher, &placed, &own_items, rng));
+                hashed.zeroize();
+                hashed.extend_from_slice(&queries);
                 slots = placed;
             } else {
-                hashed.clear();
+                hashed.zeroize();
                 hashed.extend_from_slice(&own_items);
             }
             let band_hasher = BandHasher::new(&config.context, &seed, m);
@@ -131,8 +137,7 @@ impl Receiver {
                 Err(_) => return Err(PsiError::OkvsEncoding { attempts }),
             }
         };
-        let mut own_items = own_items;
-        zeroize::Zeroize::zeroize(&mut own_items);
+        drop(own_items);
         let card = cardinality.then(|| {
             let shape = CardShape {
                 context: config.context,
@@ -142,8 +147,8 @@ impl Receiver {
                 groups: config.groups.len().max(1),
                 peer_learns: config.peer_learns(),
             };
-            let mut seed = [0u8; 32];
-            rng.fill_bytes(&mut seed);
+            let mut seed = Zeroizing::new([0u8; 32]);
+            rng.fill_bytes(&mut seed[..]);
             Box::new(CardLearner::new(
                 shape,
                 hashed.clone(),
@@ -153,7 +158,7 @@ impl Receiver {
                         .group_of(pos as usize)
                         .and_then(|g| u16::try_from(g).ok())
                 },
-                StdRng::from_seed(seed),
+                StdRng::from_seed(*seed),
             ))
         });
         drop(hashed);

@@ -241,7 +241,8 @@ impl Sender {
         if self.started {
             return Err(PsiError::DuplicateBatch { kind, batch: 0 });
         }
-        let choices = self.silent.choices();
+        // The bits of our Δ: wiped with the vector.
+        let choices = Zeroizing::new(self.silent.choices());
         let (points, keys) = ot::receive(&self.config.context, ot_point, &choices, &mut self.rng)
             .map_err(|_| PsiError::InvalidPoint {
             kind,
@@ -560,7 +561,14 @@ impl Sender {
             return Ok(outcome);
         }
         if let Some(card) = self.card.as_ref() {
-            fill_counts(&mut outcome, card.counts().unwrap_or_default());
+            // `pending` waits for the counts when we learn: they are here.
+            let counts = card.counts().ok_or(PsiError::Incomplete {
+                pending: Pending::Report {
+                    received: 0,
+                    total: 1,
+                },
+            })?;
+            fill_counts(&mut outcome, counts);
             return Ok(outcome);
         }
         compare::fill_outcome(

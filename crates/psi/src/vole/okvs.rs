@@ -108,9 +108,35 @@ fn for_each_bit(b: &[u64; BAND_WORDS], mut f: impl FnMut(usize)) {
     }
 }
 
-/// Encodes `(band, value)` pairs into `m` rows; free columns are zero (the OT
-/// extension masks the whole encoding, so it needs no randomness of its own).
+/// Encodes `(band, value)` pairs into `m` rows; free columns are zero. Only for an
+/// encoding that is masked as a whole before anyone sees it (the OPRF's `P`, under
+/// the VOLE): which columns stay zero depends on the keys.
 pub(crate) fn encode<V: Value>(m: usize, items: &[(Band, V)]) -> Result<Vec<V>, OkvsError> {
+    encode_over(vec![V::ZERO; m], items)
+}
+
+/// Encodes `(band, value)` pairs into `m` rows whose free columns are uniformly
+/// random: the *oblivious* OKVS an encoding sent in the clear must be (Garimella–
+/// Pinkas–Rosulek–Trieu–Yanai, CRYPTO 2021, §2: with random values and random
+/// free columns the table says nothing about which keys it holds).
+pub(crate) fn encode_oblivious<R: rand::Rng + ?Sized>(
+    m: usize,
+    items: &[(Band, u128)],
+    rng: &mut R,
+) -> Result<Vec<u128>, OkvsError> {
+    let mut free = vec![0u128; m];
+    for x in &mut free {
+        let mut b = [0u8; 16];
+        rng.fill_bytes(&mut b);
+        *x = u128::from_le_bytes(b);
+    }
+    encode_over(free, items)
+}
+
+/// Back-substitution over `out`, whose entries stand for the free columns: every
+/// pivot column is overwritten, every other column keeps its entry.
+fn encode_over<V: Value>(mut out: Vec<V>, items: &[(Band, V)]) -> Result<Vec<V>, OkvsError> {
+    let m = out.len();
     if items.iter().any(|(b, _)| b.start + BAND_WIDTH > m) {
         return Err(OkvsError::OutOfRange);
     }
@@ -145,7 +171,6 @@ pub(crate) fn encode<V: Value>(m: usize, items: &[(Band, V)]) -> Result<Vec<V>, 
             }
         }
     }
-    let mut out = vec![V::ZERO; m];
     for ((band, value), &pivot) in rows.iter().zip(&pivots).rev() {
         let mut acc = *value;
         for_each_bit(&band.bits, |k| {
@@ -256,6 +281,30 @@ mod tests {
         for (band, value) in &items {
             assert_eq!(decode(&table, band), *value);
         }
+    }
+
+    #[test]
+    fn the_oblivious_encoding_decodes_and_leaves_no_column_to_tell_the_keys_by() {
+        let mut rng = StdRng::from_seed([12; 32]);
+        let n = 3000;
+        let m = super::super::params::okvs_columns(n as u64);
+        let items: Vec<(Band, u128)> = random_items(n, m, &mut rng)
+            .into_iter()
+            .map(|(b, _)| (b, rng.random()))
+            .collect();
+        let table = encode_oblivious(m, &items, &mut rng).expect("encodes");
+        for (band, value) in &items {
+            assert_eq!(decode(&table, band), *value);
+        }
+        // The zero-filled encoding leaves the free columns (about m − n of them) at
+        // zero, and which ones are free depends on the keys; the oblivious one
+        // leaves none (a random column is zero with probability 2^-128).
+        let plain = encode(m, &items).expect("encodes");
+        assert!(plain.iter().filter(|&&x| x == 0).count() >= m - n);
+        assert_eq!(table.iter().filter(|&&x| x == 0).count(), 0);
+        // Two encodings of the same pairs differ in every free column.
+        let again = encode_oblivious(m, &items, &mut rng).expect("encodes");
+        assert!(table.iter().zip(&again).filter(|(a, b)| a != b).count() >= m - n);
     }
 
     #[test]

@@ -18,18 +18,30 @@ pub const QUERY_LABEL: &str = "blindmatch/v1/psi/vole-rr22/cardinality-query";
 /// three functions, no stash).
 pub const CUCKOO_HASHES: usize = 3;
 /// Bins per item before rounding up to a power of two, per mille: PSTY19's 1.27
-/// for three hash functions and failure below `2^-40`; the power of two only lowers
-/// the load.
+/// for three hash functions and failure below `2^-40` for large sets; the power of
+/// two only lowers the load.
 pub const BINS_PER_MILLE: u64 = 1270;
-/// Fewest bins, so that tiny sets do not make cuckoo hashing fail often.
+/// Fewest bins.
 pub const MIN_LOG_BINS: u32 = 3;
+/// Small sets need relatively more bins: `(most items, log2 bins)`, first fit.
+/// Each row is the fullest power of two for which the union bound over the small
+/// obstructions to cuckoo hashing — `k + 1` items whose `3(k + 1)` bin choices all
+/// fall in `k` bins, `Σ_{k ≤ 16} C(n, k+1)·C(b, k)·(k/b)^{3(k+1)}` — stays below
+/// `2^-40` (the unit test recomputes it). From `2^13` bins on, `1.27·n` meets it.
+/// A failure would make the learner draw another seed, and the seed it sends would
+/// then say that its set fits under it: the bound keeps that below `2^-40`.
+pub const SMALL_SET_BINS: [(u64, u32); 6] =
+    [(1, 3), (8, 9), (45, 10), (255, 11), (1443, 12), (6450, 13)];
 /// Evictions before an insertion gives up (then the learner draws a new seed).
 const MAX_EVICTIONS: usize = 1000;
 
-/// `log2` of the bins for a learner holding `n` items: the power of two at least
-/// `1.27·n` and at least `2^MIN_LOG_BINS`.
+/// `log2` of the bins for a learner holding `n` items: [`SMALL_SET_BINS`] for small
+/// sets, else the power of two at least `1.27·n`.
 #[must_use]
 pub fn log_bins(n: u64) -> u32 {
+    if let Some(&(_, log_n)) = SMALL_SET_BINS.iter().find(|(most, _)| n <= *most) {
+        return log_n;
+    }
     let want = n.saturating_mul(BINS_PER_MILLE).div_ceil(1000);
     want.max(1 << MIN_LOG_BINS)
         .checked_next_power_of_two()
@@ -167,14 +179,60 @@ mod tests {
             .collect()
     }
 
+    /// `log2` of the union bound over the small obstructions (see
+    /// [`SMALL_SET_BINS`]) for `n` items in `2^log_b` bins.
+    fn small_obstructions_log2(n: u64, log_b: u32) -> f64 {
+        let b = (1u64 << log_b) as f64;
+        let ln_choose = |n: f64, k: u64| -> f64 {
+            (0..k)
+                .map(|i| (n - i as f64).ln() - ((i + 1) as f64).ln())
+                .sum()
+        };
+        let terms: Vec<f64> = (1..=16u64)
+            .take_while(|&k| k < n)
+            .map(|k| {
+                ln_choose(n as f64, k + 1)
+                    + ln_choose(b, k)
+                    + 3.0 * (k + 1) as f64 * (k as f64 / b).ln()
+            })
+            .collect();
+        let Some(max) = terms.iter().copied().reduce(f64::max) else {
+            return f64::NEG_INFINITY;
+        };
+        (max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln()) / 2f64.ln()
+    }
+
+    #[test]
+    fn small_sets_get_bins_enough_for_a_failure_below_2_to_the_minus_40() {
+        // Each row meets the bound within the 1.27 load, and one more item would
+        // not (the first row: 2^3 bins hold one item, which cannot collide).
+        for (i, &(most, log_b)) in SMALL_SET_BINS.iter().enumerate() {
+            assert!(small_obstructions_log2(most, log_b) <= -40.0, "{most}");
+            assert!(most * BINS_PER_MILLE <= (1000 << log_b));
+            let over = most + 1;
+            assert!(
+                i == 0
+                    || small_obstructions_log2(over, log_b) > -40.0
+                    || over * BINS_PER_MILLE > (1000 << log_b),
+                "{over}"
+            );
+        }
+        // From 2^13 bins on, the 1.27 rule alone meets it.
+        for n in [6451u64, 12_900, 12_901, 100_000, 1 << 20, 52_841_625] {
+            assert!(small_obstructions_log2(n, log_bins(n)) <= -40.0, "{n}");
+        }
+    }
+
     #[test]
     fn bins_hold_at_least_1_27_per_item_as_a_power_of_two() {
         assert_eq!(log_bins(0), MIN_LOG_BINS);
-        assert_eq!(log_bins(6), MIN_LOG_BINS);
-        assert_eq!(log_bins(7), 4);
+        assert_eq!(log_bins(1), MIN_LOG_BINS);
+        assert_eq!(log_bins(2), 9);
+        assert_eq!(log_bins(6450), 13);
+        assert_eq!(log_bins(6451), 14);
         assert_eq!(log_bins(1 << 20), 21);
-        assert_eq!(log_bins(806), 10); // 1.27 · 806 rounds up to 1024
-        assert_eq!(log_bins(807), 11); // 1025 bins: the next power of two
+        assert_eq!(log_bins(12_900), 14); // 1.27 · 12,900 rounds up to 16,384
+        assert_eq!(log_bins(12_901), 15); // 16,385 bins: the next power of two
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub(crate) struct CardLearner {
     table: Zeroizing<Vec<u128>>,
     table_seed: Option<[u8; 16]>,
     table_received: u32,
-    rng: StdRng,
+    /// Draws the shuffle's masks and `Δ`; dropped once the shuffle has them.
+    rng: Option<StdRng>,
     holder: Option<ShuffleHolder>,
     shuffle_sent: u32,
     shuffle_received: u32,
@@ -66,7 +67,7 @@ impl CardLearner {
             table: Zeroizing::new(Vec::new()),
             table_seed: None,
             table_received: 0,
-            rng,
+            rng: Some(rng),
             holder: None,
             shuffle_sent: 0,
             shuffle_received: 0,
@@ -201,12 +202,15 @@ impl CardLearner {
         self.table = Zeroizing::new(Vec::new());
         self.queries = Zeroizing::new(Vec::new());
         self.outputs = Zeroizing::new(Vec::new());
+        let Some(mut rng) = self.rng.take() else {
+            return;
+        };
         self.holder = Some(ShuffleHolder::new(
             &shape.context,
             shape.log_n,
             width,
             w,
-            &mut self.rng,
+            &mut rng,
         ));
     }
 
@@ -244,6 +248,14 @@ impl CardLearner {
     /// `s_j` in the first match-length bytes; the rest is `j`'s group.
     pub(crate) fn handle_masks(&mut self, batch: u32, values: &[u8]) -> Result<(), PsiError> {
         let kind = MessageKind::VoleMasks;
+        let bins = self.shape.bins() as u64;
+        if self.masks_received >= self.shape.mask_batches() {
+            return Err(PsiError::TooManyItems {
+                kind,
+                batch,
+                declared: bins,
+            });
+        }
         if self.holder.is_some() || self.shares.is_empty() {
             return Err(PsiError::MessageNotAllowed {
                 kind,
@@ -251,7 +263,6 @@ impl CardLearner {
             });
         }
         let shape = &self.shape;
-        let bins = shape.bins() as u64;
         check_batch_index(kind, batch, self.masks_received, shape.mask_batches(), bins)?;
         let count = batch_len(batch, shape.batch_size, bins);
         let width = shape.width();

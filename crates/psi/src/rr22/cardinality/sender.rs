@@ -78,7 +78,8 @@ impl CardSender {
                 .map(|(bin, w, y)| bins.query(bin, w, &y))
                 .collect(),
         );
-        let bin_of: Vec<u64> = items.par_iter().flat_map_iter(|y| bins.bins(y)).collect();
+        let bin_of: Zeroizing<Vec<u64>> =
+            Zeroizing::new(items.par_iter().flat_map_iter(|y| bins.bins(y)).collect());
         let out = OutputHasher::new(&shape.context);
         let oprf_bands: Zeroizing<Vec<Band>> = Zeroizing::new(
             queries
@@ -114,7 +115,8 @@ impl CardSender {
                     .map(|(q, &v)| (bands.band(&q.band_key), v))
                     .collect(),
             );
-            match okvs::encode(m, &pairs) {
+            // Sent in the clear: free columns must be random (oblivious OKVS).
+            match okvs::encode_oblivious(m, &pairs, rng) {
                 Ok(table) => break (table, seed),
                 Err(_) if attempts < MAX_OKVS_ATTEMPTS => {}
                 Err(_) => return Err(PsiError::OkvsEncoding { attempts }),
