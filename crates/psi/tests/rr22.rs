@@ -17,7 +17,7 @@ use blindmatch_psi::rr22::{
 use blindmatch_psi::vole::is_oprf_receiver;
 use blindmatch_psi::{MatchResult, MessageKind, Mode, Outcome, PsiError, Reveal, Role};
 use proptest::prelude::*;
-use rr22_support::{Item, config, distinct, items, run, sample, set, start};
+use rr22_support::{Item, config, distinct, run, sample, secret_emails, set, start};
 
 /// What a learner should see.
 fn expected(mine: &[Item], theirs: &[Item]) -> (u64, BTreeSet<u64>) {
@@ -220,16 +220,7 @@ fn setup_declares_the_protocol() {
 
 #[test]
 fn messages_never_carry_raw_identifiers_and_fit_the_limit() {
-    let a = items(
-        "email",
-        &["alice.secret@example.com", "bob.secret@example.com"],
-        0,
-    );
-    let b = items(
-        "email",
-        &["bob.secret@example.com", "carol.secret@example.com"],
-        0,
-    );
+    let (a, b) = secret_emails();
     let pa = start(
         config(Role::Initiator, Reveal::Both, 16, &a, &b, &[]),
         &a,

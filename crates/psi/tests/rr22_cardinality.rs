@@ -16,7 +16,7 @@ use blindmatch_psi::rr22::{
 };
 use blindmatch_psi::{MatchResult, MessageKind, Mode, Outcome, PsiError, Reveal, Role};
 use proptest::prelude::*;
-use rr22_support::{Item, config, distinct, items, run, sample, start};
+use rr22_support::{Item, config, distinct, run, sample, secret_emails, start};
 
 /// Distinct (type, value) pairs both hold, overall and per type in `groups`.
 fn truth(a: &[Item], b: &[Item], groups: &[&str]) -> (u64, Vec<u64>) {
@@ -104,16 +104,7 @@ fn empty_lopsided_and_larger_sets() {
 
 #[test]
 fn no_output_position_or_identifier_crosses_the_wire() {
-    let a = items(
-        "email",
-        &["alice.secret@example.com", "bob.secret@example.com"],
-        0,
-    );
-    let b = items(
-        "email",
-        &["bob.secret@example.com", "carol.secret@example.com"],
-        0,
-    );
+    let (a, b) = secret_emails();
     let (_, _, transcript) = card_session(Reveal::Both, 16, &a, &b, &[]);
     let kinds: std::collections::BTreeSet<u8> = transcript.iter().map(|(_, p)| p[0]).collect();
     // Start, choices, columns, trees, masked rows; then the table, the shuffle, the

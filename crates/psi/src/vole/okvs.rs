@@ -268,15 +268,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn field_element_values_round_trip() {
-        let mut rng = StdRng::from_seed([10; 32]);
-        let n = 3000;
+    /// `n` random bands with field-element values, and the columns they fit.
+    fn field_items(n: usize, rng: &mut StdRng) -> (usize, Vec<(Band, u128)>) {
         let m = super::super::params::okvs_columns(n as u64);
-        let items: Vec<(Band, u128)> = random_items(n, m, &mut rng)
+        let items = random_items(n, m, rng)
             .into_iter()
             .map(|(b, _)| (b, rng.random()))
             .collect();
+        (m, items)
+    }
+
+    #[test]
+    fn field_element_values_round_trip() {
+        let mut rng = StdRng::from_seed([10; 32]);
+        let (m, items) = field_items(3000, &mut rng);
         let table = encode(m, &items).expect("encodes");
         for (band, value) in &items {
             assert_eq!(decode(&table, band), *value);
@@ -287,11 +292,7 @@ mod tests {
     fn the_oblivious_encoding_decodes_and_leaves_no_column_to_tell_the_keys_by() {
         let mut rng = StdRng::from_seed([12; 32]);
         let n = 3000;
-        let m = super::super::params::okvs_columns(n as u64);
-        let items: Vec<(Band, u128)> = random_items(n, m, &mut rng)
-            .into_iter()
-            .map(|(b, _)| (b, rng.random()))
-            .collect();
+        let (m, items) = field_items(n, &mut rng);
         let table = encode_oblivious(m, &items, &mut rng).expect("encodes");
         for (band, value) in &items {
             assert_eq!(decode(&table, band), *value);

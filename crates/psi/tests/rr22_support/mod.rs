@@ -112,3 +112,19 @@ pub fn sample() -> (Vec<Item>, Vec<Item>) {
     b.extend(items("email", &["1"], 3000));
     (a, b)
 }
+
+/// Two e-mail sets sharing one value, every value containing `secret`: a transcript
+/// that carries a raw identifier shows the word.
+pub fn secret_emails() -> (Vec<Item>, Vec<Item>) {
+    let a = items(
+        "email",
+        &["alice.secret@example.com", "bob.secret@example.com"],
+        0,
+    );
+    let b = items(
+        "email",
+        &["bob.secret@example.com", "carol.secret@example.com"],
+        0,
+    );
+    (a, b)
+}
