@@ -460,6 +460,15 @@ pub enum PsiError {
         attempts: u32,
     },
 
+    /// Cardinality mode of the silent-VOLE protocol: the learner's items did not fit
+    /// its cuckoo bins under any of the seeds tried (each fails with probability
+    /// below `2^-40`; distinct items cannot fail them all short of a hash collision).
+    #[error("could not place the set in its cuckoo bins after {attempts} attempts")]
+    BinPlacement {
+        /// Seeds tried.
+        attempts: u32,
+    },
+
     /// VOLE protocol: a position in the learner's report that is out of range or
     /// not strictly increasing.
     #[error("vole matched message {index}: position {position} is out of range or out of order")]

@@ -109,7 +109,7 @@ impl Receiver {
                     if attempts < MAX_OKVS_ATTEMPTS {
                         continue;
                     }
-                    return Err(PsiError::OkvsEncoding { attempts });
+                    return Err(PsiError::BinPlacement { attempts });
                 };
                 let queries = Zeroizing::new(bin_queries(&bin_hasher, &placed, &own_items, rng));
                 hashed.zeroize();
