@@ -94,8 +94,9 @@ fn buckets_match_the_truth_pad_and_leave_no_spill() {
 fn a_killed_session_resumes_from_the_completed_buckets() {
     let f = Fixture::new(6000, 5000, 2000);
     let base = with(SMALL_LIMIT, &["--resume", "state", "--work-dir", "."]);
-    // A gives up soon after its partner dies, so the test need not wait long.
-    let a_extra = with(&refs(&base), &["--wait-timeout", "5s"]);
+    // A gives up soon after its partner dies, so the test need not wait long; not
+    // so soon that a loaded machine makes it give up on a live partner.
+    let a_extra = with(&refs(&base), &["--wait-timeout", "15s"]);
     let a = Party::spawn(&f.a, &f.a_args(&refs(&a_extra)), &[], None);
     let addr = a.listening_addr();
     let mut b = Party::spawn(&f.b, &f.b_args(&addr, &refs(&base)), &[], None);
