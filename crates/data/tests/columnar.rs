@@ -256,6 +256,32 @@ fn a_corrupt_page_is_refused_with_the_rows_read_so_far() {
     assert!(err.message().contains("damaged"), "{err}");
 }
 
+/// A footer found by the `columnar_input` fuzz target: a column chunk at a
+/// negative offset, on which the parquet crate would panic when reading it.
+#[test]
+fn a_footer_with_a_negative_chunk_offset_is_refused_not_a_panic() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/negative-chunk-offset.parquet");
+    let err = match open(&path) {
+        Err(e) => e,
+        Ok(mut reader) => {
+            let mut record = Record::default();
+            loop {
+                match reader.read(&mut record) {
+                    Ok(true) => {}
+                    Ok(false) => panic!("read to the end"),
+                    Err(e) => break e,
+                }
+            }
+        }
+    };
+    assert_eq!(err.category(), Category::BadInput);
+    assert!(
+        err.message().contains("negative-chunk-offset.parquet"),
+        "{err}"
+    );
+}
+
 #[test]
 fn standard_input_cannot_be_parquet() {
     let err = DatasetReader::open(&InputSource::Stdin, Format::Parquet, b',').unwrap_err();

@@ -121,7 +121,7 @@ impl ColumnarReader {
             Format::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(clone(&file)?)
                     .fail_with(not_this_format)?;
-                check_codecs(builder.metadata(), &name)?;
+                check_chunks(builder.metadata(), &name)?;
                 let schema = builder.schema().clone();
                 // Text columns are decoded as string views: values then stay in
                 // the decompressed pages instead of being copied once more into a
@@ -405,13 +405,25 @@ impl ColumnarReader {
     }
 }
 
-/// Refuses a Parquet file compressed with a codec this build leaves out (gzip,
-/// Brotli, LZO), by name, before any page is read: otherwise it would look
+/// Refuses, before any page is read, a Parquet file whose footer places a column
+/// chunk at a negative offset or size (damaged), or one compressed with a codec
+/// this build leaves out (gzip, Brotli, LZO), by name: otherwise it would look
 /// damaged.
-fn check_codecs(metadata: &parquet::file::metadata::ParquetMetaData, name: &str) -> Result<()> {
+fn check_chunks(metadata: &parquet::file::metadata::ParquetMetaData, name: &str) -> Result<()> {
     use parquet::basic::Compression;
     for group in metadata.row_groups() {
         for column in group.columns() {
+            // The parquet crate asserts these when it reads the chunk (a panic on a
+            // damaged footer): refuse them here, as bad input.
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            if start < 0 || column.compressed_size() < 0 {
+                return Err(Error::bad_input(format!(
+                    "'{name}' is damaged: a column chunk has a negative offset or size"
+                ))
+                .hint("check the file is complete; write it again from its source"));
+            }
             let codec = column.compression();
             if !matches!(
                 codec,
