@@ -24,7 +24,24 @@ use blindmatch_data::dataset::{
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
+/// libFuzzer aborts on every panic. The reader turns a panic inside the parquet or
+/// arrow crates (which assert on some damaged pages) into a "damaged file" error,
+/// so those may unwind to it; a panic anywhere else still aborts.
+fn let_dependency_panics_unwind() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let file = info.location().map_or("", |l| l.file());
+            if !(file.contains("/parquet-") || file.contains("/arrow-")) {
+                eprintln!("{info}");
+                std::process::abort();
+            }
+        }));
+    });
+}
+
 fuzz_target!(|data: &[u8]| {
+    let_dependency_panics_unwind();
     let Some((&selector, input)) = data.split_first() else {
         return;
     };

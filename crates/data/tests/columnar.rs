@@ -256,30 +256,31 @@ fn a_corrupt_page_is_refused_with_the_rows_read_so_far() {
     assert!(err.message().contains("damaged"), "{err}");
 }
 
-/// A footer found by the `columnar_input` fuzz target: a column chunk at a
-/// negative offset, on which the parquet crate would panic when reading it.
+/// Files found by the `columnar_input` fuzz target on which the parquet crate
+/// panics: a footer with a column chunk at a negative offset, and a page whose
+/// definition levels run past their bitmap. Both are bad input naming the file.
 #[test]
-fn a_footer_with_a_negative_chunk_offset_is_refused_not_a_panic() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/negative-chunk-offset.parquet");
-    let err = match open(&path) {
-        Err(e) => e,
-        Ok(mut reader) => {
-            let mut record = Record::default();
-            loop {
-                match reader.read(&mut record) {
-                    Ok(true) => {}
-                    Ok(false) => panic!("read to the end"),
-                    Err(e) => break e,
+fn damaged_files_the_parquet_crate_panics_on_are_refused_not_a_panic() {
+    for name in ["negative-chunk-offset.parquet", "damaged-levels.parquet"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name);
+        let err = match open(&path) {
+            Err(e) => e,
+            Ok(mut reader) => {
+                let mut record = Record::default();
+                loop {
+                    match reader.read(&mut record) {
+                        Ok(true) => {}
+                        Ok(false) => panic!("{name}: read to the end"),
+                        Err(e) => break e,
+                    }
                 }
             }
-        }
-    };
-    assert_eq!(err.category(), Category::BadInput);
-    assert!(
-        err.message().contains("negative-chunk-offset.parquet"),
-        "{err}"
-    );
+        };
+        assert_eq!(err.category(), Category::BadInput, "{name}");
+        assert!(err.message().contains(name), "{err}");
+    }
 }
 
 #[test]

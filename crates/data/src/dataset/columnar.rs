@@ -307,7 +307,15 @@ impl ColumnarReader {
         let Some(batches) = self.batches.as_mut() else {
             return Ok(false);
         };
-        let batch = match batches.next() {
+        // The parquet and arrow crates assert on some damaged pages instead of
+        // returning an error (the fuzzer found one in parquet 60's level decoder): a
+        // panic while decoding a batch is a damaged file, and the reader stops.
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batches.next()));
+        let Ok(next) = next else {
+            self.batches = Some(Box::new(std::iter::empty()));
+            return Err(self.damaged());
+        };
+        let batch = match next {
             None => {
                 self.batches = Some(Box::new(std::iter::empty()));
                 self.current_rows = 0;
